@@ -1,0 +1,74 @@
+/* err.h - sesctl's error codes, their exit codes and the detail message.
+ *
+ * One table (an X-macro, after s2n-tls ERR_ENTRIES) says for every error
+ * what process exit code it maps to and a short default description.
+ * Fallible functions return a MUST_USE sesctl_err and put results in
+ * out-parameters; detail for the user goes through err_set().
+ */
+#ifndef SESCTL_ERR_H
+#define SESCTL_ERR_H
+
+#include <stddef.h>
+
+#define MUST_USE __attribute__((warn_unused_result))
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+
+/*       name                   exit  description */
+#define SESCTL_ERR_LIST(X)                                                   \
+	X(SESCTL_OK,              0, "success")                              \
+	X(SESCTL_ERR_FAIL,        1, "failure")                              \
+	X(SESCTL_ERR_NOMEM,       1, "out of memory")                        \
+	X(SESCTL_ERR_IO,          1, "input/output error")                   \
+	X(SESCTL_ERR_INPUT,       1, "invalid input")                        \
+	X(SESCTL_ERR_CRYPTO,      1, "cryptographic library failure")        \
+	X(SESCTL_ERR_USAGE,       2, "usage error")                          \
+	X(SESCTL_ERR_AUTH,        3, "AWS refused the caller's credentials") \
+	X(SESCTL_ERR_NOT_FOUND,   4, "not enabled or not found")             \
+	X(SESCTL_ERR_CONFLICT,    5, "conflict")                             \
+	X(SESCTL_ERR_NETWORK,     6, "network or service failure")           \
+	X(SESCTL_ERR_SMTP_VERIFY, 7, "SMTP verification failed")
+
+#define SESCTL_ERR_X_ENUM(name, exit_code, desc) name,
+typedef enum { SESCTL_ERR_LIST(SESCTL_ERR_X_ENUM) SESCTL_ERR_COUNT } sesctl_err;
+
+/* Jump to the function's single `out:` label on failure; `rc` must be a
+ * sesctl_err local. */
+#define TRY(e)                                                               \
+	do {                                                                 \
+		rc = (e);                                                    \
+		if (rc != SESCTL_OK)                                         \
+			goto out;                                            \
+	} while (0)
+#define ENSURE(c, e)                                                         \
+	do {                                                                 \
+		if (!(c)) {                                                  \
+			rc = (e);                                            \
+			goto out;                                            \
+		}                                                            \
+	} while (0)
+
+#define ERR_MSG_MAX 1024
+
+/* The error a command ends with: its code and a git-style message
+ * (lowercase, no trailing period, subjects quoted). Never holds a secret. */
+struct err_info {
+	sesctl_err code;
+	char msg[ERR_MSG_MAX];
+};
+
+/* Record `code` with a formatted message in `ei` (if not NULL) and return
+ * `code`, so callers can write `return err_set(ei, ..., "...")`.  A message
+ * already set is replaced. */
+sesctl_err err_set(struct err_info *ei, sesctl_err code, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+
+/* The process exit code for `code` (1 for unknown values). */
+int err_exit_code(sesctl_err code);
+
+/* The enum name, e.g. "SESCTL_ERR_USAGE" (for tests and debug output). */
+const char *err_name(sesctl_err code);
+
+/* The default description of `code`. */
+const char *err_desc(sesctl_err code);
+
+#endif

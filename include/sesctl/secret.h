@@ -1,0 +1,58 @@
+/* secret.h - the only place secrets live.
+ *
+ * Secret: secret access key, session token, signing keys, SMTP passwords and
+ * response bodies that may contain them.  A struct secret's buffer is
+ * page-aligned, best-effort mlock()ed and MADV_DONTDUMP, always
+ * NUL-terminated (p[len] == 0), and wiped with OPENSSL_cleanse before it is
+ * freed or grown.  There is deliberately no non-wiping free.
+ */
+#ifndef SESCTL_SECRET_H
+#define SESCTL_SECRET_H
+
+#include <stddef.h>
+
+#include "sesctl/err.h"
+
+/* Hard ceiling for any one secret buffer (response bodies are capped at
+ * 1 MiB by the transport; this leaves room for that plus slack). */
+#define SECRET_MAX ((size_t)4 << 20)
+
+struct secret {
+	unsigned char *p; /* NULL until allocated; p[len] is always 0 */
+	size_t len;       /* bytes in use */
+	size_t cap;       /* usable bytes, not counting the terminating 0 */
+};
+
+#define SECRET_INIT { NULL, 0, 0 }
+
+/* Allocate room for at least `cap` bytes (plus the terminator), zeroed.
+ * Frees (wiping) whatever `s` held before.  SESCTL_ERR_INPUT if cap is over
+ * SECRET_MAX. */
+MUST_USE sesctl_err secret_alloc(struct secret *s, size_t cap);
+
+/* Append `n` bytes, growing (allocate new, copy, wipe old) up to
+ * SECRET_MAX; SESCTL_ERR_INPUT past that. */
+MUST_USE sesctl_err secret_append(struct secret *s, const void *data, size_t n);
+
+/* Replace the contents with `n` bytes of `data`. */
+MUST_USE sesctl_err secret_set(struct secret *s, const void *data, size_t n);
+
+/* Read `fd` to end of file with read(2) (no stdio buffer keeps a copy),
+ * appending to `s`.  More than `max` bytes is SESCTL_ERR_INPUT, a read
+ * error SESCTL_ERR_IO; on either, `s` is wiped to empty. */
+MUST_USE sesctl_err secret_read_fd(struct secret *s, int fd, size_t max);
+
+/* Wipe the contents and set len to 0; keeps the buffer. */
+void secret_clear(struct secret *s);
+
+/* Wipe, unlock and free; leaves `s` as SECRET_INIT.  NULL-safe, idempotent. */
+void secret_free(struct secret *s);
+
+/* The contents as a C string; "" when nothing is allocated. */
+const char *secret_str(const struct secret *s);
+
+/* Wipe `n` bytes at `p` in a way the compiler may not elide (for key
+ * material on the stack). */
+void secret_wipe(void *p, size_t n);
+
+#endif

@@ -1,0 +1,189 @@
+/* secret.c - wiping, locked, non-dumpable buffers for secrets.
+ *
+ * Modelled on s2n-tls utils/s2n_mem.c.  OpenSSL is otherwise owned by
+ * crypto.c; this file uses only OPENSSL_cleanse, because secret.h must not
+ * depend on any module above it.
+ */
+#include "sesctl/secret.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+static size_t page_size(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+
+	return ps > 0 ? (size_t)ps : 4096;
+}
+
+/* Bytes actually reserved for a usable capacity of `cap`: cap + 1 for the
+ * terminator, rounded up to whole pages so madvise/mlock cover only us. */
+static size_t region_size(size_t cap)
+{
+	size_t ps = page_size();
+
+	return (cap + 1 + ps - 1) / ps * ps;
+}
+
+void secret_wipe(void *p, size_t n)
+{
+	if (p && n)
+		OPENSSL_cleanse(p, n);
+}
+
+static void region_release(unsigned char *p, size_t cap)
+{
+	size_t sz;
+
+	if (!p)
+		return;
+	sz = region_size(cap);
+	OPENSSL_cleanse(p, sz);
+	(void)munlock(p, sz);
+#ifdef MADV_DODUMP
+	(void)madvise(p, sz, MADV_DODUMP);
+#endif
+	free(p);
+}
+
+static sesctl_err region_get(unsigned char **out, size_t cap)
+{
+	size_t sz = region_size(cap);
+	void *p = NULL;
+
+	if (posix_memalign(&p, page_size(), sz) != 0)
+		return SESCTL_ERR_NOMEM;
+	memset(p, 0, sz);
+	/* Best effort: RLIMIT_MEMLOCK may be small and that is not fatal. */
+	(void)mlock(p, sz);
+#ifdef MADV_DONTDUMP
+	(void)madvise(p, sz, MADV_DONTDUMP);
+#endif
+	*out = p;
+	return SESCTL_OK;
+}
+
+sesctl_err secret_alloc(struct secret *s, size_t cap)
+{
+	unsigned char *p = NULL;
+	sesctl_err rc;
+
+	if (cap > SECRET_MAX)
+		return SESCTL_ERR_INPUT;
+	if (cap == 0)
+		cap = 1;
+	rc = region_get(&p, cap);
+	if (rc != SESCTL_OK)
+		return rc;
+	secret_free(s);
+	s->p = p;
+	s->len = 0;
+	s->cap = region_size(cap) - 1;
+	return SESCTL_OK;
+}
+
+static sesctl_err secret_reserve(struct secret *s, size_t need)
+{
+	unsigned char *p = NULL;
+	size_t cap;
+	sesctl_err rc;
+
+	if (need > SECRET_MAX)
+		return SESCTL_ERR_INPUT;
+	if (s->p && need <= s->cap)
+		return SESCTL_OK;
+	cap = s->cap ? s->cap : 64;
+	while (cap < need)
+		cap = cap > SECRET_MAX / 2 ? SECRET_MAX : cap * 2;
+	rc = region_get(&p, cap);
+	if (rc != SESCTL_OK)
+		return rc;
+	if (s->p) {
+		memcpy(p, s->p, s->len);
+		region_release(s->p, s->cap);
+	}
+	s->p = p;
+	s->cap = region_size(cap) - 1;
+	return SESCTL_OK;
+}
+
+sesctl_err secret_append(struct secret *s, const void *data, size_t n)
+{
+	sesctl_err rc;
+
+	if (n > SECRET_MAX - s->len)
+		return SESCTL_ERR_INPUT;
+	rc = secret_reserve(s, s->len + n);
+	if (rc != SESCTL_OK)
+		return rc;
+	if (n)
+		memcpy(s->p + s->len, data, n);
+	s->len += n;
+	s->p[s->len] = 0;
+	return SESCTL_OK;
+}
+
+sesctl_err secret_set(struct secret *s, const void *data, size_t n)
+{
+	secret_clear(s);
+	return secret_append(s, data, n);
+}
+
+sesctl_err secret_read_fd(struct secret *s, int fd, size_t max)
+{
+	unsigned char buf[512];
+	sesctl_err rc = SESCTL_OK;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = SESCTL_ERR_IO;
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((size_t)n > max || s->len > max - (size_t)n) {
+			rc = SESCTL_ERR_INPUT;
+			break;
+		}
+		rc = secret_append(s, buf, (size_t)n);
+		if (rc != SESCTL_OK)
+			break;
+	}
+	secret_wipe(buf, sizeof(buf));
+	if (rc != SESCTL_OK)
+		secret_clear(s);
+	return rc;
+}
+
+void secret_clear(struct secret *s)
+{
+	if (!s || !s->p)
+		return;
+	OPENSSL_cleanse(s->p, s->cap + 1);
+	s->len = 0;
+}
+
+void secret_free(struct secret *s)
+{
+	if (!s)
+		return;
+	region_release(s->p, s->cap);
+	s->p = NULL;
+	s->len = 0;
+	s->cap = 0;
+}
+
+const char *secret_str(const struct secret *s)
+{
+	return (s && s->p) ? (const char *)s->p : "";
+}

@@ -1,0 +1,63 @@
+/* test_err.c - the error table: exit codes as DESIGN.md documents them,
+ * messages, truncation. */
+#include "testutil.h"
+
+#include "sesctl/err.h"
+
+static void test_err_exit_codes(void **state)
+{
+	(void)state;
+	assert_int_equal(err_exit_code(SESCTL_OK), 0);
+	assert_int_equal(err_exit_code(SESCTL_ERR_FAIL), 1);
+	assert_int_equal(err_exit_code(SESCTL_ERR_IO), 1);
+	assert_int_equal(err_exit_code(SESCTL_ERR_INPUT), 1);
+	assert_int_equal(err_exit_code(SESCTL_ERR_USAGE), 2);
+	assert_int_equal(err_exit_code(SESCTL_ERR_AUTH), 3);
+	assert_int_equal(err_exit_code(SESCTL_ERR_NOT_FOUND), 4);
+	assert_int_equal(err_exit_code(SESCTL_ERR_CONFLICT), 5);
+	assert_int_equal(err_exit_code(SESCTL_ERR_NETWORK), 6);
+	assert_int_equal(err_exit_code(SESCTL_ERR_SMTP_VERIFY), 7);
+	assert_int_equal(err_exit_code((sesctl_err)9999), 1);
+	assert_string_equal(err_name(SESCTL_ERR_USAGE), "SESCTL_ERR_USAGE");
+	assert_string_equal(err_name((sesctl_err)-1), "SESCTL_ERR_UNKNOWN");
+	assert_string_equal(err_desc((sesctl_err)9999), "unknown error");
+}
+
+static void test_err_set_formats_and_returns_code(void **state)
+{
+	struct err_info ei = { SESCTL_OK, "" };
+
+	(void)state;
+	assert_int_equal(err_set(&ei, SESCTL_ERR_CONFLICT, "user '%s' exists",
+				 "sesctl-smtp"),
+			 SESCTL_ERR_CONFLICT);
+	assert_int_equal(ei.code, SESCTL_ERR_CONFLICT);
+	assert_string_equal(ei.msg, "user 'sesctl-smtp' exists");
+	/* NULL is allowed: the code still comes back. */
+	assert_int_equal(err_set(NULL, SESCTL_ERR_IO, "x"), SESCTL_ERR_IO);
+}
+
+static void test_err_set_truncates_visibly(void **state)
+{
+	struct err_info ei;
+	char big[ERR_MSG_MAX * 2];
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(err_set(&ei, SESCTL_ERR_FAIL, "%s", big),
+			 SESCTL_ERR_FAIL);
+	assert_int_equal(strlen(ei.msg), ERR_MSG_MAX - 1);
+	assert_string_equal(ei.msg + ERR_MSG_MAX - 4, "...");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_err_exit_codes),
+		cmocka_unit_test(test_err_set_formats_and_returns_code),
+		cmocka_unit_test(test_err_set_truncates_visibly),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
