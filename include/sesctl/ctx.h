@@ -1,0 +1,36 @@
+/* ctx.h - what one run of sesctl carries around: the error being built,
+ * the verbosity flags and the standard streams as file descriptors. */
+#ifndef SESCTL_CTX_H
+#define SESCTL_CTX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sesctl/err.h"
+
+struct ctx {
+	struct err_info err;
+	bool debug;  /* --debug: requests and steps on stderr, secrets redacted */
+	bool quiet;  /* --quiet: no warnings or progress, errors only */
+	int in_fd;   /* standard input (0; tests may change it) */
+	int out_fd;  /* standard output (1) */
+	int err_fd;  /* standard error (2) */
+};
+
+void ctx_init(struct ctx *ctx);
+
+/* "sesctl: warning: ..." on stderr unless --quiet.  Never pass a secret. */
+void ctx_warn(struct ctx *ctx, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* "sesctl: ..." on stderr unless --quiet (progress, notes). */
+void ctx_info(struct ctx *ctx, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* "sesctl: debug: ..." on stderr with --debug. */
+void ctx_debug(struct ctx *ctx, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* Write the command's result to stdout with write(2), so no stdio buffer
+ * keeps a copy of a secret.  Short writes are retried; EPIPE, ENOSPC and
+ * other errors become SESCTL_ERR_IO with a message in ctx->err. */
+MUST_USE sesctl_err ctx_write_out(struct ctx *ctx, const void *buf, size_t len);
+
+#endif

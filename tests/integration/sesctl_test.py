@@ -1,0 +1,67 @@
+"""Shared helpers for the integration tests: where the binary and the
+vectors are, and running sesctl with a clean environment."""
+import os
+import subprocess
+import unittest
+
+BIN = os.environ.get("SESCTL_BIN", "")
+VECTORS = os.environ.get("SESCTL_TEST_VECTORS", "")
+SOURCE_ROOT = os.environ.get("SESCTL_SOURCE_ROOT", "")
+
+EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+EXAMPLE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+
+
+def clean_env(**extra):
+    """The environment minus anything AWS_* (a developer's real settings
+    must not leak into a test), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(extra)
+    return env
+
+
+# SESCTL_VALGRIND=1 runs every sesctl under valgrind; its findings make
+# sesctl exit with VALGRIND_EXIT, which no test expects.
+VALGRIND_EXIT = 99
+
+
+def command(args):
+    """The argv that runs sesctl with `args`."""
+    prefix = []
+    if os.environ.get("SESCTL_VALGRIND"):
+        prefix = ["valgrind", "-q", "--error-exitcode=%d" % VALGRIND_EXIT,
+                  "--leak-check=full",
+                  "--errors-for-leak-kinds=definite,indirect"]
+    return prefix + [BIN] + list(args)
+
+
+def run(args, stdin=b"", env=None, **kw):
+    """Run sesctl; returns CompletedProcess with bytes stdout/stderr."""
+    if isinstance(stdin, str):
+        stdin = stdin.encode()
+    return subprocess.run(command(args), input=stdin,
+                          capture_output=True,
+                          env=env if env is not None else clean_env(),
+                          timeout=120, **kw)
+
+
+def read_tsv(name):
+    with open(os.path.join(VECTORS, name), encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    header = lines[0].split("\t")
+    return [dict(zip(header, line.split("\t"))) for line in lines[1:] if line]
+
+
+class SesctlTestCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not BIN or not os.access(BIN, os.X_OK):
+            raise RuntimeError("SESCTL_BIN is not set to the built sesctl "
+                               "(run through meson test)")
+        if not VECTORS or not os.path.isdir(VECTORS):
+            raise RuntimeError("SESCTL_TEST_VECTORS is not set")
+
+    def assertExit(self, proc, code):
+        self.assertEqual(proc.returncode, code,
+                         "exit %d, want %d\nstdout: %r\nstderr: %r" % (
+                             proc.returncode, code, proc.stdout, proc.stderr))
