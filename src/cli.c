@@ -40,7 +40,7 @@ static const struct opt_def options[] = {
 	  "print errors only, no warnings or progress", NULL },
 	{ OPT_REGION, "region", "REGION", OPT_ARG | OPT_GLOBAL,
 	  "the SES region, e.g. us-east-1 (default: $AWS_REGION, "
-	  "$AWS_DEFAULT_REGION)",
+	  "$AWS_DEFAULT_REGION, the profile's region)",
 	  NULL },
 	{ OPT_VERSION, "version", NULL, OPT_GLOBAL,
 	  "show the version and exit", NULL },

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sesctl/creds.h"
 #include "sesctl/output.h"
 #include "sesctl/region.h"
 #include "sesctl/secret.h"
@@ -16,29 +17,6 @@
 #define SECRET_INPUT_MAX ((size_t)64 << 10)
 #define ACCESS_KEY_ID_MIN 16
 #define ACCESS_KEY_ID_MAX 128
-
-/* The SES region: --region, then $AWS_REGION, then $AWS_DEFAULT_REGION
- * (the AWS CLI's order; the profile's region joins with the credentials
- * chain).  NULL if none is set. */
-static const char *resolve_region(struct ctx *ctx, const struct opts *o)
-{
-	static const char *const vars[] = { "AWS_REGION", "AWS_DEFAULT_REGION" };
-	const char *r = opts_get(o, OPT_REGION);
-	size_t i;
-
-	if (r) {
-		ctx_debug(ctx, "region '%s' from --region", r);
-		return r;
-	}
-	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		r = getenv(vars[i]);
-		if (r && *r) {
-			ctx_debug(ctx, "region '%s' from %s", r, vars[i]);
-			return r;
-		}
-	}
-	return NULL;
-}
 
 /* A malformed region is a usage error; say what was probably meant. */
 static sesctl_err check_region(struct ctx *ctx, const char *region)
@@ -113,12 +91,14 @@ static sesctl_err check_access_key_id(struct ctx *ctx, const char *id)
 		if (!isupper((unsigned char)id[i]) &&
 		    !isdigit((unsigned char)id[i]))
 			break;
+	/* Not quoted: a value that is no key id may be the secret itself,
+	 * pasted into the wrong option. */
 	if (i < len || len < ACCESS_KEY_ID_MIN || len > ACCESS_KEY_ID_MAX)
 		return err_set(&ctx->err, SESCTL_ERR_USAGE,
-			       "invalid access key id '%s'; access key ids are "
+			       "invalid --access-key-id; access key ids are "
 			       "%d to %d capital letters and digits, like "
 			       "'AKIAIOSFODNN7EXAMPLE'",
-			       id, ACCESS_KEY_ID_MIN, ACCESS_KEY_ID_MAX);
+			       ACCESS_KEY_ID_MIN, ACCESS_KEY_ID_MAX);
 	if (strncmp(id, "ASIA", 4) == 0)
 		return err_set(&ctx->err, SESCTL_ERR_USAGE,
 			       "'%s' is a temporary (STS) access key, which "
@@ -251,6 +231,8 @@ sesctl_err smtp_derive(struct ctx *ctx, const struct opts *o, int argc,
 {
 	struct secret key = SECRET_INIT, pw = SECRET_INIT, out = SECRET_INIT;
 	const struct output_format *fmt = NULL;
+	struct creds_opts co = { NULL, opts_get(o, OPT_REGION), NULL };
+	struct creds_region reg;
 	const char *region, *akid = opts_get(o, OPT_ACCESS_KEY_ID);
 	const char *fmt_name = opts_get(o, OPT_FORMAT);
 	bool v2 = opts_has(o, OPT_LEGACY_V2);
@@ -286,14 +268,12 @@ sesctl_err smtp_derive(struct ctx *ctx, const struct opts *o, int argc,
 	if (akid)
 		TRY(check_access_key_id(ctx, akid));
 
-	region = resolve_region(ctx, o);
-	/* v2 passwords do not depend on the region; only the host does. */
-	if (!region && (!v2 || fmt)) {
-		rc = err_set(&ctx->err, SESCTL_ERR_USAGE,
-			     "no region: SES SMTP passwords are specific to a "
-			     "region\npass --region (e.g. --region us-east-1) "
-			     "or set AWS_REGION");
-		goto out;
+	/* --region > AWS_REGION > AWS_DEFAULT_REGION > the profile's.  A v2
+	 * password alone does not depend on the region, so none is needed. */
+	region = NULL;
+	if (!v2 || fmt || opts_get(o, OPT_REGION)) {
+		TRY(creds_region(ctx, &co, &reg));
+		region = reg.name;
 	}
 	if (region) {
 		TRY(check_region(ctx, region));

@@ -4,8 +4,11 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "config.h"
 
 void ctx_init(struct ctx *ctx)
 {
@@ -14,6 +17,9 @@ void ctx_init(struct ctx *ctx)
 	ctx->out_fd = STDOUT_FILENO;
 	ctx->err_fd = STDERR_FILENO;
 }
+
+static void vmessage(struct ctx *ctx, const char *prefix, const char *fmt,
+		     va_list ap) PRINTF_LIKE(3, 0);
 
 static void vmessage(struct ctx *ctx, const char *prefix, const char *fmt,
 		     va_list ap)
@@ -85,4 +91,21 @@ sesctl_err ctx_write_out(struct ctx *ctx, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return SESCTL_OK;
+}
+
+time_t ctx_now(const struct ctx *ctx)
+{
+#if SESCTL_TEST_HOOKS
+	const char *forced = getenv("SESCTL_TEST_NOW");
+
+	if (forced && *forced) {
+		char *end = NULL;
+		long long v = strtoll(forced, &end, 10);
+
+		if (end && *end == '\0' && v >= 0)
+			return (time_t)v;
+	}
+#endif
+	(void)ctx;
+	return time(NULL);
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "sesctl/err.h"
 
@@ -27,6 +28,11 @@ void ctx_info(struct ctx *ctx, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 /* "sesctl: debug: ..." on stderr with --debug. */
 void ctx_debug(struct ctx *ctx, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* The current time.  Test builds (-Dtest_hooks=true) honour
+ * SESCTL_TEST_NOW=<epoch seconds> so signatures and output are repeatable
+ * (curl's CURL_FORCETIME). */
+time_t ctx_now(const struct ctx *ctx);
 
 /* Write the command's result to stdout with write(2), so no stdio buffer
  * keeps a copy of a secret.  Short writes are retried; EPIPE, ENOSPC and

@@ -61,6 +61,27 @@ class DeriveVectors(SesctlTestCase):
                              b"BMPPgbAHoFVbze1Ud0oA5uNdXRwUXUZ+qOwphGJbl/cS\n")
             self.assertEqual(p.stderr, b"")
 
+    def test_region_from_profile(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            cfg = os.path.join(d, "config")
+            with open(cfg, "w") as f:
+                f.write("[default]\nregion = us-east-2\n"
+                        "[profile eu]\nregion = eu-west-1\n")
+            env = clean_env(HOME=d, AWS_CONFIG_FILE=cfg)
+            p = run(["smtp", "derive"], stdin=EXAMPLE_SECRET, env=env)
+            self.assertExit(p, 0)
+            self.assertEqual(
+                p.stdout, b"BMPPgbAHoFVbze1Ud0oA5uNdXRwUXUZ+qOwphGJbl/cS\n")
+            env["AWS_PROFILE"] = "eu"
+            p = run(["smtp", "derive"], stdin=EXAMPLE_SECRET, env=env)
+            self.assertEqual(p.stdout.decode(),
+                             "BMW5RDrXmmVs0lV7GpI4oLkHXpZ4stDsk6q91z1g38Pk\n")
+            env["AWS_PROFILE"] = "missing"
+            p = run(["smtp", "derive"], stdin=EXAMPLE_SECRET, env=env)
+            self.assertExit(p, 2)
+            self.assertEqual(p.stdout, b"")
+
     def test_from_env(self):
         env = clean_env(AWS_SECRET_ACCESS_KEY=EXAMPLE_SECRET,
                         AWS_REGION="us-east-2")
@@ -159,7 +180,7 @@ class DeriveRefusals(SesctlTestCase):
                               b"--region us-west-2"),
                              ("useast1", b"invalid region"),
                              ("us east 1", b"invalid region"),
-                             ("x" * 200, b"invalid region")):
+                             ("x" * 200, b"too long")):
             p = run(["smtp", "derive", "--region", region],
                     stdin=EXAMPLE_SECRET)
             self.assertExit(p, 2)

@@ -207,7 +207,7 @@ static void test_cli_usage_errors(void **state)
 		  "temporary (STS) access key" },
 		{ "bad key id", { "smtp", "derive", "--region", "us-east-1",
 				  "--access-key-id", "akia-lower", NULL },
-		  "invalid access key id" },
+		  "invalid --access-key-id" },
 		{ "upper-case region", { "smtp", "derive", "--region",
 					 "US-EAST-1", NULL },
 		  "did you mean 'us-east-1'" },

@@ -1,0 +1,104 @@
+/* creds.h - the credentials and profile settings of the caller (the admin
+ * who runs sesctl), resolved the way the AWS CLI (v2) resolves them.
+ *
+ * Credentials come from a chain of providers tried in order, one function
+ * per provider in a table in creds.c (DESIGN.md "Credentials of the
+ * caller"); today:
+ *
+ *   1. env                      AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY
+ *                               (+ AWS_SECURITY_TOKEN or AWS_SESSION_TOKEN);
+ *                               skipped when --profile is given
+ *   2. shared-credentials-file  [name] in AWS_SHARED_CREDENTIALS_FILE or
+ *                               ~/.aws/credentials
+ *   3. config-file              [profile name] (or [default]) in
+ *                               AWS_CONFIG_FILE or ~/.aws/config
+ *
+ * The profile is --profile, else $AWS_PROFILE, else $AWS_DEFAULT_PROFILE,
+ * else "default".  A profile named by any of those three that neither file
+ * defines is an error (SESCTL_ERR_USAGE), as the AWS CLI's "The config
+ * profile (x) could not be found".  Both files are read on every call (a
+ * malformed one is an error even when the environment has credentials,
+ * as with the AWS CLI).
+ *
+ * Exit codes (through sesctl_err): malformed file, partial or malformed
+ * credentials SESCTL_ERR_INPUT (1); unreadable file SESCTL_ERR_IO (1);
+ * profile not found, no region SESCTL_ERR_USAGE (2); no credentials
+ * anywhere SESCTL_ERR_FAIL (1).  Messages never contain a secret nor a line
+ * of a file (only its path and line number).
+ */
+#ifndef SESCTL_CREDS_H
+#define SESCTL_CREDS_H
+
+#include <stddef.h>
+
+#include "sesctl/ctx.h"
+#include "sesctl/err.h"
+#include "sesctl/secret.h"
+
+/* Access key ids: IAM's documented 16 to 128 characters, [A-Z0-9]. */
+#define CREDS_ACCESS_KEY_ID_MIN 16
+#define CREDS_ACCESS_KEY_ID_MAX 128
+/* The largest config or credentials file read (larger is an error). */
+#define CREDS_FILE_MAX ((size_t)1 << 20)
+/* Room for a description such as "profile 'x' in '/long/path'". */
+#define CREDS_SOURCE_MAX 512
+#define CREDS_REGION_MAX 64
+
+/* Environment lookup: getenv(3) or a test's stand-in.  NULL or "" both
+ * mean "not set" everywhere in this module. */
+typedef const char *(*creds_env_fn)(const char *name);
+
+struct creds_opts {
+	const char *profile; /* --profile, or NULL */
+	const char *region;  /* --region, or NULL */
+	creds_env_fn env;    /* NULL: getenv(3) */
+};
+
+struct creds {
+	char access_key_id[CREDS_ACCESS_KEY_ID_MAX + 1]; /* not a secret */
+	struct secret secret_key;
+	struct secret session_token; /* len 0: long-term credentials */
+	/* The provider's name ("env", "shared-credentials-file",
+	 * "config-file"; static storage), NULL when empty. */
+	const char *provider;
+	/* For --debug and messages: "environment", "profile 'x' in
+	 * '/home/u/.aws/credentials'".  Never a secret. */
+	char source[CREDS_SOURCE_MAX];
+};
+
+struct creds_region {
+	char name[CREDS_REGION_MAX + 1];
+	/* "--region", "AWS_REGION", "AWS_DEFAULT_REGION" or
+	 * "profile 'x' in '/home/u/.aws/config'". */
+	char source[CREDS_SOURCE_MAX];
+};
+
+/* An empty struct creds (the same as zeroing it). */
+void creds_init(struct creds *c);
+
+/* Wipe and free the secrets and clear everything; `c` is then empty (as
+ * after creds_init).  NULL-safe, idempotent. */
+void creds_release(struct creds *c);
+
+/* The caller's credentials into `out`, which must be empty or hold earlier
+ * credentials (released first).  On error `out` is left empty and
+ * ctx->err says why (see the top of this file for the codes). */
+MUST_USE sesctl_err creds_resolve(struct ctx *ctx, const struct creds_opts *o,
+				  struct creds *out);
+
+/* The region: --region (o->region), $AWS_REGION, $AWS_DEFAULT_REGION, then
+ * `region` of the profile (the credentials file's value, if it has one,
+ * wins over the config file's, as in botocore's merged profile).  The files
+ * are read only when the first three are unset.  The value is not checked
+ * beyond its length: callers check its shape (region.h) and can name
+ * `out->source` when it is wrong.  None anywhere is SESCTL_ERR_USAGE. */
+MUST_USE sesctl_err creds_region(struct ctx *ctx, const struct creds_opts *o,
+				 struct creds_region *out);
+
+/* The profile in effect (never NULL) and, in `*origin` if not NULL, where
+ * it came from: "--profile", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", or NULL
+ * for the implicit "default".  The result points into `o` or the
+ * environment. */
+const char *creds_profile(const struct creds_opts *o, const char **origin);
+
+#endif
