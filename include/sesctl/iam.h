@@ -1,0 +1,202 @@
+/* iam.h - the IAM Query API client.
+ *
+ * Every call goes through iam_call(): one table says for each action
+ * whether it only reads, may be repeated safely, or creates something
+ * (and so must never be repeated blindly); one builder makes the form body
+ * (Action=...&Version=2010-05-08&...), signs it with sigv4, sends it with
+ * http and retries in the AWS SDKs' standard mode: up to max_attempts on
+ * throttling, 5xx and connection errors, capped exponential backoff with
+ * full jitter.  A request that went out and got no answer is retried only
+ * when repeating it is harmless; otherwise the call fails with
+ * c->outcome_unknown set, so the caller can resolve it by reading state
+ * back.  IAM error responses become sesctl errors with the documented exit
+ * codes and a message that says what to do.
+ *
+ * The typed calls below (iam_create_user, ...) fill in the parameters and
+ * hand the body to iam_xml.
+ */
+#ifndef SESCTL_IAM_H
+#define SESCTL_IAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sesctl/ctx.h"
+#include "sesctl/err.h"
+#include "sesctl/http.h"
+#include "sesctl/iam_xml.h"
+#include "sesctl/secret.h"
+
+#define IAM_API_VERSION "2010-05-08"
+#define IAM_DEFAULT_MAX_ATTEMPTS 3
+#define IAM_MAX_ATTEMPTS_LIMIT 10
+
+struct iam_config {
+	/* Where: the user's region picks the partition (IAM is global per
+	 * partition).  endpoint_url (--endpoint-url) overrides the URL, then
+	 * $AWS_ENDPOINT_URL_IAM, then $AWS_ENDPOINT_URL; ca_bundle
+	 * (--ca-bundle) then $AWS_CA_BUNDLE names a PEM file of trusted CAs.
+	 * NULL: not given. */
+	const char *region;
+	const char *endpoint_url;
+	const char *ca_bundle;
+	/* Who: the caller's credentials (borrowed; must outlive the client). */
+	const char *access_key_id;
+	const struct secret *secret_key;
+	const struct secret *session_token; /* NULL: none */
+	/* 0: $AWS_MAX_ATTEMPTS, else IAM_DEFAULT_MAX_ATTEMPTS. */
+	int max_attempts;
+	long connect_timeout_ms; /* 0: http's default */
+	long timeout_ms;         /* 0: http's default */
+};
+
+struct iam_client {
+	struct ctx *ctx;
+	struct http_client *http;
+	char url[HTTP_URL_MAX];
+	char host[256];
+	char path[256];
+	char signing_region[64];
+	const char *access_key_id;
+	const struct secret *secret_key;
+	const struct secret *session_token;
+	int max_attempts;
+	long retry_base_ms; /* backoff base; 1000 unless a test shortens it */
+	unsigned requests;  /* HTTP requests sent, retries included */
+	/* Set when the last call was a non-repeatable one (CreateAccessKey,
+	 * CreateUser) whose outcome is not known: it went out and no answer
+	 * came back, or libcurl re-sent it on its own. */
+	bool outcome_unknown;
+	/* The IAM error of the last failed call (code "" if none). */
+	struct iam_error last_error;
+};
+
+struct iam_param {
+	const char *name;
+	const char *value;
+};
+
+/* Resolve the endpoint and signing region, check the URL and open the
+ * HTTP client.  Errors in ctx->err. */
+MUST_USE sesctl_err iam_client_init(struct iam_client *c, struct ctx *ctx,
+				    const struct iam_config *cfg);
+void iam_client_release(struct iam_client *c);
+
+/* Make one IAM call (with retries).  On success `body` holds the response
+ * body (a secret: it may contain a SecretAccessKey).  On failure the
+ * error is in c->ctx->err and c->last_error. */
+MUST_USE sesctl_err iam_call(struct iam_client *c, const char *action,
+			     const struct iam_param *params, size_t n_params,
+			     struct secret *body);
+
+/* ---- typed calls -------------------------------------------------
+ * Each fills in the parameters, calls iam_call and parses the answer with
+ * iam_xml; results are the caller's to release with the iam_xml
+ * *_release function of their type.  List calls follow IsTruncated/Marker
+ * through every page and return one merged list.  Errors as iam_call. */
+
+/* A tag to set (borrowed strings). */
+struct iam_tag_in {
+	const char *key;
+	const char *value;
+};
+
+MUST_USE sesctl_err iam_create_user(struct iam_client *c, const char *user,
+				    const char *path,
+				    const struct iam_tag_in *tags, size_t n_tags,
+				    struct iam_user_result *out);
+/* user NULL: the caller's own user. */
+MUST_USE sesctl_err iam_get_user(struct iam_client *c, const char *user,
+				 struct iam_user_result *out);
+MUST_USE sesctl_err iam_tag_user(struct iam_client *c, const char *user,
+				 const struct iam_tag_in *tags, size_t n_tags);
+MUST_USE sesctl_err iam_list_user_tags(struct iam_client *c, const char *user,
+				       struct iam_tag_list *out);
+/* path_prefix NULL: every user. */
+MUST_USE sesctl_err iam_list_users(struct iam_client *c,
+				   const char *path_prefix,
+				   struct iam_user_list *out);
+MUST_USE sesctl_err iam_delete_user(struct iam_client *c, const char *user);
+
+MUST_USE sesctl_err iam_put_user_policy(struct iam_client *c, const char *user,
+					const char *policy_name,
+					const char *document);
+MUST_USE sesctl_err iam_get_user_policy(struct iam_client *c, const char *user,
+					const char *policy_name,
+					struct iam_user_policy *out);
+MUST_USE sesctl_err iam_list_user_policies(struct iam_client *c,
+					   const char *user,
+					   struct iam_id_list *out);
+MUST_USE sesctl_err iam_delete_user_policy(struct iam_client *c,
+					   const char *user,
+					   const char *policy_name);
+MUST_USE sesctl_err iam_attach_user_policy(struct iam_client *c,
+					   const char *user,
+					   const char *policy_arn);
+MUST_USE sesctl_err iam_detach_user_policy(struct iam_client *c,
+					   const char *user,
+					   const char *policy_arn);
+MUST_USE sesctl_err iam_list_attached_user_policies(
+	struct iam_client *c, const char *user,
+	struct iam_attached_policy_list *out);
+
+MUST_USE sesctl_err iam_create_access_key(struct iam_client *c,
+					  const char *user,
+					  struct iam_access_key *out);
+MUST_USE sesctl_err iam_list_access_keys(struct iam_client *c,
+					 const char *user,
+					 struct iam_access_key_list *out);
+/* status: "Active" or "Inactive". */
+MUST_USE sesctl_err iam_update_access_key(struct iam_client *c,
+					  const char *user, const char *key_id,
+					  const char *status);
+MUST_USE sesctl_err iam_delete_access_key(struct iam_client *c,
+					  const char *user, const char *key_id);
+MUST_USE sesctl_err iam_get_access_key_last_used(
+	struct iam_client *c, const char *key_id,
+	struct iam_access_key_last_used *out);
+
+/* What else can hang on a user (disable removes all of it). */
+MUST_USE sesctl_err iam_list_groups_for_user(struct iam_client *c,
+					     const char *user,
+					     struct iam_id_list *out);
+MUST_USE sesctl_err iam_remove_user_from_group(struct iam_client *c,
+					       const char *user,
+					       const char *group);
+MUST_USE sesctl_err iam_get_login_profile(struct iam_client *c,
+					  const char *user,
+					  struct iam_login_profile *out);
+MUST_USE sesctl_err iam_delete_login_profile(struct iam_client *c,
+					     const char *user);
+MUST_USE sesctl_err iam_list_signing_certificates(struct iam_client *c,
+						  const char *user,
+						  struct iam_id_list *out);
+MUST_USE sesctl_err iam_delete_signing_certificate(struct iam_client *c,
+						   const char *user,
+						   const char *cert_id);
+MUST_USE sesctl_err iam_list_ssh_public_keys(struct iam_client *c,
+					     const char *user,
+					     struct iam_id_list *out);
+MUST_USE sesctl_err iam_delete_ssh_public_key(struct iam_client *c,
+					      const char *user,
+					      const char *key_id);
+MUST_USE sesctl_err iam_list_service_specific_credentials(
+	struct iam_client *c, const char *user, struct iam_id_list *out);
+MUST_USE sesctl_err iam_delete_service_specific_credential(
+	struct iam_client *c, const char *user, const char *cred_id);
+MUST_USE sesctl_err iam_list_mfa_devices(struct iam_client *c,
+					 const char *user,
+					 struct iam_id_list *out);
+MUST_USE sesctl_err iam_deactivate_mfa_device(struct iam_client *c,
+					      const char *user,
+					      const char *serial);
+MUST_USE sesctl_err iam_delete_virtual_mfa_device(struct iam_client *c,
+						  const char *serial);
+
+/* The form body for `action` and `params`, RFC 3986-encoded (space as
+ * %20, '+' as %2B).  *out is malloc'd; the caller frees it. */
+MUST_USE sesctl_err iam_form_body(const char *action,
+				  const struct iam_param *params,
+				  size_t n_params, char **out);
+
+#endif

@@ -1,0 +1,677 @@
+/* http.c - the libcurl transport (see http.h). */
+#include "sesctl/http.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define DEFAULT_TIMEOUT_MS 60000L
+
+struct http_client {
+	struct ctx *ctx;
+	CURL *curl;
+	long connections;
+	/* per request */
+	struct http_response *resp;
+	bool too_large;
+	sesctl_err write_rc;
+};
+
+static bool curl_ready;
+
+/* ---- redaction ----------------------------------------------------- */
+
+static bool ci_contains(const char *p, size_t n, const char *needle)
+{
+	size_t m = strlen(needle), i, j;
+
+	for (i = 0; i + m <= n; i++) {
+		for (j = 0; j < m; j++)
+			if (tolower((unsigned char)p[i + j]) != needle[j])
+				break;
+		if (j == m)
+			return true;
+	}
+	return false;
+}
+
+static bool sensitive_name(const char *p, size_t n)
+{
+	return ci_contains(p, n, "secret") || ci_contains(p, n, "token") ||
+	       ci_contains(p, n, "password") || ci_contains(p, n, "signature");
+}
+
+struct strbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void sb_add(struct strbuf *b, const char *s, size_t n)
+{
+	char *np;
+
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		np = realloc(b->p, cap);
+		if (!np) {
+			b->failed = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_str(struct strbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+#define REDACTED "<redacted>"
+
+static bool is_name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == ':' ||
+	       c == '.';
+}
+
+/* XML: the text of any element whose name is sensitive. */
+static void redact_xml(struct strbuf *b, const char *in, size_t len)
+{
+	size_t i = 0, start, name_end;
+
+	while (i < len) {
+		if (in[i] != '<' || i + 1 >= len || in[i + 1] == '/' ||
+		    !is_name_char(in[i + 1])) {
+			sb_add(b, in + i, 1);
+			i++;
+			continue;
+		}
+		start = i;
+		i++;
+		while (i < len && is_name_char(in[i]))
+			i++;
+		name_end = i;
+		while (i < len && in[i] != '>')
+			i++;
+		if (i >= len) {
+			sb_add(b, in + start, len - start);
+			return;
+		}
+		i++; /* past '>' */
+		sb_add(b, in + start, i - start);
+		if (in[i - 2] != '/' &&
+		    sensitive_name(in + start + 1, name_end - start - 1)) {
+			while (i < len && in[i] != '<')
+				i++;
+			sb_str(b, REDACTED);
+		}
+	}
+}
+
+/* JSON: "sensitiveName": "value" */
+static void redact_json(struct strbuf *b, const char *in, size_t len)
+{
+	size_t i = 0, start, end;
+
+	while (i < len) {
+		if (in[i] != '"') {
+			sb_add(b, in + i, 1);
+			i++;
+			continue;
+		}
+		start = i++;
+		while (i < len && in[i] != '"') {
+			if (in[i] == '\\' && i + 1 < len)
+				i++;
+			i++;
+		}
+		if (i >= len) {
+			sb_add(b, in + start, len - start);
+			return;
+		}
+		end = ++i; /* past the closing quote */
+		sb_add(b, in + start, end - start);
+		while (i < len && isspace((unsigned char)in[i]))
+			i++;
+		if (i >= len || in[i] != ':' ||
+		    !sensitive_name(in + start + 1, end - start - 2))
+			continue;
+		sb_add(b, in + end, i + 1 - end); /* whitespace and ':' */
+		i++;
+		while (i < len && isspace((unsigned char)in[i]))
+			sb_add(b, in + i++, 1);
+		if (i < len && in[i] == '"') {
+			i++;
+			while (i < len && in[i] != '"') {
+				if (in[i] == '\\' && i + 1 < len)
+					i++;
+				i++;
+			}
+			if (i < len)
+				i++;
+			sb_str(b, "\"" REDACTED "\"");
+		}
+	}
+}
+
+/* application/x-www-form-urlencoded: name=value&... */
+static void redact_form(struct strbuf *b, const char *in, size_t len)
+{
+	size_t i = 0, start, eq;
+
+	while (i < len) {
+		start = i;
+		while (i < len && in[i] != '&' && in[i] != '=')
+			i++;
+		eq = i;
+		while (i < len && in[i] != '&')
+			i++;
+		if (eq < i && sensitive_name(in + start, eq - start)) {
+			sb_add(b, in + start, eq + 1 - start);
+			sb_str(b, REDACTED);
+		} else {
+			sb_add(b, in + start, i - start);
+		}
+		if (i < len)
+			sb_add(b, in + i++, 1);
+	}
+}
+
+char *http_redact(const char *in, size_t len)
+{
+	struct strbuf b = { NULL, 0, 0, false };
+	size_t i = 0;
+
+	while (i < len && isspace((unsigned char)in[i]))
+		i++;
+	if (i < len && in[i] == '<')
+		redact_xml(&b, in, len);
+	else if (i < len && (in[i] == '{' || in[i] == '['))
+		redact_json(&b, in, len);
+	else
+		redact_form(&b, in, len);
+	sb_add(&b, "", 0);
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+/* One header line for the debug log, with its secret parts hidden. */
+static void debug_header_line(struct ctx *ctx, char dir, const char *line,
+			      size_t n)
+{
+	const char *colon = memchr(line, ':', n);
+	size_t name_len = colon ? (size_t)(colon - line) : 0;
+
+	if (n == 0)
+		return;
+	if (colon && name_len == strlen("authorization") &&
+	    strncasecmp(line, "authorization", name_len) == 0) {
+		const char *sig = NULL, *p;
+
+		for (p = line; p + 10 <= line + n; p++)
+			if (strncmp(p, "Signature=", 10) == 0)
+				sig = p + 10;
+		if (sig)
+			ctx_debug(ctx, "%c %.*s%s", dir, (int)(sig - line), line,
+				  REDACTED);
+		else
+			ctx_debug(ctx, "%c %.*s: %s", dir, (int)name_len, line,
+				  REDACTED);
+		return;
+	}
+	if (colon && sensitive_name(line, name_len)) {
+		ctx_debug(ctx, "%c %.*s: %s", dir, (int)name_len, line, REDACTED);
+		return;
+	}
+	ctx_debug(ctx, "%c %.*s", dir, (int)n, line);
+}
+
+static void debug_lines(struct ctx *ctx, char dir, const char *data,
+			size_t size)
+{
+	size_t i = 0, start;
+
+	while (i < size) {
+		start = i;
+		while (i < size && data[i] != '\n' && data[i] != '\r')
+			i++;
+		debug_header_line(ctx, dir, data + start, i - start);
+		while (i < size && (data[i] == '\n' || data[i] == '\r'))
+			i++;
+	}
+}
+
+static int on_debug(CURL *handle, curl_infotype type, char *data, size_t size,
+		    void *userp)
+{
+	struct http_client *c = userp;
+
+	(void)handle;
+	switch (type) {
+	case CURLINFO_HEADER_OUT:
+		if (c->resp)
+			c->resp->sends++;
+		if (c->ctx->debug)
+			debug_lines(c->ctx, '>', data, size);
+		break;
+	case CURLINFO_HEADER_IN:
+		if (c->ctx->debug)
+			debug_lines(c->ctx, '<', data, size);
+		break;
+	case CURLINFO_TEXT:
+		if (c->ctx->debug)
+			debug_lines(c->ctx, '*', data, size);
+		break;
+	case CURLINFO_DATA_IN:
+	case CURLINFO_DATA_OUT:
+	case CURLINFO_SSL_DATA_IN:
+	case CURLINFO_SSL_DATA_OUT:
+	case CURLINFO_END:
+	default:
+		/* Bodies are printed whole, redacted, by http_send. */
+		break;
+	}
+	return 0;
+}
+
+static void debug_body(struct ctx *ctx, char dir, const void *body,
+		       size_t len)
+{
+	char *red;
+
+	if (!ctx->debug || len == 0)
+		return;
+	red = http_redact(body, len);
+	if (red)
+		ctx_debug(ctx, "%c (body, %zu bytes) %s", dir, len, red);
+	free(red);
+}
+
+/* ---- callbacks ----------------------------------------------------- */
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct http_client *c = userp;
+	size_t n = size * nmemb;
+
+	if (c->resp->body.len + n > HTTP_MAX_BODY) {
+		c->too_large = true;
+		return 0;
+	}
+	c->write_rc = secret_append(&c->resp->body, data, n);
+	return c->write_rc == SESCTL_OK ? n : 0;
+}
+
+static void copy_header_value(char *dst, size_t dst_size, const char *v,
+			      size_t n)
+{
+	while (n > 0 && isspace((unsigned char)*v)) {
+		v++;
+		n--;
+	}
+	while (n > 0 && isspace((unsigned char)v[n - 1]))
+		n--;
+	if (n >= dst_size)
+		n = dst_size - 1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct http_client *c = userp;
+	size_t n = size * nmemb;
+	const char *colon = memchr(data, ':', n);
+	size_t name_len;
+
+	if (!colon)
+		return n;
+	name_len = (size_t)(colon - data);
+	if (name_len == 16 && strncasecmp(data, "x-amzn-requestid", 16) == 0)
+		copy_header_value(c->resp->request_id,
+				  sizeof(c->resp->request_id), colon + 1,
+				  n - name_len - 1);
+	else if (name_len == 12 && strncasecmp(data, "content-type", 12) == 0)
+		copy_header_value(c->resp->content_type,
+				  sizeof(c->resp->content_type), colon + 1,
+				  n - name_len - 1);
+	return n;
+}
+
+/* ---- client -------------------------------------------------------- */
+
+static bool is_loopback_host(const char *host)
+{
+	if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+	    strcmp(host, "::1") == 0)
+		return true;
+	if (strncmp(host, "127.", 4) == 0) {
+		for (host += 4; *host; host++)
+			if (!isdigit((unsigned char)*host) && *host != '.')
+				return false;
+		return true;
+	}
+	return false;
+}
+
+sesctl_err http_check_url(struct ctx *ctx, const char *url)
+{
+	CURLU *u = NULL;
+	char *scheme = NULL, *host = NULL;
+	sesctl_err rc = SESCTL_OK;
+
+	u = curl_url();
+	ENSURE(u, err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	ENSURE(strlen(url) < HTTP_URL_MAX &&
+		       curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ==
+			       CURLUE_OK &&
+		       curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK,
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "invalid endpoint URL '%s'", url));
+	if (strcmp(scheme, "https") == 0)
+		goto out;
+	ENSURE(strcmp(scheme, "http") == 0,
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "endpoint URL '%s' must use https", url));
+	ENSURE(is_loopback_host(host),
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "endpoint URL '%s' uses plain http to a host that is not "
+		       "loopback; use https so credentials and the secret "
+		       "access key are not sent in the clear",
+		       url));
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+sesctl_err http_url_parts(struct ctx *ctx, const char *url, char *host,
+			  size_t host_size, char *path, size_t path_size)
+{
+	CURLU *u = NULL;
+	char *scheme = NULL, *h = NULL, *port = NULL, *p = NULL, *extra = NULL;
+	sesctl_err rc = SESCTL_OK;
+	int n;
+
+	u = curl_url();
+	ENSURE(u, err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	ENSURE(strlen(url) < HTTP_URL_MAX &&
+		       curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+		       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ==
+			       CURLUE_OK &&
+		       curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+		       curl_url_get(u, CURLUPART_PATH, &p, 0) == CURLUE_OK,
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "invalid endpoint URL '%s'", url));
+	ENSURE(curl_url_get(u, CURLUPART_QUERY, &extra, 0) != CURLUE_OK &&
+		       curl_url_get(u, CURLUPART_FRAGMENT, &extra, 0) !=
+			       CURLUE_OK &&
+		       curl_url_get(u, CURLUPART_USER, &extra, 0) != CURLUE_OK,
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "endpoint URL '%s' may not have a query, fragment or "
+		       "user name",
+		       url));
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK &&
+	    !((strcmp(scheme, "https") == 0 && strcmp(port, "443") == 0) ||
+	      (strcmp(scheme, "http") == 0 && strcmp(port, "80") == 0)))
+		n = snprintf(host, host_size, "%s:%s", h, port);
+	else
+		n = snprintf(host, host_size, "%s", h);
+	ENSURE(n > 0 && (size_t)n < host_size,
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "endpoint URL '%s' has a host name that is too long", url));
+	n = snprintf(path, path_size, "%s", *p ? p : "/");
+	ENSURE(n > 0 && (size_t)n < path_size,
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "endpoint URL '%s' has a path that is too long", url));
+out:
+	curl_free(extra);
+	curl_free(scheme);
+	curl_free(h);
+	curl_free(port);
+	curl_free(p);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+sesctl_err http_client_new(struct ctx *ctx, const struct http_options *opts,
+			   struct http_client **out)
+{
+	struct http_client *c = NULL;
+	sesctl_err rc = SESCTL_OK;
+	long connect_ms = opts && opts->connect_timeout_ms > 0 ?
+				  opts->connect_timeout_ms :
+				  DEFAULT_CONNECT_TIMEOUT_MS;
+	long total_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms :
+						       DEFAULT_TIMEOUT_MS;
+	CURLcode cc = CURLE_OK;
+
+	*out = NULL;
+	if (!curl_ready) {
+		ENSURE(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK,
+		       err_set(&ctx->err, SESCTL_ERR_FAIL,
+			       "libcurl failed to initialise"));
+		curl_ready = true;
+	}
+	c = calloc(1, sizeof(*c));
+	ENSURE(c, err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	c->ctx = ctx;
+	c->curl = curl_easy_init();
+	ENSURE(c->curl, err_set(&ctx->err, SESCTL_ERR_NOMEM,
+				"libcurl could not create a handle"));
+
+#define SETOPT(o, v)                                                         \
+	do {                                                                 \
+		if (cc == CURLE_OK)                                          \
+			cc = curl_easy_setopt(c->curl, o, v);                \
+	} while (0)
+	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	SETOPT(CURLOPT_TIMEOUT_MS, total_ms);
+	SETOPT(CURLOPT_USERAGENT, "sesctl/" SESCTL_VERSION);
+	SETOPT(CURLOPT_WRITEFUNCTION, on_write);
+	SETOPT(CURLOPT_WRITEDATA, c);
+	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+	SETOPT(CURLOPT_HEADERDATA, c);
+	/* VERBOSE only routes libcurl's trace into on_debug, which prints
+	 * (redacted) with --debug and otherwise just counts sends. */
+	SETOPT(CURLOPT_DEBUGFUNCTION, on_debug);
+	SETOPT(CURLOPT_DEBUGDATA, c);
+	SETOPT(CURLOPT_VERBOSE, 1L);
+	if (opts && opts->ca_bundle)
+		SETOPT(CURLOPT_CAINFO, opts->ca_bundle);
+#undef SETOPT
+	ENSURE(cc == CURLE_OK,
+	       err_set(&ctx->err, SESCTL_ERR_FAIL, "libcurl setup failed: %s",
+		       curl_easy_strerror(cc)));
+	*out = c;
+	c = NULL;
+out:
+	http_client_free(c);
+	return rc;
+}
+
+void http_client_free(struct http_client *c)
+{
+	if (!c)
+		return;
+	if (c->curl)
+		curl_easy_cleanup(c->curl);
+	free(c);
+}
+
+long http_client_connections(const struct http_client *c)
+{
+	return c ? c->connections : 0;
+}
+
+void http_response_release(struct http_response *resp)
+{
+	if (!resp)
+		return;
+	secret_free(&resp->body);
+	resp->status = 0;
+	resp->request_id[0] = '\0';
+	resp->content_type[0] = '\0';
+	resp->failure = HTTP_OK;
+	resp->sends = 0;
+	resp->new_connections = 0;
+}
+
+static enum http_failure classify(CURLcode cc, bool sent)
+{
+	switch (cc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return HTTP_TLS;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+		return HTTP_NOT_SENT;
+	default:
+		return sent ? HTTP_NO_ANSWER : HTTP_NOT_SENT;
+	}
+}
+
+sesctl_err http_send(struct http_client *c, const struct http_request *req,
+		     struct http_response *resp)
+{
+	struct curl_slist *hdrs = NULL, *tmp;
+	struct secret line = SECRET_INIT;
+	CURLcode cc = CURLE_OK;
+	long status = 0, conns = 0, req_size = 0;
+	sesctl_err rc = SESCTL_OK;
+	size_t i;
+
+	http_response_release(resp);
+	c->resp = resp;
+	c->too_large = false;
+	c->write_rc = SESCTL_OK;
+
+	/* Header lines can hold the session token: build them in a wiping
+	 * buffer; libcurl's own copy in the slist is a documented residual
+	 * (curl_slist_free_all does not wipe). */
+	for (i = 0; i < req->n_headers; i++) {
+		secret_clear(&line);
+		TRY(secret_append(&line, req->headers[i].name,
+				  strlen(req->headers[i].name)));
+		TRY(secret_append(&line, ": ", 2));
+		TRY(secret_append(&line, req->headers[i].value,
+				  strlen(req->headers[i].value)));
+		tmp = curl_slist_append(hdrs, secret_str(&line));
+		ENSURE(tmp, err_set(&c->ctx->err, SESCTL_ERR_NOMEM,
+				    "out of memory"));
+		hdrs = tmp;
+	}
+	/* libcurl adds these unless told not to; IAM does not want them. */
+	tmp = curl_slist_append(hdrs, "Expect:");
+	ENSURE(tmp, err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	hdrs = tmp;
+	tmp = curl_slist_append(hdrs, "Accept:");
+	ENSURE(tmp, err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	hdrs = tmp;
+
+	curl_easy_setopt(c->curl, CURLOPT_URL, req->url);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+	if (strcmp(req->method, "GET") == 0) {
+		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, NULL);
+	} else {
+		curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS,
+				 req->body ? req->body : "");
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)req->body_len);
+		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST,
+				 strcmp(req->method, "POST") == 0 ? NULL :
+								    req->method);
+	}
+	debug_body(c->ctx, '>', req->body, req->body_len);
+
+	cc = curl_easy_perform(c->curl);
+
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &conns);
+	curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &req_size);
+	resp->new_connections = conns;
+	c->connections += conns;
+	resp->status = status;
+
+	if (cc == CURLE_OK) {
+		resp->failure = HTTP_OK;
+		debug_body(c->ctx, '<', resp->body.p, resp->body.len);
+		goto out;
+	}
+	secret_clear(&resp->body);
+	if (c->too_large) {
+		resp->failure = HTTP_TOO_LARGE;
+		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			     "the answer from '%s' is larger than %zu bytes",
+			     req->url, HTTP_MAX_BODY);
+		goto out;
+	}
+	if (c->write_rc != SESCTL_OK) {
+		rc = err_set(&c->ctx->err, c->write_rc,
+			     "could not store the answer from '%s'", req->url);
+		goto out;
+	}
+	resp->failure = classify(cc, resp->sends > 0 || req_size > 0);
+	switch (resp->failure) {
+	case HTTP_TLS:
+		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			     "TLS verification of '%s' failed: %s; for a "
+			     "private CA pass --ca-bundle or set AWS_CA_BUNDLE",
+			     req->url, curl_easy_strerror(cc));
+		break;
+	case HTTP_NOT_SENT:
+		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			     "cannot reach '%s': %s", req->url,
+			     curl_easy_strerror(cc));
+		break;
+	case HTTP_NO_ANSWER:
+	case HTTP_OK:
+	case HTTP_TOO_LARGE:
+	default:
+		resp->failure = HTTP_NO_ANSWER;
+		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			     "no complete answer from '%s': %s", req->url,
+			     curl_easy_strerror(cc));
+		break;
+	}
+out:
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdrs);
+	secret_free(&line);
+	c->resp = NULL;
+	return rc;
+}

@@ -1,0 +1,1007 @@
+/* iam.c - the IAM Query API client (see iam.h). */
+#include "sesctl/iam.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "sesctl/region.h"
+#include "sesctl/sigv4.h"
+
+#define MAX_BACKOFF_MS 20000L
+#define DEFAULT_RETRY_BASE_MS 1000L
+#define FORM_MAX ((size_t)256 << 10)
+
+/* How safe it is to send an action again when its first try may or may
+ * not have been applied. */
+#define IAM_READ       0x1 /* reads only: repeat freely */
+#define IAM_IDEMPOTENT 0x2 /* a repeat changes nothing more, or fails in a
+			      way the caller treats as done (NoSuchEntity) */
+#define IAM_CREATES    0x4 /* a repeat would create a second thing */
+
+struct iam_action {
+	const char *name;
+	unsigned flags;
+};
+
+/* Sorted by name. */
+static const struct iam_action actions[] = {
+	{ "AttachUserPolicy", IAM_IDEMPOTENT },
+	{ "CreateAccessKey", IAM_CREATES },
+	{ "CreateUser", IAM_CREATES },
+	{ "DeactivateMFADevice", IAM_IDEMPOTENT },
+	{ "DeleteAccessKey", IAM_IDEMPOTENT },
+	{ "DeleteLoginProfile", IAM_IDEMPOTENT },
+	{ "DeleteSSHPublicKey", IAM_IDEMPOTENT },
+	{ "DeleteServiceSpecificCredential", IAM_IDEMPOTENT },
+	{ "DeleteSigningCertificate", IAM_IDEMPOTENT },
+	{ "DeleteUser", IAM_IDEMPOTENT },
+	{ "DeleteUserPolicy", IAM_IDEMPOTENT },
+	{ "DeleteVirtualMFADevice", IAM_IDEMPOTENT },
+	{ "DetachUserPolicy", IAM_IDEMPOTENT },
+	{ "GetAccessKeyLastUsed", IAM_READ },
+	{ "GetLoginProfile", IAM_READ },
+	{ "GetUser", IAM_READ },
+	{ "GetUserPolicy", IAM_READ },
+	{ "ListAccessKeys", IAM_READ },
+	{ "ListAttachedUserPolicies", IAM_READ },
+	{ "ListGroupsForUser", IAM_READ },
+	{ "ListMFADevices", IAM_READ },
+	{ "ListSSHPublicKeys", IAM_READ },
+	{ "ListServiceSpecificCredentials", IAM_READ },
+	{ "ListSigningCertificates", IAM_READ },
+	{ "ListUserPolicies", IAM_READ },
+	{ "ListUserTags", IAM_READ },
+	{ "ListUsers", IAM_READ },
+	{ "PutUserPolicy", IAM_IDEMPOTENT },
+	{ "RemoveUserFromGroup", IAM_IDEMPOTENT },
+	{ "TagUser", IAM_IDEMPOTENT },
+	{ "UntagUser", IAM_IDEMPOTENT },
+	{ "UpdateAccessKey", IAM_IDEMPOTENT },
+};
+
+static const struct iam_action *find_action(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(actions[i].name, name) == 0)
+			return &actions[i];
+	return NULL;
+}
+
+/* ---- form body ----------------------------------------------------- */
+
+static bool unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+	       c == '~';
+}
+
+static sesctl_err form_append(char **buf, size_t *len, size_t *cap,
+			      const char *s, bool encode)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p; p++) {
+		size_t need = encode && !unreserved(*p) ? 3 : 1;
+
+		if (*len + need + 1 > *cap) {
+			size_t ncap = *cap ? *cap * 2 : 256;
+			char *nb;
+
+			while (ncap < *len + need + 1)
+				ncap *= 2;
+			if (ncap > FORM_MAX)
+				return SESCTL_ERR_INPUT;
+			nb = realloc(*buf, ncap);
+			if (!nb)
+				return SESCTL_ERR_NOMEM;
+			*buf = nb;
+			*cap = ncap;
+		}
+		if (need == 3) {
+			(*buf)[(*len)++] = '%';
+			(*buf)[(*len)++] = hex[*p >> 4];
+			(*buf)[(*len)++] = hex[*p & 0xf];
+		} else {
+			(*buf)[(*len)++] = (char)*p;
+		}
+	}
+	if (*buf)
+		(*buf)[*len] = '\0';
+	return SESCTL_OK;
+}
+
+sesctl_err iam_form_body(const char *action, const struct iam_param *params,
+			 size_t n_params, char **out)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0, i;
+	sesctl_err rc = SESCTL_OK;
+
+	*out = NULL;
+	TRY(form_append(&buf, &len, &cap, "Action=", false));
+	TRY(form_append(&buf, &len, &cap, action, true));
+	TRY(form_append(&buf, &len, &cap, "&Version=" IAM_API_VERSION, false));
+	for (i = 0; i < n_params; i++) {
+		if (!params[i].value)
+			continue;
+		TRY(form_append(&buf, &len, &cap, "&", false));
+		TRY(form_append(&buf, &len, &cap, params[i].name, true));
+		TRY(form_append(&buf, &len, &cap, "=", false));
+		TRY(form_append(&buf, &len, &cap, params[i].value, true));
+	}
+	*out = buf;
+	buf = NULL;
+out:
+	free(buf);
+	return rc;
+}
+
+/* ---- client -------------------------------------------------------- */
+
+static int env_max_attempts(struct ctx *ctx)
+{
+	const char *v = getenv("AWS_MAX_ATTEMPTS");
+	char *end = NULL;
+	long n;
+
+	if (!v || !*v)
+		return IAM_DEFAULT_MAX_ATTEMPTS;
+	n = strtol(v, &end, 10);
+	if (!end || *end || n < 1 || n > IAM_MAX_ATTEMPTS_LIMIT) {
+		ctx_warn(ctx, "ignoring AWS_MAX_ATTEMPTS='%s': not a number from "
+			      "1 to %d",
+			 v, IAM_MAX_ATTEMPTS_LIMIT);
+		return IAM_DEFAULT_MAX_ATTEMPTS;
+	}
+	return (int)n;
+}
+
+sesctl_err iam_client_init(struct iam_client *c, struct ctx *ctx,
+			   const struct iam_config *cfg)
+{
+	const struct partition_info *part = region_partition(cfg->region);
+	const char *url = cfg->endpoint_url, *url_source = "--endpoint-url";
+	const char *ca = cfg->ca_bundle;
+	struct http_options ho = { NULL, cfg->connect_timeout_ms,
+				   cfg->timeout_ms };
+	sesctl_err rc = SESCTL_OK;
+	int n;
+
+	/* The AWS SDKs' order: flag, service-specific, then global. */
+	if (!url && getenv("AWS_ENDPOINT_URL_IAM") &&
+	    *getenv("AWS_ENDPOINT_URL_IAM")) {
+		url = getenv("AWS_ENDPOINT_URL_IAM");
+		url_source = "AWS_ENDPOINT_URL_IAM";
+	}
+	if (!url && getenv("AWS_ENDPOINT_URL") && *getenv("AWS_ENDPOINT_URL")) {
+		url = getenv("AWS_ENDPOINT_URL");
+		url_source = "AWS_ENDPOINT_URL";
+	}
+	if (!url) {
+		url = part->iam_endpoint;
+		url_source = "the partition's IAM endpoint";
+	}
+	if (!ca && getenv("AWS_CA_BUNDLE") && *getenv("AWS_CA_BUNDLE"))
+		ca = getenv("AWS_CA_BUNDLE");
+	ho.ca_bundle = ca;
+
+	memset(c, 0, sizeof(*c));
+	c->ctx = ctx;
+	c->access_key_id = cfg->access_key_id;
+	c->secret_key = cfg->secret_key;
+	c->session_token = cfg->session_token;
+	c->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts :
+						  env_max_attempts(ctx);
+	c->retry_base_ms = DEFAULT_RETRY_BASE_MS;
+#if SESCTL_TEST_HOOKS
+	/* Fault tests shorten the backoff and the request timeout. */
+	if (getenv("SESCTL_TEST_RETRY_BASE_MS"))
+		c->retry_base_ms = strtol(getenv("SESCTL_TEST_RETRY_BASE_MS"),
+					  NULL, 10);
+	if (getenv("SESCTL_TEST_TIMEOUT_MS") && !ho.timeout_ms)
+		ho.timeout_ms = strtol(getenv("SESCTL_TEST_TIMEOUT_MS"), NULL,
+				       10);
+#endif
+	TRY(http_check_url(ctx, url));
+	n = snprintf(c->url, sizeof(c->url), "%s", url);
+	ENSURE(n > 0 && (size_t)n < sizeof(c->url),
+	       err_set(&ctx->err, SESCTL_ERR_USAGE, "endpoint URL too long"));
+	TRY(http_url_parts(ctx, url, c->host, sizeof(c->host), c->path,
+			   sizeof(c->path)));
+	/* IAM is global per partition: always signed for the partition's
+	 * own region, whatever region the SMTP user is for. */
+	n = snprintf(c->signing_region, sizeof(c->signing_region), "%s",
+		     part->iam_region);
+	ENSURE(n > 0 && (size_t)n < sizeof(c->signing_region),
+	       err_set(&ctx->err, SESCTL_ERR_FAIL, "signing region too long"));
+	ctx_debug(ctx, "IAM endpoint %s (from %s), signed for %s (partition %s)",
+		  c->url, url_source, c->signing_region, part->name);
+	if (ca)
+		ctx_debug(ctx, "trusting the CAs in '%s'", ca);
+	TRY(http_client_new(ctx, &ho, &c->http));
+out:
+	return rc;
+}
+
+void iam_client_release(struct iam_client *c)
+{
+	if (!c)
+		return;
+	http_client_free(c->http);
+	c->http = NULL;
+}
+
+/* ---- errors -------------------------------------------------------- */
+
+static bool code_is(const char *code, const char *a, const char *b)
+{
+	return strcmp(code, a) == 0 || (b && strcmp(code, b) == 0);
+}
+
+/* Turn IAM's error into a sesctl error (iam_xml_error_err decides the
+ * exit code) with a message that says what to do about it. */
+static sesctl_err map_iam_error(struct iam_client *c, const char *action,
+				long status)
+{
+	const struct iam_error *e = &c->last_error;
+	struct err_info *ei = &c->ctx->err;
+	const char *code = e->code;
+	sesctl_err rc = iam_xml_error_err(e, status);
+	char rid[160] = "";
+
+	if (e->request_id[0])
+		snprintf(rid, sizeof(rid), " (request id %s)", e->request_id);
+
+	if (code_is(code, "AccessDenied", "AccessDeniedException"))
+		return err_set(ei, rc,
+			       "IAM refused %s (%s): %s%s\nthe caller needs "
+			       "permission 'iam:%s'",
+			       action, code, e->message, rid, action);
+	if (code_is(code, "InvalidClientTokenId", "UnrecognizedClientException"))
+		return err_set(ei, rc,
+			       "IAM does not know access key '%s': %s%s\ncheck "
+			       "the credentials (a deleted key, or one of "
+			       "another partition?)",
+			       c->access_key_id, e->message, rid);
+	if (code_is(code, "ExpiredToken", "ExpiredTokenException"))
+		return err_set(ei, rc,
+			       "the session token has expired: %s%s\nrefresh "
+			       "the credentials and run again",
+			       e->message, rid);
+	if (code_is(code, "RequestExpired", "RequestTimeTooSkewed") ||
+	    (code_is(code, "SignatureDoesNotMatch", NULL) &&
+	     strstr(e->message, "expired")))
+		return err_set(ei, rc,
+			       "IAM rejected the request time: %s%s\nthis "
+			       "machine's clock is probably wrong; sync it "
+			       "(e.g. with NTP) and run again",
+			       e->message, rid);
+	if (code_is(code, "SignatureDoesNotMatch", NULL))
+		return err_set(ei, rc,
+			       "IAM says the signature does not match: %s%s\n"
+			       "the secret access key does not belong to "
+			       "access key '%s'",
+			       e->message, rid, c->access_key_id);
+	return err_set(ei, rc, "%s: %s: %s%s", action, code, e->message, rid);
+}
+
+/* A non-2xx answer: an IAM error, or something else (a proxy's HTML
+ * page, a wrong endpoint).  *retryable says whether the AWS SDKs' standard
+ * retry mode would try again. */
+static sesctl_err error_from_response(struct iam_client *c,
+				      const char *action,
+				      const struct http_response *resp,
+				      bool *retryable)
+{
+	sesctl_err rc;
+
+	*retryable = false;
+	rc = iam_xml_parse_error(&resp->body, action, &c->last_error,
+				 &c->ctx->err);
+	if (rc == SESCTL_OK) {
+		*retryable = iam_xml_error_retryable(&c->last_error,
+						     resp->status);
+		return map_iam_error(c, action, resp->status);
+	}
+	if (rc == SESCTL_ERR_NOMEM)
+		return err_set(&c->ctx->err, rc, "out of memory");
+	/* Not an AWS error document. */
+	*retryable = resp->status >= 500;
+	if (resp->status >= 500)
+		return err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			       "%s: IAM answered HTTP %ld without an AWS error "
+			       "(%s)",
+			       action, resp->status,
+			       resp->content_type[0] ? resp->content_type :
+						       "no content type");
+	return err_set(&c->ctx->err, SESCTL_ERR_FAIL,
+		       "%s: unexpected HTTP %ld from '%s' that is not an IAM "
+		       "error (%s); is the endpoint URL right?",
+		       action, resp->status, c->url,
+		       resp->content_type[0] ? resp->content_type :
+					       "no content type");
+}
+
+/* ---- sending ------------------------------------------------------- */
+
+static unsigned long jitter_state;
+
+/* Full jitter: a uniform delay in [0, min(cap, base * 2^(attempt-1))]. */
+static long backoff_ms(const struct iam_client *c, int attempt)
+{
+	long ceiling = c->retry_base_ms;
+	int i;
+
+	for (i = 1; i < attempt && ceiling < MAX_BACKOFF_MS; i++)
+		ceiling *= 2;
+	if (ceiling > MAX_BACKOFF_MS)
+		ceiling = MAX_BACKOFF_MS;
+	if (ceiling <= 0)
+		return 0;
+	if (!jitter_state)
+		jitter_state = (unsigned long)time(NULL) ^
+			       ((unsigned long)getpid() << 16) ^ 0x9e3779b9UL;
+	/* xorshift: not for secrets, only to spread retries. */
+	jitter_state ^= jitter_state << 13;
+	jitter_state ^= jitter_state >> 7;
+	jitter_state ^= jitter_state << 17;
+	return (long)(jitter_state % (unsigned long)(ceiling + 1));
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Sign and send one attempt. */
+static sesctl_err send_once(struct iam_client *c, const char *body,
+			    struct http_response *resp)
+{
+	static const char content_type[] =
+		"application/x-www-form-urlencoded; charset=utf-8";
+	struct sigv4_header sh[2] = { { "Host", c->host },
+				      { "Content-Type", content_type } };
+	struct sigv4_request sreq = { "POST", c->path, NULL, sh, 2, body,
+				      strlen(body), true };
+	struct sigv4_params sp = { c->access_key_id, c->secret_key,
+				   c->session_token, c->signing_region, "iam",
+				   ctx_now(c->ctx), false, false, 0 };
+	struct sigv4_auth auth = SIGV4_AUTH_INIT;
+	struct http_header hh[6];
+	struct http_request hreq;
+	size_t n = 0;
+	sesctl_err rc = SESCTL_OK;
+
+	rc = sigv4_sign(&sreq, &sp, &auth);
+	ENSURE(rc == SESCTL_OK,
+	       err_set(&c->ctx->err, rc, "could not sign the IAM request"));
+	hh[n++] = (struct http_header){ "Host", c->host };
+	hh[n++] = (struct http_header){ "Content-Type", content_type };
+	hh[n++] = (struct http_header){ "X-Amz-Date", auth.amz_date };
+	if (auth.send_security_token)
+		hh[n++] = (struct http_header){ "X-Amz-Security-Token",
+						secret_str(c->session_token) };
+	hh[n++] = (struct http_header){ "Authorization", auth.authorization };
+	hreq = (struct http_request){ "POST", c->url, hh, n, body,
+				      strlen(body) };
+	c->requests++;
+	rc = http_send(c->http, &hreq, resp);
+out:
+	sigv4_auth_release(&auth);
+	return rc;
+}
+
+sesctl_err iam_call(struct iam_client *c, const char *action,
+		    const struct iam_param *params, size_t n_params,
+		    struct secret *body)
+{
+	const struct iam_action *a = find_action(action);
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	char *form = NULL;
+	sesctl_err rc = SESCTL_OK;
+	bool retry;
+	int attempt;
+
+	memset(&c->last_error, 0, sizeof(c->last_error));
+	c->outcome_unknown = false;
+	ENSURE(a, err_set(&c->ctx->err, SESCTL_ERR_FAIL,
+			  "unknown IAM action '%s'", action));
+	rc = iam_form_body(action, params, n_params, &form);
+	ENSURE(rc == SESCTL_OK,
+	       err_set(&c->ctx->err, rc, "%s: request too large", action));
+	ctx_debug(c->ctx, "IAM %s", action);
+
+	for (attempt = 1;; attempt++) {
+		retry = false;
+		rc = send_once(c, form, &resp);
+		if (rc != SESCTL_OK) {
+			if (resp.failure == HTTP_NOT_SENT)
+				retry = true;
+			else if (resp.failure == HTTP_NO_ANSWER &&
+				 !(a->flags & IAM_CREATES))
+				retry = true;
+			else if (resp.failure == HTTP_NO_ANSWER)
+				c->outcome_unknown = true;
+		} else if (resp.status >= 200 && resp.status < 300) {
+			/* libcurl re-sends on a reused connection that died
+			 * before answering: the first may have been applied. */
+			if (resp.sends > 1 && (a->flags & IAM_CREATES))
+				c->outcome_unknown = true;
+			TRY(secret_set(body, resp.body.p, resp.body.len));
+			goto out;
+		} else {
+			/* An error answer: throttling and 5xx are retried
+			 * for every action, as the SDKs do. */
+			rc = error_from_response(c, action, &resp, &retry);
+		}
+		if (!retry || attempt >= c->max_attempts)
+			break;
+		{
+			long ms = backoff_ms(c, attempt);
+
+			ctx_debug(c->ctx, "%s: attempt %d of %d failed; retrying "
+					  "in %ld ms",
+				  action, attempt, c->max_attempts, ms);
+			sleep_ms(ms);
+		}
+	}
+	if (retry && c->max_attempts > 1) {
+		char detail[ERR_MSG_MAX];
+
+		snprintf(detail, sizeof(detail), "%s", c->ctx->err.msg);
+		rc = err_set(&c->ctx->err, rc, "gave up after %d attempts: %s",
+			     attempt, detail);
+	}
+	if (c->outcome_unknown) {
+		char detail[ERR_MSG_MAX];
+
+		snprintf(detail, sizeof(detail), "%s", c->ctx->err.msg);
+		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			     "%s went out but no answer came back, so it may or "
+			     "may not have been applied (%s)",
+			     action, detail);
+	}
+out:
+	http_response_release(&resp);
+	free(form);
+	return rc;
+}
+
+/* ---- typed calls --------------------------------------------------- */
+
+#define MAX_PAGES 1000
+#define MAX_LIST_ITEMS ((size_t)100000)
+
+/* Actions whose answer is only ResponseMetadata. */
+static sesctl_err call_ack(struct iam_client *c, const char *action,
+			   const struct iam_param *p, size_t n)
+{
+	struct secret body = SECRET_INIT;
+	struct iam_metadata meta;
+	sesctl_err rc = SESCTL_OK;
+
+	memset(&meta, 0, sizeof(meta));
+	TRY(iam_call(c, action, p, n, &body));
+	TRY(iam_xml_parse_ack(&body, action, &meta, &c->ctx->err));
+out:
+	iam_metadata_release(&meta);
+	secret_free(&body);
+	return rc;
+}
+
+/* Actions with one result struct. */
+typedef sesctl_err (*parse_fn)(const struct secret *body, void *out,
+			       struct err_info *ei);
+
+static sesctl_err call_one(struct iam_client *c, const char *action,
+			   const struct iam_param *p, size_t n, parse_fn parse,
+			   void *out)
+{
+	struct secret body = SECRET_INIT;
+	sesctl_err rc = SESCTL_OK;
+
+	TRY(iam_call(c, action, p, n, &body));
+	TRY(parse(&body, out, &c->ctx->err));
+out:
+	secret_free(&body);
+	return rc;
+}
+
+/* The paginated lists all share one shape: items, count, is_truncated,
+ * marker.  One description per list type lets call_list() follow the
+ * pages for all of them. */
+struct list_desc {
+	const char *action;
+	parse_fn parse;
+	void (*release)(void *list);
+	size_t list_size, item_size;
+	size_t items_off, count_off, truncated_off, marker_off;
+};
+
+#define LIST_DESC(act, type, item_type, parse_name, release_name)            \
+	{ act, parse_name, release_name, sizeof(type), sizeof(item_type),     \
+	  offsetof(type, items), offsetof(type, count),                       \
+	  offsetof(type, is_truncated), offsetof(type, marker) }
+
+#define LIST_ADAPTERS(name, type, parse, release)                            \
+	static sesctl_err parse_##name(const struct secret *b, void *o,      \
+				       struct err_info *ei)                  \
+	{                                                                    \
+		return parse(b, o, ei);                                      \
+	}                                                                    \
+	static void release_##name(void *l)                                  \
+	{                                                                    \
+		release(l);                                                  \
+	}
+
+LIST_ADAPTERS(users, struct iam_user_list, iam_xml_list_users,
+	      iam_user_list_release)
+LIST_ADAPTERS(tags, struct iam_tag_list, iam_xml_list_user_tags,
+	      iam_tag_list_release)
+LIST_ADAPTERS(attached, struct iam_attached_policy_list,
+	      iam_xml_list_attached_user_policies,
+	      iam_attached_policy_list_release)
+LIST_ADAPTERS(keys, struct iam_access_key_list, iam_xml_list_access_keys,
+	      iam_access_key_list_release)
+LIST_ADAPTERS(policies, struct iam_id_list, iam_xml_list_user_policies,
+	      iam_id_list_release)
+LIST_ADAPTERS(groups, struct iam_id_list, iam_xml_list_groups_for_user,
+	      iam_id_list_release)
+LIST_ADAPTERS(certs, struct iam_id_list, iam_xml_list_signing_certificates,
+	      iam_id_list_release)
+LIST_ADAPTERS(ssh, struct iam_id_list, iam_xml_list_ssh_public_keys,
+	      iam_id_list_release)
+LIST_ADAPTERS(svc, struct iam_id_list,
+	      iam_xml_list_service_specific_credentials, iam_id_list_release)
+LIST_ADAPTERS(mfa, struct iam_id_list, iam_xml_list_mfa_devices,
+	      iam_id_list_release)
+
+static const struct list_desc list_users = LIST_DESC(
+	"ListUsers", struct iam_user_list, struct iam_user, parse_users,
+	release_users);
+static const struct list_desc list_tags = LIST_DESC(
+	"ListUserTags", struct iam_tag_list, struct iam_tag, parse_tags,
+	release_tags);
+static const struct list_desc list_attached = LIST_DESC(
+	"ListAttachedUserPolicies", struct iam_attached_policy_list,
+	struct iam_attached_policy, parse_attached, release_attached);
+static const struct list_desc list_keys = LIST_DESC(
+	"ListAccessKeys", struct iam_access_key_list,
+	struct iam_access_key_meta, parse_keys, release_keys);
+static const struct list_desc list_policies = LIST_DESC(
+	"ListUserPolicies", struct iam_id_list, struct iam_id, parse_policies,
+	release_policies);
+static const struct list_desc list_groups = LIST_DESC(
+	"ListGroupsForUser", struct iam_id_list, struct iam_id, parse_groups,
+	release_groups);
+static const struct list_desc list_certs = LIST_DESC(
+	"ListSigningCertificates", struct iam_id_list, struct iam_id,
+	parse_certs, release_certs);
+static const struct list_desc list_ssh = LIST_DESC(
+	"ListSSHPublicKeys", struct iam_id_list, struct iam_id, parse_ssh,
+	release_ssh);
+static const struct list_desc list_svc = LIST_DESC(
+	"ListServiceSpecificCredentials", struct iam_id_list, struct iam_id,
+	parse_svc, release_svc);
+static const struct list_desc list_mfa = LIST_DESC(
+	"ListMFADevices", struct iam_id_list, struct iam_id, parse_mfa,
+	release_mfa);
+
+#define FIELD(base, off, type) ((type *)((char *)(base) + (off)))
+
+/* Page size to ask for: IAM's default unless a test asks for small pages
+ * to exercise pagination. */
+static const char *max_items(void)
+{
+#if SESCTL_TEST_HOOKS
+	const char *v = getenv("SESCTL_TEST_MAX_ITEMS");
+
+	if (v && *v)
+		return v;
+#endif
+	return NULL;
+}
+
+static sesctl_err call_list(struct iam_client *c, const struct list_desc *d,
+			    const char *user, const char *path_prefix,
+			    void *out)
+{
+	struct iam_param p[4];
+	char marker[IAM_XML_MARKER_MAX + 1] = "";
+	void *page = NULL;
+	size_t n, pages = 0;
+	sesctl_err rc = SESCTL_OK;
+
+	memset(out, 0, d->list_size);
+	page = calloc(1, d->list_size);
+	ENSURE(page, err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	for (;;) {
+		void **items = FIELD(out, d->items_off, void *);
+		size_t *count = FIELD(out, d->count_off, size_t);
+		void **page_items = FIELD(page, d->items_off, void *);
+		size_t *page_count = FIELD(page, d->count_off, size_t);
+		void *grown;
+
+		n = 0;
+		if (user)
+			p[n++] = (struct iam_param){ "UserName", user };
+		if (path_prefix)
+			p[n++] = (struct iam_param){ "PathPrefix", path_prefix };
+		if (marker[0])
+			p[n++] = (struct iam_param){ "Marker", marker };
+		if (max_items())
+			p[n++] = (struct iam_param){ "MaxItems", max_items() };
+		TRY(call_one(c, d->action, p, n, d->parse, page));
+
+		ENSURE(*count + *page_count <= MAX_LIST_ITEMS,
+		       err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			       "%s: more than %zu entries", d->action,
+			       MAX_LIST_ITEMS));
+		if (*page_count) {
+			grown = realloc(*items,
+					(*count + *page_count) * d->item_size);
+			ENSURE(grown, err_set(&c->ctx->err, SESCTL_ERR_NOMEM,
+					      "out of memory"));
+			*items = grown;
+			/* Move the items: what they own now belongs to out. */
+			memcpy((char *)grown + *count * d->item_size,
+			       *page_items, *page_count * d->item_size);
+			*count += *page_count;
+			*page_count = 0;
+		}
+		if (!*FIELD(page, d->truncated_off, bool))
+			break;
+		ENSURE(++pages < MAX_PAGES &&
+			       *FIELD(page, d->marker_off, char) != '\0' &&
+			       strcmp(marker, FIELD(page, d->marker_off, char)) !=
+				       0,
+		       err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			       "%s: IAM's pagination does not advance (marker "
+			       "missing or repeated)",
+			       d->action));
+		snprintf(marker, sizeof(marker), "%s",
+			 FIELD(page, d->marker_off, char));
+		d->release(page);
+		memset(page, 0, d->list_size);
+	}
+out:
+	if (page) {
+		d->release(page);
+		free(page);
+	}
+	if (rc != SESCTL_OK)
+		d->release(out);
+	return rc;
+}
+
+/* Tags.member.N.Key / .Value parameters; `names` holds their names. */
+static sesctl_err tag_params(struct iam_client *c, const struct iam_tag_in *tags,
+			     size_t n_tags, struct iam_param *p, size_t *n,
+			     char (*names)[40])
+{
+	size_t i;
+
+	if (n_tags > 50)
+		return err_set(&c->ctx->err, SESCTL_ERR_INPUT,
+			       "at most 50 tags, not %zu", n_tags);
+	for (i = 0; i < n_tags; i++) {
+		snprintf(names[2 * i], 40, "Tags.member.%zu.Key", i + 1);
+		snprintf(names[2 * i + 1], 40, "Tags.member.%zu.Value", i + 1);
+		p[(*n)++] = (struct iam_param){ names[2 * i], tags[i].key };
+		p[(*n)++] = (struct iam_param){ names[2 * i + 1],
+						tags[i].value };
+	}
+	return SESCTL_OK;
+}
+
+static sesctl_err parse_user(const struct secret *b, void *o,
+			     struct err_info *ei)
+{
+	return iam_xml_get_user(b, o, ei);
+}
+
+static sesctl_err parse_created_user(const struct secret *b, void *o,
+				     struct err_info *ei)
+{
+	return iam_xml_create_user(b, o, ei);
+}
+
+sesctl_err iam_create_user(struct iam_client *c, const char *user,
+			   const char *path, const struct iam_tag_in *tags,
+			   size_t n_tags, struct iam_user_result *out)
+{
+	struct iam_param p[104];
+	char names[100][40];
+	size_t n = 0;
+	sesctl_err rc = SESCTL_OK;
+
+	p[n++] = (struct iam_param){ "UserName", user };
+	if (path)
+		p[n++] = (struct iam_param){ "Path", path };
+	TRY(tag_params(c, tags, n_tags, p, &n, names));
+	TRY(call_one(c, "CreateUser", p, n, parse_created_user, out));
+out:
+	return rc;
+}
+
+sesctl_err iam_get_user(struct iam_client *c, const char *user,
+			struct iam_user_result *out)
+{
+	struct iam_param p[1] = { { "UserName", user } };
+
+	return call_one(c, "GetUser", p, user ? 1 : 0, parse_user, out);
+}
+
+sesctl_err iam_tag_user(struct iam_client *c, const char *user,
+			const struct iam_tag_in *tags, size_t n_tags)
+{
+	struct iam_param p[101];
+	char names[100][40];
+	size_t n = 0;
+	sesctl_err rc = SESCTL_OK;
+
+	p[n++] = (struct iam_param){ "UserName", user };
+	TRY(tag_params(c, tags, n_tags, p, &n, names));
+	TRY(call_ack(c, "TagUser", p, n));
+out:
+	return rc;
+}
+
+sesctl_err iam_list_user_tags(struct iam_client *c, const char *user,
+			      struct iam_tag_list *out)
+{
+	return call_list(c, &list_tags, user, NULL, out);
+}
+
+sesctl_err iam_list_users(struct iam_client *c, const char *path_prefix,
+			  struct iam_user_list *out)
+{
+	return call_list(c, &list_users, NULL, path_prefix, out);
+}
+
+sesctl_err iam_delete_user(struct iam_client *c, const char *user)
+{
+	struct iam_param p[] = { { "UserName", user } };
+
+	return call_ack(c, "DeleteUser", p, 1);
+}
+
+sesctl_err iam_put_user_policy(struct iam_client *c, const char *user,
+			       const char *policy_name, const char *document)
+{
+	struct iam_param p[] = { { "UserName", user },
+				 { "PolicyName", policy_name },
+				 { "PolicyDocument", document } };
+
+	return call_ack(c, "PutUserPolicy", p, 3);
+}
+
+static sesctl_err parse_user_policy(const struct secret *b, void *o,
+				    struct err_info *ei)
+{
+	return iam_xml_get_user_policy(b, o, ei);
+}
+
+sesctl_err iam_get_user_policy(struct iam_client *c, const char *user,
+			       const char *policy_name,
+			       struct iam_user_policy *out)
+{
+	struct iam_param p[] = { { "UserName", user },
+				 { "PolicyName", policy_name } };
+
+	return call_one(c, "GetUserPolicy", p, 2, parse_user_policy, out);
+}
+
+sesctl_err iam_list_user_policies(struct iam_client *c, const char *user,
+				  struct iam_id_list *out)
+{
+	return call_list(c, &list_policies, user, NULL, out);
+}
+
+sesctl_err iam_delete_user_policy(struct iam_client *c, const char *user,
+				  const char *policy_name)
+{
+	struct iam_param p[] = { { "UserName", user },
+				 { "PolicyName", policy_name } };
+
+	return call_ack(c, "DeleteUserPolicy", p, 2);
+}
+
+sesctl_err iam_attach_user_policy(struct iam_client *c, const char *user,
+				  const char *policy_arn)
+{
+	struct iam_param p[] = { { "UserName", user },
+				 { "PolicyArn", policy_arn } };
+
+	return call_ack(c, "AttachUserPolicy", p, 2);
+}
+
+sesctl_err iam_detach_user_policy(struct iam_client *c, const char *user,
+				  const char *policy_arn)
+{
+	struct iam_param p[] = { { "UserName", user },
+				 { "PolicyArn", policy_arn } };
+
+	return call_ack(c, "DetachUserPolicy", p, 2);
+}
+
+sesctl_err iam_list_attached_user_policies(struct iam_client *c,
+					   const char *user,
+					   struct iam_attached_policy_list *out)
+{
+	return call_list(c, &list_attached, user, NULL, out);
+}
+
+static sesctl_err parse_new_key(const struct secret *b, void *o,
+				struct err_info *ei)
+{
+	return iam_xml_create_access_key(b, o, ei);
+}
+
+sesctl_err iam_create_access_key(struct iam_client *c, const char *user,
+				 struct iam_access_key *out)
+{
+	struct iam_param p[] = { { "UserName", user } };
+
+	return call_one(c, "CreateAccessKey", p, 1, parse_new_key, out);
+}
+
+sesctl_err iam_list_access_keys(struct iam_client *c, const char *user,
+				struct iam_access_key_list *out)
+{
+	return call_list(c, &list_keys, user, NULL, out);
+}
+
+sesctl_err iam_update_access_key(struct iam_client *c, const char *user,
+				 const char *key_id, const char *status)
+{
+	struct iam_param p[] = { { "UserName", user },
+				 { "AccessKeyId", key_id },
+				 { "Status", status } };
+
+	return call_ack(c, "UpdateAccessKey", p, 3);
+}
+
+sesctl_err iam_delete_access_key(struct iam_client *c, const char *user,
+				 const char *key_id)
+{
+	struct iam_param p[] = { { "UserName", user },
+				 { "AccessKeyId", key_id } };
+
+	return call_ack(c, "DeleteAccessKey", p, 2);
+}
+
+static sesctl_err parse_last_used(const struct secret *b, void *o,
+				  struct err_info *ei)
+{
+	return iam_xml_get_access_key_last_used(b, o, ei);
+}
+
+sesctl_err iam_get_access_key_last_used(struct iam_client *c,
+					const char *key_id,
+					struct iam_access_key_last_used *out)
+{
+	struct iam_param p[] = { { "AccessKeyId", key_id } };
+
+	return call_one(c, "GetAccessKeyLastUsed", p, 1, parse_last_used, out);
+}
+
+sesctl_err iam_list_groups_for_user(struct iam_client *c, const char *user,
+				    struct iam_id_list *out)
+{
+	return call_list(c, &list_groups, user, NULL, out);
+}
+
+sesctl_err iam_remove_user_from_group(struct iam_client *c, const char *user,
+				      const char *group)
+{
+	struct iam_param p[] = { { "GroupName", group },
+				 { "UserName", user } };
+
+	return call_ack(c, "RemoveUserFromGroup", p, 2);
+}
+
+static sesctl_err parse_login_profile(const struct secret *b, void *o,
+				      struct err_info *ei)
+{
+	return iam_xml_get_login_profile(b, o, ei);
+}
+
+sesctl_err iam_get_login_profile(struct iam_client *c, const char *user,
+				 struct iam_login_profile *out)
+{
+	struct iam_param p[] = { { "UserName", user } };
+
+	return call_one(c, "GetLoginProfile", p, 1, parse_login_profile, out);
+}
+
+sesctl_err iam_delete_login_profile(struct iam_client *c, const char *user)
+{
+	struct iam_param p[] = { { "UserName", user } };
+
+	return call_ack(c, "DeleteLoginProfile", p, 1);
+}
+
+sesctl_err iam_list_signing_certificates(struct iam_client *c,
+					 const char *user,
+					 struct iam_id_list *out)
+{
+	return call_list(c, &list_certs, user, NULL, out);
+}
+
+sesctl_err iam_delete_signing_certificate(struct iam_client *c,
+					  const char *user, const char *cert_id)
+{
+	struct iam_param p[] = { { "UserName", user },
+				 { "CertificateId", cert_id } };
+
+	return call_ack(c, "DeleteSigningCertificate", p, 2);
+}
+
+sesctl_err iam_list_ssh_public_keys(struct iam_client *c, const char *user,
+				    struct iam_id_list *out)
+{
+	return call_list(c, &list_ssh, user, NULL, out);
+}
+
+sesctl_err iam_delete_ssh_public_key(struct iam_client *c, const char *user,
+				     const char *key_id)
+{
+	struct iam_param p[] = { { "UserName", user },
+				 { "SSHPublicKeyId", key_id } };
+
+	return call_ack(c, "DeleteSSHPublicKey", p, 2);
+}
+
+sesctl_err iam_list_service_specific_credentials(struct iam_client *c,
+						 const char *user,
+						 struct iam_id_list *out)
+{
+	return call_list(c, &list_svc, user, NULL, out);
+}
+
+sesctl_err iam_delete_service_specific_credential(struct iam_client *c,
+						  const char *user,
+						  const char *cred_id)
+{
+	struct iam_param p[] = { { "UserName", user },
+				 { "ServiceSpecificCredentialId", cred_id } };
+
+	return call_ack(c, "DeleteServiceSpecificCredential", p, 2);
+}
+
+sesctl_err iam_list_mfa_devices(struct iam_client *c, const char *user,
+				struct iam_id_list *out)
+{
+	return call_list(c, &list_mfa, user, NULL, out);
+}
+
+sesctl_err iam_deactivate_mfa_device(struct iam_client *c, const char *user,
+				     const char *serial)
+{
+	struct iam_param p[] = { { "UserName", user },
+				 { "SerialNumber", serial } };
+
+	return call_ack(c, "DeactivateMFADevice", p, 2);
+}
+
+sesctl_err iam_delete_virtual_mfa_device(struct iam_client *c,
+					 const char *serial)
+{
+	struct iam_param p[] = { { "SerialNumber", serial } };
+
+	return call_ack(c, "DeleteVirtualMFADevice", p, 1);
+}
