@@ -1,0 +1,550 @@
+/* credfile.c - the SMTP credentials to a new file, an atomically replaced
+ * file or standard output, durably (see credfile.h).
+ *
+ * Every file operation is relative to one descriptor of the target's
+ * directory, opened once: the existence check, the O_EXCL create, the
+ * temporary file, the rename, the directory fsync and any cleanup all act
+ * on the same directory even if a component of the path is renamed
+ * meanwhile.  That is also why the temporary name is made here rather than
+ * by mkostemp(3), which has no *at() form; it is opened the same way
+ * (O_CREAT|O_EXCL, 0600, retried on a collision).
+ */
+#include "sesctl/credfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define CRED_MODE 0600
+#define CRED_OPEN_FLAGS (O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)
+
+/* ".<name>.sesctl-XXXXXX": at most this much of <name> is kept, so the
+ * temporary name fits NAME_MAX even when <name> nearly fills it. */
+#define TEMP_NAME_KEEP 200
+#define TEMP_SUFFIX_LEN 6
+#define TEMP_TRIES 100
+
+struct target {
+	const char *path;   /* as the user gave it, for messages */
+	const char *name;   /* its last component (points into path) */
+	char dir[PATH_MAX]; /* its directory; "." for a bare name */
+	int dirfd;          /* dir opened O_RDONLY|O_DIRECTORY, or -1 */
+};
+
+static bool disk_full(int e)
+{
+	return e == ENOSPC || e == EDQUOT;
+}
+
+/* "cannot <what> '<path>': <reason>", saying plainly when the disk is
+ * full.  `e` is the saved errno. */
+static sesctl_err io_error(struct ctx *ctx, const char *what, const char *path,
+			   int e)
+{
+	if (disk_full(e))
+		return err_set(&ctx->err, SESCTL_ERR_IO,
+			       "cannot %s '%s': the disk is full (%s)", what,
+			       path, strerror(e));
+	return err_set(&ctx->err, SESCTL_ERR_IO, "cannot %s '%s': %s", what,
+		       path, strerror(e));
+}
+
+static sesctl_err exists_error(struct ctx *ctx, const char *path)
+{
+	return err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "'%s' already exists; sesctl does not overwrite "
+		       "credentials (use 'sesctl smtp rotate', which replaces "
+		       "them atomically, or choose another path)",
+		       path);
+}
+
+static sesctl_err symlink_error(struct ctx *ctx, const char *path)
+{
+	return err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "'%s' is a symbolic link; sesctl writes credentials "
+		       "only to regular files",
+		       path);
+}
+
+/* Split `path` into directory and name and open the directory. */
+static sesctl_err target_open(struct ctx *ctx, const char *path,
+			      struct target *t)
+{
+	const char *slash;
+	size_t dirlen;
+	int e;
+
+	t->path = path;
+	t->name = NULL;
+	t->dir[0] = '\0';
+	t->dirfd = -1;
+
+	if (!path || !*path)
+		return err_set(&ctx->err, SESCTL_ERR_USAGE,
+			       "the output file name is empty");
+	if (strnlen(path, PATH_MAX) >= PATH_MAX)
+		return err_set(&ctx->err, SESCTL_ERR_USAGE,
+			       "the output file path is too long (the limit "
+			       "is %d bytes)",
+			       PATH_MAX - 1);
+	slash = strrchr(path, '/');
+	t->name = slash ? slash + 1 : path;
+	if (!*t->name || strcmp(t->name, ".") == 0 ||
+	    strcmp(t->name, "..") == 0)
+		return err_set(&ctx->err, SESCTL_ERR_USAGE,
+			       "'%s' names a directory; give the path of a "
+			       "file",
+			       path);
+	if (!slash) {
+		memcpy(t->dir, ".", 2);
+	} else {
+		/* "a//b" -> "a", "/b" and "//b" -> "/". */
+		dirlen = (size_t)(slash - path);
+		while (dirlen > 0 && path[dirlen - 1] == '/')
+			dirlen--;
+		if (dirlen == 0)
+			dirlen = 1;
+		memcpy(t->dir, path, dirlen); /* dirlen < strlen(path) */
+		t->dir[dirlen] = '\0';
+	}
+
+	t->dirfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t->dirfd >= 0)
+		return SESCTL_OK;
+	e = errno;
+	switch (e) {
+	case ENOENT:
+		return err_set(&ctx->err, SESCTL_ERR_USAGE,
+			       "directory '%s' does not exist; create it or "
+			       "choose another path",
+			       t->dir);
+	case ENOTDIR:
+		return err_set(&ctx->err, SESCTL_ERR_USAGE,
+			       "'%s' is not a directory; choose another path",
+			       t->dir);
+	default:
+		return err_set(&ctx->err, SESCTL_ERR_IO,
+			       "cannot open directory '%s': %s", t->dir,
+			       strerror(e));
+	}
+}
+
+static void target_close(struct target *t)
+{
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	t->dirfd = -1;
+}
+
+/* lstat of the target: *exists says whether there is anything at all. */
+static sesctl_err target_lookup(struct ctx *ctx, const struct target *t,
+				struct stat *st, bool *exists)
+{
+	int e;
+
+	*exists = false;
+	if (fstatat(t->dirfd, t->name, st, AT_SYMLINK_NOFOLLOW) == 0) {
+		*exists = true;
+		return SESCTL_OK;
+	}
+	e = errno;
+	if (e == ENOENT)
+		return SESCTL_OK;
+	return err_set(&ctx->err, SESCTL_ERR_IO, "cannot check '%s': %s",
+		       t->path, strerror(e));
+}
+
+/* Only a pre-check (as root it passes almost everywhere); the open that
+ * follows is the proof. */
+static sesctl_err target_check_writable(struct ctx *ctx,
+					const struct target *t)
+{
+	int e;
+
+	if (faccessat(t->dirfd, ".", W_OK | X_OK, AT_EACCESS) == 0)
+		return SESCTL_OK;
+	e = errno;
+	return err_set(&ctx->err, SESCTL_ERR_IO,
+		       "directory '%s' is not writable: %s", t->dir,
+		       strerror(e));
+}
+
+static sesctl_err check_regular(struct ctx *ctx, const char *path,
+				const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		return symlink_error(ctx, path);
+	if (!S_ISREG(st->st_mode))
+		return err_set(&ctx->err, SESCTL_ERR_USAGE,
+			       "'%s' is not a regular file; sesctl writes "
+			       "credentials only to regular files",
+			       path);
+	return SESCTL_OK;
+}
+
+/* fsync the directory.  A file system that cannot (EINVAL, EOPNOTSUPP)
+ * offers nothing better, so that is not a failure.  -1 with errno set on
+ * a real error. */
+static int sync_dir(struct ctx *ctx, const struct target *t)
+{
+	int e;
+
+	if (fsync(t->dirfd) == 0)
+		return 0;
+	e = errno;
+	if (e == EINVAL || e == EOPNOTSUPP) {
+		ctx_debug(ctx, "directory '%s' cannot be flushed on its file "
+			       "system (%s)",
+			  t->dir, strerror(e));
+		return 0;
+	}
+	errno = e;
+	return -1;
+}
+
+/* Remove `name` (in the target's directory) if it is still the file `id`
+ * describes, so a failure never deletes something another process put
+ * there meanwhile.  Failing to remove it only warns: the error the caller
+ * is returning matters more, but the user must learn that a file holding
+ * (part of) a secret is left behind. */
+static void remove_ours(struct ctx *ctx, const struct target *t,
+			const char *name, const struct stat *id)
+{
+	struct stat now;
+	int e;
+
+	if (fstatat(t->dirfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0)
+		return;
+	if (now.st_dev != id->st_dev || now.st_ino != id->st_ino) {
+		ctx_debug(ctx, "'%s' in '%s' is no longer our file; left alone",
+			  name, t->dir);
+		return;
+	}
+	if (unlinkat(t->dirfd, name, 0) != 0) {
+		e = errno;
+		ctx_warn(ctx, "cannot remove '%s' in '%s': %s; delete it by hand",
+			 name, t->dir, strerror(e));
+		return;
+	}
+	ctx_debug(ctx, "removed '%s' in '%s'", name, t->dir);
+	(void)sync_dir(ctx, t); /* best effort: already failing */
+}
+
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) { /* cannot happen for len > 0; never spin */
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Make the new file `fd` 0600 (whatever the umask; and verify it, since
+ * some file systems accept fchmod and ignore it), write `content` straight
+ * from the secret's buffer and fsync.  Messages name `path`. */
+static sesctl_err fill(struct ctx *ctx, int fd, const char *path,
+		       const struct secret *content)
+{
+	struct stat st;
+
+	if (fchmod(fd, CRED_MODE) != 0)
+		return io_error(ctx, "set mode 0600 on", path, errno);
+	if (fstat(fd, &st) != 0)
+		return io_error(ctx, "check", path, errno);
+	if ((st.st_mode & 077) != 0)
+		return err_set(&ctx->err, SESCTL_ERR_IO,
+			       "'%s' cannot be made private: its file system "
+			       "keeps mode %04o instead of 0600; choose a path "
+			       "on another file system",
+			       path, (unsigned)(st.st_mode & 07777));
+	if (content->len > 0 && write_all(fd, content->p, content->len) != 0)
+		return io_error(ctx, "write", path, errno);
+	if (fsync(fd) != 0)
+		return io_error(ctx, "flush to disk", path, errno);
+	return SESCTL_OK;
+}
+
+/* close(2) with its error checked; *fd is -1 afterwards either way.  On
+ * Linux the descriptor is gone even after EINTR, and the data was already
+ * flushed by fill(), so EINTR is not a failure. */
+static sesctl_err close_checked(struct ctx *ctx, int *fd, const char *path)
+{
+	int rc = close(*fd);
+	int e = errno;
+
+	*fd = -1;
+	if (rc != 0 && e != EINTR)
+		return io_error(ctx, "close", path, e);
+	return SESCTL_OK;
+}
+
+sesctl_err credfile_check_new(struct ctx *ctx, const char *path)
+{
+	struct target t = { .dirfd = -1 };
+	struct stat st;
+	bool exists = false;
+	sesctl_err rc = SESCTL_OK;
+
+	TRY(target_open(ctx, path, &t));
+	TRY(target_lookup(ctx, &t, &st, &exists));
+	ENSURE(!exists, exists_error(ctx, path));
+	TRY(target_check_writable(ctx, &t));
+out:
+	target_close(&t);
+	return rc;
+}
+
+sesctl_err credfile_check_replace(struct ctx *ctx, const char *path)
+{
+	struct target t = { .dirfd = -1 };
+	struct stat st;
+	bool exists = false;
+	sesctl_err rc = SESCTL_OK;
+
+	TRY(target_open(ctx, path, &t));
+	TRY(target_lookup(ctx, &t, &st, &exists));
+	if (exists)
+		TRY(check_regular(ctx, path, &st));
+	TRY(target_check_writable(ctx, &t));
+out:
+	target_close(&t);
+	return rc;
+}
+
+sesctl_err credfile_create(struct ctx *ctx, const char *path,
+			   const struct secret *content)
+{
+	struct target t = { .dirfd = -1 };
+	struct stat id = { 0 };
+	bool created = false;
+	int fd = -1, e;
+	sesctl_err rc = SESCTL_OK;
+
+	TRY(target_open(ctx, path, &t));
+	fd = openat(t.dirfd, t.name, CRED_OPEN_FLAGS, CRED_MODE);
+	if (fd < 0) {
+		e = errno;
+		/* O_EXCL: an existing name, symbolic links included (even
+		 * dangling ones), is EEXIST and is never followed. */
+		if (e == EEXIST)
+			rc = exists_error(ctx, path);
+		else if (e == ELOOP)
+			rc = symlink_error(ctx, path);
+		else
+			rc = io_error(ctx, "create", path, e);
+		goto out;
+	}
+	if (fstat(fd, &id) != 0) {
+		/* Cannot tell our file from another later: unlink it now. */
+		rc = io_error(ctx, "check", path, errno);
+		if (unlinkat(t.dirfd, t.name, 0) != 0) {
+			e = errno;
+			ctx_warn(ctx, "cannot remove '%s': %s; delete it by hand",
+				 path, strerror(e));
+		}
+		goto out;
+	}
+	created = true;
+	TRY(fill(ctx, fd, path, content));
+	TRY(close_checked(ctx, &fd, path));
+	if (sync_dir(ctx, &t) != 0) {
+		e = errno;
+		rc = err_set(&ctx->err, SESCTL_ERR_IO,
+			     "cannot flush directory '%s' of '%s' to disk: %s",
+			     t.dir, path, strerror(e));
+		goto out;
+	}
+	ctx_debug(ctx, "wrote '%s' (mode 0600)", path);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != SESCTL_OK && created)
+		remove_ours(ctx, &t, t.name, &id);
+	target_close(&t);
+	return rc;
+}
+
+/* Open a new 0600 ".<name>.sesctl-XXXXXX" beside the target; its name goes
+ * to `name` (size NAME_MAX + 1). */
+static sesctl_err temp_open(struct ctx *ctx, const struct target *t,
+			    char name[NAME_MAX + 1], int *fd)
+{
+	static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[TEMP_SUFFIX_LEN];
+	char suffix[TEMP_SUFFIX_LEN + 1];
+	ssize_t got;
+	size_t i;
+	int tries, n, e;
+
+	for (tries = 0; tries < TEMP_TRIES; tries++) {
+		do
+			got = getrandom(rnd, sizeof(rnd), 0);
+		while (got < 0 && errno == EINTR);
+		if (got != (ssize_t)sizeof(rnd))
+			return io_error(ctx, "name a temporary file for",
+					t->path, got < 0 ? errno : EIO);
+		for (i = 0; i < TEMP_SUFFIX_LEN; i++)
+			suffix[i] = chars[rnd[i] % (sizeof(chars) - 1)];
+		suffix[TEMP_SUFFIX_LEN] = '\0';
+		n = snprintf(name, NAME_MAX + 1, ".%.*s.sesctl-%s",
+			     TEMP_NAME_KEEP, t->name, suffix);
+		if (n < 0 || n > NAME_MAX)
+			return err_set(&ctx->err, SESCTL_ERR_FAIL,
+				       "temporary name for '%s' does not fit",
+				       t->path);
+		*fd = openat(t->dirfd, name, CRED_OPEN_FLAGS, CRED_MODE);
+		if (*fd >= 0)
+			return SESCTL_OK;
+		e = errno;
+		if (e != EEXIST)
+			return io_error(ctx, "create a temporary file for",
+					t->path, e);
+	}
+	return err_set(&ctx->err, SESCTL_ERR_IO,
+		       "cannot create a temporary file for '%s': %d names "
+		       "in '%s' were taken",
+		       t->path, TEMP_TRIES, t->dir);
+}
+
+/* The replacement belongs to whoever owned the old file (an application
+ * user reading its .env, say), when we are allowed to give it away. */
+static void keep_owner(struct ctx *ctx, const char *path, int fd,
+		       const struct stat *old)
+{
+	struct stat st;
+	int e;
+
+	if (fstat(fd, &st) != 0)
+		return; /* fill() reports a failing fstat */
+	if (st.st_uid == old->st_uid && st.st_gid == old->st_gid)
+		return;
+	if (fchown(fd, old->st_uid, old->st_gid) == 0) {
+		ctx_debug(ctx, "'%s' stays owned by uid %ju, gid %ju", path,
+			  (uintmax_t)old->st_uid, (uintmax_t)old->st_gid);
+		return;
+	}
+	e = errno;
+	ctx_warn(ctx,
+		 "'%s' was owned by uid %ju, gid %ju; the new file belongs to "
+		 "uid %ju, gid %ju (%s); chown it if another user reads it",
+		 path, (uintmax_t)old->st_uid, (uintmax_t)old->st_gid,
+		 (uintmax_t)st.st_uid, (uintmax_t)st.st_gid, strerror(e));
+}
+
+sesctl_err credfile_replace(struct ctx *ctx, const char *path,
+			    const struct secret *content)
+{
+	struct target t = { .dirfd = -1 };
+	struct stat old = { 0 }, id = { 0 };
+	char tmp[NAME_MAX + 1] = "";
+	bool exists = false, have_tmp = false;
+	int fd = -1, e;
+	sesctl_err rc = SESCTL_OK;
+
+	TRY(target_open(ctx, path, &t));
+	TRY(target_lookup(ctx, &t, &old, &exists));
+	if (exists)
+		TRY(check_regular(ctx, path, &old));
+	TRY(temp_open(ctx, &t, tmp, &fd));
+	if (fstat(fd, &id) != 0) {
+		rc = io_error(ctx, "check a temporary file for", path, errno);
+		if (unlinkat(t.dirfd, tmp, 0) != 0) {
+			e = errno;
+			ctx_warn(ctx, "cannot remove '%s' in '%s': %s; delete "
+				      "it by hand",
+				 tmp, t.dir, strerror(e));
+		}
+		goto out;
+	}
+	have_tmp = true;
+	ctx_debug(ctx, "writing '%s' in '%s'", tmp, t.dir);
+	if (exists) {
+		keep_owner(ctx, path, fd, &old);
+		if ((old.st_mode & 077) != 0)
+			ctx_debug(ctx, "'%s' was mode %04o; the new file is "
+				       "0600",
+				  path, (unsigned)(old.st_mode & 07777));
+		if (old.st_nlink > 1)
+			ctx_warn(ctx, "'%s' has other hard links; they keep "
+				      "the old credentials",
+				 path);
+	}
+	TRY(fill(ctx, fd, path, content));
+	TRY(close_checked(ctx, &fd, path));
+	/* rename(2) replaces a name, never follows it: should a symbolic
+	 * link have appeared at `path` since the check, it is replaced
+	 * itself and its target is not written. */
+	if (renameat(t.dirfd, tmp, t.dirfd, t.name) != 0) {
+		rc = io_error(ctx, "replace", path, errno);
+		goto out;
+	}
+	have_tmp = false;
+	if (sync_dir(ctx, &t) != 0) {
+		e = errno;
+		rc = err_set(&ctx->err, SESCTL_ERR_IO,
+			     "'%s' holds the new credentials, but flushing "
+			     "directory '%s' to disk failed (%s); after a "
+			     "crash it may hold the old ones",
+			     path, t.dir, strerror(e));
+		goto out;
+	}
+	ctx_debug(ctx, "replaced '%s' (mode 0600)", path);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != SESCTL_OK && have_tmp)
+		remove_ours(ctx, &t, tmp, &id);
+	target_close(&t);
+	return rc;
+}
+
+sesctl_err credfile_write_stdout(struct ctx *ctx, const struct secret *content)
+{
+	struct stat st;
+	int e;
+	sesctl_err rc = SESCTL_OK;
+
+	if (content->len > 0)
+		TRY(ctx_write_out(ctx, content->p, content->len));
+	if (fstat(ctx->out_fd, &st) != 0) {
+		e = errno;
+		rc = err_set(&ctx->err, SESCTL_ERR_IO,
+			     "cannot check standard output: %s", strerror(e));
+		goto out;
+	}
+	/* Pipes and terminals have nothing to flush; a file that stdout was
+	 * redirected to must be on disk before the old key goes. */
+	if (!S_ISREG(st.st_mode) || fsync(ctx->out_fd) == 0)
+		goto out;
+	e = errno;
+	if (e == EINVAL || e == EROFS) {
+		ctx_debug(ctx, "standard output cannot be flushed (%s)",
+			  strerror(e));
+		goto out;
+	}
+	rc = err_set(&ctx->err, SESCTL_ERR_IO,
+		     "cannot flush standard output to disk: %s%s",
+		     disk_full(e) ? "the disk is full; " : "", strerror(e));
+out:
+	return rc;
+}
