@@ -19,31 +19,70 @@
 #include "sesctl/secret.h"
 
 static const char *const format_values[] = { "env", "export", "dotenv",
-					     "json", "postfix", NULL };
+					     "json", "postfix", "text", NULL };
 
 /* Sorted by name; the enum in cli.h follows the same order. */
 static const struct opt_def options[] = {
 	{ OPT_ACCESS_KEY_ID, "access-key-id", "KEY", OPT_ARG,
 	  "the access key id (the SMTP user name) for the full SMTP settings",
 	  NULL },
+	{ OPT_ADOPT, "adopt", NULL, 0,
+	  "take over an existing IAM user that sesctl did not create", NULL },
+	{ OPT_ALL, "all", NULL, 0,
+	  "list every SMTP user sesctl manages (path /sesctl/)", NULL },
+	{ OPT_CA_BUNDLE, "ca-bundle", "FILE", OPT_ARG | OPT_GLOBAL,
+	  "trust the CA certificates in FILE (default: $AWS_CA_BUNDLE)", NULL },
+	{ OPT_DEACTIVATE_OLD, "deactivate-old", NULL, 0,
+	  "set the old key Inactive instead of deleting it", NULL },
 	{ OPT_DEBUG, "debug", NULL, OPT_GLOBAL,
 	  "explain each step on stderr (secrets are never shown)", NULL },
+	{ OPT_DRY_RUN, "dry-run", NULL, 0,
+	  "print the IAM calls that would change something; change nothing",
+	  NULL },
+	{ OPT_ENDPOINT_URL, "endpoint-url", "URL", OPT_ARG | OPT_GLOBAL,
+	  "IAM endpoint (default: $AWS_ENDPOINT_URL_IAM, $AWS_ENDPOINT_URL, "
+	  "the partition's)",
+	  NULL },
+	{ OPT_FINISH, "finish", NULL, 0,
+	  "delete every access key but the newest (after --keep-old)", NULL },
+	{ OPT_FORCE, "force", NULL, 0,
+	  "act on a user sesctl does not manage, or past two active keys",
+	  NULL },
 	{ OPT_FORMAT, "format", "FORMAT", OPT_ARG,
-	  "output format: env, export, dotenv, json or postfix",
+	  "output format: env, export, dotenv, json or postfix (status: text "
+	  "or json)",
 	  format_values },
+	{ OPT_FROM_ADDRESS, "from-address", "ADDR", OPT_ARG | OPT_REPEAT,
+	  "only allow mail from ADDR (a pattern such as *@example.com)", NULL },
 	{ OPT_FROM_ENV, "from-env", NULL, 0,
 	  "read the secret from AWS_SECRET_ACCESS_KEY instead of stdin", NULL },
 	{ OPT_HELP, "help", NULL, OPT_GLOBAL, "show help and exit", NULL },
+	{ OPT_IDENTITY, "identity", "IDENTITY", OPT_ARG | OPT_REPEAT,
+	  "only allow sending as this SES identity (domain or address)", NULL },
+	{ OPT_KEEP_OLD, "keep-old", NULL, 0,
+	  "leave the old key active; retire it later with --finish", NULL },
 	{ OPT_LEGACY_V2, "legacy-v2", NULL, 0,
 	  "use the deprecated v2 algorithm (SES rejects v2 passwords)", NULL },
+	{ OPT_NAME, "name", "NAME", OPT_ARG,
+	  "which SMTP user: IAM user sesctl-smtp-NAME (default: sesctl-smtp)",
+	  NULL },
+	{ OPT_OUTPUT_FILE, "output-file", "FILE", OPT_ARG,
+	  "write the SMTP settings to FILE (mode 0600) instead of stdout",
+	  NULL },
+	{ OPT_PROFILE, "profile", "PROFILE", OPT_ARG | OPT_GLOBAL,
+	  "the AWS profile to use (default: $AWS_PROFILE, default)", NULL },
 	{ OPT_QUIET, "quiet", NULL, OPT_GLOBAL,
 	  "print errors only, no warnings or progress", NULL },
-	{ OPT_REGION, "region", "REGION", OPT_ARG | OPT_GLOBAL,
+	{ OPT_REGION, "region", "REGION", OPT_ARG | OPT_GLOBAL | OPT_REPEAT,
 	  "the SES region, e.g. us-east-1 (default: $AWS_REGION, "
 	  "$AWS_DEFAULT_REGION, the profile's region)",
 	  NULL },
+	{ OPT_USER_NAME, "user-name", "USER", OPT_ARG,
+	  "the whole IAM user name, instead of --name", NULL },
 	{ OPT_VERSION, "version", NULL, OPT_GLOBAL,
 	  "show the version and exit", NULL },
+	{ OPT_YES, "yes", NULL, 0,
+	  "do not ask for confirmation (needed without a terminal)", NULL },
 };
 
 _Static_assert(sizeof(options) / sizeof(options[0]) == OPT__COUNT,
@@ -52,8 +91,80 @@ _Static_assert(sizeof(options) / sizeof(options[0]) == OPT__COUNT,
 static const enum opt_id derive_opts[] = { OPT_ACCESS_KEY_ID, OPT_FORMAT,
 					   OPT_FROM_ENV, OPT_LEGACY_V2,
 					   OPT__COUNT };
+static const enum opt_id enable_opts[] = {
+	OPT_ADOPT,	  OPT_DRY_RUN, OPT_FORMAT,      OPT_FROM_ADDRESS,
+	OPT_IDENTITY,	  OPT_NAME,    OPT_OUTPUT_FILE, OPT_USER_NAME,
+	OPT__COUNT
+};
+static const enum opt_id rotate_opts[] = {
+	OPT_DEACTIVATE_OLD, OPT_DRY_RUN, OPT_FINISH,	  OPT_FORCE,
+	OPT_FORMAT,	    OPT_KEEP_OLD, OPT_NAME,	  OPT_OUTPUT_FILE,
+	OPT_USER_NAME,	    OPT__COUNT
+};
+static const enum opt_id disable_opts[] = { OPT_DRY_RUN, OPT_FORCE, OPT_NAME,
+					    OPT_USER_NAME, OPT_YES,
+					    OPT__COUNT };
+static const enum opt_id status_opts[] = { OPT_ALL, OPT_FORMAT, OPT_NAME,
+					   OPT_USER_NAME, OPT__COUNT };
 
 static const struct cmd_def smtp_cmds[] = {
+	{ "enable", smtp_enable, CMD_NEEDS_CREDS | CMD_MUTATES, enable_opts,
+	  NULL,
+	  "create the IAM user, its send-only policy and key; print SMTP "
+	  "settings",
+	  "Creates the IAM user sesctl-smtp (or sesctl-smtp-NAME) under path\n"
+	  "/sesctl/, tagged ManagedBy=sesctl, gives it an inline policy that\n"
+	  "allows only ses:SendRawEmail, creates an access key and prints the\n"
+	  "SMTP settings for each --region: host, port, user (the key id) and\n"
+	  "password (derived from the key's secret, which is shown nowhere).\n"
+	  "\n"
+	  "A run that died before the key was made is resumed.  A user that\n"
+	  "already has a key is refused (its secret cannot be shown again; use\n"
+	  "'sesctl smtp rotate').  If the settings cannot be written, the new\n"
+	  "key is deleted again.\n"
+	  "\n"
+	  "Examples:\n"
+	  "  sesctl smtp enable --region us-east-1\n"
+	  "  sesctl smtp enable --name blog --region eu-west-1 \\\n"
+	  "      --identity example.com --from-address '*@example.com' \\\n"
+	  "      --output-file /etc/blog/smtp.env\n" },
+	{ "rotate", smtp_rotate, CMD_NEEDS_CREDS | CMD_MUTATES, rotate_opts,
+	  NULL, "new SMTP password now; the old key retired",
+	  "Creates a new access key, writes the new SMTP settings (durably,\n"
+	  "replacing --output-file atomically), and only then retires the old\n"
+	  "key: deleted (the default, for a leaked password), set Inactive\n"
+	  "(--deactivate-old), or left active (--keep-old) for a switch without\n"
+	  "downtime, after which 'rotate --finish' deletes every key but the\n"
+	  "newest.  With two keys already, an Inactive one is deleted first;\n"
+	  "two active keys are refused unless --finish or --force (which\n"
+	  "deletes the older one first).\n"
+	  "\n"
+	  "Examples:\n"
+	  "  sesctl smtp rotate --output-file /etc/app/smtp.env\n"
+	  "  sesctl smtp rotate --keep-old && sesctl smtp rotate --finish\n" },
+	{ "disable", smtp_disable, CMD_NEEDS_CREDS | CMD_MUTATES, disable_opts,
+	  NULL, "delete the IAM user and everything attached to it",
+	  "Deletes the user's access keys, inline and attached policies, group\n"
+	  "memberships, login profile, signing certificates, SSH keys,\n"
+	  "service-specific credentials and MFA devices, then the user.  Asks\n"
+	  "first on a terminal; without one, --yes is required.  A user that\n"
+	  "does not exist is not an error.  A rerun after a failure finishes the\n"
+	  "job.\n"
+	  "\n"
+	  "Example:\n"
+	  "  sesctl smtp disable --name blog --yes\n" },
+	{ "status", smtp_status, CMD_NEEDS_CREDS, status_opts, NULL,
+	  "show the user, policy, keys, their age and last use, and warnings",
+	  "Shows the IAM user (ARN, creation, tags), its policy and whether it\n"
+	  "is still the one sesctl writes, each access key (status, age, last\n"
+	  "use), the SMTP host for the region, and warnings: a key older than\n"
+	  "90 days, two active keys, a changed policy, a lingering inactive\n"
+	  "key.  Exit status 4 when the user does not exist.  --all lists every\n"
+	  "user under /sesctl/.\n"
+	  "\n"
+	  "Examples:\n"
+	  "  sesctl smtp status --region eu-west-1\n"
+	  "  sesctl smtp status --all --format json\n" },
 	{ "derive", smtp_derive, CMD_OFFLINE, derive_opts, NULL,
 	  "turn an IAM secret access key into an SES SMTP password (offline)",
 	  "Reads an IAM secret access key from standard input (without echo on a\n"
@@ -102,6 +213,11 @@ bool opts_has(const struct opts *o, enum opt_id id)
 	return (unsigned)id < OPT__COUNT && o->count[id] > 0;
 }
 
+unsigned opts_count(const struct opts *o, enum opt_id id)
+{
+	return (unsigned)id < OPT__COUNT ? o->count[id] : 0;
+}
+
 /* ---- help ---------------------------------------------------------- */
 
 static void print_option(FILE *f, const struct opt_def *d)
@@ -138,7 +254,7 @@ static void print_main_help(FILE *f)
 	      "Commands:\n",
 	      f);
 	for (i = 0; i < sizeof(smtp_cmds) / sizeof(smtp_cmds[0]); i++)
-		fprintf(f, "  smtp %-10s %s\n", smtp_cmds[i].name,
+		fprintf(f, "  smtp %-8s %s\n", smtp_cmds[i].name,
 			smtp_cmds[i].summary);
 	fputc('\n', f);
 	print_globals(f);
@@ -151,7 +267,7 @@ static void print_smtp_help(FILE *f)
 
 	fputs("usage: sesctl smtp <command> [<options>]\n\nCommands:\n", f);
 	for (i = 0; i < sizeof(smtp_cmds) / sizeof(smtp_cmds[0]); i++)
-		fprintf(f, "  %-10s %s\n", smtp_cmds[i].name,
+		fprintf(f, "  %-8s %s\n", smtp_cmds[i].name,
 			smtp_cmds[i].summary);
 	fputs("\nSee 'sesctl smtp <command> --help'.\n", f);
 }

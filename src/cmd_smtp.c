@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sesctl/creds.h"
+#include "sesctl/lifecycle.h"
 #include "sesctl/output.h"
 #include "sesctl/region.h"
 #include "sesctl/secret.h"
@@ -19,7 +20,7 @@
 #define ACCESS_KEY_ID_MAX 128
 
 /* A malformed region is a usage error; say what was probably meant. */
-static sesctl_err check_region(struct ctx *ctx, const char *region)
+sesctl_err smtp_check_region(struct ctx *ctx, const char *region)
 {
 	char lower[REGION_NAME_MAX + 1];
 	const char *p;
@@ -66,7 +67,7 @@ static sesctl_err check_region(struct ctx *ctx, const char *region)
 }
 
 /* Warn about regions the endpoint table does not vouch for. */
-static void warn_region(struct ctx *ctx, const char *region, const char *host)
+void smtp_warn_region(struct ctx *ctx, const char *region, const char *host)
 {
 	const struct region_info *ri = region_lookup(region);
 
@@ -255,10 +256,16 @@ sesctl_err smtp_derive(struct ctx *ctx, const struct opts *o, int argc,
 		goto out;
 	}
 
+	ENSURE(opts_count(o, OPT_REGION) <= 1,
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "'sesctl smtp derive' takes one --region; run it once "
+		       "per region"));
 	if (akid || fmt_name) {
 		fmt = output_lookup(fmt_name ? fmt_name : "env");
 		ENSURE(fmt, err_set(&ctx->err, SESCTL_ERR_USAGE,
-				    "unknown format '%s'", fmt_name));
+				    "--format %s is not an SMTP settings "
+				    "format; use env, export, dotenv, json "
+				    "or postfix", fmt_name));
 		ENSURE(akid || !(fmt->flags & OUTPUT_NEEDS_USER),
 		       err_set(&ctx->err, SESCTL_ERR_USAGE,
 			       "--format %s needs --access-key-id (the SMTP "
@@ -276,10 +283,10 @@ sesctl_err smtp_derive(struct ctx *ctx, const struct opts *o, int argc,
 		region = reg.name;
 	}
 	if (region) {
-		TRY(check_region(ctx, region));
+		TRY(smtp_check_region(ctx, region));
 		if (fmt)
 			TRY(region_smtp_host(region, host, sizeof(host)));
-		warn_region(ctx, region, fmt ? host : NULL);
+		smtp_warn_region(ctx, region, fmt ? host : NULL);
 	}
 	if (v2)
 		ctx_warn(ctx, "--legacy-v2: the v2 algorithm is deprecated and "
@@ -303,7 +310,7 @@ sesctl_err smtp_derive(struct ctx *ctx, const struct opts *o, int argc,
 		struct smtp_creds c = { region, host, SMTP_PORT_STARTTLS, akid,
 					&pw };
 
-		TRY(output_render(fmt, &c, &out));
+		TRY(output_render(fmt, &c, 1, &out));
 	} else {
 		TRY(secret_set(&out, pw.p, pw.len));
 		TRY(secret_append(&out, "\n", 1));

@@ -2,13 +2,16 @@
  * settings (see output.h). */
 #include "sesctl/output.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
-/* Largest rendering we produce: a few short fields. */
-#define OUTPUT_MAX 8192
+/* Largest rendering we produce: a few short fields a region. */
+#define OUTPUT_MAX 65536
+#define OUTPUT_MAX_REGIONS 64
 
 static sesctl_err put(struct secret *o, const char *s)
 {
@@ -82,79 +85,131 @@ out:
 	return rc;
 }
 
-static sesctl_err render_lines(const struct smtp_creds *c, struct secret *o,
-			       enum line_style style)
+/* "_EU_WEST_1" for eu-west-1 when there are several regions, else "". */
+static void region_suffix(const struct smtp_creds *c, size_t n, char *out,
+			  size_t size)
 {
-	char port[16];
-	sesctl_err rc = SESCTL_OK;
-	int n = snprintf(port, sizeof(port), "%d", c->port);
+	size_t i, j = 0;
 
-	ENSURE(n > 0 && (size_t)n < sizeof(port), SESCTL_ERR_INPUT);
-	TRY(put_line(o, style, "SMTP_HOST", c->host));
-	TRY(put_line(o, style, "SMTP_PORT", port));
-	if (c->user)
-		TRY(put_line(o, style, "SMTP_USER", c->user));
-	TRY(put_line(o, style, "SMTP_PASS", secret_str(c->password)));
+	out[0] = '\0';
+	if (n < 2 || size < 2)
+		return;
+	out[j++] = '_';
+	for (i = 0; c->region[i] && j + 1 < size; i++)
+		out[j++] = c->region[i] == '-' ?
+				   '_' :
+				   (char)toupper((unsigned char)c->region[i]);
+	out[j] = '\0';
+}
+
+static sesctl_err render_lines(const struct smtp_creds *c, size_t n,
+			       struct secret *o, enum line_style style)
+{
+	char port[16], suffix[40], name[64];
+	sesctl_err rc = SESCTL_OK;
+	size_t i;
+	int len;
+
+	/* One region: HOST, PORT, USER, PASS.  Several: the user (the same
+	 * key for all) first, then a block per region. */
+	if (c[0].user && n > 1)
+		TRY(put_line(o, style, "SMTP_USER", c[0].user));
+	for (i = 0; i < n; i++) {
+		len = snprintf(port, sizeof(port), "%d", c[i].port);
+		ENSURE(len > 0 && (size_t)len < sizeof(port), SESCTL_ERR_INPUT);
+		region_suffix(&c[i], n, suffix, sizeof(suffix));
+		snprintf(name, sizeof(name), "SMTP_HOST%s", suffix);
+		TRY(put_line(o, style, name, c[i].host));
+		snprintf(name, sizeof(name), "SMTP_PORT%s", suffix);
+		TRY(put_line(o, style, name, port));
+		if (c[i].user && n == 1)
+			TRY(put_line(o, style, "SMTP_USER", c[i].user));
+		snprintf(name, sizeof(name), "SMTP_PASS%s", suffix);
+		TRY(put_line(o, style, name, secret_str(c[i].password)));
+	}
 out:
 	return rc;
 }
 
-static sesctl_err render_env(const struct smtp_creds *c, struct secret *o)
+static sesctl_err render_env(const struct smtp_creds *c, size_t n,
+			     struct secret *o)
 {
-	return render_lines(c, o, LINE_PLAIN);
+	return render_lines(c, n, o, LINE_PLAIN);
 }
 
-static sesctl_err render_export(const struct smtp_creds *c, struct secret *o)
+static sesctl_err render_export(const struct smtp_creds *c, size_t n,
+				struct secret *o)
 {
-	return render_lines(c, o, LINE_EXPORT);
+	return render_lines(c, n, o, LINE_EXPORT);
 }
 
-static sesctl_err render_dotenv(const struct smtp_creds *c, struct secret *o)
+static sesctl_err render_dotenv(const struct smtp_creds *c, size_t n,
+				struct secret *o)
 {
-	return render_lines(c, o, LINE_DOTENV);
+	return render_lines(c, n, o, LINE_DOTENV);
 }
 
-/* Postfix sasl_passwd: "[host]:port user:password". */
-static sesctl_err render_postfix(const struct smtp_creds *c, struct secret *o)
+/* Postfix sasl_passwd: "[host]:port user:password", one line a region. */
+static sesctl_err render_postfix(const struct smtp_creds *c, size_t n,
+				 struct secret *o)
 {
 	sesctl_err rc = SESCTL_OK;
+	size_t i;
 
-	TRY(put(o, "["));
-	TRY(put(o, c->host));
-	TRY(put(o, "]:"));
-	TRY(put_port(o, c->port));
-	TRY(put(o, " "));
-	TRY(put(o, c->user));
-	TRY(put(o, ":"));
-	TRY(put(o, secret_str(c->password)));
-	TRY(put(o, "\n"));
+	for (i = 0; i < n; i++) {
+		TRY(put(o, "["));
+		TRY(put(o, c[i].host));
+		TRY(put(o, "]:"));
+		TRY(put_port(o, c[i].port));
+		TRY(put(o, " "));
+		TRY(put(o, c[i].user));
+		TRY(put(o, ":"));
+		TRY(put(o, secret_str(c[i].password)));
+		TRY(put(o, "\n"));
+	}
 out:
 	return rc;
 }
 
-static sesctl_err render_json(const struct smtp_creds *c, struct secret *o)
+static cJSON *creds_object(const struct smtp_creds *c)
 {
-	cJSON *root = NULL;
+	cJSON *obj = cJSON_CreateObject();
+
+	if (!obj || !cJSON_AddStringToObject(obj, "region", c->region) ||
+	    !cJSON_AddStringToObject(obj, "host", c->host) ||
+	    !cJSON_AddNumberToObject(obj, "port", c->port) ||
+	    !cJSON_AddStringToObject(obj, "tls",
+				     c->port == 465 ? "tls" : "starttls") ||
+	    (c->user && !cJSON_AddStringToObject(obj, "user", c->user)) ||
+	    /* A reference: cJSON never holds its own copy of the password. */
+	    !cJSON_AddItemToObject(
+		    obj, "password",
+		    cJSON_CreateStringReference(secret_str(c->password)))) {
+		cJSON_Delete(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+static sesctl_err render_json(const struct smtp_creds *c, size_t n,
+			      struct secret *o)
+{
+	cJSON *root = NULL, *item;
 	sesctl_err rc = SESCTL_OK;
+	size_t i;
 
-	root = cJSON_CreateObject();
-	ENSURE(root, SESCTL_ERR_NOMEM);
-	ENSURE(cJSON_AddStringToObject(root, "region", c->region),
-	       SESCTL_ERR_NOMEM);
-	ENSURE(cJSON_AddStringToObject(root, "host", c->host), SESCTL_ERR_NOMEM);
-	ENSURE(cJSON_AddNumberToObject(root, "port", c->port), SESCTL_ERR_NOMEM);
-	ENSURE(cJSON_AddStringToObject(root, "tls",
-				       c->port == 465 ? "tls" : "starttls"),
-	       SESCTL_ERR_NOMEM);
-	if (c->user)
-		ENSURE(cJSON_AddStringToObject(root, "user", c->user),
-		       SESCTL_ERR_NOMEM);
-	/* A reference, so cJSON never holds its own copy of the password. */
-	ENSURE(cJSON_AddItemToObject(
-		       root, "password",
-		       cJSON_CreateStringReference(secret_str(c->password))),
-	       SESCTL_ERR_NOMEM);
-
+	if (n == 1) {
+		root = creds_object(c);
+		ENSURE(root, SESCTL_ERR_NOMEM);
+	} else {
+		root = cJSON_CreateArray();
+		ENSURE(root, SESCTL_ERR_NOMEM);
+		for (i = 0; i < n; i++) {
+			item = creds_object(&c[i]);
+			ENSURE(item && cJSON_AddItemToArray(root, item),
+			       SESCTL_ERR_NOMEM);
+		}
+	}
 	secret_clear(o);
 	TRY(secret_alloc(o, OUTPUT_MAX));
 	ENSURE(cJSON_PrintPreallocated(root, (char *)o->p, (int)o->cap, 0),
@@ -196,17 +251,428 @@ const struct output_format *output_formats(size_t *count)
 }
 
 sesctl_err output_render(const struct output_format *fmt,
-			 const struct smtp_creds *c, struct secret *out)
+			 const struct smtp_creds *c, size_t n,
+			 struct secret *out)
 {
 	sesctl_err rc;
+	size_t i;
 
-	if (!fmt || !c || !c->host || !c->region || !c->password)
+	if (!fmt || !c || n == 0 || n > OUTPUT_MAX_REGIONS)
 		return SESCTL_ERR_INPUT;
-	if ((fmt->flags & OUTPUT_NEEDS_USER) && !c->user)
-		return SESCTL_ERR_INPUT;
+	for (i = 0; i < n; i++) {
+		if (!c[i].host || !c[i].region || !c[i].password)
+			return SESCTL_ERR_INPUT;
+		if ((fmt->flags & OUTPUT_NEEDS_USER) && !c[i].user)
+			return SESCTL_ERR_INPUT;
+	}
 	secret_clear(out);
-	rc = fmt->render(c, out);
+	rc = fmt->render(c, n, out);
 	if (rc != SESCTL_OK)
 		secret_clear(out);
+	return rc;
+}
+
+/* ---- the IAM policy ------------------------------------------------ */
+
+#define POLICY_VERSION "2012-10-17"
+#define POLICY_ACTION "ses:SendRawEmail"
+#define POLICY_MAX_VALUES 256
+
+/* One value as a string, several as an array. */
+static cJSON *one_or_many(const char *const *v, size_t n)
+{
+	cJSON *arr;
+	size_t i;
+
+	if (n == 1)
+		return cJSON_CreateString(v[0]);
+	arr = cJSON_CreateArray();
+	for (i = 0; arr && i < n; i++) {
+		cJSON *s = cJSON_CreateString(v[i]);
+
+		if (!s || !cJSON_AddItemToArray(arr, s)) {
+			cJSON_Delete(s);
+			cJSON_Delete(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static sesctl_err policy_tree(const struct policy_spec *s, cJSON **out)
+{
+	const char **arns = NULL;
+	char **owned = NULL;
+	cJSON *root = NULL, *stmts, *st, *res = NULL, *cond, *like, *from;
+	size_t n_arns = 0, i, j;
+	sesctl_err rc = SESCTL_OK;
+
+	*out = NULL;
+	ENSURE(s->n_identities == 0 ||
+		       (s->n_regions > 0 && s->partition && s->account),
+	       SESCTL_ERR_INPUT);
+	ENSURE(s->n_identities * (s->n_regions ? s->n_regions : 1) <=
+			       POLICY_MAX_VALUES &&
+		       s->n_from <= POLICY_MAX_VALUES,
+	       SESCTL_ERR_INPUT);
+	root = cJSON_CreateObject();
+	ENSURE(root, SESCTL_ERR_NOMEM);
+	ENSURE(cJSON_AddStringToObject(root, "Version", POLICY_VERSION),
+	       SESCTL_ERR_NOMEM);
+	stmts = cJSON_AddArrayToObject(root, "Statement");
+	st = cJSON_CreateObject();
+	ENSURE(stmts && st && cJSON_AddItemToArray(stmts, st), SESCTL_ERR_NOMEM);
+	ENSURE(cJSON_AddStringToObject(st, "Effect", "Allow") &&
+		       cJSON_AddStringToObject(st, "Action", POLICY_ACTION),
+	       SESCTL_ERR_NOMEM);
+	if (s->n_identities == 0) {
+		ENSURE(cJSON_AddStringToObject(st, "Resource", "*"),
+		       SESCTL_ERR_NOMEM);
+	} else {
+		n_arns = s->n_identities * s->n_regions;
+		arns = calloc(n_arns, sizeof(*arns));
+		owned = calloc(n_arns, sizeof(*owned));
+		ENSURE(arns && owned, SESCTL_ERR_NOMEM);
+		for (i = 0; i < s->n_regions; i++)
+			for (j = 0; j < s->n_identities; j++) {
+				size_t k = i * s->n_identities + j;
+				int len = asprintf(&owned[k],
+						   "arn:%s:ses:%s:%s:identity/%s",
+						   s->partition, s->regions[i],
+						   s->account, s->identities[j]);
+
+				ENSURE(len > 0, SESCTL_ERR_NOMEM);
+				arns[k] = owned[k];
+			}
+		res = one_or_many(arns, n_arns);
+		ENSURE(res && cJSON_AddItemToObject(st, "Resource", res),
+		       SESCTL_ERR_NOMEM);
+	}
+	if (s->n_from > 0) {
+		cond = cJSON_AddObjectToObject(st, "Condition");
+		like = cond ? cJSON_AddObjectToObject(cond, "StringLike") : NULL;
+		from = one_or_many(s->from, s->n_from);
+		ENSURE(like && from &&
+			       cJSON_AddItemToObject(like, "ses:FromAddress", from),
+		       SESCTL_ERR_NOMEM);
+	}
+	*out = root;
+	root = NULL;
+out:
+	for (i = 0; owned && i < n_arns; i++)
+		free(owned[i]);
+	free(owned);
+	free(arns);
+	cJSON_Delete(root);
+	return rc;
+}
+
+sesctl_err output_policy(const struct policy_spec *spec, char **out)
+{
+	cJSON *tree = NULL;
+	sesctl_err rc = SESCTL_OK;
+
+	*out = NULL;
+	TRY(policy_tree(spec, &tree));
+	*out = cJSON_PrintUnformatted(tree);
+	ENSURE(*out, SESCTL_ERR_NOMEM);
+out:
+	cJSON_Delete(tree);
+	return rc;
+}
+
+/* Strings of a string-or-array value into v[]; false if it is neither or
+ * holds something else. */
+static bool strings_of(const cJSON *item, const char **v, size_t *n,
+		       size_t max)
+{
+	const cJSON *e;
+
+	*n = 0;
+	if (cJSON_IsString(item)) {
+		v[(*n)++] = item->valuestring;
+		return true;
+	}
+	if (!cJSON_IsArray(item) || cJSON_GetArraySize(item) == 0)
+		return false;
+	cJSON_ArrayForEach(e, item) {
+		if (!cJSON_IsString(e) || *n >= max)
+			return false;
+		v[(*n)++] = e->valuestring;
+	}
+	return true;
+}
+
+static bool add_unique(const char **v, size_t *n, size_t max, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	if (*n >= max)
+		return false;
+	v[(*n)++] = s;
+	return true;
+}
+
+/* arn:<partition>:ses:<region>:<account>:identity/<identity>, split in
+ * place (the copy is the caller's). */
+static bool split_identity_arn(char *arn, char **part, char **region,
+			       char **account, char **identity)
+{
+	char *f[6], *p = arn;
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		f[i] = p;
+		p = strchr(p, ':');
+		if (!p)
+			return false;
+		*p++ = '\0';
+	}
+	f[5] = p;
+	if (strcmp(f[0], "arn") != 0 || strcmp(f[2], "ses") != 0 ||
+	    strncmp(f[5], "identity/", 9) != 0 || !f[5][9])
+		return false;
+	*part = f[1];
+	*region = f[3];
+	*account = f[4];
+	*identity = f[5] + 9;
+	return true;
+}
+
+sesctl_err output_policy_check(const char *doc, bool *matches, char *desc,
+			       size_t desc_size)
+{
+	const char *res[POLICY_MAX_VALUES], *from[POLICY_MAX_VALUES];
+	const char *regions[POLICY_MAX_VALUES], *ids[POLICY_MAX_VALUES];
+	char *copies[POLICY_MAX_VALUES] = { 0 };
+	struct policy_spec spec = { 0 };
+	cJSON *tree = NULL, *st, *cond = NULL, *like;
+	char *want = NULL, *have = NULL;
+	size_t n_res = 0, n_from = 0, n_regions = 0, n_ids = 0, i;
+	sesctl_err rc = SESCTL_OK;
+
+	*matches = false;
+	snprintf(desc, desc_size, "a policy sesctl did not write");
+	tree = cJSON_Parse(doc);
+	if (!tree) {
+		snprintf(desc, desc_size, "not valid JSON");
+		goto out;
+	}
+	st = cJSON_GetObjectItemCaseSensitive(tree, "Statement");
+	if (!cJSON_IsArray(st) || cJSON_GetArraySize(st) != 1)
+		goto out;
+	st = cJSON_GetArrayItem(st, 0);
+	if (!strings_of(cJSON_GetObjectItemCaseSensitive(st, "Resource"), res,
+			&n_res, POLICY_MAX_VALUES))
+		goto out;
+	cond = cJSON_GetObjectItemCaseSensitive(st, "Condition");
+	like = cond ? cJSON_GetObjectItemCaseSensitive(cond, "StringLike") :
+		      NULL;
+	if (cond && !strings_of(like ? cJSON_GetObjectItemCaseSensitive(
+					       like, "ses:FromAddress") :
+				       NULL,
+				from, &n_from, POLICY_MAX_VALUES))
+		goto out;
+
+	if (!(n_res == 1 && strcmp(res[0], "*") == 0)) {
+		for (i = 0; i < n_res; i++) {
+			char *part, *region, *account, *identity;
+
+			copies[i] = strdup(res[i]);
+			ENSURE(copies[i], SESCTL_ERR_NOMEM);
+			if (!split_identity_arn(copies[i], &part, &region,
+						&account, &identity))
+				goto out;
+			if (!spec.partition) {
+				spec.partition = part;
+				spec.account = account;
+			}
+			if (!add_unique(regions, &n_regions, POLICY_MAX_VALUES,
+					region) ||
+			    !add_unique(ids, &n_ids, POLICY_MAX_VALUES,
+					identity))
+				goto out;
+		}
+		spec.regions = regions;
+		spec.n_regions = n_regions;
+		spec.identities = ids;
+		spec.n_identities = n_ids;
+	}
+	spec.from = from;
+	spec.n_from = n_from;
+
+	/* What it says, written the way sesctl writes it: equal or not. */
+	TRY(output_policy(&spec, &want));
+	have = cJSON_PrintUnformatted(tree);
+	ENSURE(have, SESCTL_ERR_NOMEM);
+	*matches = strcmp(want, have) == 0;
+	if (!*matches)
+		goto out;
+	if (n_ids == 0)
+		snprintf(desc, desc_size, POLICY_ACTION " on any identity");
+	else
+		snprintf(desc, desc_size,
+			 POLICY_ACTION " on %zu identit%s (%s%s) in %zu "
+				       "region%s",
+			 n_ids, n_ids == 1 ? "y" : "ies", ids[0],
+			 n_ids > 1 ? ", ..." : "", n_regions,
+			 n_regions == 1 ? "" : "s");
+	if (n_from) {
+		size_t used = strlen(desc);
+
+		snprintf(desc + used, desc_size - used, ", from %s%s", from[0],
+			 n_from > 1 ? ", ..." : "");
+	}
+out:
+	for (i = 0; i < n_res; i++)
+		free(copies[i]);
+	free(want);
+	free(have);
+	cJSON_Delete(tree);
+	return rc;
+}
+
+/* ---- status as JSON ------------------------------------------------ */
+
+static cJSON *str_or_null(const char *s)
+{
+	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static sesctl_err print_json(cJSON *root, char **out)
+{
+	char *text = cJSON_PrintUnformatted(root);
+	size_t len;
+
+	*out = NULL;
+	if (!text)
+		return SESCTL_ERR_NOMEM;
+	len = strlen(text);
+	*out = malloc(len + 2);
+	if (!*out) {
+		free(text);
+		return SESCTL_ERR_NOMEM;
+	}
+	memcpy(*out, text, len);
+	(*out)[len] = '\n';
+	(*out)[len + 1] = '\0';
+	free(text);
+	return SESCTL_OK;
+}
+
+/* cJSON's Add* return NULL on allocation failure; one check at the end
+ * (cJSON_Add* on a NULL parent is a no-op returning NULL) keeps this
+ * readable: `ok` turns false at the first failure. */
+#define J(expr) (ok = ok && ((expr) != NULL))
+
+sesctl_err output_status_json(const struct status_report *r, char **out)
+{
+	cJSON *root = cJSON_CreateObject(), *o, *arr, *k, *lu;
+	sesctl_err rc = SESCTL_OK;
+	bool ok = root != NULL;
+	size_t i;
+
+	J(o = cJSON_AddObjectToObject(root, "user"));
+	J(cJSON_AddStringToObject(o, "name", r->user));
+	J(cJSON_AddStringToObject(o, "arn", r->arn));
+	J(cJSON_AddStringToObject(o, "path", r->path));
+	J(cJSON_AddItemToObject(o, "created", str_or_null(r->created)) ? o :
+									   NULL);
+	J(cJSON_AddBoolToObject(o, "managed", r->managed));
+	J(arr = cJSON_AddObjectToObject(o, "tags"));
+	for (i = 0; ok && i < r->n_tags; i++)
+		J(cJSON_AddStringToObject(arr, r->tag_keys[i],
+					  r->tag_values[i]));
+
+	J(o = cJSON_AddObjectToObject(root, "policy"));
+	J(cJSON_AddStringToObject(o, "name", r->policy_name));
+	J(cJSON_AddBoolToObject(o, "present", r->policy_present));
+	J(cJSON_AddBoolToObject(o, "drift",
+				r->policy_present && !r->policy_matches));
+	J(cJSON_AddItemToObject(o, "allows", str_or_null(r->policy_desc)) ?
+		  o :
+		  NULL);
+
+	J(arr = cJSON_AddArrayToObject(root, "keys"));
+	for (i = 0; ok && i < r->n_keys; i++) {
+		const struct status_key *sk = &r->keys[i];
+
+		J(k = cJSON_CreateObject());
+		J(cJSON_AddItemToArray(arr, k) ? k : NULL);
+		J(cJSON_AddStringToObject(k, "id", sk->id));
+		J(cJSON_AddStringToObject(k, "status", sk->status));
+		J(cJSON_AddItemToObject(k, "created", str_or_null(sk->created)) ?
+			  k :
+			  NULL);
+		J(cJSON_AddNumberToObject(k, "age_days", (double)sk->age_days));
+		if (sk->last_used) {
+			J(lu = cJSON_AddObjectToObject(k, "last_used"));
+			J(cJSON_AddStringToObject(lu, "date", sk->last_used));
+			J(cJSON_AddStringToObject(lu, "service",
+						  sk->last_service));
+			J(cJSON_AddStringToObject(lu, "region",
+						  sk->last_region));
+		} else {
+			J(cJSON_AddNullToObject(k, "last_used"));
+		}
+	}
+
+	if (r->smtp_host) {
+		J(o = cJSON_AddObjectToObject(root, "smtp"));
+		J(cJSON_AddStringToObject(o, "region", r->region));
+		J(cJSON_AddStringToObject(o, "host", r->smtp_host));
+		J(cJSON_AddNumberToObject(o, "port", r->smtp_port));
+	} else {
+		J(cJSON_AddNullToObject(root, "smtp"));
+	}
+	J(arr = cJSON_AddArrayToObject(root, "warnings"));
+	for (i = 0; ok && i < r->n_warnings; i++)
+		J(cJSON_AddItemToArray(arr, cJSON_CreateString(r->warnings[i])) ?
+			  arr :
+			  NULL);
+	ENSURE(ok, SESCTL_ERR_NOMEM);
+	TRY(print_json(root, out));
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+sesctl_err output_status_list_json(const struct status_entry *e, size_t n,
+				   char **out)
+{
+	cJSON *root = cJSON_CreateArray(), *o;
+	sesctl_err rc = SESCTL_OK;
+	bool ok = root != NULL;
+	size_t i;
+
+	for (i = 0; ok && i < n; i++) {
+		J(o = cJSON_CreateObject());
+		J(cJSON_AddItemToArray(root, o) ? o : NULL);
+		J(cJSON_AddStringToObject(o, "user", e[i].user));
+		J(cJSON_AddItemToObject(o, "name", str_or_null(e[i].name)) ?
+			  o :
+			  NULL);
+		J(cJSON_AddStringToObject(o, "arn", e[i].arn));
+		J(cJSON_AddItemToObject(o, "created",
+					str_or_null(e[i].created)) ?
+			  o :
+			  NULL);
+		J(cJSON_AddBoolToObject(o, "managed", e[i].managed));
+		J(cJSON_AddNumberToObject(o, "keys", (double)e[i].keys));
+		J(cJSON_AddNumberToObject(o, "active_keys",
+					  (double)e[i].active_keys));
+		if (e[i].oldest_key_days >= 0)
+			J(cJSON_AddNumberToObject(o, "oldest_key_days",
+						  (double)e[i].oldest_key_days));
+		else
+			J(cJSON_AddNullToObject(o, "oldest_key_days"));
+	}
+	ENSURE(ok, SESCTL_ERR_NOMEM);
+	TRY(print_json(root, out));
+out:
+	cJSON_Delete(root);
 	return rc;
 }

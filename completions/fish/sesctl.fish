@@ -1,32 +1,66 @@
 # fish completion for sesctl.
 # Kept in step with `sesctl __complete` by tests/integration/test_cli.py.
 
+set -l __sesctl_cmds enable rotate disable status derive
+
 function __sesctl_no_group
     not __fish_seen_subcommand_from smtp
 end
 
 function __sesctl_smtp_no_cmd
-    __fish_seen_subcommand_from smtp; and not __fish_seen_subcommand_from derive
+    __fish_seen_subcommand_from smtp; and not __fish_seen_subcommand_from enable rotate disable status derive
 end
 
-function __sesctl_smtp_derive
-    __fish_seen_subcommand_from smtp; and __fish_seen_subcommand_from derive
+function __sesctl_smtp_cmd
+    __fish_seen_subcommand_from smtp; and __fish_seen_subcommand_from $argv
 end
 
 complete -c sesctl -f
 
 # global options
+complete -c sesctl -l ca-bundle -r -F -d 'Trust the CA certificates in FILE'
 complete -c sesctl -l debug -d 'Explain each step on stderr (secrets are never shown)'
+complete -c sesctl -l endpoint-url -x -d 'IAM endpoint'
 complete -c sesctl -l help -s h -d 'Show help and exit'
+complete -c sesctl -l profile -x -d 'The AWS profile to use'
 complete -c sesctl -l quiet -d 'Print errors only'
 complete -c sesctl -l region -x -a '(sesctl __complete --values region 2>/dev/null)' -d 'The SES region'
 complete -c sesctl -l version -d 'Show the version and exit'
 
 complete -c sesctl -n __sesctl_no_group -a smtp -d 'Manage SES SMTP credentials'
+complete -c sesctl -n __sesctl_smtp_no_cmd -a enable -d 'Create the IAM user, policy and key; print SMTP settings'
+complete -c sesctl -n __sesctl_smtp_no_cmd -a rotate -d 'New SMTP password now; the old key retired'
+complete -c sesctl -n __sesctl_smtp_no_cmd -a disable -d 'Delete the IAM user and everything attached'
+complete -c sesctl -n __sesctl_smtp_no_cmd -a status -d 'Show the user, policy, keys and warnings'
 complete -c sesctl -n __sesctl_smtp_no_cmd -a derive -d 'Turn an IAM secret access key into an SES SMTP password'
 
+# options shared by enable, rotate, disable, status
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate disable status' -l name -x -d 'Which SMTP user: sesctl-smtp-NAME'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate disable status' -l user-name -x -d 'The whole IAM user name'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate disable' -l dry-run -d 'Print the IAM calls that would change something'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l format -x -a 'env export dotenv json postfix' -d 'Output format'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l output-file -r -F -d 'Write the SMTP settings to FILE (mode 0600)'
+
+# smtp enable
+complete -c sesctl -n '__sesctl_smtp_cmd enable' -l adopt -d 'Take over an existing IAM user'
+complete -c sesctl -n '__sesctl_smtp_cmd enable' -l identity -x -d 'Only allow sending as this SES identity'
+complete -c sesctl -n '__sesctl_smtp_cmd enable' -l from-address -x -d 'Only allow mail from ADDR'
+
+# smtp rotate
+complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l deactivate-old -d 'Set the old key Inactive instead of deleting it'
+complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l keep-old -d 'Leave the old key active'
+complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l finish -d 'Delete every access key but the newest'
+complete -c sesctl -n '__sesctl_smtp_cmd rotate disable' -l force -d 'Act on an unmanaged user, or past two active keys'
+
+# smtp disable
+complete -c sesctl -n '__sesctl_smtp_cmd disable' -l yes -d 'Do not ask for confirmation'
+
+# smtp status
+complete -c sesctl -n '__sesctl_smtp_cmd status' -l all -d 'List every SMTP user sesctl manages'
+complete -c sesctl -n '__sesctl_smtp_cmd status' -l format -x -a 'text json' -d 'Output format'
+
 # smtp derive
-complete -c sesctl -n __sesctl_smtp_derive -l access-key-id -x -d 'The access key id (the SMTP user name)'
-complete -c sesctl -n __sesctl_smtp_derive -l format -x -a 'env export dotenv json postfix' -d 'Output format'
-complete -c sesctl -n __sesctl_smtp_derive -l from-env -d 'Read the secret from AWS_SECRET_ACCESS_KEY'
-complete -c sesctl -n __sesctl_smtp_derive -l legacy-v2 -d 'Use the deprecated v2 algorithm'
+complete -c sesctl -n '__sesctl_smtp_cmd derive' -l access-key-id -x -d 'The access key id (the SMTP user name)'
+complete -c sesctl -n '__sesctl_smtp_cmd derive' -l format -x -a 'env export dotenv json postfix' -d 'Output format'
+complete -c sesctl -n '__sesctl_smtp_cmd derive' -l from-env -d 'Read the secret from AWS_SECRET_ACCESS_KEY'
+complete -c sesctl -n '__sesctl_smtp_cmd derive' -l legacy-v2 -d 'Use the deprecated v2 algorithm'

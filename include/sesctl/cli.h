@@ -15,14 +15,30 @@
 /* Every option sesctl knows, sorted by name. */
 enum opt_id {
 	OPT_ACCESS_KEY_ID,
+	OPT_ADOPT,
+	OPT_ALL,
+	OPT_CA_BUNDLE,
+	OPT_DEACTIVATE_OLD,
 	OPT_DEBUG,
+	OPT_DRY_RUN,
+	OPT_ENDPOINT_URL,
+	OPT_FINISH,
+	OPT_FORCE,
 	OPT_FORMAT,
+	OPT_FROM_ADDRESS,
 	OPT_FROM_ENV,
 	OPT_HELP,
+	OPT_IDENTITY,
+	OPT_KEEP_OLD,
 	OPT_LEGACY_V2,
+	OPT_NAME,
+	OPT_OUTPUT_FILE,
+	OPT_PROFILE,
 	OPT_QUIET,
 	OPT_REGION,
+	OPT_USER_NAME,
 	OPT_VERSION,
+	OPT_YES,
 	OPT__COUNT
 };
 
@@ -50,6 +66,8 @@ struct opts {
 /* The last value given for `id`, or NULL. */
 const char *opts_get(const struct opts *o, enum opt_id id);
 bool opts_has(const struct opts *o, enum opt_id id);
+/* How many times `id` was given. */
+unsigned opts_count(const struct opts *o, enum opt_id id);
 
 #define CMD_OFFLINE     0x1 /* never touches the network */
 #define CMD_NEEDS_CREDS 0x2 /* needs the caller's AWS credentials */

@@ -6,5 +6,13 @@
 
 MUST_USE sesctl_err smtp_derive(struct ctx *ctx, const struct opts *o,
 				int argc, char **argv);
+MUST_USE sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o,
+				int argc, char **argv);
+MUST_USE sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o,
+				int argc, char **argv);
+MUST_USE sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o,
+				 int argc, char **argv);
+MUST_USE sesctl_err smtp_status(struct ctx *ctx, const struct opts *o,
+				int argc, char **argv);
 
 #endif

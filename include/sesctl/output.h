@@ -27,7 +27,8 @@ struct smtp_creds {
 
 struct output_format {
 	const char *name;
-	sesctl_err (*render)(const struct smtp_creds *c, struct secret *out);
+	sesctl_err (*render)(const struct smtp_creds *c, size_t n,
+			     struct secret *out);
 	unsigned flags;
 	const char *description;
 };
@@ -38,10 +39,84 @@ const struct output_format *output_lookup(const char *name);
 /* All formats, in the order --help lists them; the first is the default. */
 const struct output_format *output_formats(size_t *count);
 
-/* Render `c` in format `fmt` into `out` (replacing its contents).
- * SESCTL_ERR_INPUT if the format needs a user and `c` has none. */
+/* Render `n` sets of settings (one per region, same user) in format `fmt`
+ * into `out` (replacing its contents).  One region: SMTP_HOST=... lines,
+ * one JSON object, one postfix line.  Several: SMTP_USER once, then
+ * SMTP_HOST_<REGION>=... (region upper-cased, '-' as '_'), a JSON array,
+ * one postfix line each.  SESCTL_ERR_INPUT if the format needs a user and
+ * `c` has none, or n is 0. */
 MUST_USE sesctl_err output_render(const struct output_format *fmt,
-				  const struct smtp_creds *c,
+				  const struct smtp_creds *c, size_t n,
 				  struct secret *out);
+
+/* ---- the IAM policy sesctl writes ------------------------------------
+ *   {"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+ *    "Action":"ses:SendRawEmail","Resource":"*"}]}
+ * Identities narrow Resource to arn:<partition>:ses:<region>:<account>:
+ * identity/<identity> for every region; from-addresses add
+ * {"StringLike":{"ses:FromAddress":...}}.  One value is written as a
+ * string, several as an array. */
+struct policy_spec {
+	const char *partition;                /* "aws", "aws-cn", ... */
+	const char *account;                  /* needed with identities */
+	const char *const *regions;           /* with identities */
+	size_t n_regions;
+	const char *const *identities;
+	size_t n_identities;
+	const char *const *from;              /* ses:FromAddress patterns */
+	size_t n_from;
+};
+
+#define POLICY_NAME "sesctl-ses-send"
+
+/* The document for `spec`, minified; *out is malloc'd. */
+MUST_USE sesctl_err output_policy(const struct policy_spec *spec, char **out);
+
+/* Whether `doc` is a policy sesctl writes (for some identities, regions
+ * and from-addresses: the document is rebuilt from what it says and must
+ * come out the same), and a one-line description of what it allows in
+ * `desc`.  A document that is not JSON is simply not a match. */
+MUST_USE sesctl_err output_policy_check(const char *doc, bool *matches,
+					char *desc, size_t desc_size);
+
+/* ---- status as JSON ------------------------------------------------- */
+
+struct status_key {
+	const char *id, *status, *created;
+	long age_days;
+	const char *last_used;     /* ISO date, NULL: never used */
+	const char *last_service, *last_region;
+};
+
+struct status_report {
+	const char *user, *arn, *path, *created;
+	bool managed;
+	const char *const *tag_keys, *const *tag_values;
+	size_t n_tags;
+	const char *policy_name;
+	bool policy_present, policy_matches;
+	const char *policy_desc;
+	struct status_key *keys;
+	size_t n_keys;
+	const char *region, *smtp_host; /* NULL without a region */
+	int smtp_port;
+	const char *const *warnings;
+	size_t n_warnings;
+};
+
+struct status_entry {
+	const char *user, *name, *arn, *created;
+	bool managed;
+	size_t keys, active_keys;
+	long oldest_key_days; /* -1 without keys */
+};
+
+/* One JSON object (`sesctl smtp status --format json`); *out malloc'd,
+ * with a final newline. */
+MUST_USE sesctl_err output_status_json(const struct status_report *r,
+				       char **out);
+/* A JSON array for `status --all --format json`. */
+MUST_USE sesctl_err output_status_list_json(const struct status_entry *e,
+					    size_t n, char **out);
 
 #endif

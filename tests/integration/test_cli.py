@@ -37,6 +37,15 @@ class Help(SesctlTestCase):
         self.assertExit(p, 0)
         self.assertRegex(p.stdout.decode(), r"^sesctl \d+\.\d+\.\d+\n$")
 
+    def test_every_command_has_help(self):
+        for cmd in complete("smtp"):
+            p = run(["smtp", cmd, "--help"])
+            self.assertExit(p, 0)
+            self.assertTrue(p.stdout.startswith(
+                ("usage: sesctl smtp %s" % cmd).encode()), cmd)
+            for opt in complete("smtp", cmd):
+                self.assertIn(opt.encode(), p.stdout, (cmd, opt))
+
     def test_usage_errors(self):
         cases = [
             ([], b"no command given"),
@@ -45,6 +54,14 @@ class Help(SesctlTestCase):
             (["smtp", "deriv"], b"unknown smtp command 'deriv'"),
             (["smtp", "d"], b"unknown smtp command 'd'"),
             (["smtp", "enable-all"], b"unknown smtp command"),
+            (["smtp", "dis"], b"unknown smtp command 'dis'"),
+            (["smtp", "rot"], b"unknown smtp command 'rot'"),
+            (["smtp", "derive", "--yes"], b"unknown option '--yes'"),
+            (["smtp", "status", "--format", "env"], b"text or json"),
+            (["smtp", "enable", "--name", "a", "--user-name", "b"],
+             b"exclude each other"),
+            (["smtp", "rotate", "--keep-old", "--finish"],
+             b"exclude each other"),
             (["smtp", "derive", "--bogus"], b"unknown option '--bogus'"),
             (["--bogus"], b"unknown option '--bogus'"),
             (["smtp", "derive", "--format"], b"needs a value"),
@@ -105,7 +122,7 @@ class DocsAndCompletionsInStep(SesctlTestCase):
     def test_format_values(self):
         formats = complete("--values", "format")
         self.assertEqual(formats, ["env", "export", "dotenv", "json",
-                                   "postfix"])
+                                   "postfix", "text"])
         for rel in ("completions/bash/sesctl", "completions/zsh/_sesctl",
                     "completions/fish/sesctl.fish", "docs/sesctl.1.scd"):
             text = self.read(rel)

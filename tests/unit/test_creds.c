@@ -648,7 +648,7 @@ static void test_creds_malformed_files(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		print_message("case %zu\n", i);
+		print_message("# case %zu\n", i);
 		write_file(CREDENTIALS, bad[i].text);
 		assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
 		assert_msg_at(CREDENTIALS, bad[i].line);
@@ -731,7 +731,7 @@ static void test_creds_unreadable_file(void **state)
 	write_file(CREDENTIALS, profile_x_creds);
 	path_of(path, sizeof(path), CREDENTIALS);
 	if (geteuid() == 0) {
-		print_message("skipping the chmod 000 check: running as root, "
+		print_message("# skipping the chmod 000 check: running as root, "
 			      "which can read any file\n");
 	} else {
 		assert_int_equal(chmod(path, 0), 0);

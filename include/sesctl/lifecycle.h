@@ -1,0 +1,96 @@
+/* lifecycle.h - what enable, rotate, disable and status share: the user's
+ * name in IAM, the caller's credentials and the IAM client, the "managed
+ * by sesctl" test, SMTP settings for a new key, and writing them out. */
+#ifndef SESCTL_LIFECYCLE_H
+#define SESCTL_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sesctl/cli.h"
+#include "sesctl/creds.h"
+#include "sesctl/iam.h"
+#include "sesctl/output.h"
+#include "sesctl/region.h"
+
+#define LC_PATH "/sesctl/"
+#define LC_USER_PREFIX "sesctl-smtp"
+#define LC_TAG_MANAGED_BY "ManagedBy"
+#define LC_TAG_MANAGED_VALUE "sesctl"
+#define LC_TAG_NAME "SesctlName"
+#define LC_TAG_CURRENT_KEY "SesctlCurrentKey" /* set by rotate */
+#define LC_USER_MAX 64 /* CreateUser's UserName limit */
+#define LC_KEY_MAX_AGE_DAYS 90
+
+/* One lifecycle command's working state. */
+struct lc {
+	struct ctx *ctx;
+	const struct opts *o;
+	struct creds cr;
+	struct iam_client iam;
+	bool iam_open;
+	char user[LC_USER_MAX + 1]; /* the IAM user name */
+	char name[LC_USER_MAX + 1]; /* its SesctlName tag */
+	const char *regions[OPT_VALUES_MAX];
+	size_t n_regions;
+	char region_buf[CREDS_REGION_MAX + 1]; /* from the environment */
+	const struct partition_info *partition;
+	const struct output_format *fmt; /* with LC_NEEDS_REGION */
+};
+
+#define LC_NEEDS_REGION 0x1 /* SMTP settings are made: a region is a must */
+
+/* Work out the user name (--name / --user-name), the region(s), the
+ * caller's credentials, and open the IAM client.  Release with lc_close
+ * whatever happened. */
+MUST_USE sesctl_err lc_open(struct lc *lc, struct ctx *ctx,
+			    const struct opts *o, unsigned flags);
+void lc_close(struct lc *lc);
+
+/* Whether `u` carries ManagedBy=sesctl. */
+bool lc_is_managed(const struct iam_user *u);
+
+/* The value of tag `key` on `u`, or NULL. */
+const char *lc_tag(const struct iam_user *u, const char *key);
+
+/* Which of `keys` is the newest: the one named by the user's
+ * SesctlCurrentKey tag (`current`, may be NULL) if present, else the one
+ * with the latest CreateDate.  -1 when two share the latest date and no
+ * tag decides (IAM dates have whole seconds only). */
+long lc_newest_key(const struct iam_access_key_list *keys,
+		   const char *current);
+
+/* The account id from an IAM ARN ("arn:aws:iam::123456789012:user/x")
+ * into out (13 bytes); false if the ARN has none. */
+bool lc_account_of(const char *arn, char *out, size_t size);
+
+/* Check every region's shape (usage error with a hint) and warn about the
+ * ones the endpoint table does not vouch for. */
+MUST_USE sesctl_err lc_check_regions(struct lc *lc);
+
+/* Render the SMTP settings of key `key_id` with `secret_key` for every
+ * region in the --format chosen (env by default) into `out`. */
+MUST_USE sesctl_err lc_render(struct lc *lc, const char *key_id,
+			      const struct secret *secret_key,
+			      struct secret *out);
+
+/* Write rendered settings where the user asked: --output-file (created,
+ * or with `replace` swapped in atomically) or stdout; durably either way.
+ * `what` names them in messages. */
+MUST_USE sesctl_err lc_write(struct lc *lc, const struct secret *content,
+			     bool replace);
+
+/* Delete a key sesctl just created whose secret could not be delivered,
+ * so that no key is left whose secret nobody holds.  Keeps the error
+ * already in ctx->err and adds what happened to the key. */
+sesctl_err lc_undo_key(struct lc *lc, const char *key_id, sesctl_err why);
+
+/* Print a planned IAM call for --dry-run on stdout. */
+MUST_USE sesctl_err lc_plan(struct lc *lc, const char *fmt, ...)
+	PRINTF_LIKE(2, 3);
+
+/* Region checks shared with derive (cmd_smtp.c). */
+MUST_USE sesctl_err smtp_check_region(struct ctx *ctx, const char *region);
+void smtp_warn_region(struct ctx *ctx, const char *region, const char *host);
+
+#endif

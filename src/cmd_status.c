@@ -1,0 +1,358 @@
+/* cmd_status.c - sesctl smtp status: what exists, how old, was it used,
+ * what is wrong.  Read-only. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sesctl/cmd_smtp.h"
+#include "sesctl/lifecycle.h"
+
+#define MAX_WARNINGS 16
+#define WARNING_MAX 512
+
+struct text {
+	char buf[16384];
+	size_t len;
+};
+
+static void add(struct text *t, const char *label, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+
+static void add(struct text *t, const char *label, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->len >= sizeof(t->buf) - 1)
+		return;
+	n = snprintf(t->buf + t->len, sizeof(t->buf) - t->len, "%-10s ",
+		     label);
+	if (n > 0)
+		t->len += (size_t)n;
+	if (t->len >= sizeof(t->buf) - 1) {
+		t->len = sizeof(t->buf) - 1;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		t->len += (size_t)n;
+	if (t->len >= sizeof(t->buf) - 1)
+		t->len = sizeof(t->buf) - 2;
+	t->buf[t->len++] = '\n';
+	t->buf[t->len] = '\0';
+}
+
+static long age_days(const struct iam_date *d, time_t now)
+{
+	if (!d->present || now < d->t)
+		return 0;
+	return (long)((now - d->t) / 86400);
+}
+
+static sesctl_err status_all(struct lc *lc, bool json)
+{
+	struct iam_user_list users;
+	struct status_entry *e = NULL;
+	struct text *t = NULL;
+	char *doc = NULL;
+	time_t now = ctx_now(lc->ctx);
+	sesctl_err rc = SESCTL_OK;
+	size_t i, j;
+
+	memset(&users, 0, sizeof(users));
+	TRY(iam_list_users(&lc->iam, LC_PATH, &users));
+	e = calloc(users.count ? users.count : 1, sizeof(*e));
+	t = calloc(1, sizeof(*t));
+	ENSURE(e && t, err_set(&lc->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	for (i = 0; i < users.count; i++) {
+		struct iam_user *u = &users.items[i];
+		struct iam_access_key_list keys;
+		struct iam_tag_list tags;
+
+		memset(&keys, 0, sizeof(keys));
+		memset(&tags, 0, sizeof(tags));
+		e[i].user = u->user_name;
+		e[i].arn = u->arn;
+		e[i].created = u->create_date.present ? u->create_date.iso :
+							NULL;
+		e[i].oldest_key_days = -1;
+		rc = iam_list_user_tags(&lc->iam, u->user_name, &tags);
+		if (rc == SESCTL_OK) {
+			/* The tags live in u so that e[] can point at them. */
+			free(u->tags);
+			u->tags = tags.items;
+			u->tag_count = tags.count;
+			tags.items = NULL;
+			tags.count = 0;
+			rc = iam_list_access_keys(&lc->iam, u->user_name, &keys);
+		}
+		iam_tag_list_release(&tags);
+		if (rc != SESCTL_OK) {
+			iam_access_key_list_release(&keys);
+			goto out;
+		}
+		e[i].managed = lc_is_managed(u);
+		for (j = 0; j < u->tag_count; j++)
+			if (strcmp(u->tags[j].key, LC_TAG_NAME) == 0)
+				e[i].name = u->tags[j].value;
+		e[i].keys = keys.count;
+		for (j = 0; j < keys.count; j++) {
+			long age = age_days(&keys.items[j].create_date, now);
+
+			if (keys.items[j].status == IAM_STATUS_ACTIVE)
+				e[i].active_keys++;
+			if (age > e[i].oldest_key_days)
+				e[i].oldest_key_days = age;
+		}
+		iam_access_key_list_release(&keys);
+	}
+	if (json) {
+		TRY(output_status_list_json(e, users.count, &doc));
+		TRY(ctx_write_out(lc->ctx, doc, strlen(doc)));
+		goto out;
+	}
+	if (users.count == 0) {
+		ctx_info(lc->ctx, "no SMTP users under %s", LC_PATH);
+		goto out;
+	}
+	t->len = (size_t)snprintf(t->buf, sizeof(t->buf),
+				  "%-32s %-12s %4s %6s %10s  %s\n", "USER",
+				  "NAME", "KEYS", "ACTIVE", "OLDEST KEY",
+				  "CREATED");
+	for (i = 0; i < users.count && t->len < sizeof(t->buf) - 256; i++) {
+		char oldest[32] = "-";
+
+		if (e[i].oldest_key_days >= 0)
+			snprintf(oldest, sizeof(oldest), "%ld days",
+				 e[i].oldest_key_days);
+		t->len += (size_t)snprintf(
+			t->buf + t->len, sizeof(t->buf) - t->len,
+			"%-32s %-12s %4zu %6zu %10s  %s%s\n", e[i].user,
+			e[i].name ? e[i].name : "-", e[i].keys, e[i].active_keys,
+			oldest, e[i].created ? e[i].created : "-",
+			e[i].managed ? "" : "  (not managed by sesctl)");
+	}
+	TRY(ctx_write_out(lc->ctx, t->buf, t->len));
+out:
+	free(doc);
+	free(t);
+	free(e);
+	iam_user_list_release(&users);
+	return rc;
+}
+
+sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
+		       char **argv)
+{
+	struct lc lc;
+	struct iam_user_result u;
+	struct iam_user_policy pol;
+	struct iam_access_key_list keys;
+	struct iam_access_key_last_used *used = NULL;
+	struct status_key *sk = NULL;
+	struct status_report r;
+	struct text *t = NULL;
+	const char *fmt = opts_get(o, OPT_FORMAT);
+	const char *tag_keys[64], *tag_values[64];
+	char warn[MAX_WARNINGS][WARNING_MAX];
+	const char *warnings[MAX_WARNINGS];
+	char desc[256] = "", host[REGION_HOST_MAX] = "", *doc = NULL;
+	time_t now = ctx_now(ctx);
+	size_t i, active = 0, inactive = 0;
+	sesctl_err rc = SESCTL_OK;
+	bool json;
+
+	(void)argv;
+	memset(&u, 0, sizeof(u));
+	memset(&pol, 0, sizeof(pol));
+	memset(&keys, 0, sizeof(keys));
+	memset(&r, 0, sizeof(r));
+	memset(&lc, 0, sizeof(lc));
+	ENSURE(argc == 0, err_set(&ctx->err, SESCTL_ERR_USAGE,
+				  "'sesctl smtp status' takes no arguments; "
+				  "name the user with --name"));
+	ENSURE(!fmt || strcmp(fmt, "text") == 0 || strcmp(fmt, "json") == 0,
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "status prints --format text or json, not '%s'", fmt));
+	ENSURE(opts_count(o, OPT_REGION) <= 1,
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "'sesctl smtp status' takes one --region"));
+	ENSURE(!opts_has(o, OPT_ALL) ||
+		       (!opts_get(o, OPT_NAME) && !opts_get(o, OPT_USER_NAME)),
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "--all lists every user; leave out --name and "
+		       "--user-name"));
+	json = fmt && strcmp(fmt, "json") == 0;
+	TRY(lc_open(&lc, ctx, o, 0));
+	if (opts_has(o, OPT_ALL)) {
+		rc = status_all(&lc, json);
+		goto out;
+	}
+
+	rc = iam_get_user(&lc.iam, lc.user, &u);
+	if (rc == SESCTL_ERR_NOT_FOUND) {
+		rc = err_set(&ctx->err, SESCTL_ERR_NOT_FOUND,
+			     "not enabled: there is no IAM user '%s'; 'sesctl "
+			     "smtp enable' creates it",
+			     lc.user);
+		goto out;
+	}
+	TRY(rc);
+	rc = iam_get_user_policy(&lc.iam, lc.user, POLICY_NAME, &pol);
+	if (rc == SESCTL_ERR_NOT_FOUND)
+		rc = SESCTL_OK;
+	else if (rc == SESCTL_OK)
+		TRY(output_policy_check(pol.policy_document, &r.policy_matches,
+					desc, sizeof(desc)));
+	TRY(rc);
+	r.policy_present = pol.policy_document != NULL;
+	TRY(iam_list_access_keys(&lc.iam, lc.user, &keys));
+	used = calloc(keys.count ? keys.count : 1, sizeof(*used));
+	sk = calloc(keys.count ? keys.count : 1, sizeof(*sk));
+	t = calloc(1, sizeof(*t));
+	ENSURE(used && sk && t,
+	       err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	for (i = 0; i < keys.count; i++) {
+		const struct iam_access_key_meta *k = &keys.items[i];
+
+		TRY(iam_get_access_key_last_used(&lc.iam, k->access_key_id,
+						 &used[i]));
+		sk[i].id = k->access_key_id;
+		sk[i].status = k->status_text;
+		sk[i].created = k->create_date.present ? k->create_date.iso :
+							 NULL;
+		sk[i].age_days = age_days(&k->create_date, now);
+		if (used[i].last_used_date.present) {
+			sk[i].last_used = used[i].last_used_date.iso;
+			sk[i].last_service = used[i].service_name;
+			sk[i].last_region = used[i].region;
+		}
+		if (k->status == IAM_STATUS_ACTIVE)
+			active++;
+		else
+			inactive++;
+	}
+
+	/* What deserves attention. */
+	for (i = 0; i < keys.count && r.n_warnings < MAX_WARNINGS - 6; i++)
+		if (sk[i].age_days > LC_KEY_MAX_AGE_DAYS &&
+		    keys.items[i].status == IAM_STATUS_ACTIVE)
+			snprintf(warn[r.n_warnings++], WARNING_MAX,
+				 "access key %s is %ld days old (over %d); "
+				 "rotate it with 'sesctl smtp rotate'",
+				 sk[i].id, sk[i].age_days, LC_KEY_MAX_AGE_DAYS);
+	if (active > 1)
+		snprintf(warn[r.n_warnings++], WARNING_MAX,
+			 "two active access keys; once every app uses the "
+			 "newer one, run 'sesctl smtp rotate --finish'");
+	if (inactive > 0)
+		snprintf(warn[r.n_warnings++], WARNING_MAX,
+			 "an inactive access key lingers; 'sesctl smtp rotate "
+			 "--finish' deletes it");
+	if (keys.count == 0)
+		snprintf(warn[r.n_warnings++], WARNING_MAX,
+			 "no access key, so no SMTP password works; 'sesctl "
+			 "smtp rotate' makes one");
+	if (!r.policy_present)
+		snprintf(warn[r.n_warnings++], WARNING_MAX,
+			 "no inline policy '%s': SES refuses this user's mail",
+			 POLICY_NAME);
+	else if (!r.policy_matches)
+		snprintf(warn[r.n_warnings++], WARNING_MAX,
+			 "policy '%s' was changed outside sesctl (drift): %s",
+			 POLICY_NAME, desc);
+	if (!lc_is_managed(&u.user))
+		snprintf(warn[r.n_warnings++], WARNING_MAX,
+			 "not managed by sesctl (no tag %s=%s)",
+			 LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE);
+	for (i = 0; i < r.n_warnings; i++)
+		warnings[i] = warn[i];
+
+	r.user = u.user.user_name[0] ? u.user.user_name : lc.user;
+	r.arn = u.user.arn;
+	r.path = u.user.path;
+	r.created = u.user.create_date.present ? u.user.create_date.iso : NULL;
+	r.managed = lc_is_managed(&u.user);
+	for (i = 0; i < u.user.tag_count && i < 64; i++) {
+		tag_keys[i] = u.user.tags[i].key;
+		tag_values[i] = u.user.tags[i].value;
+	}
+	r.tag_keys = tag_keys;
+	r.tag_values = tag_values;
+	r.n_tags = i;
+	r.policy_name = POLICY_NAME;
+	r.policy_desc = r.policy_present ? desc : NULL;
+	r.keys = sk;
+	r.n_keys = keys.count;
+	if (lc.n_regions &&
+	    region_smtp_host(lc.regions[0], host, sizeof(host)) == SESCTL_OK) {
+		r.region = lc.regions[0];
+		r.smtp_host = host;
+		r.smtp_port = SMTP_PORT_STARTTLS;
+	}
+	r.warnings = warnings;
+
+	if (json) {
+		TRY(output_status_json(&r, &doc));
+		TRY(ctx_write_out(ctx, doc, strlen(doc)));
+		goto out;
+	}
+	add(t, "user", "%s", r.user);
+	add(t, "arn", "%s", r.arn);
+	add(t, "created", "%s", r.created ? r.created : "-");
+	{
+		char tags[1024] = "";
+		size_t used_len = 0;
+
+		for (i = 0; i < r.n_tags && used_len < sizeof(tags); i++) {
+			int n = snprintf(tags + used_len,
+					 sizeof(tags) - used_len, "%s%s=%s",
+					 i ? ", " : "", r.tag_keys[i],
+					 r.tag_values[i]);
+
+			if (n > 0)
+				used_len += (size_t)n;
+		}
+		add(t, "tags", "%s", r.n_tags ? tags : "-");
+	}
+	if (r.policy_present)
+		add(t, "policy", "%s: %s%s", POLICY_NAME, desc,
+		    r.policy_matches ? "" : " (changed outside sesctl)");
+	else
+		add(t, "policy", "%s: missing", POLICY_NAME);
+	for (i = 0; i < r.n_keys; i++) {
+		char last[160];
+
+		if (sk[i].last_used)
+			snprintf(last, sizeof(last), "last used %s (%s, %s)",
+				 sk[i].last_used, sk[i].last_service,
+				 sk[i].last_region);
+		else
+			snprintf(last, sizeof(last), "never used");
+		add(t, "key", "%s %s, created %s (%ld day%s old), %s", sk[i].id,
+		    sk[i].status, sk[i].created ? sk[i].created : "-",
+		    sk[i].age_days, sk[i].age_days == 1 ? "" : "s", last);
+	}
+	if (r.smtp_host)
+		add(t, "smtp", "%s port %d (STARTTLS) or %d (TLS), region %s",
+		    r.smtp_host, SMTP_PORT_STARTTLS, SMTP_PORT_TLS, r.region);
+	for (i = 0; i < r.n_warnings; i++)
+		add(t, "warning", "%s", warnings[i]);
+	TRY(ctx_write_out(ctx, t->buf, t->len));
+out:
+	free(doc);
+	free(t);
+	free(sk);
+	if (used)
+		for (i = 0; i < keys.count; i++)
+			iam_access_key_last_used_release(&used[i]);
+	free(used);
+	iam_access_key_list_release(&keys);
+	iam_user_policy_release(&pol);
+	iam_user_result_release(&u);
+	lc_close(&lc);
+	return rc;
+}
