@@ -397,6 +397,45 @@ class Lifecycle(SesctlTestCase):
         self.sesctl("smtp", "disable", "--yes", "--force")
         self.assertIsNone(self.user())
 
+    def test_disable_asks_on_a_terminal(self):
+        import pty
+        import select
+        import time
+        self.sesctl("smtp", "enable")
+        for answer, code, gone in ((b"n\n", 1, False), (b"y\n", 0, True)):
+            master, slave = pty.openpty()
+            p = subprocess.Popen(command(["smtp", "disable"]), stdin=slave,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=self.env)
+            os.close(slave)
+            buf, end = b"", time.monotonic() + 30
+            while b"[y/N]" not in buf and time.monotonic() < end:
+                r, _, _ = select.select([p.stderr], [], [], 0.2)
+                if r:
+                    buf += os.read(p.stderr.fileno(), 4096)
+            self.assertIn(b"Delete IAM user 'sesctl-smtp'", buf)
+            os.write(master, answer)
+            p.communicate(timeout=60)
+            os.close(master)
+            self.assertEqual(p.returncode, code)
+            self.assertEqual(self.user() is None, gone)
+
+    def test_debug_shows_no_secret(self):
+        out = self.sesctl("--debug", "smtp", "enable")
+        err = self.err
+        out2 = self.sesctl("--debug", "smtp", "rotate")
+        err += self.err
+        s1, s2 = env_lines(out), env_lines(out2)
+        secrets = [self.env["AWS_SECRET_ACCESS_KEY"], s1["SMTP_PASS"],
+                   s2["SMTP_PASS"], self.secret_of(s2["SMTP_USER"])]
+        for r in self.iam.requests:
+            secrets.append(dict(r["headers"])["Authorization"]
+                           .split("Signature=")[1])
+        for secret in secrets:
+            self.assertNotIn(secret, err)
+        self.assertIn("CreateAccessKey", err)
+        self.assertIn("<SecretAccessKey><redacted></SecretAccessKey>", err)
+
     def test_full_session(self):
         """enable -> status -> rotate -> status -> disable -> status"""
         first = self.check_settings(self.sesctl("smtp", "enable"))
