@@ -427,6 +427,13 @@ sesctl_err iam_call(struct iam_client *c, const char *action,
 	for (attempt = 1;; attempt++) {
 		retry = false;
 		rc = send_once(c, form, &resp);
+		if (rc != SESCTL_OK && resp.failure != HTTP_OK) {
+			/* Say which call it was: the transport cannot. */
+			char detail[ERR_MSG_MAX];
+
+			snprintf(detail, sizeof(detail), "%s", c->ctx->err.msg);
+			err_set(&c->ctx->err, rc, "%s: %s", action, detail);
+		}
 		if (rc != SESCTL_OK) {
 			if (resp.failure == HTTP_NOT_SENT)
 				retry = true;

@@ -1313,6 +1313,8 @@ static const char *const auth_codes[] = {
 	"SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException",
 	"IncompleteSignature", "MissingAuthenticationToken",
 	"MissingAuthenticationTokenException", "RequestExpired",
+	/* The clock-skew refusal of the S3-style front ends. */
+	"RequestTimeTooSkewed",
 	"UnrecognizedClient", "UnrecognizedClientException",
 	"InvalidAccessKeyId", "AuthFailure",
 };

@@ -127,7 +127,8 @@ MUST_USE sesctl_err iam_xml_parse_error(const struct secret *body,
  *   SESCTL_ERR_AUTH      AccessDenied(Exception), InvalidClientTokenId,
  *                        SignatureDoesNotMatch, ExpiredToken(Exception),
  *                        IncompleteSignature, MissingAuthenticationToken,
- *                        RequestExpired, UnrecognizedClient(Exception),
+ *                        RequestExpired, RequestTimeTooSkewed,
+ *                        UnrecognizedClient(Exception),
  *                        InvalidAccessKeyId, AuthFailure
  *   SESCTL_ERR_NOT_FOUND NoSuchEntity(Exception), NotSupportedService (404
  *                        from ListServiceSpecificCredentials: nothing to list)
