@@ -59,39 +59,57 @@ out:
  * it has now was made by that call and its secret is lost with it. */
 static sesctl_err drop_lost_keys(struct lc *lc)
 {
-	struct iam_access_key_list keys;
-	char first[ERR_MSG_MAX];
-	size_t i;
+	char first[ERR_MSG_MAX], detail[ERR_MSG_MAX];
+	size_t dropped = 0;
 
 	snprintf(first, sizeof(first), "%s", lc->ctx->err.msg);
-	memset(&keys, 0, sizeof(keys));
-	if (iam_list_access_keys(&lc->iam, lc->user, &keys) != SESCTL_OK) {
-		err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
-			"%s\ncould not check whether IAM made the key: run "
-			"'sesctl smtp status' and 'sesctl smtp enable' again",
-			first);
-		return SESCTL_ERR_NETWORK;
+	if (lc_drop_new_keys(lc, NULL, NULL, &dropped) != SESCTL_OK) {
+		snprintf(detail, sizeof(detail), "%s", lc->ctx->err.msg);
+		return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
+			       "%s\n%s; then run 'sesctl smtp enable' again",
+			       first, detail);
 	}
-	for (i = 0; i < keys.count; i++) {
-		const char *id = keys.items[i].access_key_id;
+	return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
+		       "%s\n%s; run 'sesctl smtp enable' again", first,
+		       dropped ? "IAM had made the key, and its secret never "
+				 "arrived, so sesctl deleted it again" :
+				 "IAM had not made the key");
+}
 
-		if (iam_delete_access_key(&lc->iam, lc->user, id) == SESCTL_OK)
-			continue;
-		err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
-			"%s\nIAM made key %s but its secret never arrived, "
-			"and deleting it failed; delete it with 'aws iam "
-			"delete-access-key --user-name %s --access-key-id %s'",
-			first, id, lc->user, id);
-		iam_access_key_list_release(&keys);
-		return SESCTL_ERR_NETWORK;
+/* CreateUser, resolving a lost answer by reading back: *exists says the
+ * user was there already (made by an earlier run, or by this call). */
+static sesctl_err create_user(struct lc *lc, const struct iam_tag_in *tags,
+			      size_t n_tags, struct iam_user_result *created,
+			      bool *exists)
+{
+	struct iam_user_result probe;
+	sesctl_err rc;
+	int tries;
+
+	*exists = false;
+	for (tries = 0;; tries++) {
+		rc = iam_create_user(&lc->iam, lc->user, LC_PATH, tags, n_tags,
+				     created);
+		if (rc == SESCTL_ERR_CONFLICT &&
+		    strcmp(lc->iam.last_error.code, "EntityAlreadyExists") == 0) {
+			*exists = true;
+			return SESCTL_OK;
+		}
+		if (rc == SESCTL_OK || !lc->iam.outcome_unknown || tries > 0)
+			return rc;
+		/* The answer was lost.  Only if IAM has no such user did
+		 * the call not happen, and sending it again is safe. */
+		iam_user_result_release(created);
+		memset(&probe, 0, sizeof(probe));
+		rc = iam_get_user(&lc->iam, lc->user, &probe);
+		iam_user_result_release(&probe);
+		if (rc == SESCTL_OK) {
+			*exists = true;
+			return SESCTL_OK;
+		}
+		if (rc != SESCTL_ERR_NOT_FOUND)
+			return rc;
 	}
-	err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
-		"%s\n%s; run 'sesctl smtp enable' again", first,
-		keys.count ? "IAM had made the key, and its secret never "
-			     "arrived, so sesctl deleted it again" :
-			     "IAM had not made the key");
-	iam_access_key_list_release(&keys);
-	return SESCTL_ERR_NETWORK;
 }
 
 static sesctl_err policy_for(struct lc *lc, const char *arn, char **doc)
@@ -197,7 +215,7 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	struct iam_tag_in tags[2];
 	const char *out_file = opts_get(o, OPT_OUTPUT_FILE);
 	char arn[IAM_XML_ARN_MAX + 1] = "", *doc = NULL;
-	bool tag_it = false;
+	bool tag_it = false, exists = false;
 	sesctl_err rc = SESCTL_OK;
 
 	(void)argv;
@@ -219,20 +237,16 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 
 	tags[0] = (struct iam_tag_in){ LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE };
 	tags[1] = (struct iam_tag_in){ LC_TAG_NAME, lc.name };
-	rc = iam_create_user(&lc.iam, lc.user, LC_PATH, tags, 2, &created);
-	if (rc == SESCTL_OK) {
+	TRY(create_user(&lc, tags, 2, &created, &exists));
+	if (!exists) {
 		snprintf(arn, sizeof(arn), "%s", created.user.arn);
 		ctx_info(ctx, "created IAM user '%s'", lc.user);
-	} else if ((rc == SESCTL_ERR_CONFLICT &&
-		    strcmp(lc.iam.last_error.code, "EntityAlreadyExists") == 0) ||
-		   lc.iam.outcome_unknown) {
+	} else {
 		/* Made by an earlier run, or by this one's lost answer. */
 		TRY(resume_existing(&lc, opts_has(o, OPT_ADOPT), arn,
 				    sizeof(arn), &tag_it));
 		if (tag_it)
 			TRY(iam_tag_user(&lc.iam, lc.user, tags, 2));
-	} else {
-		goto out;
 	}
 
 	TRY(policy_for(&lc, arn, &doc));
@@ -242,6 +256,15 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	if (rc != SESCTL_OK && lc.iam.outcome_unknown)
 		rc = drop_lost_keys(&lc);
 	TRY(rc);
+	if (lc.iam.outcome_unknown) {
+		/* libcurl sent CreateAccessKey again on a fresh connection:
+		 * the first one may have made a key too. */
+		size_t dropped;
+
+		if (lc_drop_new_keys(&lc, NULL, key.access_key_id, &dropped) !=
+		    SESCTL_OK)
+			ctx_warn(ctx, "%s", ctx->err.msg);
+	}
 
 	rc = lc_render(&lc, key.access_key_id, &key.secret_access_key,
 		       &settings);

@@ -100,32 +100,16 @@ out:
 static sesctl_err drop_unknown_keys(struct lc *lc,
 				    const struct iam_access_key_list *before)
 {
-	struct iam_access_key_list now;
-	char first[ERR_MSG_MAX];
-	size_t i, j, dropped = 0;
+	char first[ERR_MSG_MAX], detail[ERR_MSG_MAX];
+	size_t dropped = 0;
 
 	snprintf(first, sizeof(first), "%s", lc->ctx->err.msg);
-	memset(&now, 0, sizeof(now));
-	if (iam_list_access_keys(&lc->iam, lc->user, &now) != SESCTL_OK)
+	if (lc_drop_new_keys(lc, before, NULL, &dropped) != SESCTL_OK) {
+		snprintf(detail, sizeof(detail), "%s", lc->ctx->err.msg);
 		return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
-			       "%s\ncould not check whether IAM made the key; "
-			       "run 'sesctl smtp status'; the old key is "
-			       "untouched",
-			       first);
-	for (i = 0; i < now.count; i++) {
-		bool known = false;
-
-		for (j = 0; j < before->count; j++)
-			if (strcmp(now.items[i].access_key_id,
-				   before->items[j].access_key_id) == 0)
-				known = true;
-		if (!known &&
-		    iam_delete_access_key(&lc->iam, lc->user,
-					  now.items[i].access_key_id) ==
-			    SESCTL_OK)
-			dropped++;
+			       "%s\n%s; the old key is untouched", first,
+			       detail);
 	}
-	iam_access_key_list_release(&now);
 	return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
 		       "%s\n%s; the old key is untouched; run 'sesctl smtp "
 		       "rotate' again",
@@ -251,6 +235,15 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	if (rc != SESCTL_OK && lc.iam.outcome_unknown)
 		rc = drop_unknown_keys(&lc, &keys);
 	TRY(rc);
+	if (lc.iam.outcome_unknown) {
+		/* libcurl sent CreateAccessKey again on a fresh connection:
+		 * the first one may have made a key too. */
+		size_t dropped;
+
+		if (lc_drop_new_keys(&lc, &keys, key.access_key_id, &dropped) !=
+		    SESCTL_OK)
+			ctx_warn(ctx, "%s", ctx->err.msg);
+	}
 	ctx_info(ctx, "created access key %s", key.access_key_id);
 
 	rc = lc_render(&lc, key.access_key_id, &key.secret_access_key,

@@ -1,11 +1,46 @@
 /* crypto.c - HMAC-SHA256, SHA-256, hex and base64 over OpenSSL libcrypto. */
 #include "sesctl/crypto.h"
 
+#include "sesctl/secret.h"
+
 #include <limits.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+
+static void *ossl_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return secret_lib_malloc(n);
+}
+
+static void *ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return secret_lib_realloc(p, n);
+}
+
+static void ossl_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	secret_lib_free(p);
+}
+
+bool crypto_init(void)
+{
+	return CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free) ==
+	       1;
+}
+
+void crypto_cleanup(void)
+{
+	OPENSSL_cleanup();
+}
 
 sesctl_err crypto_hmac_sha256(const void *key, size_t key_len, const void *msg,
 			      size_t msg_len,

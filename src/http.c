@@ -469,7 +469,13 @@ sesctl_err http_client_new(struct ctx *ctx, const struct http_options *opts,
 
 	*out = NULL;
 	if (!curl_ready) {
-		ENSURE(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK,
+		/* libcurl's buffers hold IAM answers (secret keys): they
+		 * are wiped when freed. */
+		ENSURE(curl_global_init_mem(CURL_GLOBAL_DEFAULT,
+					    secret_lib_malloc, secret_lib_free,
+					    secret_lib_realloc,
+					    secret_lib_strdup,
+					    secret_lib_calloc) == CURLE_OK,
 		       err_set(&ctx->err, SESCTL_ERR_FAIL,
 			       "libcurl failed to initialise"));
 		curl_ready = true;
@@ -523,6 +529,13 @@ void http_client_free(struct http_client *c)
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
 	free(c);
+}
+
+void http_global_cleanup(void)
+{
+	if (curl_ready)
+		curl_global_cleanup();
+	curl_ready = false;
 }
 
 long http_client_connections(const struct http_client *c)

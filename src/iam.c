@@ -453,6 +453,14 @@ sesctl_err iam_call(struct iam_client *c, const char *action,
 			/* An error answer: throttling and 5xx are retried
 			 * for every action, as the SDKs do. */
 			rc = error_from_response(c, action, &resp, &retry);
+			/* Unless libcurl re-sent a creating call: then the
+			 * error may answer the repeat of a request that was
+			 * applied (LimitExceeded, EntityAlreadyExists), and
+			 * trying again would repeat it blindly. */
+			if (resp.sends > 1 && (a->flags & IAM_CREATES)) {
+				c->outcome_unknown = true;
+				retry = false;
+			}
 		}
 		if (!retry || attempt >= c->max_attempts)
 			break;
@@ -477,8 +485,8 @@ sesctl_err iam_call(struct iam_client *c, const char *action,
 
 		snprintf(detail, sizeof(detail), "%s", c->ctx->err.msg);
 		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-			     "%s went out but no answer came back, so it may or "
-			     "may not have been applied (%s)",
+			     "%s went out but its answer was lost, so it may "
+			     "or may not have been applied (%s)",
 			     action, detail);
 	}
 out:
@@ -521,7 +529,18 @@ static sesctl_err call_one(struct iam_client *c, const char *action,
 	sesctl_err rc = SESCTL_OK;
 
 	TRY(iam_call(c, action, p, n, &body));
-	TRY(parse(&body, out, &c->ctx->err));
+	rc = parse(&body, out, &c->ctx->err);
+	if (rc != SESCTL_OK && (find_action(action)->flags & IAM_CREATES)) {
+		/* IAM said 2xx, so it made the thing, but what it made (a
+		 * new key's secret) cannot be read: as good as lost. */
+		char detail[ERR_MSG_MAX];
+
+		snprintf(detail, sizeof(detail), "%s", c->ctx->err.msg);
+		c->outcome_unknown = true;
+		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			     "%s was applied but its answer cannot be read (%s)",
+			     action, detail);
+	}
 out:
 	secret_free(&body);
 	return rc;
@@ -862,8 +881,12 @@ sesctl_err iam_create_access_key(struct iam_client *c, const char *user,
 				 struct iam_access_key *out)
 {
 	struct iam_param p[] = { { "UserName", user } };
+	sesctl_err rc = call_one(c, "CreateAccessKey", p, 1, parse_new_key, out);
 
-	return call_one(c, "CreateAccessKey", p, 1, parse_new_key, out);
+	/* The answer held the new secret; the parse left pieces of it on
+	 * the stack below us. */
+	secret_scrub_stack();
+	return rc;
 }
 
 sesctl_err iam_list_access_keys(struct iam_client *c, const char *user,

@@ -1731,3 +1731,8 @@ void iam_caller_identity_release(struct iam_caller_identity *c)
 {
 	release_action(&act_caller_identity, c);
 }
+
+void iam_xml_global_cleanup(void)
+{
+	xmlCleanupParser();
+}

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sesctl/credfile.h"
@@ -61,6 +62,24 @@ static sesctl_err lc_names(struct lc *lc)
 		snprintf(lc->name, sizeof(lc->name), "default");
 	}
 	return n > 0 ? SESCTL_OK : SESCTL_ERR_FAIL;
+}
+
+/* sesctl holds its own copy now: blank the caller's secret in our
+ * environment block, which other processes of the user can read in
+ * /proc/PID/environ and which a core dump would hold. */
+static void wipe_env_secrets(void)
+{
+	static const char *const vars[] = { "AWS_SECRET_ACCESS_KEY",
+					    "AWS_SESSION_TOKEN",
+					    "AWS_SECURITY_TOKEN" };
+	size_t i;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		char *v = getenv(vars[i]);
+
+		if (v)
+			secret_wipe(v, strlen(v));
+	}
 }
 
 sesctl_err lc_open(struct lc *lc, struct ctx *ctx, const struct opts *o,
@@ -124,6 +143,8 @@ sesctl_err lc_open(struct lc *lc, struct ctx *ctx, const struct opts *o,
 	TRY(creds_resolve(ctx, &co, &lc->cr));
 	ctx_debug(ctx, "caller credentials from %s (access key %s)",
 		  lc->cr.source, lc->cr.access_key_id);
+	if (lc->cr.provider && strcmp(lc->cr.provider, "env") == 0)
+		wipe_env_secrets();
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.region = lc->n_regions ? lc->regions[0] : NULL;
@@ -301,6 +322,58 @@ sesctl_err lc_undo_key(struct lc *lc, const char *key_id, sesctl_err why)
 			"or 'sesctl smtp rotate --finish'",
 			first, key_id, lc->user, key_id);
 	return why;
+}
+
+sesctl_err lc_drop_new_keys(struct lc *lc,
+			    const struct iam_access_key_list *before,
+			    const char *keep, size_t *dropped)
+{
+	struct iam_access_key_list now;
+	char detail[ERR_MSG_MAX];
+	sesctl_err rc = SESCTL_OK;
+	size_t i, j;
+
+	*dropped = 0;
+	memset(&now, 0, sizeof(now));
+	rc = iam_list_access_keys(&lc->iam, lc->user, &now);
+	if (rc != SESCTL_OK) {
+		snprintf(detail, sizeof(detail), "%s", lc->ctx->err.msg);
+		rc = err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
+			     "could not check whether IAM made an access key "
+			     "whose secret never arrived (%s); run 'sesctl "
+			     "smtp status'",
+			     detail);
+		goto out;
+	}
+	for (i = 0; i < now.count; i++) {
+		const char *id = now.items[i].access_key_id;
+		bool known = keep && strcmp(id, keep) == 0;
+
+		for (j = 0; before && j < before->count && !known; j++)
+			known = strcmp(id, before->items[j].access_key_id) == 0;
+		if (known)
+			continue;
+		rc = iam_delete_access_key(&lc->iam, lc->user, id);
+		if (rc == SESCTL_ERR_NOT_FOUND)
+			rc = SESCTL_OK; /* already gone */
+		if (rc != SESCTL_OK) {
+			snprintf(detail, sizeof(detail), "%s", lc->ctx->err.msg);
+			rc = err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
+				     "IAM made access key %s, whose secret never "
+				     "arrived, and deleting it failed (%s); "
+				     "delete it with 'aws iam delete-access-key "
+				     "--user-name %s --access-key-id %s'",
+				     id, detail, lc->user, id);
+			goto out;
+		}
+		ctx_info(lc->ctx, "deleted access key %s: IAM made it, but its "
+				  "secret never arrived",
+			 id);
+		(*dropped)++;
+	}
+out:
+	iam_access_key_list_release(&now);
+	return rc;
 }
 
 sesctl_err lc_plan(struct lc *lc, const char *fmt, ...)

@@ -7,6 +7,7 @@
 #include "sesctl/secret.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,4 +187,109 @@ void secret_free(struct secret *s)
 const char *secret_str(const struct secret *s)
 {
 	return (s && s->p) ? (const char *)s->p : "";
+}
+
+#define SCRUB_BYTES 65536
+
+void secret_scrub_stack(void)
+{
+	unsigned char buf[SCRUB_BYTES];
+
+	explicit_bzero(buf, sizeof(buf));
+	/* Keep the compiler from dropping the frame. */
+	__asm__ __volatile__("" : : "r"(buf) : "memory");
+}
+
+/* Every vector register is caller-saved in the System V x86-64 ABI, so a
+ * called function may destroy them all without telling the compiler: no
+ * clobber list is needed (nor could name zmm16-31 without -mavx512f). */
+__attribute__((noinline)) void secret_wipe_registers(void)
+{
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		__asm__ __volatile__(
+			"vpxord %%zmm16, %%zmm16, %%zmm16\n\t"
+			"vpxord %%zmm17, %%zmm17, %%zmm17\n\t"
+			"vpxord %%zmm18, %%zmm18, %%zmm18\n\t"
+			"vpxord %%zmm19, %%zmm19, %%zmm19\n\t"
+			"vpxord %%zmm20, %%zmm20, %%zmm20\n\t"
+			"vpxord %%zmm21, %%zmm21, %%zmm21\n\t"
+			"vpxord %%zmm22, %%zmm22, %%zmm22\n\t"
+			"vpxord %%zmm23, %%zmm23, %%zmm23\n\t"
+			"vpxord %%zmm24, %%zmm24, %%zmm24\n\t"
+			"vpxord %%zmm25, %%zmm25, %%zmm25\n\t"
+			"vpxord %%zmm26, %%zmm26, %%zmm26\n\t"
+			"vpxord %%zmm27, %%zmm27, %%zmm27\n\t"
+			"vpxord %%zmm28, %%zmm28, %%zmm28\n\t"
+			"vpxord %%zmm29, %%zmm29, %%zmm29\n\t"
+			"vpxord %%zmm30, %%zmm30, %%zmm30\n\t"
+			"vpxord %%zmm31, %%zmm31, %%zmm31\n\t"
+			"vpxord %%zmm0, %%zmm0, %%zmm0\n\t" ::: "memory");
+	if (__builtin_cpu_supports("avx"))
+		__asm__ __volatile__("vzeroall" ::: "memory");
+	else
+		__asm__ __volatile__(
+			"pxor %%xmm0, %%xmm0\n\tpxor %%xmm1, %%xmm1\n\t"
+			"pxor %%xmm2, %%xmm2\n\tpxor %%xmm3, %%xmm3\n\t"
+			"pxor %%xmm4, %%xmm4\n\tpxor %%xmm5, %%xmm5\n\t"
+			"pxor %%xmm6, %%xmm6\n\tpxor %%xmm7, %%xmm7\n\t"
+			"pxor %%xmm8, %%xmm8\n\tpxor %%xmm9, %%xmm9\n\t"
+			"pxor %%xmm10, %%xmm10\n\tpxor %%xmm11, %%xmm11\n\t"
+			"pxor %%xmm12, %%xmm12\n\tpxor %%xmm13, %%xmm13\n\t"
+			"pxor %%xmm14, %%xmm14\n\tpxor %%xmm15, %%xmm15"
+			::: "memory");
+#endif
+}
+
+/* ---- wiping allocator for libraries ----------------------------------- */
+
+void *secret_lib_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+void *secret_lib_calloc(size_t nmemb, size_t size)
+{
+	return calloc(nmemb, size);
+}
+
+void secret_lib_free(void *p)
+{
+	if (!p)
+		return;
+	/* explicit_bzero, not OPENSSL_cleanse: this runs inside OpenSSL's
+	 * own free() and must not call back into it. */
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+void *secret_lib_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *np;
+
+	if (!p)
+		return malloc(n);
+	if (n == 0) {
+		secret_lib_free(p);
+		return NULL;
+	}
+	old = malloc_usable_size(p);
+	np = malloc(n);
+	if (!np)
+		return NULL;
+	memcpy(np, p, old < n ? old : n);
+	secret_lib_free(p);
+	return np;
+}
+
+char *secret_lib_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+
+	if (d)
+		memcpy(d, s, n);
+	return d;
 }

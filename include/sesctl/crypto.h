@@ -6,12 +6,22 @@
 #ifndef SESCTL_CRYPTO_H
 #define SESCTL_CRYPTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sesctl/err.h"
 
 #define CRYPTO_SHA256_LEN 32
 #define CRYPTO_SHA256_HEX_LEN 64
+
+/* Make OpenSSL allocate through secret.h's wiping allocator.  Must run
+ * before anything else uses OpenSSL (main calls it first); returns false
+ * if OpenSSL had allocated already, which is harmless but unwiped. */
+bool crypto_init(void);
+
+/* Release all of OpenSSL's state now rather than in its exit handler,
+ * so the stack can be scrubbed after it (main calls it last). */
+void crypto_cleanup(void);
 
 /* out = HMAC-SHA256(key, msg).  SESCTL_ERR_CRYPTO if libcrypto fails. */
 MUST_USE sesctl_err crypto_hmac_sha256(const void *key, size_t key_len,

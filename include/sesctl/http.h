@@ -103,6 +103,10 @@ MUST_USE sesctl_err http_send(struct http_client *c,
 
 void http_response_release(struct http_response *resp);
 
+/* Undo libcurl's global set-up (main calls it last, so that what libcurl
+ * frees is wiped while sesctl can still scrub the stack after it). */
+void http_global_cleanup(void);
+
 /* Connections opened by this client so far. */
 long http_client_connections(const struct http_client *c);
 

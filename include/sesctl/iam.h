@@ -65,7 +65,9 @@ struct iam_client {
 	unsigned requests;  /* HTTP requests sent, retries included */
 	/* Set when the last call was a non-repeatable one (CreateAccessKey,
 	 * CreateUser) whose outcome is not known: it went out and no answer
-	 * came back, or libcurl re-sent it on its own. */
+	 * came back, its 2xx answer could not be read, or libcurl re-sent it
+	 * on its own.  In that last case the call may also have succeeded:
+	 * the first send may have made a second thing. */
 	bool outcome_unknown;
 	/* The IAM error of the last failed call (code "" if none). */
 	struct iam_error last_error;

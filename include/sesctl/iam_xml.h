@@ -426,4 +426,8 @@ MUST_USE sesctl_err iam_xml_get_caller_identity(
 	struct err_info *ei);
 void iam_caller_identity_release(struct iam_caller_identity *c);
 
+/* Release libxml2's global state now (main calls it last, before it
+ * scrubs the stack), rather than in libxml2's own destructor at exit. */
+void iam_xml_global_cleanup(void);
+
 #endif

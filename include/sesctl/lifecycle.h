@@ -85,6 +85,16 @@ MUST_USE sesctl_err lc_write(struct lc *lc, const struct secret *content,
  * already in ctx->err and adds what happened to the key. */
 sesctl_err lc_undo_key(struct lc *lc, const char *key_id, sesctl_err why);
 
+/* After a CreateAccessKey whose answer was lost, or that libcurl sent
+ * twice: delete every access key of the user that is neither in `before`
+ * (NULL: the user had none) nor `keep` (the new key whose secret arrived;
+ * NULL: none did).  IAM made those, and their secret is lost.  *dropped
+ * counts the deleted keys.  When listing or deleting fails, ctx->err says
+ * so and how to delete the key by hand. */
+MUST_USE sesctl_err lc_drop_new_keys(struct lc *lc,
+				     const struct iam_access_key_list *before,
+				     const char *keep, size_t *dropped);
+
 /* Print a planned IAM call for --dry-run on stdout. */
 MUST_USE sesctl_err lc_plan(struct lc *lc, const char *fmt, ...)
 	PRINTF_LIKE(2, 3);

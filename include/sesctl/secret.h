@@ -55,4 +55,28 @@ const char *secret_str(const struct secret *s);
  * material on the stack). */
 void secret_wipe(void *p, size_t n);
 
+/* Zero 64 KiB of stack below the caller: what library code (libxml2's
+ * character buffers, OpenSSL's record decryption) left there after
+ * handling a secret.  Best effort, called after a secret-bearing answer is
+ * parsed and before exit. */
+void secret_scrub_stack(void);
+
+/* Zero the vector registers (x86-64: xmm/ymm/zmm, as far as the CPU has
+ * them): memcpy and friends leave the last bytes they moved there, and the
+ * dynamic linker's lazy-binding trampoline saves them onto the stack when
+ * library destructors run at exit.  A no-op on other architectures. */
+void secret_wipe_registers(void);
+
+/* Allocator functions that wipe every block before it goes back to the
+ * C library (the whole usable size, so also bytes past what was asked
+ * for), and move on realloc instead of resizing in place.  Installed as
+ * libcurl's (http.c) and OpenSSL's (crypto.c) allocators, so that their
+ * receive and TLS record buffers, which hold IAM answers with secret keys,
+ * do not linger in freed memory. */
+void *secret_lib_malloc(size_t n);
+void *secret_lib_calloc(size_t nmemb, size_t size);
+void *secret_lib_realloc(void *p, size_t n);
+void secret_lib_free(void *p);
+char *secret_lib_strdup(const char *s);
+
 #endif
