@@ -168,7 +168,11 @@ static sesctl_err buf_encode(struct secret *b, const unsigned char *p,
 		esc[2] = hex_upper[c & 0xf];
 		TRY(buf_add(b, esc, sizeof(esc)));
 	}
-	TRY(buf_add(b, p + n - run, run));
+	/* Only when there is a run: an empty query name ("=v") comes here
+	 * with p == NULL (a scratch buffer never allocated), and NULL + 0 is
+	 * undefined in C (found by tests/fuzz/fuzz_sigv4.c). */
+	if (run > 0)
+		TRY(buf_add(b, p + n - run, run));
 out:
 	return rc;
 }

@@ -18,7 +18,9 @@
  * more parser picked by the input length (so every parser sees everything);
  * results are checked for invariants the callers rely on.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
+#endif
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
