@@ -1,5 +1,8 @@
 """Shared helpers for the integration tests: where the binary and the
 vectors are, and running sesctl with a clean environment."""
+import base64
+import hashlib
+import hmac
 import os
 import subprocess
 import unittest
@@ -25,14 +28,32 @@ def clean_env(**extra):
 VALGRIND_EXIT = 99
 
 
-def command(args):
-    """The argv that runs sesctl with `args`."""
+def command(args, binary=None):
+    """The argv that runs sesctl (or another of the project's programs,
+    `binary`) with `args`."""
     prefix = []
     if os.environ.get("SESCTL_VALGRIND"):
         prefix = ["valgrind", "-q", "--error-exitcode=%d" % VALGRIND_EXIT,
                   "--leak-check=full",
                   "--errors-for-leak-kinds=definite,indirect"]
-    return prefix + [BIN] + list(args)
+    return prefix + [binary or BIN] + list(args)
+
+
+def smtp_password(secret, region):
+    """The SES v4 derivation, written from the AWS docs, independent of
+    sesctl's C code."""
+    def h(key, msg):
+        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+    k = h(("AWS4" + secret).encode(), "11111111")
+    for part in (region, "ses", "aws4_request", "SendRawEmail"):
+        k = h(k, part)
+    return base64.b64encode(b"\x04" + k).decode()
+
+
+def env_lines(text):
+    """SMTP_X=value lines as a dict."""
+    return dict(line.split("=", 1) for line in text.splitlines()
+                if "=" in line)
 
 
 def run(args, stdin=b"", env=None, **kw):

@@ -6,7 +6,6 @@ Needs Debian's python3-botocore, python3-cryptography and awscli (/usr/bin/aws).
 Only loopback is used.
 """
 
-import base64
 import datetime
 import http.client
 import json
@@ -14,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys

@@ -20,10 +20,7 @@ then for every k in 1..n and every kind the fault is injected on the k-th
 request (add_fault(kind, None, nth=k)) from the same initial state.  One
 stand-in per command serves every case; load_state() puts it back in between.
 """
-import base64
 import concurrent.futures
-import hashlib
-import hmac
 import json
 import os
 import shutil
@@ -35,7 +32,8 @@ import time
 import unittest
 
 from fake_iam import FakeIAM
-from sesctl_test import SesctlTestCase, clean_env, command
+from sesctl_test import (SesctlTestCase, clean_env, command, env_lines,
+                         smtp_password)
 
 USER = "sesctl-smtp"
 REGION = "eu-west-1"
@@ -71,20 +69,8 @@ if VALGRIND:
 READS = ("Get", "List")
 
 
-def smtp_password(secret, region):
-    """The SES v4 derivation, written from the AWS docs, independent of
-    sesctl's C code."""
-    def h(key, msg):
-        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-    k = h(("AWS4" + secret).encode(), "11111111")
-    for part in (region, "ses", "aws4_request", "SendRawEmail"):
-        k = h(k, part)
-    return base64.b64encode(b"\x04" + k).decode()
 
 
-def env_lines(text):
-    return dict(line.split("=", 1) for line in text.splitlines()
-                if "=" in line)
 
 
 class CaseFailed(Exception):

@@ -14,7 +14,7 @@ import time
 import unittest
 
 from fake_iam import FakeIAM
-from sesctl_test import VALGRIND_EXIT, clean_env
+from sesctl_test import clean_env, command
 
 DRIVER = os.environ.get("SESCTL_IAM_DRIVER", "")
 USER = "sesctl-smtp"
@@ -26,12 +26,7 @@ OK, FAIL, USAGE, AUTH, NOT_FOUND, CONFLICT, NETWORK = 0, 1, 2, 3, 4, 5, 6
 
 
 def driver_cmd(args):
-    prefix = []
-    if os.environ.get("SESCTL_VALGRIND"):
-        prefix = ["valgrind", "-q", "--error-exitcode=%d" % VALGRIND_EXIT,
-                  "--leak-check=full",
-                  "--errors-for-leak-kinds=definite,indirect"]
-    return prefix + [DRIVER] + list(args)
+    return command(args, DRIVER)
 
 
 class IAMTestCase(unittest.TestCase):

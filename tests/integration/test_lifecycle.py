@@ -3,9 +3,6 @@ mode), `disable`, run as a user runs them against the IAM stand-in over
 HTTPS. After each step the stand-in's state (user, tags, policy document,
 keys) is checked, and every SMTP password printed is checked against the
 key's secret with an independent derivation (Python hmac)."""
-import base64
-import hashlib
-import hmac
 import json
 import os
 import stat
@@ -14,7 +11,8 @@ import tempfile
 import unittest
 
 from fake_iam import FakeIAM
-from sesctl_test import SOURCE_ROOT, SesctlTestCase, clean_env, command
+from sesctl_test import (SOURCE_ROOT, SesctlTestCase, clean_env, command,
+                         env_lines, smtp_password)
 
 USER = "sesctl-smtp"
 DEFAULT_POLICY = {"Version": "2012-10-17", "Statement": [{
@@ -24,19 +22,8 @@ NOW = "2026-11-23T12:00:00Z"
 NOW_EPOCH = "1795435200"  # NOW as seconds
 
 
-def smtp_password(secret, region):
-    """The SES v4 derivation, written from the AWS docs, independent of
-    sesctl's C code."""
-    def h(key, msg):
-        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-    k = h(("AWS4" + secret).encode(), "11111111")
-    for part in (region, "ses", "aws4_request", "SendRawEmail"):
-        k = h(k, part)
-    return base64.b64encode(b"\x04" + k).decode()
 
 
-def env_lines(text):
-    return dict(line.split("=", 1) for line in text.splitlines() if line)
 
 
 class Lifecycle(SesctlTestCase):
