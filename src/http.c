@@ -373,21 +373,30 @@ static bool is_loopback_host(const char *host)
 	return false;
 }
 
+/* Parse `url` into `*u` and its scheme and host (freed by the caller with
+ * curl_free/curl_url_cleanup, also on error). */
+static sesctl_err parse_url(struct ctx *ctx, const char *url, CURLU **u,
+			    char **scheme, char **host)
+{
+	*u = curl_url();
+	if (!*u)
+		return err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory");
+	if (strlen(url) >= HTTP_URL_MAX ||
+	    curl_url_set(*u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(*u, CURLUPART_SCHEME, scheme, 0) != CURLUE_OK ||
+	    curl_url_get(*u, CURLUPART_HOST, host, 0) != CURLUE_OK)
+		return err_set(&ctx->err, SESCTL_ERR_USAGE,
+			       "invalid endpoint URL '%s'", url);
+	return SESCTL_OK;
+}
+
 sesctl_err http_check_url(struct ctx *ctx, const char *url)
 {
 	CURLU *u = NULL;
 	char *scheme = NULL, *host = NULL;
 	sesctl_err rc = SESCTL_OK;
 
-	u = curl_url();
-	ENSURE(u, err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	ENSURE(strlen(url) < HTTP_URL_MAX &&
-		       curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-		       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ==
-			       CURLUE_OK &&
-		       curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK,
-	       err_set(&ctx->err, SESCTL_ERR_USAGE,
-		       "invalid endpoint URL '%s'", url));
+	TRY(parse_url(ctx, url, &u, &scheme, &host));
 	if (strcmp(scheme, "https") == 0)
 		goto out;
 	ENSURE(strcmp(scheme, "http") == 0,
@@ -414,14 +423,8 @@ sesctl_err http_url_parts(struct ctx *ctx, const char *url, char *host,
 	sesctl_err rc = SESCTL_OK;
 	int n;
 
-	u = curl_url();
-	ENSURE(u, err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	ENSURE(strlen(url) < HTTP_URL_MAX &&
-		       curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-		       curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ==
-			       CURLUE_OK &&
-		       curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
-		       curl_url_get(u, CURLUPART_PATH, &p, 0) == CURLUE_OK,
+	TRY(parse_url(ctx, url, &u, &scheme, &h));
+	ENSURE(curl_url_get(u, CURLUPART_PATH, &p, 0) == CURLUE_OK,
 	       err_set(&ctx->err, SESCTL_ERR_USAGE,
 		       "invalid endpoint URL '%s'", url));
 	ENSURE(curl_url_get(u, CURLUPART_QUERY, &extra, 0) != CURLUE_OK &&
