@@ -246,7 +246,7 @@ static void print_main_help(FILE *f)
 {
 	size_t i;
 
-	fputs("usage: sesctl [--debug] [--quiet] [--region REGION] smtp <command> [<options>]\n"
+	fputs("usage: sesctl [<global options>] smtp <command> [<options>]\n"
 	      "       sesctl --help | --version\n"
 	      "\n"
 	      "Manage Amazon SES SMTP credentials.\n"
