@@ -59,16 +59,14 @@ out:
  * it has now was made by that call and its secret is lost with it. */
 static sesctl_err drop_lost_keys(struct lc *lc)
 {
-	char first[ERR_MSG_MAX], detail[ERR_MSG_MAX];
+	char first[ERR_MSG_MAX];
 	size_t dropped = 0;
 
 	snprintf(first, sizeof(first), "%s", lc->ctx->err.msg);
-	if (lc_drop_new_keys(lc, NULL, NULL, &dropped) != SESCTL_OK) {
-		snprintf(detail, sizeof(detail), "%s", lc->ctx->err.msg);
+	if (lc_drop_new_keys(lc, NULL, NULL, &dropped) != SESCTL_OK)
 		return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
 			       "%s\n%s; then run 'sesctl smtp enable' again",
-			       first, detail);
-	}
+			       first, lc->ctx->err.msg);
 	return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
 		       "%s\n%s; run 'sesctl smtp enable' again", first,
 		       dropped ? "IAM had made the key, and its secret never "

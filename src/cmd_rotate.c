@@ -100,16 +100,14 @@ out:
 static sesctl_err drop_unknown_keys(struct lc *lc,
 				    const struct iam_access_key_list *before)
 {
-	char first[ERR_MSG_MAX], detail[ERR_MSG_MAX];
+	char first[ERR_MSG_MAX];
 	size_t dropped = 0;
 
 	snprintf(first, sizeof(first), "%s", lc->ctx->err.msg);
-	if (lc_drop_new_keys(lc, before, NULL, &dropped) != SESCTL_OK) {
-		snprintf(detail, sizeof(detail), "%s", lc->ctx->err.msg);
+	if (lc_drop_new_keys(lc, before, NULL, &dropped) != SESCTL_OK)
 		return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
 			       "%s\n%s; the old key is untouched", first,
-			       detail);
-	}
+			       lc->ctx->err.msg);
 	return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
 		       "%s\n%s; the old key is untouched; run 'sesctl smtp "
 		       "rotate' again",
@@ -253,14 +251,12 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	if (rc != SESCTL_OK) {
 		if (out_file && file_holds(out_file, &settings)) {
 			/* The new settings are in place: keep both keys. */
-			char first[ERR_MSG_MAX];
-
-			snprintf(first, sizeof(first), "%s", ctx->err.msg);
 			rc = err_set(&ctx->err, rc,
 				     "%s\nboth access keys are kept: the new "
 				     "one (%s) is in '%s'; once apps use it, "
 				     "run 'sesctl smtp rotate --finish'",
-				     first, key.access_key_id, out_file);
+				     ctx->err.msg, key.access_key_id,
+				     out_file);
 		} else {
 			rc = lc_undo_key(&lc, key.access_key_id, rc);
 		}
@@ -287,17 +283,13 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 			 old_id);
 	} else if (old_id) {
 		rc = retire(&lc, old_id, deactivate, false);
-		if (rc != SESCTL_OK) {
-			char first[ERR_MSG_MAX];
-
-			snprintf(first, sizeof(first), "%s", ctx->err.msg);
+		if (rc != SESCTL_OK)
 			rc = err_set(&ctx->err, rc,
 				     "the new SMTP password is written, but "
 				     "the old access key %s could not be "
 				     "retired: %s\nrun 'sesctl smtp rotate "
 				     "--finish' to delete it",
-				     old_id, first);
-		}
+				     old_id, ctx->err.msg);
 	}
 out:
 	secret_free(&settings);

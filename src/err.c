@@ -28,20 +28,24 @@ static const struct err_entry *err_lookup(sesctl_err code)
 
 sesctl_err err_set(struct err_info *ei, sesctl_err code, const char *fmt, ...)
 {
+	char msg[ERR_MSG_MAX];
 	va_list ap;
 	int n;
 
 	if (!ei)
 		return code;
-	ei->code = code;
+	/* Formatted aside first, so the current message may be one of the
+	 * arguments ("%s: %s", action, ei->msg). */
 	va_start(ap, fmt);
-	n = vsnprintf(ei->msg, sizeof(ei->msg), fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		snprintf(ei->msg, sizeof(ei->msg), "%s", err_desc(code));
-	else if ((size_t)n >= sizeof(ei->msg))
+		snprintf(msg, sizeof(msg), "%s", err_desc(code));
+	else if ((size_t)n >= sizeof(msg))
 		/* Truncated: say so rather than cut a word silently. */
-		memcpy(ei->msg + sizeof(ei->msg) - 4, "...", 4);
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
+	ei->code = code;
+	memcpy(ei->msg, msg, sizeof(msg));
 	return code;
 }
 

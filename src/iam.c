@@ -429,10 +429,8 @@ sesctl_err iam_call(struct iam_client *c, const char *action,
 		rc = send_once(c, form, &resp);
 		if (rc != SESCTL_OK && resp.failure != HTTP_OK) {
 			/* Say which call it was: the transport cannot. */
-			char detail[ERR_MSG_MAX];
-
-			snprintf(detail, sizeof(detail), "%s", c->ctx->err.msg);
-			err_set(&c->ctx->err, rc, "%s: %s", action, detail);
+			err_set(&c->ctx->err, rc, "%s: %s", action,
+				c->ctx->err.msg);
 		}
 		if (rc != SESCTL_OK) {
 			if (resp.failure == HTTP_NOT_SENT)
@@ -473,22 +471,14 @@ sesctl_err iam_call(struct iam_client *c, const char *action,
 			sleep_ms(ms);
 		}
 	}
-	if (retry && c->max_attempts > 1) {
-		char detail[ERR_MSG_MAX];
-
-		snprintf(detail, sizeof(detail), "%s", c->ctx->err.msg);
+	if (retry && c->max_attempts > 1)
 		rc = err_set(&c->ctx->err, rc, "gave up after %d attempts: %s",
-			     attempt, detail);
-	}
-	if (c->outcome_unknown) {
-		char detail[ERR_MSG_MAX];
-
-		snprintf(detail, sizeof(detail), "%s", c->ctx->err.msg);
+			     attempt, c->ctx->err.msg);
+	if (c->outcome_unknown)
 		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
 			     "%s went out but its answer was lost, so it may "
 			     "or may not have been applied (%s)",
-			     action, detail);
-	}
+			     action, c->ctx->err.msg);
 out:
 	http_response_release(&resp);
 	free(form);
@@ -533,13 +523,10 @@ static sesctl_err call_one(struct iam_client *c, const char *action,
 	if (rc != SESCTL_OK && (find_action(action)->flags & IAM_CREATES)) {
 		/* IAM said 2xx, so it made the thing, but what it made (a
 		 * new key's secret) cannot be read: as good as lost. */
-		char detail[ERR_MSG_MAX];
-
-		snprintf(detail, sizeof(detail), "%s", c->ctx->err.msg);
 		c->outcome_unknown = true;
 		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
 			     "%s was applied but its answer cannot be read (%s)",
-			     action, detail);
+			     action, c->ctx->err.msg);
 	}
 out:
 	secret_free(&body);

@@ -329,7 +329,6 @@ sesctl_err lc_drop_new_keys(struct lc *lc,
 			    const char *keep, size_t *dropped)
 {
 	struct iam_access_key_list now;
-	char detail[ERR_MSG_MAX];
 	sesctl_err rc = SESCTL_OK;
 	size_t i, j;
 
@@ -337,12 +336,11 @@ sesctl_err lc_drop_new_keys(struct lc *lc,
 	memset(&now, 0, sizeof(now));
 	rc = iam_list_access_keys(&lc->iam, lc->user, &now);
 	if (rc != SESCTL_OK) {
-		snprintf(detail, sizeof(detail), "%s", lc->ctx->err.msg);
 		rc = err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
 			     "could not check whether IAM made an access key "
 			     "whose secret never arrived (%s); run 'sesctl "
 			     "smtp status'",
-			     detail);
+			     lc->ctx->err.msg);
 		goto out;
 	}
 	for (i = 0; i < now.count; i++) {
@@ -357,13 +355,12 @@ sesctl_err lc_drop_new_keys(struct lc *lc,
 		if (rc == SESCTL_ERR_NOT_FOUND)
 			rc = SESCTL_OK; /* already gone */
 		if (rc != SESCTL_OK) {
-			snprintf(detail, sizeof(detail), "%s", lc->ctx->err.msg);
 			rc = err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
 				     "IAM made access key %s, whose secret never "
 				     "arrived, and deleting it failed (%s); "
 				     "delete it with 'aws iam delete-access-key "
 				     "--user-name %s --access-key-id %s'",
-				     id, detail, lc->user, id);
+				     id, lc->ctx->err.msg, lc->user, id);
 			goto out;
 		}
 		ctx_info(lc->ctx, "deleted access key %s: IAM made it, but its "

@@ -58,7 +58,7 @@ struct err_info {
 
 /* Record `code` with a formatted message in `ei` (if not NULL) and return
  * `code`, so callers can write `return err_set(ei, ..., "...")`.  A message
- * already set is replaced. */
+ * already set is replaced; it may itself be an argument, to wrap it. */
 sesctl_err err_set(struct err_info *ei, sesctl_err code, const char *fmt, ...)
 	PRINTF_LIKE(3, 4);
 

@@ -37,6 +37,21 @@ static void test_err_set_formats_and_returns_code(void **state)
 	assert_int_equal(err_set(NULL, SESCTL_ERR_IO, "x"), SESCTL_ERR_IO);
 }
 
+static void test_err_set_wraps_its_own_message(void **state)
+{
+	struct err_info ei = { SESCTL_OK, "" };
+
+	(void)state;
+	err_set(&ei, SESCTL_ERR_NETWORK, "no answer from '%s'", "iam");
+	assert_int_equal(err_set(&ei, SESCTL_ERR_NETWORK, "%s: %s",
+				 "GetUser", ei.msg),
+			 SESCTL_ERR_NETWORK);
+	assert_string_equal(ei.msg, "GetUser: no answer from 'iam'");
+	err_set(&ei, SESCTL_ERR_FAIL, "gave up: %s (%s)", ei.msg, ei.msg);
+	assert_string_equal(ei.msg, "gave up: GetUser: no answer from 'iam' "
+				    "(GetUser: no answer from 'iam')");
+}
+
 static void test_err_set_truncates_visibly(void **state)
 {
 	struct err_info ei;
@@ -56,6 +71,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_err_exit_codes),
 		cmocka_unit_test(test_err_set_formats_and_returns_code),
+		cmocka_unit_test(test_err_set_wraps_its_own_message),
 		cmocka_unit_test(test_err_set_truncates_visibly),
 	};
 
