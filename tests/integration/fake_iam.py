@@ -33,7 +33,12 @@ ids become deterministic), state=None (dict or JSON file to start from),
 state_file=None (JSON file rewritten after every change, and at stop),
 page_cap=None (IAM "might return fewer results": answer at most N items per page),
 track_last_used=True (a key that signs a request gets LastUsed iam/<region>),
-idle_timeout=60 (seconds a kept-alive connection may idle), verbose=False.
+idle_timeout=60 (seconds a kept-alive connection may idle), verbose=False,
+latency=0.0 (seconds every IAM answer is held back, as a far-away IAM would;
+iam.set_latency(seconds) changes it; control requests are never delayed).
+Connections are served concurrently (a thread each), so a client that sends
+requests in parallel sees them overlap; the log's received_at/answered_at
+show it.
 
 Default callers (obviously fake, shaped like AWS's):
     admin     AKIAFAKETESTADMIN777 / fakeTestSecret/DoNotUse+sesctlAdmin00000
@@ -123,7 +128,12 @@ Request log and connections
         body, params, action, status, error_code, request_id, fault, applied,
         caller (access key id) and sigv4 ({canonical_request, string_to_sign,
         expected_signature, provided_signature, ok}) when a signature was checked,
-        response (body text)
+        response (body text), received_at / answered_at (time.time() when the
+        request had been read / just before its answer went out, or when the
+        connection was dropped; None until then: a request the client sent after
+        reading an answer always has received_at > that answer's answered_at,
+        so overlapping intervals mean requests in flight together), latency
+        (seconds added to this answer)
     iam.clear_requests()
     iam.connections_accepted   TCP connections accepted
     iam.tls_handshakes         TLS handshakes completed (== accepted in HTTP mode)
@@ -143,6 +153,7 @@ need no signature:
     POST /__fake__/reset
     GET  /__fake__/clock              PUT {"now": iso|null, "advance": s,
                                            "skew_check": bool, "max_skew": s}
+    GET  /__fake__/latency            PUT {"latency": s}  -> {"latency": s}
     POST /__fake__/seed-user          {name, path, tags: {k: v}, ...seed_user kwargs}
     POST /__fake__/callers            a caller dict
     POST /__fake__/access-keys/AKID   {status, create_date, last_used}
@@ -152,7 +163,8 @@ Command line
 ------------
     /usr/bin/python3 tests/integration/fake_iam.py --port 0 --cert-dir DIR \
         [--http] [--state FILE] [--caller AKID:SECRET[:TOKEN]]... [--now ISO] \
-        [--no-skew-check] [--seed N] [--account-id ID] [--page-cap N] [--verbose]
+        [--no-skew-check] [--seed N] [--account-id ID] [--page-cap N] \
+        [--latency SECONDS] [--verbose]
 prints one JSON line {"url", "control_url", "ca_file", "tls", "host", "port",
 "account_id", "signing_region", "callers": [...], "pid"} and serves until SIGTERM
 or SIGINT.  --state FILE loads FILE if it exists and keeps it up to date.
@@ -178,6 +190,28 @@ which a client must percent-encode) and only valid for the listing that made the
 Other actions of the IAM model answer 501 FakeIAMNotImplemented (so a test sees
 at once that the stand-in, not IAM, is the limit); names IAM does not know get
 IAM's InvalidAction.
+
+STS (Version=2011-06-15 on the same URL; point AWS_ENDPOINT_URL_STS at iam.url)
+-----------------------------------------------------------------------------
+AssumeRole and GetCallerIdentity, signed for service "sts" in any well-formed
+region (iam.sts_region = "eu-west-1" pins one; the global endpoint's is us-east-1)
+and checked with botocore like IAM requests; parameters are validated against
+botocore's sts model (RoleSessionName pattern and length, DurationSeconds
+900..43200, ExternalId ...).  Roles:
+    iam.add_role(name, trusted=None, external_id=None, max_session_duration=3600,
+                 path="/", deny=None) -> role dict
+trusted lists principal ARNs of the trust policy (default: the admin user's ARN);
+"arn:aws:iam::<acct>:root" trusts the whole account, a role ARN trusts its
+sessions (role chaining).  external_id set: the sts:ExternalId condition must
+match.  AssumeRole is refused with AWS's AccessDenied "User: <caller> is not
+authorized to perform: sts:AssumeRole on resource: <role arn>" (403) for a role
+that does not exist, an untrusted caller, a missing or wrong ExternalId, or a
+caller denied "sts:AssumeRole"; DurationSeconds over MaxSessionDuration (or over
+3600 when chaining) is AWS's ValidationError.  Success mints ASIA.../session-token
+credentials of principal assumed-role/<role>/<session>, valid for DurationSeconds
+(then ExpiredToken), that work as callers of this stand-in (IAM and STS);
+role deny patterns apply to them.  iam.roles lists the roles; the control
+endpoint takes POST /__fake__/roles {name, trusted, ...}.
 
 Sources for behaviour (see ../shared/vectors/iam-api.md and sigv4-iam-post.md)
 -----------------------------------------------------------------------------
@@ -255,6 +289,8 @@ NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 # (django-ses#158 capture, SES).  UNSURE for IAM itself.
 AWSFAULT_NS = "http://webservices.amazon.com/AWSFault/2005-15-09"
 API_VERSION = "2010-05-08"
+STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+STS_API_VERSION = "2011-06-15"
 CONTROL_PREFIX = "/__fake__/"
 SIGV4_FMT = "%Y%m%dT%H%M%SZ"
 ISO_FMT = "%Y-%m-%dT%H:%M:%SZ"
@@ -633,6 +669,7 @@ def _blank_state(account_id, partition):
             {"arn": f"arn:{partition}:iam::aws:policy/{n}", "name": n, "path": "/",
              "policy_id": None, "attachable": True} for n in AWS_MANAGED_POLICIES],
         "virtual_mfa_devices": [],
+        "roles": [],
         "callers": [],
         "denies": {},
     }
@@ -667,6 +704,13 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         fake = self.fake
         conn_id = fake._new_connection()
         try:
+            # An answer goes out in two writes (headers, then body): without
+            # TCP_NODELAY, Nagle holds the body until the client's delayed
+            # ACK, 40 ms per request, which is not IAM's behaviour.
+            try:
+                request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
             if fake._ssl_ctx is not None:
                 request.settimeout(30)
                 try:
@@ -817,7 +861,7 @@ class FakeIAM:
                  account_id=DEFAULT_ACCOUNT_ID, partition="aws", callers=None,
                  now=None, skew_check=True, max_skew=900, seed=None, state=None,
                  state_file=None, page_cap=None, track_last_used=True,
-                 idle_timeout=60, verbose=False):
+                 idle_timeout=60, verbose=False, latency=0.0):
         self.tls = tls
         self.host = host
         self._port = port
@@ -833,6 +877,8 @@ class FakeIAM:
         self.track_last_used = track_last_used
         self.idle_timeout = idle_timeout
         self.verbose = verbose
+        self.latency = float(latency or 0.0)    # seconds added to every IAM answer
+        self._persist_lock = threading.Lock()   # one state-file writer at a time
         self.state_file = state_file
         self._rng = _Rng(seed)
         self._lock = threading.RLock()          # state
@@ -930,6 +976,11 @@ class FakeIAM:
     def _log(self, msg):
         if self.verbose:
             sys.stderr.write(f"fake_iam: {msg}\n")
+
+    def set_latency(self, seconds):
+        """Hold every IAM answer back by `seconds` (0: none) from now on."""
+        self.latency = max(0.0, float(seconds or 0.0))
+        return self.latency
 
     # ------------------------------------------------------------------ clock
     def now(self):
@@ -1054,14 +1105,17 @@ class FakeIAM:
             self.partition = st["partition"]
 
     def save_state(self, path):
-        data = json.dumps(self.dump_state(), indent=2, sort_keys=True)
-        tmp = f"{path}.tmp{os.getpid()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        # Concurrent connections may change the state at once: one writer at
+        # a time, and the last one writes the newest state.
+        with self._persist_lock:
+            data = json.dumps(self.dump_state(), indent=2, sort_keys=True)
+            tmp = f"{path}.tmp{os.getpid()}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
 
     def reset(self, state=True, faults=True, requests=True):
         """Back to the state at start (callers stay registered), no faults, empty log."""
@@ -1143,7 +1197,11 @@ class FakeIAM:
                     "secret_access_key": k.get("secret_access_key") or self._rng.chars(B64, 40),
                     "status": k.get("status", "Active"),
                     "create_date": iso(parse_time(k["create_date"])) if k.get("create_date") else now,
-                    "last_used": k.get("last_used"), "seq": self._next_seq()})
+                    "last_used": k.get("last_used"), "seq": self._next_seq(),
+                    # for fake_ses_smtp's propagation delay; an explicit
+                    # create_date means an old key (None = propagated)
+                    "created_mono": (None if (k.get("create_date") or create_date)
+                                     else time.monotonic())})
             for pname, doc in (inline_policies or {}).items():
                 if not isinstance(doc, str):
                     doc = json.dumps(doc)
@@ -1285,8 +1343,10 @@ class FakeIAM:
                     kind, name = "role", None
                 else:
                     arn, kind, name = p, "role", None
+                expired = x.get("expired", False) or bool(
+                    x.get("expires") and parse_time(x["expires"]) <= self.now())
                 c = Caller(akid, x["secret_access_key"], x.get("session_token"), kind,
-                           name, arn, x.get("expired", False))
+                           name, arn, expired)
                 c.status = "Active"
                 return c
         return None
@@ -1373,14 +1433,25 @@ class FakeIAM:
 
     def _handle_iam(self, h, path, query, body):
         request_id = self._rng.uuid()
-        rec = {"conn": h.conn_id, "time": self._now_iso(), "method": h.command,
+        rec = {"conn": h.conn_id, "time": self._now_iso(),
+               "received_mono": time.monotonic(), "method": h.command,
                "path": path, "query": query,
                "headers": [[k, v] for k, v in h.headers.items()],
                "body": body.decode("utf-8", "replace"), "params": {}, "action": None,
                "status": None, "error_code": None, "request_id": request_id,
                "fault": None, "applied": False, "caller": None, "sigv4": None,
-               "response": None, "truncated_to": None}
+               "response": None, "truncated_to": None,
+               "received_at": time.time(), "answered_at": None, "latency": self.latency}
         self._record(rec)
+        try:
+            self._handle_iam_request(h, rec, path, query, body, request_id)
+        finally:
+            if rec["answered_at"] is None:  # dropped without an answer
+                rec["answered_at"] = time.time()
+
+    def _handle_iam_request(self, h, rec, path, query, body, request_id):
+        if rec["latency"] > 0:
+            time.sleep(rec["latency"])      # outside every lock: answers overlap
         try:
             params = self._parse_params(h, query, body)
             rec["params"] = params
@@ -1410,6 +1481,7 @@ class FakeIAM:
         rec["status"] = status
         rec["error_code"] = err.code if err else None
         rec["response"] = body_out.decode("utf-8", "replace")
+        rec["answered_at"] = time.time()    # before the client can see it
         h.send_raw(status, [("x-amzn-RequestId", rec["request_id"]),
                             ("Content-Type", "text/xml")], body_out, **kw)
 
@@ -1436,6 +1508,7 @@ class FakeIAM:
             f"<center><h1>{status} {reason}</h1></center>\r\n</body>\r\n</html>\r\n")
         rec["status"] = status
         rec["response"] = page
+        rec["answered_at"] = time.time()
         h.send_raw(status, [("Content-Type", "text/html")], page.encode())
 
     def _fault_error(self, fault, rec):
@@ -1530,6 +1603,8 @@ class FakeIAM:
     # ---------------------------------------------------------------- process
     def _process(self, h, rec, params, action, query, body, request_id):
         """Route, authenticate, validate, authorize, run.  -> (status, body, err)."""
+        if params.get("Version") == STS_API_VERSION:
+            return self._process_sts(h, rec, params, action, query, body, request_id)
         try:
             if not action:
                 # UNSURE: wording; the AWS CommonErrors pages list MissingAction 400.
@@ -1573,8 +1648,146 @@ class FakeIAM:
         except IAMError as e:
             return e.status, error_xml(e, request_id), e
 
+    # ------------------------------------------------------------------ STS
+    # AssumeRole and GetCallerIdentity for the callers' assume-role profiles
+    # (see "STS" in the module docstring).  Everything STS lives in this block.
+    sts_region = None       # None: accept any well-formed region in the scope
+
+    @property
+    def roles(self):
+        with self._lock:
+            return copy.deepcopy(self._state.get("roles", []))
+
+    def add_role(self, name, trusted=None, external_id=None, max_session_duration=3600,
+                 path="/", deny=None):
+        """A role AssumeRole can assume; replaces one of the same name."""
+        max_session_duration = int(max_session_duration)
+        if not 3600 <= max_session_duration <= 43200:
+            raise ValueError("max_session_duration: IAM allows 3600 to 43200")
+        with self._lock:
+            roles = self._state.setdefault("roles", [])
+            roles[:] = [r for r in roles if r["name"] != name]
+            role = {"name": name, "path": path,
+                    "arn": f"arn:{self.partition}:iam::{self.account_id}:role{path}{name}",
+                    "role_id": "AROA" + self._rng.chars(B32, 17),
+                    "trusted": (list(trusted) if trusted is not None
+                                else [self._user_arn(name="sesctl-test-admin")]),
+                    "external_id": external_id,
+                    "max_session_duration": max_session_duration,
+                    "deny": list(deny or []), "create_date": self._now_iso()}
+            roles.append(role)
+        self._persist()
+        return copy.deepcopy(role)
+
+    def _sts_region_ok(self, region):
+        if self.sts_region:
+            return region == self.sts_region
+        return re.fullmatch(r"[a-z]{2,4}(-[a-z]+)+-[0-9]+", region) is not None
+
+    def _process_sts(self, h, rec, params, action, query, body, request_id):
+        """_process for Version=2011-06-15.  -> (status, body, err)."""
+        try:
+            if not action:
+                raise IAMError("MissingAction", "Missing Action", 400, ns=STS_NS)
+            model = sts_model()
+            if action not in model.operation_names:
+                raise IAMError("InvalidAction", f"Could not find operation {action} for "
+                               f"version {STS_API_VERSION}", 400, ns=AWSFAULT_NS)
+            caller = self._authenticate(h, rec, query, body, expected_service="sts")
+            handler = getattr(self, "_sts_" + action, None)
+            if handler is None:
+                raise IAMError("FakeIAMNotImplemented",
+                               f"The STS stand-in does not implement {action}.", 501)
+            op = model.operation_model(action)
+            try:
+                args = parse_query_struct(op.input_shape, params) if op.input_shape else {}
+            except ParamError as e:
+                key, what = e.args
+                raise validation(f"1 validation error detected: Value at "
+                                 f"'{lower_first(key)}' failed to satisfy constraint: "
+                                 f"Member must be {what}")
+            if op.input_shape:
+                errors, custom = [], []
+                validate_struct(op.input_shape, args, "", errors, custom)
+                if errors:
+                    raise coral_validation(errors)
+            ctx = _Ctx(action, args, caller, request_id)
+            with self._lock:
+                result = handler(ctx)
+            self._persist()
+            rec["applied"] = True
+            return 200, sts_success_xml(action, result, request_id), None
+        except IAMError as e:
+            if e.ns == NS:
+                e.ns = STS_NS
+            return e.status, error_xml(e, request_id), e
+
+    def _sts_trusts(self, role, caller):
+        """Whether the role's trust policy lets `caller` assume it."""
+        root = f"arn:{self.partition}:iam::{self.account_id}:root"
+        for t in role["trusted"]:
+            if t in (caller.arn, "*") or t == root:
+                return True
+            # A role ARN in a trust policy covers that role's sessions.
+            if caller.kind == "role" and ":assumed-role/" in caller.arn and \
+                    t.startswith(f"arn:{self.partition}:iam::{self.account_id}:role/") and \
+                    t.rsplit("/", 1)[-1] == caller.arn.split("/")[1]:
+                return True
+        return False
+
+    def _sts_AssumeRole(self, ctx):
+        a, caller = ctx.params, ctx.caller
+        role_arn, session = a["RoleArn"], a["RoleSessionName"]
+        denied = IAMError("AccessDenied", f"User: {caller.arn} is not authorized to perform: "
+                          f"sts:AssumeRole on resource: {role_arn}", 403, ns=STS_NS)
+        role = next((r for r in self._state.get("roles", []) if r["arn"] == role_arn), None)
+        if role is None or not self._sts_trusts(role, caller):
+            raise denied
+        if role.get("external_id") is not None and a.get("ExternalId") != role["external_id"]:
+            raise denied
+        for p in self._state["denies"].get(caller.access_key_id) or []:
+            if p.startswith("sts:") and fnmatch.fnmatchcase("sts:AssumeRole", p):
+                raise denied
+        duration = a.get("DurationSeconds", 3600)
+        if caller.kind == "role" and duration > 3600:
+            raise validation("The requested DurationSeconds exceeds the 1 hour session "
+                             "limit for roles assumed by role chaining.")
+        if duration > role["max_session_duration"]:
+            raise validation("The requested DurationSeconds exceeds the MaxSessionDuration "
+                             "set for this role.")
+        expires = iso(self.now() + datetime.timedelta(seconds=duration))
+        akid = "ASIA" + self._rng.chars(B32, 16)
+        secret = self._rng.chars(B64, 40)
+        token = "FwoGZXIvYXdzEFAKE" + self._rng.chars(B64, 340)
+        self._state["callers"].append({
+            "access_key_id": akid, "secret_access_key": secret, "session_token": token,
+            "principal": f"role:{role['name']}/{session}", "expired": False,
+            "expires": expires, "role_arn": role_arn})
+        if role["deny"]:
+            self._state["denies"][akid] = list(role["deny"])
+        return [("AssumedRoleUser", [
+                    ("AssumedRoleId", f"{role['role_id']}:{session}"),
+                    ("Arn", f"arn:{self.partition}:sts::{self.account_id}:assumed-role/"
+                            f"{role['name']}/{session}")]),
+                ("Credentials", [("AccessKeyId", akid), ("SecretAccessKey", secret),
+                                 ("SessionToken", token), ("Expiration", expires)])]
+
+    def _sts_GetCallerIdentity(self, ctx):
+        c = ctx.caller
+        if c.kind == "user":
+            u = self._find_user(c.name)
+            user_id = u["user_id"] if u else c.access_key_id
+        elif ":assumed-role/" in c.arn:
+            role_name, sess = c.arn.split("/")[1], c.arn.split("/", 2)[2]
+            role = next((r for r in self._state.get("roles", []) if r["name"] == role_name),
+                        None)
+            user_id = f"{role['role_id'] if role else 'AROAFAKETESTROLE0000'}:{sess}"
+        else:
+            user_id = self.account_id
+        return [("UserId", user_id), ("Account", self.account_id), ("Arn", c.arn)]
+
     # ---------------------------------------------------------------- SigV4
-    def _authenticate(self, h, rec, query, body):
+    def _authenticate(self, h, rec, query, body, expected_service="iam"):
         headers = h.headers
         auth = headers.get("Authorization")
         if auth is None:
@@ -1640,11 +1853,13 @@ class FakeIAM:
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
                 f"of date from HTTP: '{scope_date}' != '{timestamp[:8]}', from "
                 f"'{timestamp}'.")
-        if region != self.signing_region:
+        if not (region == self.signing_region if expected_service == "iam"
+                else self._sts_region_ok(region)):
             raise signature_mismatch(
                 f"Credential should be scoped to a valid region, not '{region}'. ")
-        if service != "iam":
-            raise signature_mismatch("Credential should be scoped to correct service: 'iam'. ")
+        if service != expected_service:
+            raise signature_mismatch("Credential should be scoped to correct service: "
+                                     f"'{expected_service}'. ")
         if term != "aws4_request":
             raise signature_mismatch(
                 "Credential should be scoped with a valid terminator: 'aws4_request', "
@@ -1700,7 +1915,8 @@ class FakeIAM:
             with self._lock:
                 found = self._find_key(akid)
                 if found:
-                    found[1]["last_used"] = {"date": self._now_iso(), "service": "iam",
+                    found[1]["last_used"] = {"date": self._now_iso(),
+                                             "service": expected_service,
                                              "region": region}
         return caller
 
@@ -2017,7 +2233,8 @@ class FakeIAM:
             raise IAMError("LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2", 409)
         k = {"access_key_id": self._new_akid(),
              "secret_access_key": self._rng.chars(B64, 40), "status": "Active",
-             "create_date": self._now_iso(), "last_used": None, "seq": self._next_seq()}
+             "create_date": self._now_iso(), "last_used": None, "seq": self._next_seq(),
+             "created_mono": time.monotonic()}       # fake_ses_smtp's propagation delay
         u["access_keys"].append(k)
         return [("AccessKey", [("UserName", u["name"]), ("AccessKeyId", k["access_key_id"]),
                                ("Status", k["status"]),
@@ -2387,6 +2604,10 @@ class FakeIAM:
                         self.max_skew = int(data["max_skew"])
                 reply(200, {"now": self._now_iso(), "pinned": self._fixed_now is not None,
                             "skew_check": self.skew_check, "max_skew": self.max_skew})
+            elif what == "latency":
+                if m == "PUT":
+                    self.set_latency(data.get("latency", 0))
+                reply(200, {"latency": self.latency})
             elif what == "seed-user" and m == "POST":
                 reply(200, self.seed_user(**data))
             elif what == "callers" and m == "POST":
@@ -2395,6 +2616,8 @@ class FakeIAM:
             elif what.startswith("access-keys/") and m == "POST":
                 self.set_access_key(what.split("/", 1)[1], **data)
                 reply(200, self.access_key(what.split("/", 1)[1]))
+            elif what == "roles" and m == "POST":
+                reply(200, self.add_role(**data))
             elif what == "managed-policies" and m == "POST":
                 reply(200, {"arn": self.add_managed_policy(
                     data["arn"], data.get("path", "/"), data.get("attachable", True))})
@@ -2402,6 +2625,27 @@ class FakeIAM:
                 reply(404, {"error": f"no control endpoint {m} {CONTROL_PREFIX}{what}"})
         except (KeyError, TypeError, ValueError) as e:
             reply(400, {"error": f"{type(e).__name__}: {e}"})
+
+
+_sts_model = None
+
+
+def sts_model():
+    """botocore's STS service model (python3-botocore), loaded once."""
+    global _sts_model
+    with _model_lock:
+        if _sts_model is None:
+            _sts_model = botocore.session.get_session().get_service_model("sts")
+        return _sts_model
+
+
+def sts_success_xml(action, result, request_id):
+    """success_xml in STS's namespace."""
+    body = [(f"{action}Result", result), ("ResponseMetadata", [("RequestId", request_id)])]
+    out = [f'<{action}Response xmlns="{STS_NS}">']
+    _render(body, 1, out)
+    out.append(f"</{action}Response>")
+    return ("\n".join(out) + "\n").encode()
 
 
 class _ExactHeadersSigV4(SigV4Auth):
@@ -2484,6 +2728,8 @@ def main(argv=None):
     ap.add_argument("--no-skew-check", action="store_true")
     ap.add_argument("--seed", type=int)
     ap.add_argument("--page-cap", type=int)
+    ap.add_argument("--latency", type=float, default=0.0,
+                    help="seconds every IAM answer is held back (e.g. 0.05)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
 
@@ -2495,7 +2741,8 @@ def main(argv=None):
                    cert_dir=args.cert_dir, account_id=args.account_id,
                    partition=args.partition, callers=args.caller or None, now=args.now,
                    skew_check=not args.no_skew_check, seed=args.seed,
-                   state_file=args.state, page_cap=args.page_cap, verbose=args.verbose)
+                   state_file=args.state, page_cap=args.page_cap, verbose=args.verbose,
+                   latency=args.latency)
     fake.start()
     sys.stdout.write(json.dumps(fake.info()) + "\n")
     sys.stdout.flush()
