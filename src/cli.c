@@ -17,9 +17,13 @@
 #include "sesctl/output.h"
 #include "sesctl/region.h"
 #include "sesctl/secret.h"
+#include "sesctl/smtp_verify.h"
 
 static const char *const format_values[] = { "env", "export", "dotenv",
 					     "json", "postfix", "text", NULL };
+
+static const char *const port_values[] = { "587", "465", "2587", "2465",
+					   "25", NULL };
 
 /* Sorted by name; the enum in cli.h follows the same order. */
 static const struct opt_def options[] = {
@@ -32,6 +36,10 @@ static const struct opt_def options[] = {
 	  "list every SMTP user sesctl manages (path /sesctl/)", NULL },
 	{ OPT_CA_BUNDLE, "ca-bundle", "FILE", OPT_ARG | OPT_GLOBAL,
 	  "trust the CA certificates in FILE (default: $AWS_CA_BUNDLE)", NULL },
+	{ OPT_CREDENTIALS_FILE, "credentials-file", "FILE", OPT_ARG,
+	  "read the SMTP settings to check from FILE (any --format sesctl "
+	  "writes)",
+	  NULL },
 	{ OPT_DEACTIVATE_OLD, "deactivate-old", NULL, 0,
 	  "set the old key Inactive instead of deleting it", NULL },
 	{ OPT_DEBUG, "debug", NULL, OPT_GLOBAL,
@@ -55,7 +63,10 @@ static const struct opt_def options[] = {
 	{ OPT_FROM_ADDRESS, "from-address", "ADDR", OPT_ARG | OPT_REPEAT,
 	  "only allow mail from ADDR (a pattern such as *@example.com)", NULL },
 	{ OPT_FROM_ENV, "from-env", NULL, 0,
-	  "read the secret from AWS_SECRET_ACCESS_KEY instead of stdin", NULL },
+	  "read the secret from the environment instead of stdin (derive: "
+	  "AWS_SECRET_ACCESS_KEY; verify: SMTP_USER, SMTP_PASS, SMTP_HOST, "
+	  "SMTP_PORT)",
+	  NULL },
 	{ OPT_HELP, "help", NULL, OPT_GLOBAL, "show help and exit", NULL },
 	{ OPT_IDENTITY, "identity", "IDENTITY", OPT_ARG | OPT_REPEAT,
 	  "only allow sending as this SES identity (domain or address)", NULL },
@@ -69,6 +80,9 @@ static const struct opt_def options[] = {
 	{ OPT_OUTPUT_FILE, "output-file", "FILE", OPT_ARG,
 	  "write the SMTP settings to FILE (mode 0600) instead of stdout",
 	  NULL },
+	{ OPT_PORT, "port", "PORT", OPT_ARG,
+	  "SMTP port: 587, 2587 or 25 (STARTTLS), 465 or 2465 (TLS)",
+	  port_values },
 	{ OPT_PROFILE, "profile", "PROFILE", OPT_ARG | OPT_GLOBAL,
 	  "the AWS profile to use (default: $AWS_PROFILE, default)", NULL },
 	{ OPT_QUIET, "quiet", NULL, OPT_GLOBAL,
@@ -77,8 +91,20 @@ static const struct opt_def options[] = {
 	  "the SES region, e.g. us-east-1 (default: $AWS_REGION, "
 	  "$AWS_DEFAULT_REGION, the profile's region)",
 	  NULL },
+	{ OPT_SMTP_ENDPOINT_URL, "smtp-endpoint-url", "URL", OPT_ARG,
+	  "log in at URL (smtp://HOST:PORT or smtps://HOST:PORT) instead of "
+	  "the region's SES SMTP host",
+	  NULL },
 	{ OPT_USER_NAME, "user-name", "USER", OPT_ARG,
 	  "the whole IAM user name, instead of --name", NULL },
+	{ OPT_VERIFY, "verify", NULL, 0,
+	  "log in to SES SMTP with the new password before reporting success "
+	  "(rotate: before retiring the old key)",
+	  NULL },
+	{ OPT_VERIFY_TIMEOUT, "verify-timeout", "SECONDS", OPT_ARG,
+	  "keep trying the SMTP login this long while IAM propagates a new "
+	  "key (default: 120 with --verify, 0 for verify)",
+	  NULL },
 	{ OPT_VERSION, "version", NULL, OPT_GLOBAL,
 	  "show the version and exit", NULL },
 	{ OPT_YES, "yes", NULL, 0,
@@ -93,17 +119,21 @@ static const enum opt_id derive_opts[] = { OPT_ACCESS_KEY_ID, OPT_FORMAT,
 					   OPT__COUNT };
 static const enum opt_id enable_opts[] = {
 	OPT_ADOPT,	  OPT_DRY_RUN, OPT_FORMAT,      OPT_FROM_ADDRESS,
-	OPT_IDENTITY,	  OPT_NAME,    OPT_OUTPUT_FILE, OPT_USER_NAME,
-	OPT__COUNT
+	OPT_IDENTITY,	  OPT_NAME,    OPT_OUTPUT_FILE, OPT_SMTP_ENDPOINT_URL,
+	OPT_USER_NAME,	  OPT_VERIFY,  OPT_VERIFY_TIMEOUT, OPT__COUNT
 };
 static const enum opt_id rotate_opts[] = {
 	OPT_DEACTIVATE_OLD, OPT_DRY_RUN, OPT_FINISH,	  OPT_FORCE,
 	OPT_FORMAT,	    OPT_KEEP_OLD, OPT_NAME,	  OPT_OUTPUT_FILE,
-	OPT_USER_NAME,	    OPT__COUNT
+	OPT_SMTP_ENDPOINT_URL, OPT_USER_NAME, OPT_VERIFY, OPT_VERIFY_TIMEOUT,
+	OPT__COUNT
 };
 static const enum opt_id disable_opts[] = { OPT_DRY_RUN, OPT_FORCE, OPT_NAME,
 					    OPT_USER_NAME, OPT_YES,
 					    OPT__COUNT };
+static const enum opt_id verify_opts[] = { OPT_CREDENTIALS_FILE, OPT_FROM_ENV,
+					   OPT_PORT, OPT_SMTP_ENDPOINT_URL,
+					   OPT_VERIFY_TIMEOUT, OPT__COUNT };
 static const enum opt_id status_opts[] = { OPT_ALL, OPT_FORMAT, OPT_NAME,
 					   OPT_USER_NAME, OPT__COUNT };
 
@@ -180,6 +210,25 @@ static const struct cmd_def smtp_cmds[] = {
 	  "  printf '%s' \"$SECRET\" | sesctl smtp derive --region eu-west-1\n"
 	  "  sesctl smtp derive --region us-east-1 --from-env \\\n"
 	  "      --access-key-id \"$AWS_ACCESS_KEY_ID\" --format export\n" },
+	{ "verify", smtp_verify, 0, verify_opts, NULL,
+	  "log in to SES SMTP with the given settings (no mail is sent)",
+	  "Logs in to the SES SMTP host with EHLO, STARTTLS (ports 587, 2587,\n"
+	  "25) or TLS (465, 2465) and AUTH, and quits: no mail is sent.  The\n"
+	  "settings come from --credentials-file, standard input (any --format\n"
+	  "sesctl writes, or typed at the prompts on a terminal) or, with\n"
+	  "--from-env, SMTP_USER, SMTP_PASS, SMTP_HOST and SMTP_PORT.  Every\n"
+	  "region in a multi-region file is checked unless --region picks one.\n"
+	  "\n"
+	  "When SES refuses (535), the usual causes are named, most likely\n"
+	  "first: a password derived for another region, the raw secret key\n"
+	  "used as the password, a legacy v2 password, a key too new for IAM\n"
+	  "to have propagated, an inactive key.  --verify-timeout keeps trying\n"
+	  "that long.  Exit status 7 when SES refused, 6 when it could not be\n"
+	  "reached.\n"
+	  "\n"
+	  "Examples:\n"
+	  "  sesctl smtp verify --credentials-file /etc/app/smtp.env\n"
+	  "  sesctl smtp enable --region eu-west-1 | sesctl smtp verify\n" },
 };
 
 const struct opt_def *cli_options(size_t *count)
@@ -229,7 +278,10 @@ static void print_option(FILE *f, const struct opt_def *d)
 		     d->metavar ? " " : "", d->metavar ? d->metavar : "");
 	if (n < 0 || (size_t)n >= sizeof(left))
 		left[sizeof(left) - 1] = '\0';
-	fprintf(f, "  %-22s %s\n", left, d->help);
+	if (strlen(left) > 22) /* too wide: the help goes below */
+		fprintf(f, "  %s\n  %-22s %s\n", left, "", d->help);
+	else
+		fprintf(f, "  %-22s %s\n", left, d->help);
 }
 
 static void print_globals(FILE *f)

@@ -12,6 +12,7 @@
 #include "sesctl/cmd_smtp.h"
 #include "sesctl/credfile.h"
 #include "sesctl/lifecycle.h"
+#include "sesctl/smtp_verify.h"
 
 /* The user exists already: may we go on, and with which ARN? */
 static sesctl_err resume_existing(struct lc *lc, bool adopt, char *arn,
@@ -225,6 +226,7 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 				  "name the user with --name"));
 	TRY(lc_open(&lc, ctx, o, LC_NEEDS_REGION));
 	TRY(check_narrowing(&lc));
+	TRY(smtp_verify_check_opts(ctx, o, lc.n_regions));
 	if (opts_has(o, OPT_DRY_RUN)) {
 		rc = dry_run(&lc);
 		goto out;
@@ -276,6 +278,18 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 		 key.access_key_id, lc.regions[0],
 		 lc.n_regions > 1 ? " and more regions" : "",
 		 out_file ? out_file : "standard output");
+	if (opts_has(o, OPT_VERIFY)) {
+		rc = smtp_verify_new_key(&lc, key.access_key_id,
+					 &key.secret_access_key);
+		/* The secret is delivered: the key stays either way. */
+		if (rc != SESCTL_OK)
+			rc = err_set(&ctx->err, rc,
+				     "%s\nthe access key %s stays (its settings "
+				     "were written to %s); check again later "
+				     "with 'sesctl smtp verify'",
+				     ctx->err.msg, key.access_key_id,
+				     out_file ? out_file : "standard output");
+	}
 out:
 	secret_free(&settings);
 	free(doc);

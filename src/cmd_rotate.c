@@ -9,6 +9,7 @@
 #include "sesctl/cmd_smtp.h"
 #include "sesctl/credfile.h"
 #include "sesctl/lifecycle.h"
+#include "sesctl/smtp_verify.h"
 
 static int by_create_date(const void *a, const void *b)
 {
@@ -150,7 +151,13 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	       err_set(&ctx->err, SESCTL_ERR_USAGE,
 		       "--finish only deletes old keys; it writes no "
 		       "settings, so --output-file has no use there"));
+	ENSURE(!fin || !opts_has(o, OPT_VERIFY),
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "--finish makes no new password, so there is nothing "
+		       "to --verify; check the current one with 'sesctl smtp "
+		       "verify'"));
 	TRY(lc_open(&lc, ctx, o, fin ? 0 : LC_NEEDS_REGION));
+	TRY(smtp_verify_check_opts(ctx, o, lc.n_regions));
 
 	rc = iam_get_user(&lc.iam, lc.user, &u);
 	if (rc == SESCTL_ERR_NOT_FOUND) {
@@ -273,6 +280,25 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 			ctx_warn(ctx, "could not tag '%s' with %s=%s: %s",
 				 lc.user, LC_TAG_CURRENT_KEY,
 				 key.access_key_id, ctx->err.msg);
+	}
+
+	/* --verify: the old key goes only once SES accepts the new one. */
+	if (opts_has(o, OPT_VERIFY)) {
+		rc = smtp_verify_new_key(&lc, key.access_key_id,
+					 &key.secret_access_key);
+		if (rc != SESCTL_OK) {
+			if (old_id)
+				rc = err_set(&ctx->err, rc,
+					     "%s\nthe old access key %s stays "
+					     "active and the new one %s is in "
+					     "%s; once SES accepts it, run "
+					     "'sesctl smtp rotate --finish'",
+					     ctx->err.msg, old_id,
+					     key.access_key_id,
+					     out_file ? out_file :
+							"the settings printed");
+			goto out;
+		}
 	}
 
 	/* The new secret is written and flushed: now the old key may go. */

@@ -232,7 +232,7 @@ sesctl_err smtp_derive(struct ctx *ctx, const struct opts *o, int argc,
 {
 	struct secret key = SECRET_INIT, pw = SECRET_INIT, out = SECRET_INIT;
 	const struct output_format *fmt = NULL;
-	struct creds_opts co = { NULL, opts_get(o, OPT_REGION), NULL };
+	struct creds_opts co = { .region = opts_get(o, OPT_REGION) };
 	struct creds_region reg;
 	const char *region, *akid = opts_get(o, OPT_ACCESS_KEY_ID);
 	const char *fmt_name = opts_get(o, OPT_FORMAT);

@@ -11,6 +11,8 @@
 #include "sesctl/crypto.h"
 #include "sesctl/http.h"
 #include "sesctl/iam_xml.h"
+#include "sesctl/output.h"
+#include "sesctl/smtp_login.h"
 #include "sesctl/secret.h"
 #include "sesctl/ctx.h"
 
@@ -24,6 +26,8 @@ int main(int argc, char **argv)
 	(void)atexit(secret_scrub_stack);
 	/* Before anything touches OpenSSL: its freed blocks are wiped. */
 	(void)crypto_init();
+	/* cJSON's copies of parsed settings are wiped when freed. */
+	output_init();
 	/* A closed pipe is an error we report, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
 	/* Whatever sesctl creates is for the user alone. */
@@ -34,6 +38,7 @@ int main(int argc, char **argv)
 	/* Library state goes now, wiped by their allocators, and the stack
 	 * they used after it. */
 	http_global_cleanup();
+	smtp_login_global_cleanup();
 	iam_xml_global_cleanup();
 	crypto_cleanup();
 	secret_scrub_stack();

@@ -1,18 +1,33 @@
 # fish completion for sesctl.
-# Kept in step with `sesctl __complete` by tests/integration/test_cli.py.
-
-set -l __sesctl_cmds enable rotate disable status derive
+# Kept in step with `sesctl __complete` (the option and command tables in
+# src/cli.c) by tests/integration/test_cli.py: a `complete` line without a
+# condition is a global option; one with '__sesctl_smtp_cmd CMD...' belongs
+# to exactly those commands.
 
 function __sesctl_no_group
     not __fish_seen_subcommand_from smtp
 end
 
 function __sesctl_smtp_no_cmd
-    __fish_seen_subcommand_from smtp; and not __fish_seen_subcommand_from enable rotate disable status derive
+    __fish_seen_subcommand_from smtp
+    and not __fish_seen_subcommand_from enable rotate disable status derive verify
 end
 
 function __sesctl_smtp_cmd
-    __fish_seen_subcommand_from smtp; and __fish_seen_subcommand_from $argv
+    __fish_seen_subcommand_from smtp
+    and __fish_seen_subcommand_from $argv
+end
+
+# Profile names from the AWS CLI's config and credentials files.
+function __sesctl_profiles
+    set -l cfg ~/.aws/config
+    set -q AWS_CONFIG_FILE[1]; and test -n "$AWS_CONFIG_FILE"; and set cfg (string replace -r '^~/' "$HOME/" -- $AWS_CONFIG_FILE)
+    set -l cred ~/.aws/credentials
+    set -q AWS_SHARED_CREDENTIALS_FILE[1]; and test -n "$AWS_SHARED_CREDENTIALS_FILE"; and set cred (string replace -r '^~/' "$HOME/" -- $AWS_SHARED_CREDENTIALS_FILE)
+    begin
+        test -r $cfg; and string replace -r -f '^\s*\[\s*(?:profile\s+(\S.*?)|(default))\s*\].*' '$1$2' <$cfg
+        test -r $cred; and string replace -r -f '^\s*\[\s*(\S.*?)\s*\].*' '$1' <$cred
+    end | sort -u
 end
 
 complete -c sesctl -f
@@ -20,26 +35,33 @@ complete -c sesctl -f
 # global options
 complete -c sesctl -l ca-bundle -r -F -d 'Trust the CA certificates in FILE'
 complete -c sesctl -l debug -d 'Explain each step on stderr (secrets are never shown)'
-complete -c sesctl -l endpoint-url -x -d 'IAM endpoint'
+complete -c sesctl -l endpoint-url -x -d 'IAM endpoint URL'
 complete -c sesctl -l help -s h -d 'Show help and exit'
-complete -c sesctl -l profile -x -d 'The AWS profile to use'
+complete -c sesctl -l profile -x -a '(__sesctl_profiles)' -d 'The AWS profile to use'
 complete -c sesctl -l quiet -d 'Print errors only'
 complete -c sesctl -l region -x -a '(sesctl __complete --values region 2>/dev/null)' -d 'The SES region'
 complete -c sesctl -l version -d 'Show the version and exit'
 
+# commands
 complete -c sesctl -n __sesctl_no_group -a smtp -d 'Manage SES SMTP credentials'
 complete -c sesctl -n __sesctl_smtp_no_cmd -a enable -d 'Create the IAM user, policy and key; print SMTP settings'
 complete -c sesctl -n __sesctl_smtp_no_cmd -a rotate -d 'New SMTP password now; the old key retired'
 complete -c sesctl -n __sesctl_smtp_no_cmd -a disable -d 'Delete the IAM user and everything attached'
 complete -c sesctl -n __sesctl_smtp_no_cmd -a status -d 'Show the user, policy, keys and warnings'
 complete -c sesctl -n __sesctl_smtp_no_cmd -a derive -d 'Turn an IAM secret access key into an SES SMTP password'
+complete -c sesctl -n __sesctl_smtp_no_cmd -a verify -d 'Log in to SES SMTP with given settings (no mail sent)'
 
-# options shared by enable, rotate, disable, status
+# options shared by several commands
 complete -c sesctl -n '__sesctl_smtp_cmd enable rotate disable status' -l name -x -d 'Which SMTP user: sesctl-smtp-NAME'
 complete -c sesctl -n '__sesctl_smtp_cmd enable rotate disable status' -l user-name -x -d 'The whole IAM user name'
 complete -c sesctl -n '__sesctl_smtp_cmd enable rotate disable' -l dry-run -d 'Print the IAM calls that would change something'
-complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l format -x -a 'env export dotenv json postfix' -d 'Output format'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate derive' -l format -x -a 'env export dotenv json postfix' -d 'Output format'
 complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l output-file -r -F -d 'Write the SMTP settings to FILE (mode 0600)'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l verify -d 'Log in to SES SMTP with the new password first'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate verify' -l verify-timeout -x -d 'Keep trying the SMTP login this many seconds'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate verify' -l smtp-endpoint-url -x -d 'Log in at URL instead of the SES SMTP host'
+complete -c sesctl -n '__sesctl_smtp_cmd rotate disable' -l force -d 'Act on an unmanaged user, or past two active keys'
+complete -c sesctl -n '__sesctl_smtp_cmd derive verify' -l from-env -d 'Read the secret or settings from the environment'
 
 # smtp enable
 complete -c sesctl -n '__sesctl_smtp_cmd enable' -l adopt -d 'Take over an existing IAM user'
@@ -50,7 +72,6 @@ complete -c sesctl -n '__sesctl_smtp_cmd enable' -l from-address -x -d 'Only all
 complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l deactivate-old -d 'Set the old key Inactive instead of deleting it'
 complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l keep-old -d 'Leave the old key active'
 complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l finish -d 'Delete every access key but the newest'
-complete -c sesctl -n '__sesctl_smtp_cmd rotate disable' -l force -d 'Act on an unmanaged user, or past two active keys'
 
 # smtp disable
 complete -c sesctl -n '__sesctl_smtp_cmd disable' -l yes -d 'Do not ask for confirmation'
@@ -61,6 +82,8 @@ complete -c sesctl -n '__sesctl_smtp_cmd status' -l format -x -a 'text json' -d 
 
 # smtp derive
 complete -c sesctl -n '__sesctl_smtp_cmd derive' -l access-key-id -x -d 'The access key id (the SMTP user name)'
-complete -c sesctl -n '__sesctl_smtp_cmd derive' -l format -x -a 'env export dotenv json postfix' -d 'Output format'
-complete -c sesctl -n '__sesctl_smtp_cmd derive' -l from-env -d 'Read the secret from AWS_SECRET_ACCESS_KEY'
 complete -c sesctl -n '__sesctl_smtp_cmd derive' -l legacy-v2 -d 'Use the deprecated v2 algorithm'
+
+# smtp verify
+complete -c sesctl -n '__sesctl_smtp_cmd verify' -l credentials-file -r -F -d 'Read the SMTP settings to check from FILE'
+complete -c sesctl -n '__sesctl_smtp_cmd verify' -l port -x -a '587\tSTARTTLS 2587\tSTARTTLS 25\tSTARTTLS 465\tTLS 2465\tTLS' -d 'SMTP port'

@@ -1,9 +1,11 @@
 /* output.h - the SMTP settings in the formats programs consume.
  *
- * The only module that includes cJSON.  Rendered output contains the SMTP
- * password, so it is built in a struct secret and written with
- * ctx_write_out(); no other copy is made (the password goes into cJSON as
- * a string reference and is printed with cJSON_PrintPreallocated).
+ * With creds (credential_process's JSON), the only module that includes
+ * cJSON; both use the wiping allocator output_init() installs.  Rendered
+ * output contains the SMTP password, so it is built in a struct secret and
+ * written with ctx_write_out(); no other copy is made (the password goes
+ * into cJSON as a string reference and is printed with
+ * cJSON_PrintPreallocated).
  */
 #ifndef SESCTL_OUTPUT_H
 #define SESCTL_OUTPUT_H
@@ -12,6 +14,7 @@
 #include <stddef.h>
 
 #include "sesctl/err.h"
+#include "sesctl/region.h"
 #include "sesctl/secret.h"
 
 /* One set of SMTP settings. */
@@ -48,6 +51,40 @@ const struct output_format *output_formats(size_t *count);
 MUST_USE sesctl_err output_render(const struct output_format *fmt,
 				  const struct smtp_creds *c, size_t n,
 				  struct secret *out);
+
+/* Make cJSON's allocations wiped when freed (main calls it first: parsed
+ * JSON can hold a password or a secret key). */
+void output_init(void);
+
+/* ---- reading SMTP settings back -------------------------------------- */
+#define SMTP_SETTINGS_MAX 64
+#define SMTP_USER_MAX 128
+
+/* One set of SMTP settings read back. */
+struct smtp_setting {
+	char suffix[REGION_NAME_MAX + 2];  /* "_EU_WEST_1" in a multi-region
+					      env file, else "" */
+	char host[REGION_HOST_MAX];        /* "" when not given */
+	char region[REGION_NAME_MAX + 1];  /* of an email-smtp.<r>. host */
+	int port;                          /* 0 when not given */
+	char user[SMTP_USER_MAX + 1];
+	struct secret password;
+};
+
+struct smtp_settings {
+	struct smtp_setting item[SMTP_SETTINGS_MAX];
+	size_t n;
+};
+
+/* Parse `text` (env, export, dotenv, json or postfix, as output_render
+ * writes them) into `out`, which must be zeroed.  `source` names the input
+ * in messages ("'/etc/app/smtp.env'", "standard input").  SESCTL_ERR_INPUT
+ * with a message in `err` when no user and password can be found; messages
+ * never quote a line (it may hold the password). */
+MUST_USE sesctl_err output_parse(struct err_info *err, const char *text,
+				 size_t len, const char *source,
+				 struct smtp_settings *out);
+void output_settings_release(struct smtp_settings *s);
 
 /* ---- the IAM policy sesctl writes ------------------------------------
  *   {"Version":"2012-10-17","Statement":[{"Effect":"Allow",

@@ -11,6 +11,7 @@ exit, and zeroed vector registers (which the dynamic linker would otherwise
 save onto the stack at exit). Remove any one of them and this test fails.
 It is the 'core dump' check of the hardening issue: a core file is exactly
 what a crash would leave on disk."""
+import base64
 import os
 import shlex
 import shutil
@@ -19,6 +20,7 @@ import tempfile
 import unittest
 
 from fake_iam import FakeIAM
+from fake_ses_smtp import FakeSESSMTP
 from sesctl_test import BIN, EXAMPLE_SECRET, SesctlTestCase, clean_env
 
 
@@ -94,6 +96,32 @@ class SecretMemory(SesctlTestCase):
         self.assert_absent(core, new_key_secret=key,
                            smtp_password=s["SMTP_PASS"],
                            caller_secret=caller)
+
+    def test_smtp_verification(self):
+        """libcurl's copies of the SMTP password (and the base64 AUTH PLAIN
+        string it builds from it) are wiped too."""
+        smtp = FakeSESSMTP(self.iam, region="eu-west-1").start()
+        self.addCleanup(smtp.stop)
+        out = os.path.join(self.tmp, "smtp.env")
+        caller = self.env["AWS_SECRET_ACCESS_KEY"]
+        core = self.core_of(["smtp", "enable", "--verify", "--output-file",
+                             out, "--smtp-endpoint-url", smtp.url])
+        s = self.settings(out)
+        key = self.iam.access_key(s["SMTP_USER"])["secret_access_key"]
+        plain = base64.b64encode(
+            ("\0%s\0%s" % (s["SMTP_USER"], s["SMTP_PASS"])).encode())
+        self.assertEqual(len([a for a in smtp.auth_attempts()
+                              if a["result"] == "accepted"]), 1)
+        self.assert_absent(core, new_key_secret=key,
+                           smtp_password=s["SMTP_PASS"],
+                           auth_plain=plain.decode(), caller_secret=caller)
+
+        core = self.core_of(["smtp", "verify", "--credentials-file", out,
+                             "--smtp-endpoint-url", smtp.url])
+        self.assertEqual(len([a for a in smtp.auth_attempts()
+                              if a["result"] == "accepted"]), 2)
+        self.assert_absent(core, smtp_password=s["SMTP_PASS"],
+                           auth_plain=plain.decode())
 
     def test_derive(self):
         secret_file = os.path.join(self.tmp, "secret")

@@ -145,6 +145,163 @@ static void test_output_several_regions(void **state)
 	secret_free(&out);
 }
 
+
+/* ---- reading settings back ------------------------------------------ */
+
+static struct smtp_settings *parse_ok(const char *text)
+{
+	struct smtp_settings *s = calloc(1, sizeof(*s));
+	struct err_info err;
+
+	memset(&err, 0, sizeof(err));
+	assert_non_null(s);
+	if (output_parse(&err, text, strlen(text), "'f'", s) != SESCTL_OK)
+		fail_msg("parse failed: %s", err.msg);
+	return s;
+}
+
+static void parse_fails(const char *text, const char *msg_part)
+{
+	struct smtp_settings *s = calloc(1, sizeof(*s));
+	struct err_info err;
+
+	memset(&err, 0, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(output_parse(&err, text, strlen(text), "'f'", s),
+			 SESCTL_ERR_INPUT);
+	if (!strstr(err.msg, msg_part))
+		fail_msg("message '%s' lacks '%s'", err.msg, msg_part);
+	/* Messages never quote a value: the password must not be in it. */
+	assert_null(strstr(err.msg, "BPASS"));
+	output_settings_release(s);
+	free(s);
+}
+
+static void release(struct smtp_settings *s)
+{
+	output_settings_release(s);
+	free(s);
+}
+
+/* Every format sesctl writes reads back to what was written, one region
+ * and several; passwords with the characters base64 uses. */
+static void test_output_parse_round_trip(void **state)
+{
+	static const char *const regions[] = { "eu-west-1", "us-east-1" };
+	struct secret pw[2] = { SECRET_INIT, SECRET_INIT }, out = SECRET_INIT;
+	struct smtp_creds c[2];
+	const struct output_format *fmts;
+	size_t nf, i, n, k;
+
+	(void)state;
+	assert_int_equal(secret_set(&pw[0], "BA4s+gz/Xj9k=", 13), SESCTL_OK);
+	assert_int_equal(secret_set(&pw[1], "BPzt/+Aa", 8), SESCTL_OK);
+	for (i = 0; i < 2; i++) {
+		c[i].region = regions[i];
+		c[i].host = i ? "email-smtp.us-east-1.amazonaws.com" :
+				"email-smtp.eu-west-1.amazonaws.com";
+		c[i].port = i ? 587 : 465;
+		c[i].user = "AKIAIOSFODNN7EXAMPLE";
+		c[i].password = &pw[i];
+	}
+	fmts = output_formats(&nf);
+	for (i = 0; i < nf; i++) {
+		for (n = 1; n <= 2; n++) {
+			struct smtp_settings *s;
+
+			assert_int_equal(output_render(&fmts[i], c, n, &out),
+					 SESCTL_OK);
+			s = parse_ok(secret_str(&out));
+			if (s->n != n)
+				fail_msg("%s, %zu regions: read %zu back",
+					 fmts[i].name, n, s->n);
+			for (k = 0; k < n; k++) {
+				assert_string_equal(s->item[k].user,
+						    "AKIAIOSFODNN7EXAMPLE");
+				assert_string_equal(s->item[k].host, c[k].host);
+				assert_string_equal(s->item[k].region,
+						    regions[k]);
+				assert_int_equal(s->item[k].port, c[k].port);
+				assert_int_equal(s->item[k].password.len,
+						 pw[k].len);
+				assert_memory_equal(s->item[k].password.p,
+						    pw[k].p, pw[k].len);
+			}
+			release(s);
+		}
+	}
+	secret_free(&out);
+	secret_free(&pw[0]);
+	secret_free(&pw[1]);
+}
+
+/* What people write by hand: comments, blanks, CRLF, export without
+ * quotes, other variables around. */
+static void test_output_parse_by_hand(void **state)
+{
+	struct smtp_settings *s;
+
+	(void)state;
+	s = parse_ok("# smtp\r\n\r\nAPP=1\r\nexport SMTP_USER=AKIAX\r\n"
+		     "  SMTP_PASS='BPASS'  # the password\r\n");
+	assert_int_equal(s->n, 1);
+	assert_string_equal(s->item[0].user, "AKIAX");
+	assert_string_equal(secret_str(&s->item[0].password), "BPASS");
+	assert_string_equal(s->item[0].host, "");
+	assert_int_equal(s->item[0].port, 0);
+	release(s);
+
+	/* Shell and dotenv quoting undone. */
+	s = parse_ok("export SMTP_USER='AKIAX'\nexport SMTP_PASS='B'\\''P\"$'"
+		     "\nSMTP_PORT=\"2587\"\n");
+	assert_string_equal(secret_str(&s->item[0].password), "B'P\"$");
+	assert_int_equal(s->item[0].port, 2587);
+	release(s);
+	s = parse_ok("SMTP_USER=\"AKIAX\"\nSMTP_PASS=\"B\\\"P\\$\\\\\"\n");
+	assert_string_equal(secret_str(&s->item[0].password), "B\"P$\\");
+	release(s);
+
+	/* A VPC endpoint still names the region. */
+	s = parse_ok("SMTP_HOST=vpce-1.email-smtp.ap-south-1.vpce.amazonaws."
+		     "com\nSMTP_USER=AKIAX\nSMTP_PASS=BPASS\n");
+	assert_string_equal(s->item[0].region, "ap-south-1");
+	release(s);
+	/* A host that is not SES's names none. */
+	s = parse_ok("SMTP_HOST=mail.example.com\nSMTP_USER=AKIAX\n"
+		     "SMTP_PASS=BPASS\n");
+	assert_string_equal(s->item[0].region, "");
+	release(s);
+}
+
+static void test_output_parse_bad(void **state)
+{
+	(void)state;
+	parse_fails("", "is empty");
+	parse_fails(" \n\t\n", "is empty");
+	parse_fails("HELLO=1\n", "has no SMTP settings");
+	parse_fails("SMTP_USER=AKIAX\n", "has no SMTP_PASS");
+	parse_fails("SMTP_PASS=BPASS\n", "has no SMTP_USER");
+	parse_fails("SMTP_USER=AKIAX\nSMTP_PASS='BPASS\n", "line 2: a quote");
+	parse_fails("SMTP_USER=AKIAX\nSMTP_PORT=58x7\nSMTP_PASS=BPASS\n",
+		    "line 2: the value of SMTP_PORT");
+	parse_fails("SMTP_USER=AKIAX\nSMTP_PORT=70000\nSMTP_PASS=BPASS\n",
+		    "SMTP_PORT");
+	parse_fails("SMTP_USER=AKIAX\nSMTP_PASS_EU_WEST_1=BPASS\n"
+		    "SMTP_HOST_US_EAST_1=email-smtp.us-east-1.amazonaws.com\n",
+		    "has no SMTP_PASS_US_EAST_1");
+	parse_fails("{\"user\":\"AKIAX\",\"password\":\"BPASS\"",
+		    "not valid JSON");
+	parse_fails("{\"user\":\"AKIAX\"}", "has no SMTP_PASS");
+	parse_fails("[{\"user\":\"AKIAX\",\"password\":\"BPASS\"}, 3]",
+		    "is not SMTP settings");
+	parse_fails("[email-smtp.us-east-1.amazonaws.com]:587 AKIAX-BPASS\n",
+		    "line 1 is not a postfix");
+	parse_fails("[email-smtp.us-east-1.amazonaws.com]587 AKIAX:BPASS\n",
+		    "line 1 is not a postfix");
+	parse_fails("[email-smtp.us-east-1.amazonaws.com]:5x7 AKIAX:BPASS\n",
+		    "line 1 is not a postfix");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +309,9 @@ int main(void)
 		cmocka_unit_test(test_output_policy_narrowed),
 		cmocka_unit_test(test_output_policy_drift),
 		cmocka_unit_test(test_output_several_regions),
+		cmocka_unit_test(test_output_parse_round_trip),
+		cmocka_unit_test(test_output_parse_by_hand),
+		cmocka_unit_test(test_output_parse_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
