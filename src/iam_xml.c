@@ -1736,3 +1736,43 @@ void iam_xml_global_cleanup(void)
 {
 	xmlCleanupParser();
 }
+
+/* ------------------------------------------------------------------ */
+/* STS AssumeRole (for sts.c; see iam_xml.h)                          */
+
+static const struct field assume_role_credentials[] = {
+	F_STR("AccessKeyId", true, struct iam_assume_role, access_key_id),
+	F_SECRET("SecretAccessKey", struct iam_assume_role,
+		 secret_access_key),
+	F_SECRET("SessionToken", struct iam_assume_role, session_token),
+	F_DATE("Expiration", true, struct iam_assume_role, expiration),
+	F_END,
+};
+
+static const struct field assume_role_user[] = {
+	F_STR("Arn", true, struct iam_assume_role, assumed_role_arn),
+	F_STR("AssumedRoleId", false, struct iam_assume_role,
+	      assumed_role_id),
+	F_END,
+};
+
+static const struct field assume_role_fields[] = {
+	F_STRUCT("Credentials", true, 0, assume_role_credentials),
+	F_STRUCT("AssumedRoleUser", false, 0, assume_role_user),
+	F_END,
+};
+
+static const struct action act_assume_role =
+	ACTION("AssumeRole", assume_role_fields, struct iam_assume_role);
+
+sesctl_err iam_xml_assume_role(const struct secret *body,
+			       struct iam_assume_role *out,
+			       struct err_info *ei)
+{
+	return parse_action(&act_assume_role, body, out, ei);
+}
+
+void iam_assume_role_release(struct iam_assume_role *r)
+{
+	release_action(&act_assume_role, r);
+}

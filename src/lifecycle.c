@@ -140,7 +140,14 @@ sesctl_err lc_open(struct lc *lc, struct ctx *ctx, const struct opts *o,
 			       lc->regions[0], lc->regions[i]));
 
 	co.region = lc->n_regions ? lc->regions[0] : NULL;
-	TRY(creds_resolve(ctx, &co, &lc->cr));
+	{
+		/* STS (assume-role profiles) and https metadata endpoints
+		 * trust the same CAs as IAM. */
+		struct creds_net_opts net = { opts_get(o, OPT_CA_BUNDLE), 0, 0,
+					      false };
+
+		TRY(creds_resolve_net(ctx, &co, &net, &lc->cr));
+	}
 	ctx_debug(ctx, "caller credentials from %s (access key %s)",
 		  lc->cr.source, lc->cr.access_key_id);
 	if (lc->cr.provider && strcmp(lc->cr.provider, "env") == 0)

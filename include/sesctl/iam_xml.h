@@ -430,4 +430,29 @@ void iam_caller_identity_release(struct iam_caller_identity *c);
  * scrubs the stack), rather than in libxml2's own destructor at exit. */
 void iam_xml_global_cleanup(void);
 
+
+/* ------------------------------------------------------------------ */
+/* STS AssumeRole (used by sts.c for the caller's assume-role profiles; */
+/* kept apart from the IAM actions above)                             */
+
+/* STS AssumeRole (namespace https://sts.amazonaws.com/doc/2011-06-15/).
+ * Required: Credentials with AccessKeyId, SecretAccessKey, SessionToken
+ * and Expiration; AssumedRoleUser (Arn, AssumedRoleId) is optional.  The
+ * secret key and the session token go straight from the text nodes into
+ * wiped memory, and the document's text nodes are wiped before libxml2
+ * frees them.  Release wipes both secrets. */
+struct iam_assume_role {
+	char access_key_id[IAM_XML_ID_MAX + 1];
+	struct secret secret_access_key;
+	struct secret session_token;
+	struct iam_date expiration;
+	char assumed_role_arn[IAM_XML_ARN_MAX + 1];
+	char assumed_role_id[IAM_XML_ID_MAX + 1];
+	struct iam_metadata meta;
+};
+MUST_USE sesctl_err iam_xml_assume_role(const struct secret *body,
+					struct iam_assume_role *out,
+					struct err_info *ei);
+void iam_assume_role_release(struct iam_assume_role *r);
+
 #endif

@@ -147,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const profiles[] = { NULL, "x", "default", "a b" };
 	struct creds_opts o = { NULL, NULL, fuzz_env };
+	struct creds_net_opts net = { .offline = true };
 	struct creds c = { 0 };
 	struct creds_region r;
 	const uint8_t *cfg = NULL, *cred = NULL, *rest, *split;
@@ -192,7 +193,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ctx.quiet = true;
 	ctx.err_fd = -1;
 
-	rc = creds_resolve(&ctx, &o, &c);
+	/* Offline: a fuzzed credential_process must never run, and no
+	 * input may make the fuzzer probe a metadata endpoint. */
+	rc = creds_resolve_net(&ctx, &o, &net, &c);
 	check(&ctx, rc, &c, data, size);
 	creds_release(&c);
 

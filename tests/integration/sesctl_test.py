@@ -17,8 +17,12 @@ EXAMPLE_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 
 def clean_env(**extra):
     """The environment minus anything AWS_* (a developer's real settings
-    must not leak into a test), plus `extra`."""
+    must not leak into a test), plus `extra`.  Instance metadata is off
+    (AWS_EC2_METADATA_DISABLED=true), so that a test that finds no
+    credentials does not wait for 169.254.169.254; a test of IMDS pops it
+    or passes AWS_EC2_METADATA_DISABLED="false"."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
     env.update(extra)
     return env
 

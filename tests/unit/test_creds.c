@@ -1,5 +1,10 @@
 /* test_creds.c - the caller's credentials: env and shared-file providers,
- * profile and region precedence, the file parser and its errors.
+ * profile and region precedence, the file parser and its errors;
+ * credential_process (real child processes), the assume-role settings
+ * checked before STS is called, the container and instance metadata
+ * settings, and the STS endpoint choice.  Talking to STS, a container
+ * endpoint and IMDS is tested end to end in
+ * tests/integration/test_creds_sources.py.
  *
  * The environment is never touched: creds_opts.env is a stand-in reading
  * a small table, so tests cannot leak variables into each other and do
@@ -8,13 +13,17 @@
  */
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "sesctl/creds.h"
+#include "sesctl/sts.h"
 
 #define KEY_ID "AKIAIOSFODNN7EXAMPLE"
 #define SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -24,7 +33,7 @@
 
 /* ---- the stand-in environment ---- */
 
-#define ENV_MAX 16
+#define ENV_MAX 40
 static struct {
 	const char *name, *value;
 } env_tab[ENV_MAX];
@@ -86,6 +95,8 @@ static int setup(void **state)
 	assert_int_equal(mkdir(aws, 0700), 0);
 	env_n = 0;
 	env_set("HOME", fx.dir);
+	/* No test talks to 169.254.169.254 unless it asks to. */
+	env_set("AWS_EC2_METADATA_DISABLED", "true");
 	ctx_init(&fx.ctx);
 	snprintf(fx.log, sizeof(fx.log), "%s/stderr.log", fx.dir);
 	fx.ctx.err_fd = open(fx.log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND,
@@ -826,7 +837,9 @@ static void test_creds_nothing_found(void **state)
 		 "no AWS credentials found; looked in the environment "
 		 "(AWS_ACCESS_KEY_ID is not set), profile 'default' in "
 		 "'%s/" CREDENTIALS "' (no such file), profile 'default' in "
-		 "'%s/" CONFIG "' (no such file)\nrun 'aws configure', or set "
+		 "'%s/" CONFIG "' (no such file), container credentials (not "
+		 "configured), instance metadata "
+		 "(AWS_EC2_METADATA_DISABLED=true)\nrun 'aws configure', or set "
 		 "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
 		 fx.dir, fx.dir);
 	assert_string_equal(fx.ctx.err.msg, want);
@@ -933,6 +946,559 @@ static void test_creds_region_errors(void **state)
 	assert_msg_at(CONFIG, 3);
 }
 
+/* ---- credential_process ---- */
+
+/* Write an executable script `rel` in the test directory; its path into
+ * path[size]. */
+static void write_script(const char *rel, const char *body, char *path,
+			 size_t size)
+{
+	write_file(rel, body);
+	path_of(path, size, rel);
+	assert_int_equal(chmod(path, 0700), 0);
+}
+
+#define PROCESS_JSON                                                         \
+	"{\"Version\": 1, \"AccessKeyId\": \"" KEY_ID2 "\", "                \
+	"\"SecretAccessKey\": \"" SECRET2 "\", \"SessionToken\": \"" TOKEN   \
+	"\", \"Expiration\": \"2999-01-01T00:00:00Z\"}"
+
+/* A config with `credential_process = <script> <args>` in [default]. */
+static void config_process(const char *script_body, const char *args)
+{
+	static char path[256], cfg[1024];
+
+	write_script("proc.sh", script_body, path, sizeof(path));
+	snprintf(cfg, sizeof(cfg), "[default]\ncredential_process = %s%s%s\n",
+		 path, args ? " " : "", args ? args : "");
+	write_file(CONFIG, cfg);
+}
+
+static void test_creds_process_ok(void **state)
+{
+	char want[512];
+
+	(void)state;
+	fx.ctx.debug = true;
+	config_process("#!/bin/sh\necho oops, a warning >&2\ncat <<'E'\n"
+		       PROCESS_JSON "\nE\n",
+		       NULL);
+	assert_int_equal(resolve(NULL), SESCTL_OK);
+	assert_creds(KEY_ID2, SECRET2, TOKEN, "custom-process");
+	snprintf(want, sizeof(want),
+		 "credential_process of profile 'default' ('%s/" CONFIG
+		 "' line 2)",
+		 fx.dir);
+	assert_string_equal(fx.c.source, want);
+	assert_true(fx.c.expiration > 0);
+	{
+		/* Its stderr went where sesctl's messages go. */
+		char *log = read_log();
+
+		assert_non_null(strstr(log, "oops, a warning"));
+		assert_non_null(strstr(log, "running credential_process of "
+					    "profile 'default'"));
+		assert_null(strstr(log, SECRET2));
+		assert_null(strstr(log, TOKEN));
+		free(log);
+	}
+
+	/* No token, no expiration: long-term keys. */
+	config_process("#!/bin/sh\nprintf '%s' '{\"Version\":1,\"AccessKeyId\":"
+		       "\"" KEY_ID "\",\"SecretAccessKey\":\"" SECRET "\","
+		       "\"SessionToken\":null}'\n",
+		       NULL);
+	assert_int_equal(resolve(NULL), SESCTL_OK);
+	assert_creds(KEY_ID, SECRET, NULL, "custom-process");
+	assert_int_equal(fx.c.expiration, 0);
+}
+
+static void test_creds_process_splits_like_shlex(void **state)
+{
+	char out[256], script[1024], *got;
+
+	(void)state;
+	path_of(out, sizeof(out), "argv.txt");
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\nfor a in \"$@\"; do printf '[%%s]' \"$a\"; done "
+		 "> '%s'\nprintf '%%s' '" PROCESS_JSON "'\n",
+		 out);
+	/* shlex.split: 'a b' | "c\"d" | e\ f | '' | "x\y" | g'h'"i" */
+	config_process(script,
+		       "'a b' \"c\\\"d\" e\\ f '' \"x\\y\" g'h'\"i\"");
+	assert_int_equal(resolve(NULL), SESCTL_OK);
+	got = read_text_file(out, NULL);
+	assert_string_equal(got, "[a b][c\"d][e f][][x\\y][ghi]");
+	free(got);
+}
+
+static void test_creds_process_order(void **state)
+{
+	(void)state;
+	/* Static keys in the credentials file win over credential_process
+	 * (ProfileProviderBuilder order)... */
+	config_process("#!/bin/sh\nprintf '%s' '" PROCESS_JSON "'\n", NULL);
+	write_file(CREDENTIALS, "[default]\naws_access_key_id = " KEY_ID
+				"\naws_secret_access_key = " SECRET "\n");
+	assert_int_equal(resolve(NULL), SESCTL_OK);
+	assert_creds(KEY_ID, SECRET, NULL, "shared-credentials-file");
+	/* ...which wins over the config file's keys. */
+	write_file(CREDENTIALS, "");
+	{
+		char path[256], cfg[1024];
+
+		path_of(path, sizeof(path), "proc.sh");
+		snprintf(cfg, sizeof(cfg),
+			 "[default]\naws_access_key_id = " KEY_ID
+			 "\naws_secret_access_key = " SECRET
+			 "\ncredential_process = %s\n",
+			 path);
+		write_file(CONFIG, cfg);
+	}
+	assert_int_equal(resolve(NULL), SESCTL_OK);
+	assert_creds(KEY_ID2, SECRET2, TOKEN, "custom-process");
+	/* The environment wins over all of them. */
+	env_set("AWS_ACCESS_KEY_ID", KEY_ID);
+	env_set("AWS_SECRET_ACCESS_KEY", SECRET);
+	assert_int_equal(resolve(NULL), SESCTL_OK);
+	assert_creds(KEY_ID, SECRET, NULL, "env");
+}
+
+static void test_creds_process_errors(void **state)
+{
+	char *log;
+
+	(void)state;
+	config_process("#!/bin/sh\necho 'no session for you' >&2\nexit 3\n",
+		       NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_FAIL);
+	assert_msg_has("credential_process of profile 'default' failed (exit "
+		       "status 3)");
+	assert_empty(&fx.c);
+	log = read_log();
+	assert_non_null(strstr(log, "no session for you"));
+	free(log);
+
+	config_process("#!/bin/sh\nkill -KILL $$\n", NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_FAIL);
+	assert_msg_has("was killed by signal 9");
+
+	config_process("#!/bin/sh\necho '" SECRET " is not JSON'\n", NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("the output of credential_process of profile 'default' "
+		       "is not a JSON object");
+	assert_msg_lacks(SECRET);
+
+	config_process("#!/bin/sh\ntrue\n", NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("is not a JSON object (it is empty)");
+
+	config_process("#!/bin/sh\necho '{\"Version\": 2, \"AccessKeyId\": \""
+		       KEY_ID "\", \"SecretAccessKey\": \"" SECRET "\"}'\n",
+		       NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("'Version' is 2; sesctl, like the AWS CLI, supports "
+		       "only 1");
+
+	config_process("#!/bin/sh\necho '{\"AccessKeyId\": \"" KEY_ID
+		       "\", \"SecretAccessKey\": \"" SECRET "\"}'\n",
+		       NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("has no 'Version'; it must be 1");
+
+	config_process("#!/bin/sh\necho '{\"Version\": \"1\"}'\n", NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("'Version' is not a number");
+
+	config_process("#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \""
+		       KEY_ID "\"}'\n",
+		       NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("has no 'SecretAccessKey'");
+
+	config_process("#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \""
+		       KEY_ID "\", \"SecretAccessKey\": 7}'\n",
+		       NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("'SecretAccessKey' is not a string");
+
+	config_process("#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \""
+		       SECRET "\", \"SecretAccessKey\": \"" SECRET "\"}'\n",
+		       NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("'AccessKeyId' is not an access key id but looks like "
+		       "a secret access key");
+	assert_msg_lacks(SECRET);
+
+	config_process("#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \""
+		       KEY_ID "\", \"SecretAccessKey\": \"" SECRET "\", "
+		       "\"Expiration\": \"2001-02-03T04:05:06Z\"}'\n",
+		       NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("the credentials expired at 2001-02-03T04:05:06Z");
+
+	config_process("#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \""
+		       KEY_ID "\", \"SecretAccessKey\": \"" SECRET "\", "
+		       "\"Expiration\": \"soon\"}'\n",
+		       NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("'Expiration' is not an ISO 8601 time");
+
+	config_process("#!/bin/sh\necho '{\"Version\": 1, \"Version\": 1}'\n",
+		       NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("more than one 'Version'");
+
+	/* Output over the cap: refused, and the process does not hang. */
+	config_process("#!/bin/sh\nexec head -c 200000 /dev/zero\n", NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("wrote more than 64 KiB");
+
+	/* Too slow: stopped. */
+	env_set("SESCTL_TEST_PROCESS_TIMEOUT_MS", "300");
+	config_process("#!/bin/sh\nexec sleep 30\n", NULL);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_FAIL);
+	assert_msg_has("did not finish within 1 s, so it was stopped");
+	env_set("SESCTL_TEST_PROCESS_TIMEOUT_MS", "");
+
+	write_file(CONFIG, "[default]\ncredential_process = "
+			   "/nonexistent/helper --flag " SECRET "\n");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_FAIL);
+	/* glibc's posix_spawnp reports the failed exec; under valgrind the
+	 * child exits 127 instead. */
+	if (!strstr(fx.ctx.err.msg, "exit status 127"))
+		assert_msg_has("cannot run credential_process of profile "
+			       "'default' ('/nonexistent/helper'): No such "
+			       "file or directory");
+	else
+		assert_msg_has("is '/nonexistent/helper' installed and in "
+			       "PATH?");
+	assert_msg_lacks(SECRET);
+
+	write_file(CONFIG, "[default]\ncredential_process = helper 'oops\n");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_at(CONFIG, 2);
+	assert_msg_has("'credential_process' of profile 'default' has an "
+		       "unterminated quote");
+
+	write_file(CONFIG, "[default]\ncredential_process =\n");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("'credential_process' of profile 'default' is empty");
+	assert_empty(&fx.c);
+}
+
+static void test_creds_offline(void **state)
+{
+	struct creds_net_opts net;
+
+	(void)state;
+	memset(&net, 0, sizeof(net));
+	net.offline = true;
+	config_process("#!/bin/sh\nprintf '%s' '" PROCESS_JSON "'\n", NULL);
+	assert_int_equal(creds_resolve_net(&fx.ctx, &fx.o, &net, &fx.c),
+			 SESCTL_ERR_INPUT);
+	assert_msg_has("is set, but running it is disabled here");
+
+	/* Instance metadata is skipped, not an error. */
+	write_file(CONFIG, "");
+	env_set("AWS_EC2_METADATA_DISABLED", "");
+	assert_int_equal(creds_resolve_net(&fx.ctx, &fx.o, &net, &fx.c),
+			 SESCTL_ERR_FAIL);
+	assert_msg_has("instance metadata (skipped)");
+}
+
+/* ---- assume role: everything decided before STS is called ---- */
+
+static void test_creds_assume_role_config(void **state)
+{
+	(void)state;
+	write_file(CREDENTIALS, "[base]\naws_access_key_id = " KEY_ID
+				"\naws_secret_access_key = " SECRET "\n");
+#define ROLE "role_arn = arn:aws:iam::123456789012:role/r\n"
+	write_file(CONFIG, "[profile both]\n" ROLE "source_profile = base\n"
+			   "credential_source = Environment\n"
+			   "[profile neither]\n" ROLE
+			   "[profile missing]\n" ROLE "source_profile = nope\n"
+			   "[profile l1]\n" ROLE "source_profile = l2\n"
+			   "[profile l2]\n" ROLE "source_profile = l3\n"
+			   "[profile l3]\n" ROLE "source_profile = l1\n"
+			   "[profile self]\n" ROLE "source_profile = self\n"
+			   "[profile mfa]\n" ROLE "source_profile = base\n"
+			   "mfa_serial = arn:aws:iam::123456789012:mfa/u\n"
+			   "[profile dur]\n" ROLE "source_profile = base\n"
+			   "duration_seconds = 1h\n"
+			   "[profile cs]\n" ROLE "credential_source = Ec2\n"
+			   "[profile csenv]\n" ROLE
+			   "credential_source = Environment\n"
+			   "[profile empty]\nregion = eu-west-1\n"
+			   "[profile nocreds]\n" ROLE "source_profile = empty\n"
+			   "[profile badarn]\nrole_arn = r\nsource_profile = base\n");
+#undef ROLE
+	assert_int_equal(resolve("both"), SESCTL_ERR_INPUT);
+	assert_msg_has("profile 'both' has both 'source_profile' and "
+		       "'credential_source'; keep one");
+	assert_int_equal(resolve("neither"), SESCTL_ERR_INPUT);
+	assert_msg_has("profile 'neither' has 'role_arn' but neither "
+		       "'source_profile' nor 'credential_source'");
+	assert_int_equal(resolve("missing"), SESCTL_ERR_INPUT);
+	assert_msg_has("source profile 'nope' of profile 'missing' does not "
+		       "exist");
+	assert_int_equal(resolve("l1"), SESCTL_ERR_INPUT);
+	assert_msg_has("profiles 'l1' -> 'l2' -> 'l3' -> 'l1' form a loop "
+		       "through 'source_profile'");
+	/* Naming itself is a loop unless it has keys of its own. */
+	assert_int_equal(resolve("self"), SESCTL_ERR_INPUT);
+	assert_msg_has("profiles 'self' -> 'self' form a loop");
+	assert_int_equal(resolve("mfa"), SESCTL_ERR_INPUT);
+	assert_msg_has("'mfa_serial' of profile 'mfa' is set, but sesctl "
+		       "cannot ask for an MFA code");
+	assert_int_equal(resolve("dur"), SESCTL_ERR_INPUT);
+	assert_msg_has("'duration_seconds' of profile 'dur' is not a number "
+		       "of seconds");
+	assert_int_equal(resolve("cs"), SESCTL_ERR_INPUT);
+	assert_msg_has("'credential_source' of profile 'cs' is not one of "
+		       "'Environment', 'EcsContainer', 'Ec2InstanceMetadata'");
+	/* credential_source = Environment needs the environment's keys, even
+	 * with --profile (which only drops the env provider itself). */
+	assert_int_equal(resolve("csenv"), SESCTL_ERR_INPUT);
+	assert_msg_has("credential_source 'Environment' of profile 'csenv' "
+		       "found no credentials: the environment "
+		       "(AWS_ACCESS_KEY_ID is not set)");
+	assert_int_equal(resolve("nocreds"), SESCTL_ERR_INPUT);
+	assert_msg_has("source profile 'empty' of profile 'nocreds' has no "
+		       "credentials; looked in profile 'empty' in '");
+	assert_int_equal(resolve("badarn"), SESCTL_ERR_INPUT);
+	assert_msg_has("'role_arn' of profile 'badarn' is not a role ARN");
+	assert_empty(&fx.c);
+
+	/* role_arn in the credentials file counts too (botocore merges the
+	 * two files), and the assume-role provider comes before the file's
+	 * own static keys. */
+	write_file(CREDENTIALS, "[x]\naws_access_key_id = " KEY_ID
+				"\naws_secret_access_key = " SECRET
+				"\nrole_arn = arn:aws:iam::123456789012:role/r"
+				"\nsource_profile = nope\n");
+	assert_int_equal(resolve("x"), SESCTL_ERR_INPUT);
+	assert_msg_has("source profile 'nope' of profile 'x' does not exist");
+}
+
+static void test_creds_unsupported(void **state)
+{
+	(void)state;
+	write_file(CONFIG, "[profile sso]\nsso_session = corp\n"
+			   "sso_account_id = 123456789012\n"
+			   "sso_role_name = Admin\n"
+			   "[profile wi]\nrole_arn = arn:aws:iam::1:role/r\n"
+			   "web_identity_token_file = /var/run/token\n");
+	assert_int_equal(resolve("sso"), SESCTL_ERR_INPUT);
+	assert_msg_has("profile 'sso' uses IAM Identity Center (SSO; "
+		       "'sso_account_id'), which sesctl does not support");
+	assert_msg_has("aws configure export-credentials --profile sso "
+		       "--format process");
+	assert_int_equal(resolve("wi"), SESCTL_ERR_INPUT);
+	assert_msg_has("'web_identity_token_file' of profile 'wi' is set: "
+		       "sesctl does not support web identity");
+
+	write_file(CONFIG, "");
+	env_set("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/token");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("AWS_WEB_IDENTITY_TOKEN_FILE is set");
+	/* ...which --profile turns off, as in botocore. */
+	write_file(CONFIG, "[profile p]\nregion = eu-west-1\n");
+	assert_int_equal(resolve("p"), SESCTL_ERR_FAIL);
+	assert_msg_has("no AWS credentials found");
+}
+
+/* ---- container and instance metadata: configuration ---- */
+
+/* A loopback port nothing listens on. */
+static int closed_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static void test_creds_container_config(void **state)
+{
+	static char url[128], tokfile[256];
+
+	(void)state;
+	env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI",
+		"http://example.com/creds");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_USAGE);
+	assert_msg_has("AWS_CONTAINER_CREDENTIALS_FULL_URI "
+		       "'http://example.com/creds' is not allowed: use https, "
+		       "or http to a loopback address, 169.254.170.2, "
+		       "169.254.170.23 or [fd00:ec2::23]");
+	env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI",
+		"http://user@127.0.0.1/creds");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_USAGE);
+
+	env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI", "");
+	env_set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "v2/creds");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_USAGE);
+	assert_msg_has("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI 'v2/creds' must "
+		       "start with '/'");
+
+	/* A token with a line break is refused before anything is sent;
+	 * the file wins over the variable. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/creds", closed_port());
+	env_set("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "");
+	env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI", url);
+	env_set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "fine");
+	write_file("token", "line-one\n");
+	path_of(tokfile, sizeof(tokfile), "token");
+	env_set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tokfile);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("the token in AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
+		       "contains a line break");
+	assert_msg_lacks("line-one");
+	env_set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/nonexistent/t");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_IO);
+	assert_msg_has("cannot open AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
+		       "'/nonexistent/t'");
+	env_set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "");
+	env_set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "a\r\nX-Evil: 1");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
+	assert_msg_has("the token in AWS_CONTAINER_AUTHORIZATION_TOKEN "
+		       "contains a line break");
+
+	/* Configured but unreachable: an error, not "no credentials" (as
+	 * botocore); the chain does not go on to instance metadata. */
+	env_set("SESCTL_TEST_RETRY_BASE_MS", "1");
+	env_set("AWS_CONTAINER_AUTHORIZATION_TOKEN", "fine");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_NETWORK);
+	assert_msg_has("cannot get container credentials: ");
+	assert_msg_lacks("fine");
+	assert_empty(&fx.c);
+}
+
+static void test_creds_imds_config(void **state)
+{
+	static char url[128];
+	char want[512];
+
+	(void)state;
+	env_set("AWS_EC2_METADATA_DISABLED", "TRUE");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_FAIL);
+	assert_msg_has("instance metadata (AWS_EC2_METADATA_DISABLED=true)");
+
+	env_set("AWS_EC2_METADATA_DISABLED", "false");
+	env_set("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://10.0.0.1/");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_USAGE);
+	assert_msg_has("the instance metadata endpoint 'http://10.0.0.1/' "
+		       "(from AWS_EC2_METADATA_SERVICE_ENDPOINT) is not "
+		       "allowed");
+
+	env_set("AWS_EC2_METADATA_SERVICE_ENDPOINT", "");
+	env_set("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "IPv7");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_USAGE);
+	assert_msg_has("the instance metadata endpoint mode 'IPv7' is neither "
+		       "'IPv4' nor 'IPv6'");
+	env_set("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "");
+
+	/* The profile's endpoint, when the variable is unset; nothing
+	 * answering there is "no credentials", not an error. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", closed_port());
+	snprintf(want, sizeof(want),
+		 "[default]\nec2_metadata_service_endpoint = %s\n"
+		 "metadata_service_timeout = 2\n",
+		 url);
+	write_file(CONFIG, want);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_FAIL);
+	url[strlen(url) - 1] = '\0';
+	snprintf(want, sizeof(want),
+		 "instance metadata at '%s' (no answer to the IMDSv2 token "
+		 "request within 2 s)",
+		 url);
+	assert_msg_has(want);
+
+	/* A bad timeout is warned about and the default used. */
+	env_set("AWS_METADATA_SERVICE_TIMEOUT", "soon");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_FAIL);
+	assert_msg_has("within 1 s)");
+	{
+		char *log = read_log();
+
+		assert_non_null(strstr(log, "ignoring "
+					    "AWS_METADATA_SERVICE_TIMEOUT "
+					    "'soon'"));
+		free(log);
+	}
+}
+
+static void test_creds_sts_endpoint(void **state)
+{
+	struct sts_config cfg;
+	char url[HTTP_URL_MAX], region[64];
+	const char *from;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.env = fake_env;
+	cfg.region = "eu-west-1";
+	assert_int_equal(sts_endpoint(&fx.ctx, &cfg, url, sizeof(url), region,
+				      sizeof(region), &from),
+			 SESCTL_OK);
+	assert_string_equal(url, "https://sts.eu-west-1.amazonaws.com");
+	assert_string_equal(region, "eu-west-1");
+	assert_string_equal(from, "the regional endpoint");
+
+	cfg.region = "cn-northwest-1";
+	assert_int_equal(sts_endpoint(&fx.ctx, &cfg, url, sizeof(url), region,
+				      sizeof(region), &from),
+			 SESCTL_OK);
+	assert_string_equal(url, "https://sts.cn-northwest-1.amazonaws.com.cn");
+
+	cfg.region = NULL;
+	assert_int_equal(sts_endpoint(&fx.ctx, &cfg, url, sizeof(url), region,
+				      sizeof(region), &from),
+			 SESCTL_OK);
+	assert_string_equal(url, "https://sts.amazonaws.com");
+	assert_string_equal(region, "us-east-1");
+
+	env_set("AWS_ENDPOINT_URL", "https://proxy.example:8443");
+	assert_int_equal(sts_endpoint(&fx.ctx, &cfg, url, sizeof(url), region,
+				      sizeof(region), &from),
+			 SESCTL_OK);
+	assert_string_equal(url, "https://proxy.example:8443");
+	assert_string_equal(from, "AWS_ENDPOINT_URL");
+	env_set("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9/");
+	cfg.region = "ap-south-1";
+	assert_int_equal(sts_endpoint(&fx.ctx, &cfg, url, sizeof(url), region,
+				      sizeof(region), &from),
+			 SESCTL_OK);
+	assert_string_equal(url, "http://127.0.0.1:9/");
+	assert_string_equal(region, "ap-south-1");
+	assert_string_equal(from, "AWS_ENDPOINT_URL_STS");
+
+	/* Plain http only to loopback, as for IAM. */
+	env_set("AWS_ENDPOINT_URL_STS", "http://sts.example.com");
+	assert_int_equal(sts_endpoint(&fx.ctx, &cfg, url, sizeof(url), region,
+				      sizeof(region), &from),
+			 SESCTL_ERR_USAGE);
+	assert_msg_has("uses plain http to a host that is not loopback");
+
+	env_set("AWS_ENDPOINT_URL_STS", "");
+	env_set("AWS_ENDPOINT_URL", "");
+	cfg.region = "Mars";
+	assert_int_equal(sts_endpoint(&fx.ctx, &cfg, url, sizeof(url), region,
+				      sizeof(region), &from),
+			 SESCTL_ERR_USAGE);
+	assert_msg_has("cannot reach STS in region 'Mars'");
+}
+
 /* ---- hygiene ---- */
 
 static void test_creds_release_wipes(void **state)
@@ -1005,6 +1571,16 @@ int main(void)
 		T(test_creds_nothing_found),
 		T(test_creds_region_precedence),
 		T(test_creds_region_errors),
+		T(test_creds_process_ok),
+		T(test_creds_process_splits_like_shlex),
+		T(test_creds_process_order),
+		T(test_creds_process_errors),
+		T(test_creds_offline),
+		T(test_creds_assume_role_config),
+		T(test_creds_unsupported),
+		T(test_creds_container_config),
+		T(test_creds_imds_config),
+		T(test_creds_sts_endpoint),
 		T(test_creds_release_wipes),
 		T(test_creds_debug_never_shows_secrets),
 #undef T
