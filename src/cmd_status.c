@@ -1,5 +1,7 @@
 /* cmd_status.c - sesctl smtp status: what exists, how old, was it used,
- * what is wrong.  Read-only. */
+ * what is wrong.  Read-only, so the calls that do not depend on each other
+ * run at once (iam_read_many): three round trips for one user, whatever
+ * the number of keys. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,8 @@
 
 #define MAX_WARNINGS 16
 #define WARNING_MAX 512
+/* --all: IAM requests in flight at once (each user's tags and keys). */
+#define STATUS_ALL_IN_FLIGHT 8
 
 struct text {
 	char buf[16384];
@@ -56,58 +60,68 @@ static sesctl_err status_all(struct lc *lc, bool json)
 {
 	struct iam_user_list users;
 	struct status_entry *e = NULL;
+	struct iam_tag_list *tags = NULL;
+	struct iam_access_key_list *keys = NULL;
+	struct iam_read *rd = NULL;
 	struct text *t = NULL;
 	char *doc = NULL;
 	time_t now = ctx_now(lc->ctx);
 	sesctl_err rc = SESCTL_OK;
-	size_t i, j;
+	size_t i, j, n;
 
 	memset(&users, 0, sizeof(users));
 	TRY(iam_list_users(&lc->iam, LC_PATH, &users));
-	e = calloc(users.count ? users.count : 1, sizeof(*e));
+	n = users.count;
+	e = calloc(n ? n : 1, sizeof(*e));
+	tags = calloc(n ? n : 1, sizeof(*tags));
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	rd = calloc(n ? 2 * n : 1, sizeof(*rd));
 	t = calloc(1, sizeof(*t));
-	ENSURE(e && t, err_set(&lc->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	for (i = 0; i < users.count; i++) {
+	ENSURE(e && tags && keys && rd && t,
+	       err_set(&lc->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	/* Every user's tags and keys at once (STATUS_ALL_IN_FLIGHT at a
+	 * time); looked at below in the order the calls used to be made,
+	 * so the first failure is the one reported. */
+	for (i = 0; i < n; i++) {
+		rd[2 * i] = (struct iam_read){ .kind = IAM_READ_LIST_USER_TAGS,
+					       .user = users.items[i].user_name,
+					       .out = &tags[i] };
+		rd[2 * i + 1] = (struct iam_read){
+			.kind = IAM_READ_LIST_ACCESS_KEYS,
+			.user = users.items[i].user_name,
+			.out = &keys[i]
+		};
+	}
+	rc = iam_read_many(&lc->iam, rd, 2 * n, STATUS_ALL_IN_FLIGHT);
+	for (i = 0; i < n; i++) {
 		struct iam_user *u = &users.items[i];
-		struct iam_access_key_list keys;
-		struct iam_tag_list tags;
 
-		memset(&keys, 0, sizeof(keys));
-		memset(&tags, 0, sizeof(tags));
 		e[i].user = u->user_name;
 		e[i].arn = u->arn;
 		e[i].created = u->create_date.present ? u->create_date.iso :
 							NULL;
 		e[i].oldest_key_days = -1;
-		rc = iam_list_user_tags(&lc->iam, u->user_name, &tags);
-		if (rc == SESCTL_OK) {
-			/* The tags live in u so that e[] can point at them. */
-			free(u->tags);
-			u->tags = tags.items;
-			u->tag_count = tags.count;
-			tags.items = NULL;
-			tags.count = 0;
-			rc = iam_list_access_keys(&lc->iam, u->user_name, &keys);
-		}
-		iam_tag_list_release(&tags);
-		if (rc != SESCTL_OK) {
-			iam_access_key_list_release(&keys);
-			goto out;
-		}
+		TRY(iam_read_result(&lc->iam, &rd[2 * i]));
+		/* The tags live in u so that e[] can point at them. */
+		free(u->tags);
+		u->tags = tags[i].items;
+		u->tag_count = tags[i].count;
+		tags[i].items = NULL;
+		tags[i].count = 0;
+		TRY(iam_read_result(&lc->iam, &rd[2 * i + 1]));
 		e[i].managed = lc_is_managed(u);
 		for (j = 0; j < u->tag_count; j++)
 			if (strcmp(u->tags[j].key, LC_TAG_NAME) == 0)
 				e[i].name = u->tags[j].value;
-		e[i].keys = keys.count;
-		for (j = 0; j < keys.count; j++) {
-			long age = age_days(&keys.items[j].create_date, now);
+		e[i].keys = keys[i].count;
+		for (j = 0; j < keys[i].count; j++) {
+			long age = age_days(&keys[i].items[j].create_date, now);
 
-			if (keys.items[j].status == IAM_STATUS_ACTIVE)
+			if (keys[i].items[j].status == IAM_STATUS_ACTIVE)
 				e[i].active_keys++;
 			if (age > e[i].oldest_key_days)
 				e[i].oldest_key_days = age;
 		}
-		iam_access_key_list_release(&keys);
 	}
 	if (json) {
 		TRY(output_status_list_json(e, users.count, &doc));
@@ -137,8 +151,15 @@ static sesctl_err status_all(struct lc *lc, bool json)
 	}
 	TRY(ctx_write_out(lc->ctx, t->buf, t->len));
 out:
+	for (i = 0; tags && keys && i < users.count; i++) {
+		iam_tag_list_release(&tags[i]);
+		iam_access_key_list_release(&keys[i]);
+	}
 	free(doc);
 	free(t);
+	free(rd);
+	free(keys);
+	free(tags);
 	free(e);
 	iam_user_list_release(&users);
 	return rc;
@@ -152,6 +173,7 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	struct iam_user_policy pol;
 	struct iam_access_key_list keys;
 	struct iam_access_key_last_used *used = NULL;
+	struct iam_read reads[2], *key_reads = NULL;
 	struct status_key *sk = NULL;
 	struct status_report r;
 	struct text *t = NULL;
@@ -192,6 +214,12 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 		goto out;
 	}
 
+	/* The user first: when it does not exist, that is all there is to
+	 * say (one request).  Then its policy and its keys at once, then
+	 * when each key was last used, all at once: three round trips,
+	 * whatever the number of keys.  The answers are looked at in the
+	 * order the calls used to be made one by one, so that a failure
+	 * reads as it did. */
 	rc = iam_get_user(&lc.iam, lc.user, &u);
 	if (rc == SESCTL_ERR_NOT_FOUND) {
 		rc = err_set(&ctx->err, SESCTL_ERR_NOT_FOUND,
@@ -201,7 +229,15 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 		goto out;
 	}
 	TRY(rc);
-	rc = iam_get_user_policy(&lc.iam, lc.user, POLICY_NAME, &pol);
+	reads[0] = (struct iam_read){ .kind = IAM_READ_GET_USER_POLICY,
+				       .user = lc.user, .arg = POLICY_NAME,
+				       .out = &pol };
+	reads[1] = (struct iam_read){ .kind = IAM_READ_LIST_ACCESS_KEYS,
+				       .user = lc.user, .out = &keys };
+	/* (The first failure it returns may be the policy's NoSuchEntity,
+	 * which is no failure here: each read is looked at on its own.) */
+	rc = iam_read_many(&lc.iam, reads, 2, 0);
+	rc = iam_read_result(&lc.iam, &reads[0]);
 	if (rc == SESCTL_ERR_NOT_FOUND)
 		rc = SESCTL_OK;
 	else if (rc == SESCTL_OK)
@@ -209,17 +245,24 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 					desc, sizeof(desc)));
 	TRY(rc);
 	r.policy_present = pol.policy_document != NULL;
-	TRY(iam_list_access_keys(&lc.iam, lc.user, &keys));
+	TRY(iam_read_result(&lc.iam, &reads[1]));
 	used = calloc(keys.count ? keys.count : 1, sizeof(*used));
+	key_reads = calloc(keys.count ? keys.count : 1, sizeof(*key_reads));
 	sk = calloc(keys.count ? keys.count : 1, sizeof(*sk));
 	t = calloc(1, sizeof(*t));
-	ENSURE(used && sk && t,
+	ENSURE(used && key_reads && sk && t,
 	       err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	for (i = 0; i < keys.count; i++)
+		key_reads[i] = (struct iam_read){
+			.kind = IAM_READ_GET_ACCESS_KEY_LAST_USED,
+			.arg = keys.items[i].access_key_id, .out = &used[i]
+		};
+	rc = iam_read_many(&lc.iam, key_reads, keys.count, 0);
+	/* In key order: the first failure is the one reported. */
 	for (i = 0; i < keys.count; i++) {
 		const struct iam_access_key_meta *k = &keys.items[i];
 
-		TRY(iam_get_access_key_last_used(&lc.iam, k->access_key_id,
-						 &used[i]));
+		TRY(iam_read_result(&lc.iam, &key_reads[i]));
 		sk[i].id = k->access_key_id;
 		sk[i].status = k->status_text;
 		sk[i].created = k->create_date.present ? k->create_date.iso :
@@ -350,6 +393,7 @@ out:
 		for (i = 0; i < keys.count; i++)
 			iam_access_key_last_used_release(&used[i]);
 	free(used);
+	free(key_reads);
 	iam_access_key_list_release(&keys);
 	iam_user_policy_release(&pol);
 	iam_user_result_release(&u);

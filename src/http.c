@@ -1,4 +1,11 @@
-/* http.c - the libcurl transport (see http.h). */
+/* http.c - the libcurl transport (see http.h).
+ *
+ * Every transfer of a client runs on one multi handle, so they all share
+ * its connection cache: http_send drives one transfer to its end on the
+ * client's own easy handle, http_start/http_poll drive several at once on
+ * a small pool of further easy handles.  A CURLSH shares TLS sessions and
+ * the DNS cache between the handles, so a second connection to IAM
+ * resumes the first one's TLS session. */
 #include "sesctl/http.h"
 
 #include <ctype.h>
@@ -13,14 +20,38 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_TIMEOUT_MS 60000L
 
-struct http_client {
-	struct ctx *ctx;
+/* One transfer: an easy handle and the request it is busy with. */
+struct xfer {
+	struct http_client *c;
 	CURL *curl;
-	long connections;
+	char prefix[16];            /* "#N " in the debug log; "" for http_send */
 	/* per request */
 	struct http_response *resp;
+	struct err_info *err;
+	struct curl_slist *hdrs;
+	char url[HTTP_URL_MAX];
+	void *tag;
+	bool busy;                  /* started and not yet reported */
+	bool done;                  /* finished; rc is its outcome */
 	bool too_large;
 	sesctl_err write_rc;
+	sesctl_err rc;
+	struct xfer *next_done;
+};
+
+struct http_client {
+	struct ctx *ctx;
+	CURLM *multi;
+	CURLSH *share;
+	struct xfer *own;                     /* http_send's handle */
+	struct xfer *pool[HTTP_MAX_PARALLEL]; /* http_start's handles */
+	size_t n_pool;
+	struct xfer *done_head, *done_tail;   /* finished, not yet reported */
+	unsigned pending;                     /* started, not yet reported */
+	unsigned next_id;
+	long connections;
+	long connect_ms, total_ms;
+	char *ca_bundle;
 };
 
 static bool curl_ready;
@@ -215,8 +246,8 @@ char *http_redact(const char *in, size_t len)
 }
 
 /* One header line for the debug log, with its secret parts hidden. */
-static void debug_header_line(struct ctx *ctx, char dir, const char *line,
-			      size_t n)
+static void debug_header_line(struct ctx *ctx, const char *pfx, char dir,
+			      const char *line, size_t n)
 {
 	const char *colon = memchr(line, ':', n);
 	size_t name_len = colon ? (size_t)(colon - line) : 0;
@@ -231,22 +262,23 @@ static void debug_header_line(struct ctx *ctx, char dir, const char *line,
 			if (strncmp(p, "Signature=", 10) == 0)
 				sig = p + 10;
 		if (sig)
-			ctx_debug(ctx, "%c %.*s%s", dir, (int)(sig - line), line,
-				  REDACTED);
+			ctx_debug(ctx, "%s%c %.*s%s", pfx, dir,
+				  (int)(sig - line), line, REDACTED);
 		else
-			ctx_debug(ctx, "%c %.*s: %s", dir, (int)name_len, line,
-				  REDACTED);
+			ctx_debug(ctx, "%s%c %.*s: %s", pfx, dir, (int)name_len,
+				  line, REDACTED);
 		return;
 	}
 	if (colon && sensitive_name(line, name_len)) {
-		ctx_debug(ctx, "%c %.*s: %s", dir, (int)name_len, line, REDACTED);
+		ctx_debug(ctx, "%s%c %.*s: %s", pfx, dir, (int)name_len, line,
+			  REDACTED);
 		return;
 	}
-	ctx_debug(ctx, "%c %.*s", dir, (int)n, line);
+	ctx_debug(ctx, "%s%c %.*s", pfx, dir, (int)n, line);
 }
 
-static void debug_lines(struct ctx *ctx, char dir, const char *data,
-			size_t size)
+static void debug_lines(struct ctx *ctx, const char *pfx, char dir,
+			const char *data, size_t size)
 {
 	size_t i = 0, start;
 
@@ -254,7 +286,7 @@ static void debug_lines(struct ctx *ctx, char dir, const char *data,
 		start = i;
 		while (i < size && data[i] != '\n' && data[i] != '\r')
 			i++;
-		debug_header_line(ctx, dir, data + start, i - start);
+		debug_header_line(ctx, pfx, dir, data + start, i - start);
 		while (i < size && (data[i] == '\n' || data[i] == '\r'))
 			i++;
 	}
@@ -263,23 +295,24 @@ static void debug_lines(struct ctx *ctx, char dir, const char *data,
 static int on_debug(CURL *handle, curl_infotype type, char *data, size_t size,
 		    void *userp)
 {
-	struct http_client *c = userp;
+	struct xfer *x = userp;
+	struct ctx *ctx = x->c->ctx;
 
 	(void)handle;
 	switch (type) {
 	case CURLINFO_HEADER_OUT:
-		if (c->resp)
-			c->resp->sends++;
-		if (c->ctx->debug)
-			debug_lines(c->ctx, '>', data, size);
+		if (x->resp)
+			x->resp->sends++;
+		if (ctx->debug)
+			debug_lines(ctx, x->prefix, '>', data, size);
 		break;
 	case CURLINFO_HEADER_IN:
-		if (c->ctx->debug)
-			debug_lines(c->ctx, '<', data, size);
+		if (ctx->debug)
+			debug_lines(ctx, x->prefix, '<', data, size);
 		break;
 	case CURLINFO_TEXT:
-		if (c->ctx->debug)
-			debug_lines(c->ctx, '*', data, size);
+		if (ctx->debug)
+			debug_lines(ctx, x->prefix, '*', data, size);
 		break;
 	case CURLINFO_DATA_IN:
 	case CURLINFO_DATA_OUT:
@@ -287,14 +320,15 @@ static int on_debug(CURL *handle, curl_infotype type, char *data, size_t size,
 	case CURLINFO_SSL_DATA_OUT:
 	case CURLINFO_END:
 	default:
-		/* Bodies are printed whole, redacted, by http_send. */
+		/* Bodies are printed whole, redacted, when the transfer
+		 * starts and ends. */
 		break;
 	}
 	return 0;
 }
 
-static void debug_body(struct ctx *ctx, char dir, const void *body,
-		       size_t len)
+static void debug_body(struct ctx *ctx, const char *pfx, char dir,
+		       const void *body, size_t len)
 {
 	char *red;
 
@@ -302,7 +336,7 @@ static void debug_body(struct ctx *ctx, char dir, const void *body,
 		return;
 	red = http_redact(body, len);
 	if (red)
-		ctx_debug(ctx, "%c (body, %zu bytes) %s", dir, len, red);
+		ctx_debug(ctx, "%s%c (body, %zu bytes) %s", pfx, dir, len, red);
 	free(red);
 }
 
@@ -310,15 +344,15 @@ static void debug_body(struct ctx *ctx, char dir, const void *body,
 
 static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
 {
-	struct http_client *c = userp;
+	struct xfer *x = userp;
 	size_t n = size * nmemb;
 
-	if (c->resp->body.len + n > HTTP_MAX_BODY) {
-		c->too_large = true;
+	if (x->resp->body.len + n > HTTP_MAX_BODY) {
+		x->too_large = true;
 		return 0;
 	}
-	c->write_rc = secret_append(&c->resp->body, data, n);
-	return c->write_rc == SESCTL_OK ? n : 0;
+	x->write_rc = secret_append(&x->resp->body, data, n);
+	return x->write_rc == SESCTL_OK ? n : 0;
 }
 
 static void copy_header_value(char *dst, size_t dst_size, const char *v,
@@ -338,7 +372,7 @@ static void copy_header_value(char *dst, size_t dst_size, const char *v,
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 {
-	struct http_client *c = userp;
+	struct xfer *x = userp;
 	size_t n = size * nmemb;
 	const char *colon = memchr(data, ':', n);
 	size_t name_len;
@@ -347,17 +381,17 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 		return n;
 	name_len = (size_t)(colon - data);
 	if (name_len == 16 && strncasecmp(data, "x-amzn-requestid", 16) == 0)
-		copy_header_value(c->resp->request_id,
-				  sizeof(c->resp->request_id), colon + 1,
+		copy_header_value(x->resp->request_id,
+				  sizeof(x->resp->request_id), colon + 1,
 				  n - name_len - 1);
 	else if (name_len == 12 && strncasecmp(data, "content-type", 12) == 0)
-		copy_header_value(c->resp->content_type,
-				  sizeof(c->resp->content_type), colon + 1,
+		copy_header_value(x->resp->content_type,
+				  sizeof(x->resp->content_type), colon + 1,
 				  n - name_len - 1);
 	return n;
 }
 
-/* ---- client -------------------------------------------------------- */
+/* ---- URLs ---------------------------------------------------------- */
 
 static bool is_loopback_host(const char *host)
 {
@@ -458,17 +492,315 @@ out:
 	return rc;
 }
 
+/* ---- transfers ----------------------------------------------------- */
+
+static void xfer_reset(struct xfer *x)
+{
+	if (x->busy && !x->done)
+		curl_multi_remove_handle(x->c->multi, x->curl);
+	curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+	x->resp = NULL;
+	x->err = NULL;
+	x->tag = NULL;
+	x->next_done = NULL;
+	x->busy = false;
+	x->done = false;
+}
+
+static void xfer_free(struct xfer *x)
+{
+	if (!x)
+		return;
+	if (x->curl) {
+		xfer_reset(x);
+		curl_easy_cleanup(x->curl);
+	}
+	free(x);
+}
+
+/* A new easy handle with the client's settings. */
+static sesctl_err xfer_new(struct http_client *c, struct err_info *err,
+			   struct xfer **out)
+{
+	struct xfer *x = NULL;
+	CURLcode cc = CURLE_OK;
+	sesctl_err rc = SESCTL_OK;
+
+	*out = NULL;
+	x = calloc(1, sizeof(*x));
+	ENSURE(x, err_set(err, SESCTL_ERR_NOMEM, "out of memory"));
+	x->c = c;
+	x->curl = curl_easy_init();
+	ENSURE(x->curl, err_set(err, SESCTL_ERR_NOMEM,
+				"libcurl could not create a handle"));
+
+#define SETOPT(o, v)                                                         \
+	do {                                                                 \
+		if (cc == CURLE_OK)                                          \
+			cc = curl_easy_setopt(x->curl, o, v);                \
+	} while (0)
+	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
+	SETOPT(CURLOPT_TIMEOUT_MS, c->total_ms);
+	SETOPT(CURLOPT_USERAGENT, "sesctl/" SESCTL_VERSION);
+	SETOPT(CURLOPT_WRITEFUNCTION, on_write);
+	SETOPT(CURLOPT_WRITEDATA, x);
+	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+	SETOPT(CURLOPT_HEADERDATA, x);
+	/* VERBOSE only routes libcurl's trace into on_debug, which prints
+	 * (redacted) with --debug and otherwise just counts sends. */
+	SETOPT(CURLOPT_DEBUGFUNCTION, on_debug);
+	SETOPT(CURLOPT_DEBUGDATA, x);
+	SETOPT(CURLOPT_VERBOSE, 1L);
+	SETOPT(CURLOPT_PRIVATE, x);
+	SETOPT(CURLOPT_SHARE, c->share);
+	if (c->ca_bundle)
+		SETOPT(CURLOPT_CAINFO, c->ca_bundle);
+#undef SETOPT
+	ENSURE(cc == CURLE_OK,
+	       err_set(err, SESCTL_ERR_FAIL, "libcurl setup failed: %s",
+		       curl_easy_strerror(cc)));
+	*out = x;
+	x = NULL;
+out:
+	xfer_free(x);
+	return rc;
+}
+
+/* Set `x` up for `req` and hand it to the multi handle. */
+static sesctl_err xfer_start(struct xfer *x, const struct http_request *req,
+			     struct http_response *resp, struct err_info *err)
+{
+	struct secret line = SECRET_INIT;
+	struct curl_slist *tmp;
+	CURLMcode mc;
+	sesctl_err rc = SESCTL_OK;
+	size_t i;
+	int n;
+
+	http_response_release(resp);
+	x->resp = resp;
+	x->err = err;
+	x->too_large = false;
+	x->write_rc = SESCTL_OK;
+	x->rc = SESCTL_OK;
+	x->busy = true;
+	x->done = false;
+	n = snprintf(x->url, sizeof(x->url), "%s", req->url);
+	ENSURE(n >= 0 && (size_t)n < sizeof(x->url),
+	       err_set(err, SESCTL_ERR_USAGE, "URL too long"));
+
+	/* Header lines can hold the session token: build them in a wiping
+	 * buffer; libcurl's own copy in the slist is a documented residual
+	 * (freed through secret_lib_free, which wipes). */
+	for (i = 0; i < req->n_headers; i++) {
+		secret_clear(&line);
+		TRY(secret_append(&line, req->headers[i].name,
+				  strlen(req->headers[i].name)));
+		TRY(secret_append(&line, ": ", 2));
+		TRY(secret_append(&line, req->headers[i].value,
+				  strlen(req->headers[i].value)));
+		tmp = curl_slist_append(x->hdrs, secret_str(&line));
+		ENSURE(tmp, err_set(err, SESCTL_ERR_NOMEM, "out of memory"));
+		x->hdrs = tmp;
+	}
+	/* libcurl adds these unless told not to; IAM does not want them. */
+	tmp = curl_slist_append(x->hdrs, "Expect:");
+	ENSURE(tmp, err_set(err, SESCTL_ERR_NOMEM, "out of memory"));
+	x->hdrs = tmp;
+	tmp = curl_slist_append(x->hdrs, "Accept:");
+	ENSURE(tmp, err_set(err, SESCTL_ERR_NOMEM, "out of memory"));
+	x->hdrs = tmp;
+
+	curl_easy_setopt(x->curl, CURLOPT_URL, req->url);
+	curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->hdrs);
+	if (strcmp(req->method, "GET") == 0) {
+		curl_easy_setopt(x->curl, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(x->curl, CURLOPT_CUSTOMREQUEST, NULL);
+	} else {
+		curl_easy_setopt(x->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS,
+				 req->body ? req->body : "");
+		curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)req->body_len);
+		curl_easy_setopt(x->curl, CURLOPT_CUSTOMREQUEST,
+				 strcmp(req->method, "POST") == 0 ? NULL :
+								    req->method);
+	}
+	debug_body(x->c->ctx, x->prefix, '>', req->body, req->body_len);
+	mc = curl_multi_add_handle(x->c->multi, x->curl);
+	ENSURE(mc == CURLM_OK,
+	       err_set(err, mc == CURLM_OUT_OF_MEMORY ? SESCTL_ERR_NOMEM :
+							 SESCTL_ERR_FAIL,
+		       "libcurl could not start a request: %s",
+		       curl_multi_strerror(mc)));
+out:
+	secret_free(&line);
+	if (rc != SESCTL_OK) {
+		/* Nothing went out. */
+		x->done = true; /* not in the multi handle */
+		xfer_reset(x);
+		resp->failure = HTTP_NOT_SENT;
+	}
+	return rc;
+}
+
+static enum http_failure classify(CURLcode cc, bool sent)
+{
+	switch (cc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return HTTP_TLS;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+		return HTTP_NOT_SENT;
+	default:
+		return sent ? HTTP_NO_ANSWER : HTTP_NOT_SENT;
+	}
+}
+
+/* What a finished transfer came to: http_send's return value, with the
+ * detail in x->err and x->resp. */
+static sesctl_err xfer_result(struct xfer *x, CURLcode cc)
+{
+	struct http_response *resp = x->resp;
+	struct http_client *c = x->c;
+	long status = 0, conns = 0, req_size = 0;
+	sesctl_err rc = SESCTL_OK;
+
+	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(x->curl, CURLINFO_NUM_CONNECTS, &conns);
+	curl_easy_getinfo(x->curl, CURLINFO_REQUEST_SIZE, &req_size);
+	resp->new_connections = conns;
+	c->connections += conns;
+	resp->status = status;
+
+	if (cc == CURLE_OK) {
+		resp->failure = HTTP_OK;
+		debug_body(c->ctx, x->prefix, '<', resp->body.p, resp->body.len);
+		goto out;
+	}
+	secret_clear(&resp->body);
+	if (x->too_large) {
+		resp->failure = HTTP_TOO_LARGE;
+		rc = err_set(x->err, SESCTL_ERR_NETWORK,
+			     "the answer from '%s' is larger than %zu bytes",
+			     x->url, HTTP_MAX_BODY);
+		goto out;
+	}
+	if (x->write_rc != SESCTL_OK) {
+		rc = err_set(x->err, x->write_rc,
+			     "could not store the answer from '%s'", x->url);
+		goto out;
+	}
+	resp->failure = classify(cc, resp->sends > 0 || req_size > 0);
+	switch (resp->failure) {
+	case HTTP_TLS:
+		rc = err_set(x->err, SESCTL_ERR_NETWORK,
+			     "TLS verification of '%s' failed: %s; for a "
+			     "private CA pass --ca-bundle or set AWS_CA_BUNDLE",
+			     x->url, curl_easy_strerror(cc));
+		break;
+	case HTTP_NOT_SENT:
+		rc = err_set(x->err, SESCTL_ERR_NETWORK,
+			     "cannot reach '%s': %s", x->url,
+			     curl_easy_strerror(cc));
+		break;
+	case HTTP_NO_ANSWER:
+	case HTTP_OK:
+	case HTTP_TOO_LARGE:
+	default:
+		resp->failure = HTTP_NO_ANSWER;
+		rc = err_set(x->err, SESCTL_ERR_NETWORK,
+			     "no complete answer from '%s': %s", x->url,
+			     curl_easy_strerror(cc));
+		break;
+	}
+out:
+	return rc;
+}
+
+/* Take every finished transfer off the multi handle: http_send's is
+ * marked done, the others queue up for http_poll in the order they
+ * finished. */
+static void collect(struct http_client *c)
+{
+	CURLMsg *m;
+	int left = 0;
+
+	while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+		CURL *easy = m->easy_handle;
+		CURLcode cc = m->data.result;
+		char *priv = NULL;
+		struct xfer *x;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+		x = (struct xfer *)(void *)priv;
+		curl_multi_remove_handle(c->multi, easy);
+		if (!x || !x->busy || x->done)
+			continue;
+		x->done = true;
+		x->rc = xfer_result(x, cc);
+		if (x == c->own)
+			continue;
+		if (c->done_tail)
+			c->done_tail->next_done = x;
+		else
+			c->done_head = x;
+		c->done_tail = x;
+	}
+}
+
+/* Let libcurl work, waiting up to timeout_ms for something to happen. */
+static sesctl_err drive(struct http_client *c, long timeout_ms,
+			struct err_info *err)
+{
+	CURLMcode mc;
+	int running = 0;
+
+	mc = curl_multi_perform(c->multi, &running);
+	if (mc == CURLM_OK)
+		collect(c);
+	if (mc == CURLM_OK && running > 0 && timeout_ms > 0 &&
+	    !c->done_head && !c->own->done) {
+		mc = curl_multi_poll(c->multi, NULL, 0,
+				     timeout_ms > 60000 ? 60000 :
+							  (int)timeout_ms,
+				     NULL);
+		if (mc == CURLM_OK)
+			mc = curl_multi_perform(c->multi, &running);
+		if (mc == CURLM_OK)
+			collect(c);
+	}
+	if (mc != CURLM_OK)
+		return err_set(err,
+			       mc == CURLM_OUT_OF_MEMORY ? SESCTL_ERR_NOMEM :
+							   SESCTL_ERR_FAIL,
+			       "libcurl failed: %s", curl_multi_strerror(mc));
+	return SESCTL_OK;
+}
+
+/* ---- client -------------------------------------------------------- */
+
 sesctl_err http_client_new(struct ctx *ctx, const struct http_options *opts,
 			   struct http_client **out)
 {
 	struct http_client *c = NULL;
 	sesctl_err rc = SESCTL_OK;
-	long connect_ms = opts && opts->connect_timeout_ms > 0 ?
-				  opts->connect_timeout_ms :
-				  DEFAULT_CONNECT_TIMEOUT_MS;
-	long total_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms :
-						       DEFAULT_TIMEOUT_MS;
-	CURLcode cc = CURLE_OK;
 
 	*out = NULL;
 	if (!curl_ready) {
@@ -486,38 +818,31 @@ sesctl_err http_client_new(struct ctx *ctx, const struct http_options *opts,
 	c = calloc(1, sizeof(*c));
 	ENSURE(c, err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
 	c->ctx = ctx;
-	c->curl = curl_easy_init();
-	ENSURE(c->curl, err_set(&ctx->err, SESCTL_ERR_NOMEM,
-				"libcurl could not create a handle"));
-
-#define SETOPT(o, v)                                                         \
-	do {                                                                 \
-		if (cc == CURLE_OK)                                          \
-			cc = curl_easy_setopt(c->curl, o, v);                \
-	} while (0)
-	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
-	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
-	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-	SETOPT(CURLOPT_NOSIGNAL, 1L);
-	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-	SETOPT(CURLOPT_TIMEOUT_MS, total_ms);
-	SETOPT(CURLOPT_USERAGENT, "sesctl/" SESCTL_VERSION);
-	SETOPT(CURLOPT_WRITEFUNCTION, on_write);
-	SETOPT(CURLOPT_WRITEDATA, c);
-	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-	SETOPT(CURLOPT_HEADERDATA, c);
-	/* VERBOSE only routes libcurl's trace into on_debug, which prints
-	 * (redacted) with --debug and otherwise just counts sends. */
-	SETOPT(CURLOPT_DEBUGFUNCTION, on_debug);
-	SETOPT(CURLOPT_DEBUGDATA, c);
-	SETOPT(CURLOPT_VERBOSE, 1L);
-	if (opts && opts->ca_bundle)
-		SETOPT(CURLOPT_CAINFO, opts->ca_bundle);
-#undef SETOPT
-	ENSURE(cc == CURLE_OK,
-	       err_set(&ctx->err, SESCTL_ERR_FAIL, "libcurl setup failed: %s",
-		       curl_easy_strerror(cc)));
+	c->connect_ms = opts && opts->connect_timeout_ms > 0 ?
+				opts->connect_timeout_ms :
+				DEFAULT_CONNECT_TIMEOUT_MS;
+	c->total_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms :
+						     DEFAULT_TIMEOUT_MS;
+	if (opts && opts->ca_bundle) {
+		c->ca_bundle = strdup(opts->ca_bundle);
+		ENSURE(c->ca_bundle, err_set(&ctx->err, SESCTL_ERR_NOMEM,
+					     "out of memory"));
+	}
+	c->share = curl_share_init();
+	c->multi = curl_multi_init();
+	ENSURE(c->share && c->multi,
+	       err_set(&ctx->err, SESCTL_ERR_NOMEM,
+		       "libcurl could not create a handle"));
+	/* TLS sessions and DNS answers are shared by every handle; the
+	 * connections themselves live in the multi handle's cache. */
+	ENSURE(curl_share_setopt(c->share, CURLSHOPT_SHARE,
+				 CURL_LOCK_DATA_SSL_SESSION) == CURLSHE_OK &&
+		       curl_share_setopt(c->share, CURLSHOPT_SHARE,
+					 CURL_LOCK_DATA_DNS) == CURLSHE_OK &&
+		       curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS,
+					 (long)HTTP_MAX_PARALLEL) == CURLM_OK,
+	       err_set(&ctx->err, SESCTL_ERR_FAIL, "libcurl setup failed"));
+	TRY(xfer_new(c, &ctx->err, &c->own));
 	*out = c;
 	c = NULL;
 out:
@@ -527,10 +852,25 @@ out:
 
 void http_client_free(struct http_client *c)
 {
+	size_t i;
+
 	if (!c)
 		return;
-	if (c->curl)
-		curl_easy_cleanup(c->curl);
+	/* Every easy handle leaves the multi handle first; the multi
+	 * handle closes the cached connections; the share goes last,
+	 * when no handle uses it any more. */
+	if (c->own)
+		xfer_reset(c->own);
+	for (i = 0; i < c->n_pool; i++)
+		xfer_reset(c->pool[i]);
+	if (c->multi)
+		curl_multi_cleanup(c->multi);
+	xfer_free(c->own);
+	for (i = 0; i < c->n_pool; i++)
+		xfer_free(c->pool[i]);
+	if (c->share)
+		curl_share_cleanup(c->share);
+	free(c->ca_bundle);
 	free(c);
 }
 
@@ -559,135 +899,109 @@ void http_response_release(struct http_response *resp)
 	resp->new_connections = 0;
 }
 
-static enum http_failure classify(CURLcode cc, bool sent)
-{
-	switch (cc) {
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-		return HTTP_TLS;
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_SSL_CONNECT_ERROR:
-		return HTTP_NOT_SENT;
-	default:
-		return sent ? HTTP_NO_ANSWER : HTTP_NOT_SENT;
-	}
-}
-
 sesctl_err http_send(struct http_client *c, const struct http_request *req,
 		     struct http_response *resp)
 {
-	struct curl_slist *hdrs = NULL, *tmp;
-	struct secret line = SECRET_INIT;
-	CURLcode cc = CURLE_OK;
-	long status = 0, conns = 0, req_size = 0;
+	struct xfer *x = c->own;
+	sesctl_err rc = SESCTL_OK;
+
+	TRY(xfer_start(x, req, resp, &c->ctx->err));
+	while (!x->done) {
+		rc = drive(c, 1000, &c->ctx->err);
+		if (rc != SESCTL_OK) {
+			/* libcurl itself failed: whether the request went
+			 * out is not known for sure. */
+			resp->failure = resp->sends ? HTTP_NO_ANSWER :
+						      HTTP_NOT_SENT;
+			goto out;
+		}
+	}
+	rc = x->rc;
+out:
+	if (x->busy)
+		xfer_reset(x);
+	return rc;
+}
+
+/* ---- several at once ----------------------------------------------- */
+
+sesctl_err http_start(struct http_client *c, const struct http_request *req,
+		      struct http_response *resp, struct err_info *err,
+		      void *tag, unsigned *id)
+{
+	struct xfer *x = NULL;
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 
-	http_response_release(resp);
-	c->resp = resp;
-	c->too_large = false;
-	c->write_rc = SESCTL_OK;
-
-	/* Header lines can hold the session token: build them in a wiping
-	 * buffer; libcurl's own copy in the slist is a documented residual
-	 * (curl_slist_free_all does not wipe). */
-	for (i = 0; i < req->n_headers; i++) {
-		secret_clear(&line);
-		TRY(secret_append(&line, req->headers[i].name,
-				  strlen(req->headers[i].name)));
-		TRY(secret_append(&line, ": ", 2));
-		TRY(secret_append(&line, req->headers[i].value,
-				  strlen(req->headers[i].value)));
-		tmp = curl_slist_append(hdrs, secret_str(&line));
-		ENSURE(tmp, err_set(&c->ctx->err, SESCTL_ERR_NOMEM,
-				    "out of memory"));
-		hdrs = tmp;
+	for (i = 0; i < c->n_pool && !x; i++)
+		if (!c->pool[i]->busy)
+			x = c->pool[i];
+	if (!x) {
+		if (c->n_pool >= HTTP_MAX_PARALLEL) {
+			http_response_release(resp);
+			resp->failure = HTTP_NOT_SENT;
+			rc = err_set(err, SESCTL_ERR_FAIL,
+				     "more than %d HTTP requests at once",
+				     HTTP_MAX_PARALLEL);
+			goto out;
+		}
+		rc = xfer_new(c, err, &x);
+		if (rc != SESCTL_OK) {
+			http_response_release(resp);
+			resp->failure = HTTP_NOT_SENT;
+			goto out;
+		}
+		c->pool[c->n_pool++] = x;
 	}
-	/* libcurl adds these unless told not to; IAM does not want them. */
-	tmp = curl_slist_append(hdrs, "Expect:");
-	ENSURE(tmp, err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	hdrs = tmp;
-	tmp = curl_slist_append(hdrs, "Accept:");
-	ENSURE(tmp, err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	hdrs = tmp;
-
-	curl_easy_setopt(c->curl, CURLOPT_URL, req->url);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
-	if (strcmp(req->method, "GET") == 0) {
-		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
-		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, NULL);
-	} else {
-		curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS,
-				 req->body ? req->body : "");
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-				 (curl_off_t)req->body_len);
-		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST,
-				 strcmp(req->method, "POST") == 0 ? NULL :
-								    req->method);
-	}
-	debug_body(c->ctx, '>', req->body, req->body_len);
-
-	cc = curl_easy_perform(c->curl);
-
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &conns);
-	curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &req_size);
-	resp->new_connections = conns;
-	c->connections += conns;
-	resp->status = status;
-
-	if (cc == CURLE_OK) {
-		resp->failure = HTTP_OK;
-		debug_body(c->ctx, '<', resp->body.p, resp->body.len);
-		goto out;
-	}
-	secret_clear(&resp->body);
-	if (c->too_large) {
-		resp->failure = HTTP_TOO_LARGE;
-		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-			     "the answer from '%s' is larger than %zu bytes",
-			     req->url, HTTP_MAX_BODY);
-		goto out;
-	}
-	if (c->write_rc != SESCTL_OK) {
-		rc = err_set(&c->ctx->err, c->write_rc,
-			     "could not store the answer from '%s'", req->url);
-		goto out;
-	}
-	resp->failure = classify(cc, resp->sends > 0 || req_size > 0);
-	switch (resp->failure) {
-	case HTTP_TLS:
-		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-			     "TLS verification of '%s' failed: %s; for a "
-			     "private CA pass --ca-bundle or set AWS_CA_BUNDLE",
-			     req->url, curl_easy_strerror(cc));
-		break;
-	case HTTP_NOT_SENT:
-		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-			     "cannot reach '%s': %s", req->url,
-			     curl_easy_strerror(cc));
-		break;
-	case HTTP_NO_ANSWER:
-	case HTTP_OK:
-	case HTTP_TOO_LARGE:
-	default:
-		resp->failure = HTTP_NO_ANSWER;
-		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-			     "no complete answer from '%s': %s", req->url,
-			     curl_easy_strerror(cc));
-		break;
-	}
+	c->next_id++;
+	snprintf(x->prefix, sizeof(x->prefix), "#%u ", c->next_id);
+	if (id)
+		*id = c->next_id;
+	x->tag = tag;
+	TRY(xfer_start(x, req, resp, err));
+	c->pending++;
 out:
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(hdrs);
-	secret_free(&line);
-	c->resp = NULL;
 	return rc;
+}
+
+sesctl_err http_poll(struct http_client *c, long timeout_ms, void **tag,
+		     sesctl_err *result)
+{
+	struct xfer *x;
+	sesctl_err rc = SESCTL_OK;
+
+	*tag = NULL;
+	*result = SESCTL_OK;
+	if (!c->done_head && c->pending > 0)
+		TRY(drive(c, timeout_ms, &c->ctx->err));
+	x = c->done_head;
+	if (!x)
+		goto out;
+	c->done_head = x->next_done;
+	if (!c->done_head)
+		c->done_tail = NULL;
+	*tag = x->tag;
+	*result = x->rc;
+	xfer_reset(x);
+	c->pending--;
+out:
+	return rc;
+}
+
+unsigned http_pending(const struct http_client *c)
+{
+	return c ? c->pending : 0;
+}
+
+void http_cancel(struct http_client *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n_pool; i++)
+		if (c->pool[i]->busy)
+			xfer_reset(c->pool[i]);
+	c->done_head = c->done_tail = NULL;
+	c->pending = 0;
 }

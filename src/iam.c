@@ -248,13 +248,13 @@ static bool code_is(const char *code, const char *a, const char *b)
 	return strcmp(code, a) == 0 || (b && strcmp(code, b) == 0);
 }
 
-/* Turn IAM's error into a sesctl error (iam_xml_error_err decides the
- * exit code) with a message that says what to do about it. */
-static sesctl_err map_iam_error(struct iam_client *c, const char *action,
+/* Turn IAM's error `e` into a sesctl error (iam_xml_error_err decides the
+ * exit code) with a message in `ei` that says what to do about it. */
+static sesctl_err map_iam_error(const struct iam_client *c,
+				const struct iam_error *e,
+				struct err_info *ei, const char *action,
 				long status)
 {
-	const struct iam_error *e = &c->last_error;
-	struct err_info *ei = &c->ctx->err;
 	const char *code = e->code;
 	sesctl_err rc = iam_xml_error_err(e, status);
 	char rid[160] = "";
@@ -295,36 +295,35 @@ static sesctl_err map_iam_error(struct iam_client *c, const char *action,
 	return err_set(ei, rc, "%s: %s: %s%s", action, code, e->message, rid);
 }
 
-/* A non-2xx answer: an IAM error, or something else (a proxy's HTML
- * page, a wrong endpoint).  *retryable says whether the AWS SDKs' standard
- * retry mode would try again. */
-static sesctl_err error_from_response(struct iam_client *c,
+/* A non-2xx answer: an IAM error (into `e`), or something else (a proxy's
+ * HTML page, a wrong endpoint).  *retryable says whether the AWS SDKs'
+ * standard retry mode would try again. */
+static sesctl_err error_from_response(const struct iam_client *c,
 				      const char *action,
 				      const struct http_response *resp,
+				      struct iam_error *e, struct err_info *ei,
 				      bool *retryable)
 {
 	sesctl_err rc;
 
 	*retryable = false;
-	rc = iam_xml_parse_error(&resp->body, action, &c->last_error,
-				 &c->ctx->err);
+	rc = iam_xml_parse_error(&resp->body, action, e, ei);
 	if (rc == SESCTL_OK) {
-		*retryable = iam_xml_error_retryable(&c->last_error,
-						     resp->status);
-		return map_iam_error(c, action, resp->status);
+		*retryable = iam_xml_error_retryable(e, resp->status);
+		return map_iam_error(c, e, ei, action, resp->status);
 	}
 	if (rc == SESCTL_ERR_NOMEM)
-		return err_set(&c->ctx->err, rc, "out of memory");
+		return err_set(ei, rc, "out of memory");
 	/* Not an AWS error document. */
 	*retryable = resp->status >= 500;
 	if (resp->status >= 500)
-		return err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+		return err_set(ei, SESCTL_ERR_NETWORK,
 			       "%s: IAM answered HTTP %ld without an AWS error "
 			       "(%s)",
 			       action, resp->status,
 			       resp->content_type[0] ? resp->content_type :
 						       "no content type");
-	return err_set(&c->ctx->err, SESCTL_ERR_FAIL,
+	return err_set(ei, SESCTL_ERR_FAIL,
 		       "%s: unexpected HTTP %ld from '%s' that is not an IAM "
 		       "error (%s); is the endpoint URL right?",
 		       action, resp->status, c->url,
@@ -366,9 +365,24 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* Sign and send one attempt. */
-static sesctl_err send_once(struct iam_client *c, const char *body,
-			    struct http_response *resp)
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* One signed request: the headers point into `auth` and `c`. */
+struct signed_request {
+	struct sigv4_auth auth;
+	struct http_header hh[6];
+	struct http_request req;
+};
+
+/* Sign `body` for this client, now.  Release sr->auth afterwards. */
+static sesctl_err sign_request(struct iam_client *c, const char *body,
+			       struct signed_request *sr, struct err_info *ei)
 {
 	static const char content_type[] =
 		"application/x-www-form-urlencoded; charset=utf-8";
@@ -379,28 +393,109 @@ static sesctl_err send_once(struct iam_client *c, const char *body,
 	struct sigv4_params sp = { c->access_key_id, c->secret_key,
 				   c->session_token, c->signing_region, "iam",
 				   ctx_now(c->ctx), false, false, 0 };
-	struct sigv4_auth auth = SIGV4_AUTH_INIT;
-	struct http_header hh[6];
-	struct http_request hreq;
 	size_t n = 0;
 	sesctl_err rc = SESCTL_OK;
 
-	rc = sigv4_sign(&sreq, &sp, &auth);
+	rc = sigv4_sign(&sreq, &sp, &sr->auth);
 	ENSURE(rc == SESCTL_OK,
-	       err_set(&c->ctx->err, rc, "could not sign the IAM request"));
-	hh[n++] = (struct http_header){ "Host", c->host };
-	hh[n++] = (struct http_header){ "Content-Type", content_type };
-	hh[n++] = (struct http_header){ "X-Amz-Date", auth.amz_date };
-	if (auth.send_security_token)
-		hh[n++] = (struct http_header){ "X-Amz-Security-Token",
-						secret_str(c->session_token) };
-	hh[n++] = (struct http_header){ "Authorization", auth.authorization };
-	hreq = (struct http_request){ "POST", c->url, hh, n, body,
-				      strlen(body) };
-	c->requests++;
-	rc = http_send(c->http, &hreq, resp);
+	       err_set(ei, rc, "could not sign the IAM request"));
+	sr->hh[n++] = (struct http_header){ "Host", c->host };
+	sr->hh[n++] = (struct http_header){ "Content-Type", content_type };
+	sr->hh[n++] = (struct http_header){ "X-Amz-Date", sr->auth.amz_date };
+	if (sr->auth.send_security_token)
+		sr->hh[n++] = (struct http_header){
+			"X-Amz-Security-Token", secret_str(c->session_token)
+		};
+	sr->hh[n++] = (struct http_header){ "Authorization",
+					    sr->auth.authorization };
+	sr->req = (struct http_request){ "POST", c->url, sr->hh, n, body,
+					 strlen(body) };
 out:
-	sigv4_auth_release(&auth);
+	return rc;
+}
+
+/* Sign and send one attempt. */
+static sesctl_err send_once(struct iam_client *c, const char *body,
+			    struct http_response *resp)
+{
+	struct signed_request sr = { SIGV4_AUTH_INIT, { { NULL, NULL } },
+				     { NULL, NULL, NULL, 0, NULL, 0 } };
+	sesctl_err rc = SESCTL_OK;
+
+	TRY(sign_request(c, body, &sr, &c->ctx->err));
+	c->requests++;
+	rc = http_send(c->http, &sr.req, resp);
+out:
+	sigv4_auth_release(&sr.auth);
+	return rc;
+}
+
+/* Where one call's outcome goes, and what its last attempt came to. */
+struct outcome {
+	struct err_info *ei;  /* the call's message */
+	struct iam_error *ie; /* IAM's error, if it sent one */
+	bool answered;        /* a 2xx answer arrived; its body is in `body` */
+	bool retry;           /* the SDKs' standard mode would try again */
+	bool unknown;         /* a creating call may or may not be applied */
+};
+
+/* Judge one attempt of action `a`: `rc` and `resp` are what the transport
+ * said.  Returns the call's error, or SESCTL_OK with o->answered. */
+static sesctl_err judge(const struct iam_client *c, const struct iam_action *a,
+			sesctl_err rc, const struct http_response *resp,
+			struct secret *body, struct outcome *o)
+{
+	o->retry = false;
+	o->answered = false;
+	if (rc != SESCTL_OK) {
+		/* Say which call it was: the transport cannot. */
+		if (resp->failure != HTTP_OK)
+			err_set(o->ei, rc, "%s: %s", a->name, o->ei->msg);
+		if (resp->failure == HTTP_NOT_SENT)
+			o->retry = true;
+		else if (resp->failure == HTTP_NO_ANSWER &&
+			 !(a->flags & IAM_CREATES))
+			o->retry = true;
+		else if (resp->failure == HTTP_NO_ANSWER)
+			o->unknown = true;
+		return rc;
+	}
+	if (resp->status >= 200 && resp->status < 300) {
+		/* libcurl re-sends on a reused connection that died before
+		 * answering: the first may have been applied. */
+		if (resp->sends > 1 && (a->flags & IAM_CREATES))
+			o->unknown = true;
+		o->answered = true;
+		rc = secret_set(body, resp->body.p, resp->body.len);
+		if (rc != SESCTL_OK)
+			return err_set(o->ei, rc, "out of memory");
+		return SESCTL_OK;
+	}
+	/* An error answer: throttling and 5xx are retried for every action,
+	 * as the SDKs do. */
+	rc = error_from_response(c, a->name, resp, o->ie, o->ei, &o->retry);
+	/* Unless libcurl re-sent a creating call: then the error may answer
+	 * the repeat of a request that was applied (LimitExceeded,
+	 * EntityAlreadyExists), and trying again would repeat it blindly. */
+	if (resp->sends > 1 && (a->flags & IAM_CREATES)) {
+		o->unknown = true;
+		o->retry = false;
+	}
+	return rc;
+}
+
+/* The message of a call that failed for good after `attempt` attempts. */
+static sesctl_err give_up(const struct iam_client *c, const char *action,
+			  sesctl_err rc, int attempt, const struct outcome *o)
+{
+	if (o->retry && c->max_attempts > 1)
+		rc = err_set(o->ei, rc, "gave up after %d attempts: %s",
+			     attempt, o->ei->msg);
+	if (o->unknown)
+		rc = err_set(o->ei, SESCTL_ERR_NETWORK,
+			     "%s went out but its answer was lost, so it may "
+			     "or may not have been applied (%s)",
+			     action, o->ei->msg);
 	return rc;
 }
 
@@ -410,9 +505,10 @@ sesctl_err iam_call(struct iam_client *c, const char *action,
 {
 	const struct iam_action *a = find_action(action);
 	struct http_response resp = HTTP_RESPONSE_INIT;
+	struct outcome o = { &c->ctx->err, &c->last_error, false, false,
+			     false };
 	char *form = NULL;
 	sesctl_err rc = SESCTL_OK;
-	bool retry;
 	int attempt;
 
 	memset(&c->last_error, 0, sizeof(c->last_error));
@@ -425,42 +521,11 @@ sesctl_err iam_call(struct iam_client *c, const char *action,
 	ctx_debug(c->ctx, "IAM %s", action);
 
 	for (attempt = 1;; attempt++) {
-		retry = false;
 		rc = send_once(c, form, &resp);
-		if (rc != SESCTL_OK && resp.failure != HTTP_OK) {
-			/* Say which call it was: the transport cannot. */
-			err_set(&c->ctx->err, rc, "%s: %s", action,
-				c->ctx->err.msg);
-		}
-		if (rc != SESCTL_OK) {
-			if (resp.failure == HTTP_NOT_SENT)
-				retry = true;
-			else if (resp.failure == HTTP_NO_ANSWER &&
-				 !(a->flags & IAM_CREATES))
-				retry = true;
-			else if (resp.failure == HTTP_NO_ANSWER)
-				c->outcome_unknown = true;
-		} else if (resp.status >= 200 && resp.status < 300) {
-			/* libcurl re-sends on a reused connection that died
-			 * before answering: the first may have been applied. */
-			if (resp.sends > 1 && (a->flags & IAM_CREATES))
-				c->outcome_unknown = true;
-			TRY(secret_set(body, resp.body.p, resp.body.len));
+		rc = judge(c, a, rc, &resp, body, &o);
+		if (o.answered)
 			goto out;
-		} else {
-			/* An error answer: throttling and 5xx are retried
-			 * for every action, as the SDKs do. */
-			rc = error_from_response(c, action, &resp, &retry);
-			/* Unless libcurl re-sent a creating call: then the
-			 * error may answer the repeat of a request that was
-			 * applied (LimitExceeded, EntityAlreadyExists), and
-			 * trying again would repeat it blindly. */
-			if (resp.sends > 1 && (a->flags & IAM_CREATES)) {
-				c->outcome_unknown = true;
-				retry = false;
-			}
-		}
-		if (!retry || attempt >= c->max_attempts)
+		if (!o.retry || attempt >= c->max_attempts)
 			break;
 		{
 			long ms = backoff_ms(c, attempt);
@@ -471,17 +536,209 @@ sesctl_err iam_call(struct iam_client *c, const char *action,
 			sleep_ms(ms);
 		}
 	}
-	if (retry && c->max_attempts > 1)
-		rc = err_set(&c->ctx->err, rc, "gave up after %d attempts: %s",
-			     attempt, c->ctx->err.msg);
-	if (c->outcome_unknown)
-		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-			     "%s went out but its answer was lost, so it may "
-			     "or may not have been applied (%s)",
-			     action, c->ctx->err.msg);
+	rc = give_up(c, action, rc, attempt, &o);
 out:
+	c->outcome_unknown = o.unknown;
 	http_response_release(&resp);
 	free(form);
+	return rc;
+}
+
+/* ---- several calls at once ------------------------------------------ */
+
+/* The state of one call of iam_call_many. */
+struct flight {
+	const struct iam_action *a;
+	char *form;
+	struct http_response resp;
+	struct outcome o;
+	int attempt;   /* attempts started */
+	long due;      /* mono_ms() at which the next attempt may start */
+	unsigned id;   /* "#N" of the current attempt in the debug log */
+	enum { F_WAITING, F_FLYING, F_DONE } state;
+};
+
+/* Start the next attempt of call `it`.  Failing here (signing, out of
+ * memory) ends the call: nothing went out, and trying again would fail
+ * the same way. */
+static void flight_start(struct iam_client *c, struct iam_call_item *it,
+			 struct flight *f)
+{
+	struct signed_request sr = { SIGV4_AUTH_INIT, { { NULL, NULL } },
+				     { NULL, NULL, NULL, 0, NULL, 0 } };
+	sesctl_err rc = SESCTL_OK;
+
+	f->attempt++;
+	it->attempts = (unsigned)f->attempt;
+	TRY(sign_request(c, f->form, &sr, &it->err));
+	c->requests++;
+	rc = http_start(c->http, &sr.req, &f->resp, &it->err, f, &f->id);
+	if (rc == SESCTL_OK)
+		ctx_debug(c->ctx, "IAM %s (#%u)", it->action, f->id);
+out:
+	sigv4_auth_release(&sr.auth);
+	if (rc == SESCTL_OK) {
+		f->state = F_FLYING;
+	} else {
+		it->rc = rc;
+		f->state = F_DONE;
+	}
+}
+
+/* An attempt of call `it` has finished with `rc`: done, or wait and
+ * retry. */
+static void flight_land(struct iam_client *c, struct iam_call_item *it,
+			struct flight *f, sesctl_err rc)
+{
+	long ms;
+
+	rc = judge(c, f->a, rc, &f->resp, &it->body, &f->o);
+	http_response_release(&f->resp);
+	if (f->o.answered || !f->o.retry || f->attempt >= c->max_attempts) {
+		it->rc = f->o.answered ? rc : give_up(c, it->action, rc,
+						       f->attempt, &f->o);
+		f->state = F_DONE;
+		return;
+	}
+	ms = backoff_ms(c, f->attempt);
+	ctx_debug(c->ctx, "%s (#%u): attempt %d of %d failed; retrying in %ld "
+			  "ms",
+		  it->action, f->id, f->attempt, c->max_attempts, ms);
+	f->due = mono_ms() + ms;
+	f->state = F_WAITING;
+}
+
+/* Give every call not yet done the error in ctx->err. */
+static void fail_rest(struct iam_client *c, struct iam_call_item *calls,
+		      struct flight *f, size_t n, sesctl_err rc)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (f && f[i].state == F_DONE)
+			continue;
+		calls[i].rc = rc;
+		err_set(&calls[i].err, rc, "%s", c->ctx->err.msg);
+		if (f)
+			f[i].state = F_DONE;
+	}
+}
+
+sesctl_err iam_call_many(struct iam_client *c, struct iam_call_item *calls,
+			 size_t n, size_t max_in_flight)
+{
+	struct flight *f = NULL;
+	size_t i, flying = 0, left = n;
+	sesctl_err rc = SESCTL_OK, res;
+	void *tag;
+
+	if (max_in_flight == 0)
+		max_in_flight = IAM_MAX_IN_FLIGHT;
+	if (max_in_flight > HTTP_MAX_PARALLEL)
+		max_in_flight = HTTP_MAX_PARALLEL;
+	memset(&c->last_error, 0, sizeof(c->last_error));
+	c->outcome_unknown = false;
+	for (i = 0; i < n; i++) {
+		calls[i].rc = SESCTL_OK;
+		secret_free(&calls[i].body);
+		memset(&calls[i].err, 0, sizeof(calls[i].err));
+		memset(&calls[i].error, 0, sizeof(calls[i].error));
+		calls[i].attempts = 0;
+	}
+	f = calloc(n ? n : 1, sizeof(*f));
+	if (!f) {
+		rc = err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory");
+		fail_rest(c, calls, NULL, n, rc);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		f[i].a = find_action(calls[i].action);
+		f[i].resp = (struct http_response)HTTP_RESPONSE_INIT;
+		f[i].o = (struct outcome){ &calls[i].err, &calls[i].error,
+					   false, false, false };
+		/* Only calls that change nothing may overlap: the order of
+		 * changes matters, and a lost answer to a change is resolved
+		 * by reading state back, one step at a time. */
+		if (!f[i].a || !(f[i].a->flags & IAM_READ)) {
+			rc = err_set(&c->ctx->err, SESCTL_ERR_FAIL,
+				     "IAM action '%s' %s", calls[i].action,
+				     f[i].a ? "changes something and may not "
+					      "run concurrently" :
+					      "is unknown");
+			fail_rest(c, calls, NULL, n, rc);
+			goto out;
+		}
+		rc = iam_form_body(calls[i].action, calls[i].params,
+				   calls[i].n_params, &f[i].form);
+		if (rc != SESCTL_OK) {
+			rc = err_set(&c->ctx->err, rc, "%s: request too large",
+				     calls[i].action);
+			fail_rest(c, calls, NULL, n, rc);
+			goto out;
+		}
+	}
+
+	while (left > 0) {
+		long now = mono_ms(), wait = -1;
+
+		/* Start what is due, in order, up to the cap. */
+		for (i = 0; i < n && flying < max_in_flight; i++) {
+			if (f[i].state != F_WAITING || f[i].due > now)
+				continue;
+			flight_start(c, &calls[i], &f[i]);
+			if (f[i].state == F_FLYING)
+				flying++;
+			else
+				left--;
+		}
+		/* The nearest retry still to start. */
+		for (i = 0; i < n; i++)
+			if (f[i].state == F_WAITING &&
+			    (wait < 0 || f[i].due - now < wait))
+				wait = f[i].due - now > 0 ? f[i].due - now : 0;
+		if (flying == 0) {
+			if (wait < 0)
+				break; /* cannot happen: nothing left to wait for */
+			if (wait > 0)
+				sleep_ms(wait);
+			continue;
+		}
+		if (wait < 0 || wait > 1000 || flying >= max_in_flight)
+			wait = 1000;
+		rc = http_poll(c->http, wait, &tag, &res);
+		while (rc == SESCTL_OK && tag) {
+			struct flight *done = tag;
+
+			i = (size_t)(done - f);
+			flying--;
+			flight_land(c, &calls[i], done, res);
+			if (done->state == F_DONE)
+				left--;
+			rc = http_poll(c->http, 0, &tag, &res);
+		}
+		if (rc != SESCTL_OK) {
+			/* libcurl itself failed: nothing more will come. */
+			http_cancel(c->http);
+			fail_rest(c, calls, f, n, rc);
+			goto out;
+		}
+	}
+	rc = SESCTL_OK;
+out:
+	/* The result is that of the first call that failed, in the order
+	 * given: what calling them one after the other would have said. */
+	for (i = 0; i < n; i++)
+		if (calls[i].rc != SESCTL_OK) {
+			rc = err_set(&c->ctx->err, calls[i].rc, "%s",
+				     calls[i].err.msg);
+			c->last_error = calls[i].error;
+			break;
+		}
+	for (i = 0; f && i < n; i++) {
+		http_response_release(&f[i].resp);
+		free(f[i].form);
+	}
+	free(f);
 	return rc;
 }
 
@@ -628,6 +885,53 @@ static const char *max_items(void)
 	return NULL;
 }
 
+/* Move the items of `page` (a page of list `d` just parsed) to the end of
+ * `out`'s and empty it; *more says whether another page follows, and then
+ * `marker` (IAM_XML_MARKER_MAX + 1 bytes) is where it starts.  `pages`
+ * counts the pages so far. */
+static sesctl_err list_merge(const struct list_desc *d, void *out, void *page,
+			     char *marker, size_t *pages, bool *more,
+			     struct err_info *ei)
+{
+	void **items = FIELD(out, d->items_off, void *);
+	size_t *count = FIELD(out, d->count_off, size_t);
+	void **page_items = FIELD(page, d->items_off, void *);
+	size_t *page_count = FIELD(page, d->count_off, size_t);
+	void *grown;
+	sesctl_err rc = SESCTL_OK;
+
+	*more = false;
+	ENSURE(*count + *page_count <= MAX_LIST_ITEMS,
+	       err_set(ei, SESCTL_ERR_NETWORK, "%s: more than %zu entries",
+		       d->action, MAX_LIST_ITEMS));
+	if (*page_count) {
+		grown = realloc(*items, (*count + *page_count) * d->item_size);
+		ENSURE(grown, err_set(ei, SESCTL_ERR_NOMEM, "out of memory"));
+		*items = grown;
+		/* Move the items: what they own now belongs to out. */
+		memcpy((char *)grown + *count * d->item_size, *page_items,
+		       *page_count * d->item_size);
+		*count += *page_count;
+		*page_count = 0;
+	}
+	if (!*FIELD(page, d->truncated_off, bool))
+		goto out;
+	ENSURE(++*pages < MAX_PAGES &&
+		       *FIELD(page, d->marker_off, char) != '\0' &&
+		       strcmp(marker, FIELD(page, d->marker_off, char)) != 0,
+	       err_set(ei, SESCTL_ERR_NETWORK,
+		       "%s: IAM's pagination does not advance (marker "
+		       "missing or repeated)",
+		       d->action));
+	snprintf(marker, IAM_XML_MARKER_MAX + 1, "%s",
+		 FIELD(page, d->marker_off, char));
+	d->release(page);
+	memset(page, 0, d->list_size);
+	*more = true;
+out:
+	return rc;
+}
+
 static sesctl_err call_list(struct iam_client *c, const struct list_desc *d,
 			    const char *user, const char *path_prefix,
 			    void *out)
@@ -637,17 +941,12 @@ static sesctl_err call_list(struct iam_client *c, const struct list_desc *d,
 	void *page = NULL;
 	size_t n, pages = 0;
 	sesctl_err rc = SESCTL_OK;
+	bool more = true;
 
 	memset(out, 0, d->list_size);
 	page = calloc(1, d->list_size);
 	ENSURE(page, err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	for (;;) {
-		void **items = FIELD(out, d->items_off, void *);
-		size_t *count = FIELD(out, d->count_off, size_t);
-		void **page_items = FIELD(page, d->items_off, void *);
-		size_t *page_count = FIELD(page, d->count_off, size_t);
-		void *grown;
-
+	while (more) {
 		n = 0;
 		if (user)
 			p[n++] = (struct iam_param){ "UserName", user };
@@ -658,37 +957,8 @@ static sesctl_err call_list(struct iam_client *c, const struct list_desc *d,
 		if (max_items())
 			p[n++] = (struct iam_param){ "MaxItems", max_items() };
 		TRY(call_one(c, d->action, p, n, d->parse, page));
-
-		ENSURE(*count + *page_count <= MAX_LIST_ITEMS,
-		       err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-			       "%s: more than %zu entries", d->action,
-			       MAX_LIST_ITEMS));
-		if (*page_count) {
-			grown = realloc(*items,
-					(*count + *page_count) * d->item_size);
-			ENSURE(grown, err_set(&c->ctx->err, SESCTL_ERR_NOMEM,
-					      "out of memory"));
-			*items = grown;
-			/* Move the items: what they own now belongs to out. */
-			memcpy((char *)grown + *count * d->item_size,
-			       *page_items, *page_count * d->item_size);
-			*count += *page_count;
-			*page_count = 0;
-		}
-		if (!*FIELD(page, d->truncated_off, bool))
-			break;
-		ENSURE(++pages < MAX_PAGES &&
-			       *FIELD(page, d->marker_off, char) != '\0' &&
-			       strcmp(marker, FIELD(page, d->marker_off, char)) !=
-				       0,
-		       err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-			       "%s: IAM's pagination does not advance (marker "
-			       "missing or repeated)",
-			       d->action));
-		snprintf(marker, sizeof(marker), "%s",
-			 FIELD(page, d->marker_off, char));
-		d->release(page);
-		memset(page, 0, d->list_size);
+		TRY(list_merge(d, out, page, marker, &pages, &more,
+			       &c->ctx->err));
 	}
 out:
 	if (page) {
@@ -1021,4 +1291,212 @@ sesctl_err iam_delete_virtual_mfa_device(struct iam_client *c,
 	struct iam_param p[] = { { "SerialNumber", serial } };
 
 	return call_ack(c, "DeleteVirtualMFADevice", p, 1);
+}
+
+/* ---- typed reads, several at once ----------------------------------- */
+
+static void release_user_result(void *o)
+{
+	iam_user_result_release(o);
+}
+
+static void release_user_policy(void *o)
+{
+	iam_user_policy_release(o);
+}
+
+static void release_last_used(void *o)
+{
+	iam_access_key_last_used_release(o);
+}
+
+/* What each kind of read sends and how its answer is read: a single
+ * answer (parse) or a paginated list (list). */
+struct read_desc {
+	const char *action;
+	bool user_param;      /* sends UserName */
+	const char *arg_name; /* the parameter iam_read.arg fills, or NULL */
+	parse_fn parse;
+	void (*release)(void *out);
+	size_t out_size;
+	const struct list_desc *list;
+};
+
+static const struct read_desc read_descs[] = {
+	[IAM_READ_GET_USER] = { "GetUser", true, NULL, parse_user,
+				release_user_result,
+				sizeof(struct iam_user_result), NULL },
+	[IAM_READ_LIST_USER_TAGS] = { "ListUserTags", true, NULL, NULL, NULL,
+				      0, &list_tags },
+	[IAM_READ_GET_USER_POLICY] = { "GetUserPolicy", true, "PolicyName",
+				       parse_user_policy, release_user_policy,
+				       sizeof(struct iam_user_policy), NULL },
+	[IAM_READ_LIST_USER_POLICIES] = { "ListUserPolicies", true, NULL, NULL,
+					  NULL, 0, &list_policies },
+	[IAM_READ_LIST_ATTACHED_USER_POLICIES] = { "ListAttachedUserPolicies",
+						   true, NULL, NULL, NULL, 0,
+						   &list_attached },
+	[IAM_READ_LIST_ACCESS_KEYS] = { "ListAccessKeys", true, NULL, NULL,
+					NULL, 0, &list_keys },
+	[IAM_READ_GET_ACCESS_KEY_LAST_USED] = {
+		"GetAccessKeyLastUsed", false, "AccessKeyId", parse_last_used,
+		release_last_used, sizeof(struct iam_access_key_last_used),
+		NULL },
+	[IAM_READ_LIST_GROUPS_FOR_USER] = { "ListGroupsForUser", true, NULL,
+					    NULL, NULL, 0, &list_groups },
+};
+
+/* Where one read of iam_read_many stands. */
+struct read_state {
+	const struct read_desc *d;
+	struct iam_param p[4];
+	char marker[IAM_XML_MARKER_MAX + 1];
+	void *page; /* lists: the page being read */
+	size_t pages;
+	bool done;
+};
+
+sesctl_err iam_read_result(struct iam_client *c, const struct iam_read *r)
+{
+	if (r->rc == SESCTL_OK)
+		return SESCTL_OK;
+	c->last_error = r->error;
+	return err_set(&c->ctx->err, r->rc, "%s", r->err.msg);
+}
+
+sesctl_err iam_read_many(struct iam_client *c, struct iam_read *reads,
+			 size_t n, size_t max_in_flight)
+{
+	struct read_state *st = NULL;
+	struct iam_call_item *calls = NULL;
+	size_t *which = NULL, i, j, m;
+	sesctl_err rc = SESCTL_OK, r2;
+
+	for (i = 0; i < n; i++) {
+		reads[i].rc = SESCTL_OK;
+		memset(&reads[i].err, 0, sizeof(reads[i].err));
+		memset(&reads[i].error, 0, sizeof(reads[i].error));
+	}
+	/* A caller's mistake is caught before anything is touched. */
+	for (i = 0; i < n; i++) {
+		const struct read_desc *d =
+			(size_t)reads[i].kind <
+					sizeof(read_descs) / sizeof(read_descs[0]) ?
+				&read_descs[reads[i].kind] :
+				NULL;
+
+		ENSURE(d && d->action && (!d->arg_name || reads[i].arg) &&
+			       reads[i].out,
+		       err_set(&c->ctx->err, SESCTL_ERR_FAIL,
+			       "bad IAM read %zu (kind %d)", i,
+			       (int)reads[i].kind));
+	}
+	for (i = 0; i < n; i++) {
+		const struct read_desc *d = &read_descs[reads[i].kind];
+
+		memset(reads[i].out, 0,
+		       d->list ? d->list->list_size : d->out_size);
+	}
+	st = calloc(n ? n : 1, sizeof(*st));
+	calls = calloc(n ? n : 1, sizeof(*calls));
+	which = calloc(n ? n : 1, sizeof(*which));
+	ENSURE(st && calls && which,
+	       err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	for (i = 0; i < n; i++) {
+		st[i].d = &read_descs[reads[i].kind];
+		if (st[i].d->list) {
+			st[i].page = calloc(1, st[i].d->list->list_size);
+			ENSURE(st[i].page, err_set(&c->ctx->err,
+						   SESCTL_ERR_NOMEM,
+						   "out of memory"));
+		}
+	}
+
+	/* One round per page: most reads need one; a list IAM cut short
+	 * goes on with its marker in the next round. */
+	for (;;) {
+		m = 0;
+		for (i = 0; i < n; i++) {
+			struct read_state *s = &st[i];
+			size_t k = 0;
+
+			if (s->done)
+				continue;
+			if (s->d->user_param && reads[i].user)
+				s->p[k++] = (struct iam_param){ "UserName",
+								reads[i].user };
+			if (s->d->arg_name)
+				s->p[k++] = (struct iam_param){
+					s->d->arg_name, reads[i].arg
+				};
+			if (s->d->list && s->marker[0])
+				s->p[k++] = (struct iam_param){ "Marker",
+								s->marker };
+			if (s->d->list && max_items())
+				s->p[k++] = (struct iam_param){ "MaxItems",
+								max_items() };
+			calls[m] = (struct iam_call_item){
+				s->d->action, s->p, k, SESCTL_OK, SECRET_INIT,
+				{ SESCTL_OK, "" }, { "", "", "", "" }, 0
+			};
+			which[m++] = i;
+		}
+		if (m == 0)
+			break;
+		/* r2 is the first failure; each call's own outcome is
+		 * looked at below. */
+		r2 = iam_call_many(c, calls, m, max_in_flight);
+		for (j = 0; j < m; j++) {
+			struct iam_read *r = &reads[which[j]];
+			struct read_state *s = &st[which[j]];
+			bool more = false;
+
+			if (calls[j].rc != SESCTL_OK) {
+				r->rc = calls[j].rc;
+				r->err = calls[j].err;
+				r->error = calls[j].error;
+			} else if (!s->d->list) {
+				r->rc = s->d->parse(&calls[j].body, r->out,
+						    &r->err);
+			} else {
+				r2 = s->d->list->parse(&calls[j].body, s->page,
+						       &r->err);
+				if (r2 == SESCTL_OK)
+					r2 = list_merge(s->d->list, r->out,
+							s->page, s->marker,
+							&s->pages, &more,
+							&r->err);
+				r->rc = r2;
+			}
+			secret_free(&calls[j].body);
+			if (r->rc != SESCTL_OK && s->d->list)
+				s->d->list->release(r->out);
+			s->done = r->rc != SESCTL_OK || !more;
+		}
+	}
+out:
+	if (rc != SESCTL_OK)
+		for (i = 0; i < n; i++)
+			if (reads[i].rc == SESCTL_OK) {
+				reads[i].rc = rc;
+				reads[i].err = c->ctx->err;
+			}
+	/* The first read that failed, in the order given. */
+	for (i = 0; i < n; i++)
+		if (reads[i].rc != SESCTL_OK) {
+			rc = iam_read_result(c, &reads[i]);
+			break;
+		}
+	for (i = 0; st && i < n; i++)
+		if (st[i].page) {
+			st[i].d->list->release(st[i].page);
+			free(st[i].page);
+		}
+	if (calls)
+		for (i = 0; i < n; i++)
+			secret_free(&calls[i].body);
+	free(which);
+	free(calls);
+	free(st);
+	return rc;
 }

@@ -1,7 +1,10 @@
 /* http.h - HTTPS transport over libcurl.
  *
- * The only module that includes <curl/curl.h>.  One client (one easy
- * handle) per run, so every request reuses one TLS connection.  TLS
+ * The only module that includes <curl/curl.h>.  One client per run: its
+ * transfers share one connection cache (a libcurl multi handle), so
+ * http_send's requests, one after the other, reuse one TLS connection, and
+ * requests started together with http_start run at once, each on a
+ * connection of its own (HTTP/1.1), which later requests reuse.  TLS
  * verification is always on; plain http is refused unless the host is a
  * loopback address.  Response bodies land in a struct secret (they can hold
  * a SecretAccessKey) capped at HTTP_MAX_BODY.
@@ -14,6 +17,9 @@
  * chunk).  libcurl itself never prints: CURLOPT_VERBOSE only feeds our
  * debug function, which also counts how often a request went out (libcurl
  * silently re-sends on a reused connection that died before any answer).
+ * The lines of a request started with http_start carry a "#N " prefix (N
+ * as http_start returns it), so that transfers running at once can be
+ * told apart; http_send's lines have none.
  */
 #ifndef SESCTL_HTTP_H
 #define SESCTL_HTTP_H
@@ -27,6 +33,7 @@
 
 #define HTTP_MAX_BODY ((size_t)1 << 20)
 #define HTTP_URL_MAX 2048
+#define HTTP_MAX_PARALLEL 16 /* requests started and not yet reported */
 
 struct http_client;
 
@@ -103,11 +110,54 @@ MUST_USE sesctl_err http_send(struct http_client *c,
 
 void http_response_release(struct http_response *resp);
 
+/* ---- several requests at once --------------------------------------
+ * http_start() hands a request to libcurl and returns at once;
+ * http_poll() lets every started request progress and reports them one
+ * at a time as they finish.  Same rules as http_send: one send each, no
+ * retries, the caller decides.
+ *
+ *	TRY(http_start(c, &req_a, &resp_a, &err_a, &a, NULL));
+ *	TRY(http_start(c, &req_b, &resp_b, &err_b, &b, NULL));
+ *	while (http_pending(c) > 0) {
+ *		TRY(http_poll(c, 1000, &tag, &result));
+ *		if (tag) ... result, resp and err of the request `tag` ...
+ *	}
+ */
+
+/* Start `req` (at most HTTP_MAX_PARALLEL at a time).  Its URL and headers
+ * are copied; req->body, `resp` and `err` must stay valid until http_poll
+ * has reported it (or http_cancel).  `resp` is replaced as by http_send;
+ * `err` receives the request's error message, `tag` identifies it to
+ * http_poll, and *id (if `id` is not NULL) is its "#N" in the debug log.
+ * An error here (out of memory, too many at once) is in `err`, with
+ * resp->failure HTTP_NOT_SENT: nothing went out. */
+MUST_USE sesctl_err http_start(struct http_client *c,
+			       const struct http_request *req,
+			       struct http_response *resp,
+			       struct err_info *err, void *tag, unsigned *id);
+
+/* Let the started requests progress for up to timeout_ms (0: only what
+ * can be done without waiting) or until one has finished.  When one has,
+ * *tag is its tag and *result what http_send would have returned for it
+ * (its answer in its resp, the detail of a failure in its err); *tag is
+ * NULL when none finished in that time.  The return value is an error
+ * only when libcurl itself failed (message in ctx->err); then call
+ * http_cancel. */
+MUST_USE sesctl_err http_poll(struct http_client *c, long timeout_ms,
+			      void **tag, sesctl_err *result);
+
+/* Requests started and not yet reported by http_poll. */
+unsigned http_pending(const struct http_client *c);
+
+/* Abandon every started request not yet reported (their resp and err are
+ * no longer touched; whether they reached the server is unknown). */
+void http_cancel(struct http_client *c);
+
 /* Undo libcurl's global set-up (main calls it last, so that what libcurl
  * frees is wiped while sesctl can still scrub the stack after it). */
 void http_global_cleanup(void);
 
-/* Connections opened by this client so far. */
+/* Connections opened by this client so far (by all its requests). */
 long http_client_connections(const struct http_client *c);
 
 /* Copy `in` into `out` with the secrets a debug log must not show

@@ -14,6 +14,13 @@
  *
  * The typed calls below (iam_create_user, ...) fill in the parameters and
  * hand the body to iam_xml.
+ *
+ * Calls that only read can also run several at once (iam_call_many, and
+ * the typed iam_read_many): each with its own retries, backoff and error,
+ * at most IAM_MAX_IN_FLIGHT requests at a time on as many connections,
+ * which later calls reuse.  Calls that change something never do: their
+ * order matters, and a lost answer to one is resolved by reading state
+ * back before anything else happens.
  */
 #ifndef SESCTL_IAM_H
 #define SESCTL_IAM_H
@@ -30,6 +37,7 @@
 #define IAM_API_VERSION "2010-05-08"
 #define IAM_DEFAULT_MAX_ATTEMPTS 3
 #define IAM_MAX_ATTEMPTS_LIMIT 10
+#define IAM_MAX_IN_FLIGHT 8 /* requests at once, unless the caller says */
 
 struct iam_config {
 	/* Where: the user's region picks the partition (IAM is global per
@@ -62,7 +70,8 @@ struct iam_client {
 	const struct secret *session_token;
 	int max_attempts;
 	long retry_base_ms; /* backoff base; 1000 unless a test shortens it */
-	unsigned requests;  /* HTTP requests sent, retries included */
+	unsigned requests;  /* HTTP requests sent, retries included (also
+			       those of calls made at once) */
 	/* Set when the last call was a non-repeatable one (CreateAccessKey,
 	 * CreateUser) whose outcome is not known: it went out and no answer
 	 * came back, its 2xx answer could not be read, or libcurl re-sent it
@@ -90,6 +99,33 @@ void iam_client_release(struct iam_client *c);
 MUST_USE sesctl_err iam_call(struct iam_client *c, const char *action,
 			     const struct iam_param *params, size_t n_params,
 			     struct secret *body);
+
+/* One call of iam_call_many: action and params are the caller's input,
+ * the rest is its outcome. */
+struct iam_call_item {
+	const char *action;             /* a read-only action */
+	const struct iam_param *params; /* borrowed until iam_call_many returns */
+	size_t n_params;
+	sesctl_err rc;                  /* SESCTL_OK: `body` holds the answer */
+	struct secret body;             /* the caller's to secret_free */
+	struct err_info err;            /* rc's message */
+	struct iam_error error;         /* IAM's error (code "" if none) */
+	unsigned attempts;              /* HTTP requests it took */
+};
+
+/* Make the `n` calls at once, at most `max_in_flight` HTTP requests at a
+ * time (0: IAM_MAX_IN_FLIGHT; never over HTTP_MAX_PARALLEL), in the order
+ * given as far as the cap allows.  Each call is retried and backed off on
+ * its own, exactly as iam_call would, and ends with its own rc, body and
+ * message; a failing call does not stop the others.  Only read-only
+ * actions are allowed: anything else fails every call before a request
+ * goes out.  Returns the rc of the first call that failed, in the order
+ * given (SESCTL_OK if none), with its message in ctx->err and its IAM
+ * error in c->last_error: what making the calls one after the other would
+ * have said. */
+MUST_USE sesctl_err iam_call_many(struct iam_client *c,
+				  struct iam_call_item *calls, size_t n,
+				  size_t max_in_flight);
 
 /* ---- typed calls -------------------------------------------------
  * Each fills in the parameters, calls iam_call and parses the answer with
@@ -194,6 +230,46 @@ MUST_USE sesctl_err iam_deactivate_mfa_device(struct iam_client *c,
 					      const char *serial);
 MUST_USE sesctl_err iam_delete_virtual_mfa_device(struct iam_client *c,
 						  const char *serial);
+
+/* ---- typed reads, several at once ----------------------------------- */
+
+/* What an iam_read reads; `out` points to the result type of the typed
+ * call of the same name, and `arg` fills the parameter named. */
+enum iam_read_kind {
+	IAM_READ_GET_USER,           /* struct iam_user_result */
+	IAM_READ_LIST_USER_TAGS,     /* struct iam_tag_list */
+	IAM_READ_GET_USER_POLICY,    /* arg: PolicyName; struct iam_user_policy */
+	IAM_READ_LIST_USER_POLICIES, /* struct iam_id_list */
+	IAM_READ_LIST_ATTACHED_USER_POLICIES, /* iam_attached_policy_list */
+	IAM_READ_LIST_ACCESS_KEYS,   /* struct iam_access_key_list */
+	IAM_READ_GET_ACCESS_KEY_LAST_USED, /* arg: AccessKeyId (user unused);
+					      iam_access_key_last_used */
+	IAM_READ_LIST_GROUPS_FOR_USER, /* struct iam_id_list */
+};
+
+struct iam_read {
+	enum iam_read_kind kind;
+	const char *user;       /* UserName (GetUser: NULL is the caller) */
+	const char *arg;        /* see the kind */
+	void *out;              /* filled as by the typed call; release it
+				   with its *_release whatever rc says */
+	/* outcome */
+	sesctl_err rc;
+	struct err_info err;    /* rc's message */
+	struct iam_error error; /* IAM's error (code "" if none) */
+};
+
+/* Make the reads at once (iam_call_many; lists follow their pages, the
+ * next pages of all lists again at once).  Every read ends with its own
+ * rc and message; the return value is the first failure in the order
+ * given, with its message in ctx->err, as for iam_call_many. */
+MUST_USE sesctl_err iam_read_many(struct iam_client *c, struct iam_read *reads,
+				  size_t n, size_t max_in_flight);
+
+/* Make the outcome of read `r` the client's: its message into ctx->err,
+ * its IAM error into c->last_error; returns r->rc. */
+MUST_USE sesctl_err iam_read_result(struct iam_client *c,
+				    const struct iam_read *r);
 
 /* The form body for `action` and `params`, RFC 3986-encoded (space as
  * %20, '+' as %2B).  *out is malloc'd; the caller frees it. */

@@ -1,6 +1,18 @@
 /* test_http.c - what --debug may print: redaction of secrets in XML, JSON
- * and form bodies; URL checks (https only, http to loopback). */
+ * and form bodies; URL checks (https only, http to loopback); requests
+ * started together really overlap (against a loopback server that answers
+ * nothing until they all wait), each with its own answer, error, body cap
+ * and "#N" debug prefix, on connections that later requests reuse. */
 #include "testutil.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "sesctl/ctx.h"
 #include "sesctl/http.h"
@@ -123,6 +135,471 @@ static void test_http_url_parts(void **state)
 			 SESCTL_ERR_USAGE);
 }
 
+/* ---- a loopback HTTP/1.1 server in a thread ---------------------------
+ * It answers the requests of every connection with srv->reply(), but none
+ * before `barrier` requests wait at once (then everything, from then on):
+ * a client that sends one request after the other never gets past it, so
+ * answers prove that requests were in flight together. */
+
+#define SRV_CONNS 32
+
+struct srv_conn {
+	int fd;
+	char buf[16384];
+	size_t len;
+};
+
+struct srv {
+	int lfd, stop[2];
+	unsigned short port;
+	pthread_t th;
+	size_t barrier;  /* requests that must wait at once before any answer */
+	bool released;
+	bool never;      /* never answer */
+	/* The answer to request number `seq` (from 1) with body `body`:
+	 * *status, and a malloc'd body with its content type. */
+	char *(*reply)(struct srv *s, unsigned seq, const char *body,
+		       int *status, const char **ctype);
+	void *data;
+	struct srv_conn conns[SRV_CONNS];
+	/* what happened (read after srv_stop) */
+	unsigned requests, accepted;
+	size_t max_waiting;
+	char log[64][256]; /* request bodies, in the order received */
+};
+
+static bool srv_complete(const struct srv_conn *c, size_t *hdr_len,
+			 size_t *total)
+{
+	const char *end, *cl;
+	size_t body = 0;
+
+	if (c->len == 0)
+		return false;
+	end = memmem(c->buf, c->len, "\r\n\r\n", 4);
+	if (!end)
+		return false;
+	*hdr_len = (size_t)(end - c->buf) + 4;
+	cl = strcasestr(c->buf, "\r\ncontent-length:");
+	if (cl && cl < end)
+		body = strtoul(cl + 17, NULL, 10);
+	*total = *hdr_len + body;
+	return c->len >= *total;
+}
+
+static void srv_answer(struct srv *s, struct srv_conn *c)
+{
+	size_t hdr_len, total, n;
+	char head[256], body[8192];
+	const char *ctype = "text/xml";
+	char *out;
+	int status = 200, hn;
+
+	if (!srv_complete(c, &hdr_len, &total))
+		return;
+	n = total - hdr_len < sizeof(body) - 1 ? total - hdr_len :
+						  sizeof(body) - 1;
+	memcpy(body, c->buf + hdr_len, n);
+	body[n] = '\0';
+	s->requests++;
+	if (s->requests <= 64) {
+		size_t m = n < sizeof(s->log[0]) - 1 ? n : sizeof(s->log[0]) - 1;
+
+		memcpy(s->log[s->requests - 1], body, m);
+		s->log[s->requests - 1][m] = '\0';
+	}
+	out = s->reply(s, s->requests, body, &status, &ctype);
+	hn = snprintf(head, sizeof(head),
+		      "HTTP/1.1 %d X\r\nContent-Type: %s\r\n"
+		      "x-amzn-RequestId: req-%u\r\nContent-Length: %zu\r\n\r\n",
+		      status, ctype, s->requests, out ? strlen(out) : 0);
+	(void)!send(c->fd, head, (size_t)hn, MSG_NOSIGNAL);
+	if (out)
+		(void)!send(c->fd, out, strlen(out), MSG_NOSIGNAL);
+	free(out);
+	memmove(c->buf, c->buf + total, c->len - total);
+	c->len -= total;
+}
+
+static void *srv_main(void *arg)
+{
+	struct srv *s = arg;
+	struct pollfd pf[SRV_CONNS + 2];
+	size_t i, k, waiting;
+	size_t hl, tot;
+
+	for (;;) {
+		pf[0] = (struct pollfd){ s->stop[0], POLLIN, 0 };
+		pf[1] = (struct pollfd){ s->lfd, POLLIN, 0 };
+		for (i = 0; i < SRV_CONNS; i++)
+			pf[i + 2] = (struct pollfd){ s->conns[i].fd, POLLIN, 0 };
+		if (poll(pf, SRV_CONNS + 2, -1) < 0)
+			continue;
+		if (pf[0].revents)
+			break;
+		if (pf[1].revents & POLLIN) {
+			int fd = accept(s->lfd, NULL, NULL);
+
+			for (k = 0; fd >= 0 && k < SRV_CONNS; k++)
+				if (s->conns[k].fd < 0) {
+					s->conns[k].fd = fd;
+					s->conns[k].len = 0;
+					s->accepted++;
+					fd = -1;
+				}
+			if (fd >= 0)
+				close(fd);
+		}
+		for (i = 0; i < SRV_CONNS; i++) {
+			struct srv_conn *c = &s->conns[i];
+			ssize_t r;
+
+			if (c->fd < 0 || !(pf[i + 2].revents & (POLLIN | POLLHUP)))
+				continue;
+			r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len,
+				 0);
+			if (r <= 0) {
+				close(c->fd);
+				c->fd = -1;
+				continue;
+			}
+			c->len += (size_t)r;
+		}
+		waiting = 0;
+		for (i = 0; i < SRV_CONNS; i++)
+			if (s->conns[i].fd >= 0 &&
+			    srv_complete(&s->conns[i], &hl, &tot))
+				waiting++;
+		if (waiting > s->max_waiting)
+			s->max_waiting = waiting;
+		if (s->never || (!s->released && waiting < s->barrier))
+			continue;
+		s->released = true;
+		for (i = 0; i < SRV_CONNS; i++)
+			if (s->conns[i].fd >= 0)
+				srv_answer(s, &s->conns[i]);
+	}
+	return NULL;
+}
+
+static void srv_start(struct srv *s)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	size_t i;
+
+	for (i = 0; i < SRV_CONNS; i++)
+		s->conns[i].fd = -1;
+	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(s->lfd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s->lfd, 64), 0);
+	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&sa, &sl), 0);
+	s->port = ntohs(sa.sin_port);
+	assert_int_equal(pipe(s->stop), 0);
+	assert_int_equal(pthread_create(&s->th, NULL, srv_main, s), 0);
+}
+
+static void srv_stop(struct srv *s)
+{
+	size_t i;
+
+	(void)!write(s->stop[1], "x", 1);
+	pthread_join(s->th, NULL);
+	for (i = 0; i < SRV_CONNS; i++)
+		if (s->conns[i].fd >= 0)
+			close(s->conns[i].fd);
+	close(s->lfd);
+	close(s->stop[0]);
+	close(s->stop[1]);
+}
+
+/* Echo the request's N=<digits> back in an answer that holds a secret;
+ * N=big gets an answer over the 1 MiB cap. */
+static char *echo_reply(struct srv *s, unsigned seq, const char *body,
+			int *status, const char **ctype)
+{
+	const char *n = strstr(body, "N=");
+	char id[16] = "?";
+	char *out;
+	size_t i;
+
+	(void)s;
+	(void)seq;
+	(void)ctype;
+	*status = 200;
+	for (i = 0; n && n[2 + i] && n[2 + i] != '&' && i < sizeof(id) - 1; i++)
+		id[i] = n[2 + i];
+	if (n)
+		id[i] = '\0';
+	if (strcmp(id, "big") == 0) {
+		out = malloc(((size_t)2 << 20) + 1);
+		assert_non_null(out);
+		memset(out, 'x', (size_t)2 << 20);
+		out[(size_t)2 << 20] = '\0';
+		return out;
+	}
+	out = malloc(256);
+	assert_non_null(out);
+	snprintf(out, 256,
+		 "<R><N>%s</N><SecretAccessKey>s3cr3t-%s</SecretAccessKey></R>",
+		 id, id);
+	return out;
+}
+
+/* A debug log in a temporary file. */
+static int debug_fd(void)
+{
+	char path[] = "/tmp/test_http_debug_XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	return fd;
+}
+
+static char *read_fd(int fd)
+{
+	char *buf;
+	off_t len = lseek(fd, 0, SEEK_END);
+	ssize_t n;
+
+	assert_true(len >= 0);
+	buf = calloc(1, (size_t)len + 1);
+	assert_non_null(buf);
+	n = pread(fd, buf, (size_t)len, 0);
+	assert_int_equal(n, len);
+	return buf;
+}
+
+struct job {
+	char url[64], body[64];
+	struct http_header hh[3];
+	struct http_request req;
+	struct http_response resp;
+	struct err_info err;
+	sesctl_err rc;
+	unsigned id;
+	bool done;
+};
+
+static void job_init(struct job *j, unsigned short port, const char *n)
+{
+	memset(j, 0, sizeof(*j));
+	snprintf(j->url, sizeof(j->url), "http://127.0.0.1:%u/", port);
+	snprintf(j->body, sizeof(j->body), "Action=Test&N=%s&Password=hunter2",
+		 n);
+	j->hh[0] = (struct http_header){ "Content-Type",
+					 "application/x-www-form-urlencoded" };
+	j->hh[1] = (struct http_header){
+		"Authorization",
+		"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/x, "
+		"SignedHeaders=host, Signature=deadbeefcafe"
+	};
+	j->hh[2] = (struct http_header){ "X-Amz-Security-Token", "tok-secret" };
+	j->req = (struct http_request){ "POST", j->url, j->hh, 3, j->body,
+					strlen(j->body) };
+	j->resp = (struct http_response)HTTP_RESPONSE_INIT;
+}
+
+/* Start every job, then poll until all are reported. */
+static void run_jobs(struct http_client *c, struct job *jobs, size_t n)
+{
+	size_t i, polls = 0;
+
+	for (i = 0; i < n; i++)
+		assert_int_equal(http_start(c, &jobs[i].req, &jobs[i].resp,
+					    &jobs[i].err, &jobs[i], &jobs[i].id),
+				 SESCTL_OK);
+	assert_int_equal(http_pending(c), n);
+	while (http_pending(c) > 0) {
+		void *tag = NULL;
+		sesctl_err res;
+
+		assert_int_equal(http_poll(c, 1000, &tag, &res), SESCTL_OK);
+		assert_true(++polls < 100);
+		if (tag) {
+			struct job *j = tag;
+
+			assert_false(j->done);
+			j->done = true;
+			j->rc = res;
+		}
+	}
+	for (i = 0; i < n; i++)
+		assert_true(jobs[i].done);
+}
+
+static void test_http_parallel_requests_overlap(void **state)
+{
+	struct srv srv;
+	struct ctx ctx;
+	struct http_options ho = { NULL, 5000, 10000 };
+	struct http_client *c = NULL;
+	struct job jobs[4], again;
+	char n[4][4], *log, *line;
+	size_t i;
+
+	(void)state;
+	memset(&srv, 0, sizeof(srv));
+	srv.barrier = 4; /* nothing is answered before all four wait */
+	srv.reply = echo_reply;
+	srv_start(&srv);
+	ctx_init(&ctx);
+	ctx.debug = true;
+	ctx.err_fd = debug_fd();
+	assert_int_equal(http_client_new(&ctx, &ho, &c), SESCTL_OK);
+	for (i = 0; i < 4; i++) {
+		snprintf(n[i], sizeof(n[i]), "%zu", i + 1);
+		job_init(&jobs[i], srv.port, n[i]);
+	}
+	run_jobs(c, jobs, 4);
+	for (i = 0; i < 4; i++) {
+		char want[32];
+
+		assert_int_equal(jobs[i].rc, SESCTL_OK);
+		assert_int_equal(jobs[i].resp.status, 200);
+		assert_int_equal(jobs[i].resp.failure, HTTP_OK);
+		assert_int_equal(jobs[i].resp.sends, 1);
+		assert_int_equal(jobs[i].resp.new_connections, 1);
+		assert_string_equal(jobs[i].resp.content_type, "text/xml");
+		assert_int_equal(jobs[i].id, i + 1);
+		snprintf(want, sizeof(want), "<N>%zu</N>", i + 1);
+		assert_non_null(strstr(secret_str(&jobs[i].resp.body), want));
+	}
+	assert_int_equal(http_client_connections(c), 4);
+
+	/* One after the other again: an idle connection is reused. */
+	job_init(&again, srv.port, "5");
+	assert_int_equal(http_send(c, &again.req, &again.resp), SESCTL_OK);
+	assert_int_equal(again.resp.status, 200);
+	assert_int_equal(again.resp.new_connections, 0);
+	assert_int_equal(http_client_connections(c), 4);
+
+	log = read_fd(ctx.err_fd);
+	for (i = 1; i <= 4; i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "debug: #%zu > POST / HTTP/1.1",
+			 i);
+		assert_non_null(strstr(log, want));
+		snprintf(want, sizeof(want), "debug: #%zu < HTTP/1.1 200", i);
+		assert_non_null(strstr(log, want));
+	}
+	/* http_send's lines carry no prefix. */
+	assert_non_null(strstr(log, "debug: > POST / HTTP/1.1"));
+	assert_non_null(strstr(log, "Signature=<redacted>"));
+	assert_non_null(strstr(log, "X-Amz-Security-Token: <redacted>"));
+	assert_non_null(strstr(log, "Password=<redacted>"));
+	assert_non_null(strstr(log, "<SecretAccessKey><redacted></SecretAccessKey>"));
+	assert_null(strstr(log, "deadbeef"));
+	assert_null(strstr(log, "tok-secret"));
+	assert_null(strstr(log, "hunter2"));
+	assert_null(strstr(log, "s3cr3t"));
+	/* Every line of a transfer says which it is. */
+	for (line = strtok(log, "\n"); line; line = strtok(NULL, "\n"))
+		if (strncmp(line, "sesctl: debug: #", 16) == 0)
+			assert_true(line[16] >= '1' && line[16] <= '4');
+	free(log);
+
+	for (i = 0; i < 4; i++)
+		http_response_release(&jobs[i].resp);
+	http_response_release(&again.resp);
+	http_client_free(c);
+	close(ctx.err_fd);
+	srv_stop(&srv);
+	assert_int_equal(srv.accepted, 4);
+	assert_int_equal(srv.requests, 5);
+	assert_true(srv.max_waiting >= 4);
+}
+
+static void test_http_parallel_body_cap(void **state)
+{
+	struct srv srv;
+	struct ctx ctx;
+	struct http_options ho = { NULL, 5000, 10000 };
+	struct http_client *c = NULL;
+	struct job jobs[3];
+	size_t i;
+
+	(void)state;
+	memset(&srv, 0, sizeof(srv));
+	srv.barrier = 3;
+	srv.reply = echo_reply;
+	srv_start(&srv);
+	ctx_init(&ctx);
+	assert_int_equal(http_client_new(&ctx, &ho, &c), SESCTL_OK);
+	job_init(&jobs[0], srv.port, "1");
+	job_init(&jobs[1], srv.port, "big");
+	job_init(&jobs[2], srv.port, "3");
+	run_jobs(c, jobs, 3);
+	/* Only the oversized answer fails, with its own message. */
+	assert_int_equal(jobs[1].rc, SESCTL_ERR_NETWORK);
+	assert_int_equal(jobs[1].resp.failure, HTTP_TOO_LARGE);
+	assert_int_equal(jobs[1].resp.body.len, 0);
+	assert_non_null(strstr(jobs[1].err.msg, "larger than 1048576 bytes"));
+	assert_int_equal(jobs[0].rc, SESCTL_OK);
+	assert_int_equal(jobs[2].rc, SESCTL_OK);
+	assert_string_equal(jobs[0].err.msg, "");
+	assert_non_null(strstr(secret_str(&jobs[0].resp.body), "<N>1</N>"));
+	assert_non_null(strstr(secret_str(&jobs[2].resp.body), "<N>3</N>"));
+	for (i = 0; i < 3; i++)
+		http_response_release(&jobs[i].resp);
+	http_client_free(c);
+	srv_stop(&srv);
+}
+
+static void test_http_start_limit_and_cancel(void **state)
+{
+	struct srv srv;
+	struct ctx ctx;
+	struct http_options ho = { NULL, 5000, 10000 };
+	struct http_client *c = NULL;
+	struct job *jobs;
+	void *tag = &srv;
+	sesctl_err res;
+	size_t i;
+
+	(void)state;
+	memset(&srv, 0, sizeof(srv));
+	srv.never = true;
+	srv.reply = echo_reply;
+	srv_start(&srv);
+	ctx_init(&ctx);
+	jobs = calloc(HTTP_MAX_PARALLEL + 1, sizeof(*jobs));
+	assert_non_null(jobs);
+	assert_int_equal(http_client_new(&ctx, &ho, &c), SESCTL_OK);
+	for (i = 0; i <= HTTP_MAX_PARALLEL; i++)
+		job_init(&jobs[i], srv.port, "1");
+	for (i = 0; i < HTTP_MAX_PARALLEL; i++)
+		assert_int_equal(http_start(c, &jobs[i].req, &jobs[i].resp,
+					    &jobs[i].err, &jobs[i], NULL),
+				 SESCTL_OK);
+	/* One too many: refused, nothing sent. */
+	assert_int_equal(http_start(c, &jobs[i].req, &jobs[i].resp,
+				    &jobs[i].err, &jobs[i], NULL),
+			 SESCTL_ERR_FAIL);
+	assert_int_equal(jobs[i].resp.failure, HTTP_NOT_SENT);
+	assert_non_null(strstr(jobs[i].err.msg, "at once"));
+	/* Nothing answers: polling times out empty-handed. */
+	assert_int_equal(http_poll(c, 50, &tag, &res), SESCTL_OK);
+	assert_null(tag);
+	assert_int_equal(http_pending(c), HTTP_MAX_PARALLEL);
+	http_cancel(c);
+	assert_int_equal(http_pending(c), 0);
+	/* The client is still usable after a cancel. */
+	assert_int_equal(http_poll(c, 0, &tag, &res), SESCTL_OK);
+	assert_null(tag);
+	http_client_free(c);
+	for (i = 0; i <= HTTP_MAX_PARALLEL; i++)
+		http_response_release(&jobs[i].resp);
+	free(jobs);
+	srv_stop(&srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,7 +607,12 @@ int main(void)
 		cmocka_unit_test(test_http_redact_json_and_form),
 		cmocka_unit_test(test_http_check_url),
 		cmocka_unit_test(test_http_url_parts),
+		cmocka_unit_test(test_http_parallel_requests_overlap),
+		cmocka_unit_test(test_http_parallel_body_cap),
+		cmocka_unit_test(test_http_start_limit_and_cancel),
 	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	http_global_cleanup();
+	return rc;
 }

@@ -1,6 +1,18 @@
 /* test_iam.c - the IAM request builder: form bodies byte-identical to the
- * RFC 3986-encoded IAM vectors, encoding edge cases, limits. */
+ * RFC 3986-encoded IAM vectors, encoding edge cases, limits; calls made
+ * at once (iam_call_many, iam_read_many) against a loopback server that
+ * answers nothing until they all wait: each retried on its own, each with
+ * its own error, the first failure in the order given reported, pages
+ * followed, and only read-only actions let through. */
 #include "testutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "sesctl/iam.h"
 
@@ -130,13 +142,540 @@ static void test_iam_form_body_skips_null_and_limits(void **state)
 	free(big);
 }
 
+/* ---- a loopback HTTP/1.1 server in a thread ---------------------------
+ * It answers the requests of every connection with srv->reply(), but none
+ * before `barrier` requests wait at once (then everything, from then on):
+ * a client that sends one request after the other never gets past it, so
+ * answers prove that requests were in flight together. */
+
+#define SRV_CONNS 32
+
+struct srv_conn {
+	int fd;
+	char buf[16384];
+	size_t len;
+};
+
+struct srv {
+	int lfd, stop[2];
+	unsigned short port;
+	pthread_t th;
+	size_t barrier;  /* requests that must wait at once before any answer */
+	bool released;
+	bool never;      /* never answer */
+	/* The answer to request number `seq` (from 1) with body `body`:
+	 * *status, and a malloc'd body with its content type. */
+	char *(*reply)(struct srv *s, unsigned seq, const char *body,
+		       int *status, const char **ctype);
+	void *data;
+	struct srv_conn conns[SRV_CONNS];
+	/* what happened (read after srv_stop) */
+	unsigned requests, accepted;
+	size_t max_waiting;
+	char log[64][256]; /* request bodies, in the order received */
+};
+
+static bool srv_complete(const struct srv_conn *c, size_t *hdr_len,
+			 size_t *total)
+{
+	const char *end, *cl;
+	size_t body = 0;
+
+	if (c->len == 0)
+		return false;
+	end = memmem(c->buf, c->len, "\r\n\r\n", 4);
+	if (!end)
+		return false;
+	*hdr_len = (size_t)(end - c->buf) + 4;
+	cl = strcasestr(c->buf, "\r\ncontent-length:");
+	if (cl && cl < end)
+		body = strtoul(cl + 17, NULL, 10);
+	*total = *hdr_len + body;
+	return c->len >= *total;
+}
+
+static void srv_answer(struct srv *s, struct srv_conn *c)
+{
+	size_t hdr_len, total, n;
+	char head[256], body[8192];
+	const char *ctype = "text/xml";
+	char *out;
+	int status = 200, hn;
+
+	if (!srv_complete(c, &hdr_len, &total))
+		return;
+	n = total - hdr_len < sizeof(body) - 1 ? total - hdr_len :
+						  sizeof(body) - 1;
+	memcpy(body, c->buf + hdr_len, n);
+	body[n] = '\0';
+	s->requests++;
+	if (s->requests <= 64) {
+		size_t m = n < sizeof(s->log[0]) - 1 ? n : sizeof(s->log[0]) - 1;
+
+		memcpy(s->log[s->requests - 1], body, m);
+		s->log[s->requests - 1][m] = '\0';
+	}
+	out = s->reply(s, s->requests, body, &status, &ctype);
+	hn = snprintf(head, sizeof(head),
+		      "HTTP/1.1 %d X\r\nContent-Type: %s\r\n"
+		      "x-amzn-RequestId: req-%u\r\nContent-Length: %zu\r\n\r\n",
+		      status, ctype, s->requests, out ? strlen(out) : 0);
+	(void)!send(c->fd, head, (size_t)hn, MSG_NOSIGNAL);
+	if (out)
+		(void)!send(c->fd, out, strlen(out), MSG_NOSIGNAL);
+	free(out);
+	memmove(c->buf, c->buf + total, c->len - total);
+	c->len -= total;
+}
+
+static void *srv_main(void *arg)
+{
+	struct srv *s = arg;
+	struct pollfd pf[SRV_CONNS + 2];
+	size_t i, k, waiting;
+	size_t hl, tot;
+
+	for (;;) {
+		pf[0] = (struct pollfd){ s->stop[0], POLLIN, 0 };
+		pf[1] = (struct pollfd){ s->lfd, POLLIN, 0 };
+		for (i = 0; i < SRV_CONNS; i++)
+			pf[i + 2] = (struct pollfd){ s->conns[i].fd, POLLIN, 0 };
+		if (poll(pf, SRV_CONNS + 2, -1) < 0)
+			continue;
+		if (pf[0].revents)
+			break;
+		if (pf[1].revents & POLLIN) {
+			int fd = accept(s->lfd, NULL, NULL);
+
+			for (k = 0; fd >= 0 && k < SRV_CONNS; k++)
+				if (s->conns[k].fd < 0) {
+					s->conns[k].fd = fd;
+					s->conns[k].len = 0;
+					s->accepted++;
+					fd = -1;
+				}
+			if (fd >= 0)
+				close(fd);
+		}
+		for (i = 0; i < SRV_CONNS; i++) {
+			struct srv_conn *c = &s->conns[i];
+			ssize_t r;
+
+			if (c->fd < 0 || !(pf[i + 2].revents & (POLLIN | POLLHUP)))
+				continue;
+			r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len,
+				 0);
+			if (r <= 0) {
+				close(c->fd);
+				c->fd = -1;
+				continue;
+			}
+			c->len += (size_t)r;
+		}
+		waiting = 0;
+		for (i = 0; i < SRV_CONNS; i++)
+			if (s->conns[i].fd >= 0 &&
+			    srv_complete(&s->conns[i], &hl, &tot))
+				waiting++;
+		if (waiting > s->max_waiting)
+			s->max_waiting = waiting;
+		if (s->never || (!s->released && waiting < s->barrier))
+			continue;
+		s->released = true;
+		for (i = 0; i < SRV_CONNS; i++)
+			if (s->conns[i].fd >= 0)
+				srv_answer(s, &s->conns[i]);
+	}
+	return NULL;
+}
+
+static void srv_start(struct srv *s)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	size_t i;
+
+	for (i = 0; i < SRV_CONNS; i++)
+		s->conns[i].fd = -1;
+	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(s->lfd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s->lfd, 64), 0);
+	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&sa, &sl), 0);
+	s->port = ntohs(sa.sin_port);
+	assert_int_equal(pipe(s->stop), 0);
+	assert_int_equal(pthread_create(&s->th, NULL, srv_main, s), 0);
+}
+
+static void srv_stop(struct srv *s)
+{
+	size_t i;
+
+	(void)!write(s->stop[1], "x", 1);
+	pthread_join(s->th, NULL);
+	for (i = 0; i < SRV_CONNS; i++)
+		if (s->conns[i].fd >= 0)
+			close(s->conns[i].fd);
+	close(s->lfd);
+	close(s->stop[0]);
+	close(s->stop[1]);
+}
+
+/* ---- IAM answers -------------------------------------------------- */
+
+#define NS "xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\""
+#define META "<ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata>"
+
+#define GET_USER_XML \
+	"<GetUserResponse " NS "><GetUserResult><User><UserId>AIDAEXAMPLE" \
+	"</UserId><Path>/sesctl/</Path><UserName>u</UserName><Arn>" \
+	"arn:aws:iam::123456789012:user/sesctl/u</Arn><CreateDate>" \
+	"2026-01-02T03:04:05Z</CreateDate></User></GetUserResult>" META \
+	"</GetUserResponse>"
+#define LIST_KEYS_XML \
+	"<ListAccessKeysResponse " NS "><ListAccessKeysResult><UserName>u" \
+	"</UserName><AccessKeyMetadata><member><UserName>u</UserName>" \
+	"<AccessKeyId>AKIAFIRSTPAGE0000001</AccessKeyId><Status>Active</Status>" \
+	"<CreateDate>2026-01-02T03:04:05Z</CreateDate></member>" \
+	"</AccessKeyMetadata><IsTruncated>%s</IsTruncated>%s" \
+	"</ListAccessKeysResult>" META "</ListAccessKeysResponse>"
+#define LIST_KEYS_PAGE2_XML \
+	"<ListAccessKeysResponse " NS "><ListAccessKeysResult><UserName>u" \
+	"</UserName><AccessKeyMetadata><member><UserName>u</UserName>" \
+	"<AccessKeyId>AKIASECONDPAGE000002</AccessKeyId><Status>Inactive" \
+	"</Status><CreateDate>2026-01-03T03:04:05Z</CreateDate></member>" \
+	"</AccessKeyMetadata><IsTruncated>false</IsTruncated>" \
+	"</ListAccessKeysResult>" META "</ListAccessKeysResponse>"
+#define GET_POLICY_XML \
+	"<GetUserPolicyResponse " NS "><GetUserPolicyResult><PolicyName>p" \
+	"</PolicyName><UserName>u</UserName><PolicyDocument>%%7B%%7D" \
+	"</PolicyDocument></GetUserPolicyResult>" META \
+	"</GetUserPolicyResponse>"
+#define LAST_USED_XML \
+	"<GetAccessKeyLastUsedResponse " NS "><GetAccessKeyLastUsedResult>" \
+	"<AccessKeyLastUsed><Region>eu-west-1</Region><LastUsedDate>" \
+	"2026-01-04T00:00:00Z</LastUsedDate><ServiceName>ses</ServiceName>" \
+	"</AccessKeyLastUsed><UserName>u</UserName>" \
+	"</GetAccessKeyLastUsedResult>" META "</GetAccessKeyLastUsedResponse>"
+#define ERROR_XML \
+	"<ErrorResponse " NS "><Error><Type>%s</Type><Code>%s</Code>" \
+	"<Message>%s</Message></Error><RequestId>e-1</RequestId>" \
+	"</ErrorResponse>"
+
+static char *xml(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+static char *xml(const char *fmt, ...)
+{
+	char *out = malloc(4096);
+	va_list ap;
+
+	assert_non_null(out);
+	va_start(ap, fmt);
+	vsnprintf(out, 4096, fmt, ap);
+	va_end(ap);
+	return out;
+}
+
+static bool is_action(const char *body, const char *action)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), "Action=%s&", action);
+	return strncmp(body, want, strlen(want)) == 0;
+}
+
+/* What each test's IAM says (runs in the server thread; `data` counts). */
+enum script { RETRY_ONE, FAIL_SOME, ALWAYS_500, PAGES };
+
+static char *iam_reply(struct srv *s, unsigned seq, const char *body,
+		       int *status, const char **ctype)
+{
+	enum script how = *(enum script *)s->data;
+	static unsigned get_users;
+
+	(void)seq;
+	(void)ctype;
+	*status = 200;
+	if (seq == 1)
+		get_users = 0;
+	if (is_action(body, "GetUser")) {
+		get_users++;
+		if ((how == RETRY_ONE && get_users == 1) || how == ALWAYS_500) {
+			*status = how == RETRY_ONE ? 400 : 500;
+			return how == RETRY_ONE ?
+				       xml(ERROR_XML, "Sender", "Throttling",
+					   "Rate exceeded") :
+				       xml(ERROR_XML, "Receiver",
+					   "ServiceFailure", "oops");
+		}
+		return xml(GET_USER_XML);
+	}
+	if (is_action(body, "ListAccessKeys")) {
+		if (how == FAIL_SOME) {
+			*status = 403;
+			return xml(ERROR_XML, "Sender", "AccessDenied",
+				   "not authorized to perform: "
+				   "iam:ListAccessKeys");
+		}
+		if (how == PAGES && strstr(body, "Marker=m%2B1%2F"))
+			return xml(LIST_KEYS_PAGE2_XML);
+		if (how == PAGES)
+			return xml(LIST_KEYS_XML, "true",
+				   "<Marker>m+1/</Marker>");
+		return xml(LIST_KEYS_XML, "false", "");
+	}
+	if (is_action(body, "GetUserPolicy")) {
+		if (how == FAIL_SOME || how == PAGES) {
+			*status = 404;
+			return xml(ERROR_XML, "Sender", "NoSuchEntity",
+				   "The user policy with name p cannot be "
+				   "found.");
+		}
+		return xml(GET_POLICY_XML);
+	}
+	if (is_action(body, "GetAccessKeyLastUsed"))
+		return xml(LAST_USED_XML);
+	*status = 400;
+	return xml(ERROR_XML, "Sender", "InvalidAction", "no");
+}
+
+struct fixture {
+	struct srv srv;
+	enum script how;
+	struct ctx ctx;
+	struct secret sk;
+	struct iam_client c;
+	char url[64];
+};
+
+static void fixture_open(struct fixture *f, enum script how, size_t barrier)
+{
+	struct iam_config cfg;
+
+	memset(f, 0, sizeof(*f));
+	f->how = how;
+	f->srv.barrier = barrier;
+	f->srv.never = barrier == 0;
+	f->srv.reply = iam_reply;
+	f->srv.data = &f->how;
+	srv_start(&f->srv);
+	ctx_init(&f->ctx);
+	assert_int_equal(secret_set(&f->sk, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+				    40),
+			 SESCTL_OK);
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%u/", f->srv.port);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.region = "us-east-1";
+	cfg.endpoint_url = f->url;
+	cfg.access_key_id = "AKIAIOSFODNN7EXAMPLE";
+	cfg.secret_key = &f->sk;
+	cfg.max_attempts = 3;
+	cfg.timeout_ms = 10000;
+	assert_int_equal(iam_client_init(&f->c, &f->ctx, &cfg), SESCTL_OK);
+	f->c.retry_base_ms = 1;
+}
+
+static void fixture_close(struct fixture *f)
+{
+	iam_client_release(&f->c);
+	secret_free(&f->sk);
+	srv_stop(&f->srv);
+}
+
+static void release_calls(struct iam_call_item *calls, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		secret_free(&calls[i].body);
+}
+
+static const struct iam_param user_u[] = { { "UserName", "u" } };
+static const struct iam_param policy_p[] = { { "UserName", "u" },
+					     { "PolicyName", "p" } };
+
+#define CALL(action, params, n)                                             \
+	{ action, params, n, SESCTL_OK, SECRET_INIT, { SESCTL_OK, "" },     \
+	  { "", "", "", "" }, 0 }
+
+static void test_iam_call_many_overlap_and_retry(void **state)
+{
+	struct fixture f;
+	struct iam_call_item calls[] = {
+		CALL("GetUser", user_u, 1),
+		CALL("ListAccessKeys", user_u, 1),
+		CALL("GetUserPolicy", policy_p, 2),
+	};
+
+	(void)state;
+	/* No answer before all three wait; the throttled GetUser is tried
+	 * again on its own while the others are done. */
+	fixture_open(&f, RETRY_ONE, 3);
+	assert_int_equal(iam_call_many(&f.c, calls, 3, 0), SESCTL_OK);
+	assert_int_equal(calls[0].rc, SESCTL_OK);
+	assert_int_equal(calls[0].attempts, 2);
+	assert_non_null(strstr(secret_str(&calls[0].body), "<GetUserResult>"));
+	assert_int_equal(calls[1].attempts, 1);
+	assert_non_null(strstr(secret_str(&calls[1].body), "AKIAFIRSTPAGE"));
+	assert_int_equal(calls[2].attempts, 1);
+	assert_non_null(strstr(secret_str(&calls[2].body), "<PolicyName>p<"));
+	assert_int_equal(f.c.requests, 4);
+	assert_false(f.c.outcome_unknown);
+	release_calls(calls, 3);
+	fixture_close(&f);
+	assert_true(f.srv.max_waiting >= 3);
+	assert_int_equal(f.srv.requests, 4);
+	assert_int_equal(f.srv.accepted, 3);
+}
+
+static void test_iam_call_many_first_failure_wins(void **state)
+{
+	struct fixture f;
+	struct iam_call_item calls[] = {
+		CALL("GetUser", user_u, 1),
+		CALL("ListAccessKeys", user_u, 1),
+		CALL("GetUserPolicy", policy_p, 2),
+	};
+
+	(void)state;
+	fixture_open(&f, FAIL_SOME, 3);
+	/* ListAccessKeys and GetUserPolicy fail; the earlier one in the
+	 * order given is the result, as if called one after the other. */
+	assert_int_equal(iam_call_many(&f.c, calls, 3, 0), SESCTL_ERR_AUTH);
+	assert_non_null(strstr(f.ctx.err.msg, "IAM refused ListAccessKeys"));
+	assert_string_equal(f.c.last_error.code, "AccessDenied");
+	assert_int_equal(calls[0].rc, SESCTL_OK);
+	assert_int_equal(calls[1].rc, SESCTL_ERR_AUTH);
+	assert_string_equal(calls[1].error.code, "AccessDenied");
+	assert_int_equal(calls[1].body.len, 0);
+	assert_int_equal(calls[2].rc, SESCTL_ERR_NOT_FOUND);
+	assert_string_equal(calls[2].error.code, "NoSuchEntity");
+	assert_non_null(strstr(calls[2].err.msg, "GetUserPolicy: NoSuchEntity"));
+	/* 4xx answers are not retried. */
+	assert_int_equal(calls[1].attempts, 1);
+	assert_int_equal(calls[2].attempts, 1);
+	release_calls(calls, 3);
+	fixture_close(&f);
+	assert_int_equal(f.srv.requests, 3);
+}
+
+static void test_iam_call_many_gives_up(void **state)
+{
+	struct fixture f;
+	struct iam_call_item calls[] = {
+		CALL("ListAccessKeys", user_u, 1),
+		CALL("GetUser", user_u, 1),
+	};
+
+	(void)state;
+	fixture_open(&f, ALWAYS_500, 1);
+	assert_int_equal(iam_call_many(&f.c, calls, 2, 1), SESCTL_ERR_NETWORK);
+	assert_int_equal(calls[0].rc, SESCTL_OK);
+	assert_int_equal(calls[0].attempts, 1);
+	assert_int_equal(calls[1].rc, SESCTL_ERR_NETWORK);
+	assert_int_equal(calls[1].attempts, 3);
+	assert_non_null(strstr(calls[1].err.msg, "gave up after 3 attempts: "
+						 "GetUser: ServiceFailure"));
+	assert_string_equal(f.ctx.err.msg, calls[1].err.msg);
+	assert_int_equal(f.c.requests, 4);
+	release_calls(calls, 2);
+	fixture_close(&f);
+	/* A cap of 1: the server never saw two requests at once. */
+	assert_int_equal(f.srv.max_waiting, 1);
+}
+
+static void test_iam_call_many_refuses_changes(void **state)
+{
+	struct fixture f;
+	struct iam_call_item calls[] = {
+		CALL("GetUser", user_u, 1),
+		CALL("CreateAccessKey", user_u, 1),
+		CALL("NoSuchAction", user_u, 1),
+	};
+
+	(void)state;
+	fixture_open(&f, RETRY_ONE, 0);
+	assert_int_equal(iam_call_many(&f.c, calls, 2, 0), SESCTL_ERR_FAIL);
+	assert_non_null(strstr(f.ctx.err.msg, "'CreateAccessKey'"));
+	assert_int_equal(calls[0].rc, SESCTL_ERR_FAIL);
+	assert_int_equal(calls[1].rc, SESCTL_ERR_FAIL);
+	assert_int_equal(calls[0].attempts, 0);
+	assert_int_equal(iam_call_many(&f.c, calls + 2, 1, 0), SESCTL_ERR_FAIL);
+	assert_non_null(strstr(f.ctx.err.msg, "unknown"));
+	assert_int_equal(f.c.requests, 0);
+	release_calls(calls, 3);
+	fixture_close(&f);
+	assert_int_equal(f.srv.accepted, 0);
+}
+
+static void test_iam_read_many_pages_and_errors(void **state)
+{
+	struct fixture f;
+	struct iam_access_key_list keys;
+	struct iam_access_key_last_used used;
+	struct iam_user_policy pol;
+	struct iam_read reads[3];
+	size_t i;
+	bool marker_sent = false;
+
+	(void)state;
+	fixture_open(&f, PAGES, 3);
+	reads[0] = (struct iam_read){ .kind = IAM_READ_LIST_ACCESS_KEYS,
+				      .user = "u", .out = &keys };
+	reads[1] = (struct iam_read){ .kind = IAM_READ_GET_ACCESS_KEY_LAST_USED,
+				      .arg = "AKIAFIRSTPAGE0000001",
+				      .out = &used };
+	reads[2] = (struct iam_read){ .kind = IAM_READ_GET_USER_POLICY,
+				      .user = "u", .arg = "p", .out = &pol };
+	assert_int_equal(iam_read_many(&f.c, reads, 3, 0),
+			 SESCTL_ERR_NOT_FOUND);
+	/* Both pages, merged in order. */
+	assert_int_equal(reads[0].rc, SESCTL_OK);
+	assert_int_equal(keys.count, 2);
+	assert_string_equal(keys.items[0].access_key_id, "AKIAFIRSTPAGE0000001");
+	assert_string_equal(keys.items[1].access_key_id, "AKIASECONDPAGE000002");
+	assert_int_equal(keys.items[1].status, IAM_STATUS_INACTIVE);
+	assert_int_equal(reads[1].rc, SESCTL_OK);
+	assert_string_equal(used.service_name, "ses");
+	assert_string_equal(used.region, "eu-west-1");
+	assert_true(used.last_used_date.present);
+	/* The missing policy is this read's own error, and the result. */
+	assert_int_equal(reads[2].rc, SESCTL_ERR_NOT_FOUND);
+	assert_string_equal(reads[2].error.code, "NoSuchEntity");
+	assert_string_equal(f.ctx.err.msg, reads[2].err.msg);
+	assert_int_equal(iam_read_result(&f.c, &reads[0]), SESCTL_OK);
+	assert_int_equal(iam_read_result(&f.c, &reads[2]),
+			 SESCTL_ERR_NOT_FOUND);
+	assert_int_equal(f.c.requests, 4);
+	iam_access_key_list_release(&keys);
+	iam_access_key_last_used_release(&used);
+	iam_user_policy_release(&pol);
+	fixture_close(&f);
+	for (i = 0; i < f.srv.requests && i < 64; i++)
+		if (strstr(f.srv.log[i], "Action=ListAccessKeys&") &&
+		    strstr(f.srv.log[i], "&Marker=m%2B1%2F"))
+			marker_sent = true;
+	assert_true(marker_sent);
+	assert_true(f.srv.max_waiting >= 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_iam_form_body_matches_vectors),
 		cmocka_unit_test(test_iam_form_body_encoding),
 		cmocka_unit_test(test_iam_form_body_skips_null_and_limits),
+		cmocka_unit_test(test_iam_call_many_overlap_and_retry),
+		cmocka_unit_test(test_iam_call_many_first_failure_wins),
+		cmocka_unit_test(test_iam_call_many_gives_up),
+		cmocka_unit_test(test_iam_call_many_refuses_changes),
+		cmocka_unit_test(test_iam_read_many_pages_and_errors),
 	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	http_global_cleanup();
+	return rc;
 }
