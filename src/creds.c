@@ -78,6 +78,7 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "sesctl/backoff.h"
 #include "sesctl/http.h"
 #include "sesctl/iam_xml.h"
 #include "sesctl/sts.h"
@@ -1148,22 +1149,6 @@ static bool env_true(struct state *st, const char *name)
 	return v && strcasecmp(v, "true") == 0;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Pause between attempts at the container endpoint (botocore's one
  * second); test builds shorten it with SESCTL_TEST_RETRY_BASE_MS. */
 static long retry_pause_ms(struct state *st)
@@ -1424,7 +1409,7 @@ static void stop_child(pid_t pid)
 	for (i = 0; i < 100; i++) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return;
-		sleep_ms(10);
+		backoff_sleep_ms(10);
 	}
 	(void)kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -1492,11 +1477,11 @@ static sesctl_err run_process(struct state *st, const char *profile,
 	close(pfd[1]);
 	pfd[1] = -1;
 
-	deadline = now_ms() + timeout;
+	deadline = backoff_now_ms() + timeout;
 	for (;;) {
 		struct pollfd pf = { pfd[0], POLLIN, 0 };
 
-		left = deadline - now_ms();
+		left = deadline - backoff_now_ms();
 		ENSURE(left > 0,
 		       err_set(&ctx->err, SESCTL_ERR_FAIL,
 			       "credential_process of profile '%s' did not "
@@ -1542,12 +1527,12 @@ static sesctl_err run_process(struct state *st, const char *profile,
 				     profile, strerror(e));
 			goto out;
 		}
-		ENSURE(now_ms() < deadline,
+		ENSURE(backoff_now_ms() < deadline,
 		       err_set(&ctx->err, SESCTL_ERR_FAIL,
 			       "credential_process of profile '%s' did not "
 			       "exit within %ld s, so it was stopped",
 			       profile, (timeout + 999) / 1000));
-		sleep_ms(5);
+		backoff_sleep_ms(5);
 	}
 	pid = -1;
 	if (WIFSIGNALED(status))
@@ -1888,7 +1873,7 @@ static sesctl_err from_container(struct state *st, struct creds *out,
 		ctx_debug(st->ctx, "container credentials: attempt %d of %d "
 				   "failed; trying again",
 			  attempt, CONTAINER_ATTEMPTS);
-		sleep_ms(retry_pause_ms(st));
+		backoff_sleep_ms(retry_pause_ms(st));
 	}
 	if (rc != SESCTL_OK) {
 		rc = err_set(&st->ctx->err, rc,

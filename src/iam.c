@@ -10,11 +10,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "sesctl/backoff.h"
 #include "sesctl/region.h"
 #include "sesctl/sigv4.h"
 
-#define MAX_BACKOFF_MS 20000L
-#define DEFAULT_RETRY_BASE_MS 1000L
 #define FORM_MAX ((size_t)256 << 10)
 
 /* How safe it is to send an action again when its first try may or may
@@ -202,12 +201,9 @@ sesctl_err iam_client_init(struct iam_client *c, struct ctx *ctx,
 	c->session_token = cfg->session_token;
 	c->max_attempts = cfg->max_attempts > 0 ? cfg->max_attempts :
 						  env_max_attempts(ctx);
-	c->retry_base_ms = DEFAULT_RETRY_BASE_MS;
+	c->retry_base_ms = backoff_base_ms();
 #if SESCTL_TEST_HOOKS
-	/* Fault tests shorten the backoff and the request timeout. */
-	if (getenv("SESCTL_TEST_RETRY_BASE_MS"))
-		c->retry_base_ms = strtol(getenv("SESCTL_TEST_RETRY_BASE_MS"),
-					  NULL, 10);
+	/* Fault tests shorten the request timeout. */
 	if (getenv("SESCTL_TEST_TIMEOUT_MS") && !ho.timeout_ms)
 		ho.timeout_ms = strtol(getenv("SESCTL_TEST_TIMEOUT_MS"), NULL,
 				       10);
@@ -332,46 +328,6 @@ static sesctl_err error_from_response(const struct iam_client *c,
 }
 
 /* ---- sending ------------------------------------------------------- */
-
-static unsigned long jitter_state;
-
-/* Full jitter: a uniform delay in [0, min(cap, base * 2^(attempt-1))]. */
-static long backoff_ms(const struct iam_client *c, int attempt)
-{
-	long ceiling = c->retry_base_ms;
-	int i;
-
-	for (i = 1; i < attempt && ceiling < MAX_BACKOFF_MS; i++)
-		ceiling *= 2;
-	if (ceiling > MAX_BACKOFF_MS)
-		ceiling = MAX_BACKOFF_MS;
-	if (ceiling <= 0)
-		return 0;
-	if (!jitter_state)
-		jitter_state = (unsigned long)time(NULL) ^
-			       ((unsigned long)getpid() << 16) ^ 0x9e3779b9UL;
-	/* xorshift: not for secrets, only to spread retries. */
-	jitter_state ^= jitter_state << 13;
-	jitter_state ^= jitter_state >> 7;
-	jitter_state ^= jitter_state << 17;
-	return (long)(jitter_state % (unsigned long)(ceiling + 1));
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* One signed request: the headers point into `auth` and `c`. */
 struct signed_request {
@@ -528,12 +484,12 @@ sesctl_err iam_call(struct iam_client *c, const char *action,
 		if (!o.retry || attempt >= c->max_attempts)
 			break;
 		{
-			long ms = backoff_ms(c, attempt);
+			long ms = backoff_jitter_ms(c->retry_base_ms, attempt);
 
 			ctx_debug(c->ctx, "%s: attempt %d of %d failed; retrying "
 					  "in %ld ms",
 				  action, attempt, c->max_attempts, ms);
-			sleep_ms(ms);
+			backoff_sleep_ms(ms);
 		}
 	}
 	rc = give_up(c, action, rc, attempt, &o);
@@ -553,7 +509,7 @@ struct flight {
 	struct http_response resp;
 	struct outcome o;
 	int attempt;   /* attempts started */
-	long due;      /* mono_ms() at which the next attempt may start */
+	long due;      /* backoff_now_ms() at which the next attempt may start */
 	unsigned id;   /* "#N" of the current attempt in the debug log */
 	enum { F_WAITING, F_FLYING, F_DONE } state;
 };
@@ -600,11 +556,11 @@ static void flight_land(struct iam_client *c, struct iam_call_item *it,
 		f->state = F_DONE;
 		return;
 	}
-	ms = backoff_ms(c, f->attempt);
+	ms = backoff_jitter_ms(c->retry_base_ms, f->attempt);
 	ctx_debug(c->ctx, "%s (#%u): attempt %d of %d failed; retrying in %ld "
 			  "ms",
 		  it->action, f->id, f->attempt, c->max_attempts, ms);
-	f->due = mono_ms() + ms;
+	f->due = backoff_now_ms() + ms;
 	f->state = F_WAITING;
 }
 
@@ -679,7 +635,7 @@ sesctl_err iam_call_many(struct iam_client *c, struct iam_call_item *calls,
 	}
 
 	while (left > 0) {
-		long now = mono_ms(), wait = -1;
+		long now = backoff_now_ms(), wait = -1;
 
 		/* Start what is due, in order, up to the cap. */
 		for (i = 0; i < n && flying < max_in_flight; i++) {
@@ -700,7 +656,7 @@ sesctl_err iam_call_many(struct iam_client *c, struct iam_call_item *calls,
 			if (wait < 0)
 				break; /* cannot happen: nothing left to wait for */
 			if (wait > 0)
-				sleep_ms(wait);
+				backoff_sleep_ms(wait);
 			continue;
 		}
 		if (wait < 0 || wait > 1000 || flying >= max_in_flight)

@@ -12,39 +12,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "sesctl/backoff.h"
 #include "sesctl/creds.h"
 #include "sesctl/smtp_login.h"
 #include "sesctl/smtp_pw.h"
 #include "sesctl/term.h"
 
 #define SETTINGS_INPUT_MAX ((size_t)64 << 10)
-#define BACKOFF_BASE_MS 1000L
-#define BACKOFF_CAP_MS 10000L
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static long backoff_base_ms(void)
-{
-#if SESCTL_TEST_HOOKS
-	if (getenv("SESCTL_TEST_RETRY_BASE_MS"))
-		return strtol(getenv("SESCTL_TEST_RETRY_BASE_MS"), NULL, 10);
-#endif
-	return BACKOFF_BASE_MS;
-}
+#define VERIFY_BACKOFF_CAP_MS 10000L
 
 /* Whether stderr shows a progress line that rewrites itself. */
 static bool show_progress(const struct ctx *ctx)
@@ -166,7 +141,7 @@ sesctl_err smtp_verify_login(struct ctx *ctx, const struct smtp_verify_opts *o,
 	struct smtp_login_target t;
 	struct smtp_login_answer ans;
 	const char *where;
-	long start = now_ms(), delay = backoff_base_ms(), elapsed = 0;
+	long start = backoff_now_ms(), delay = backoff_base_ms(), elapsed = 0;
 	unsigned attempt = 0;
 	bool told = false, shown = false;
 	sesctl_err rc = SESCTL_OK;
@@ -186,7 +161,7 @@ sesctl_err smtp_verify_login(struct ctx *ctx, const struct smtp_verify_opts *o,
 	for (;;) {
 		attempt++;
 		TRY(smtp_login(ctx, &t, user, password, &ans));
-		elapsed = now_ms() - start;
+		elapsed = backoff_now_ms() - start;
 		if (ans.result == SMTP_LOGIN_ACCEPTED)
 			break;
 		/* Certificates and protocol do not fix themselves. */
@@ -207,8 +182,9 @@ sesctl_err smtp_verify_login(struct ctx *ctx, const struct smtp_verify_opts *o,
 				 o->timeout_s);
 			told = true;
 		}
-		sleep_ms(delay);
-		delay = delay * 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : delay * 2;
+		backoff_sleep_ms(delay);
+		delay = delay * 2 > VERIFY_BACKOFF_CAP_MS ? VERIFY_BACKOFF_CAP_MS :
+							  delay * 2;
 	}
 	if (shown)
 		progress_done(ctx);

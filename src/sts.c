@@ -10,13 +10,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "sesctl/backoff.h"
 #include "sesctl/region.h"
 #include "sesctl/sigv4.h"
 
 #define DEFAULT_MAX_ATTEMPTS 3
 #define MAX_ATTEMPTS_LIMIT 10
-#define DEFAULT_RETRY_BASE_MS 1000L
-#define MAX_BACKOFF_MS 20000L
 #define FORM_MAX ((size_t)16 << 10)
 
 static const char content_type[] =
@@ -209,48 +208,6 @@ static int max_attempts(struct ctx *ctx, sts_env_fn env)
 	return (int)n;
 }
 
-static long retry_base_ms(void)
-{
-#if SESCTL_TEST_HOOKS
-	const char *v = getenv("SESCTL_TEST_RETRY_BASE_MS");
-
-	if (v && *v)
-		return strtol(v, NULL, 10);
-#endif
-	return DEFAULT_RETRY_BASE_MS;
-}
-
-/* Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))]. */
-static long backoff_ms(long base, int attempt)
-{
-	static unsigned long state;
-	long ceiling = base;
-	int i;
-
-	for (i = 1; i < attempt && ceiling < MAX_BACKOFF_MS; i++)
-		ceiling *= 2;
-	if (ceiling > MAX_BACKOFF_MS)
-		ceiling = MAX_BACKOFF_MS;
-	if (ceiling <= 0)
-		return 0;
-	if (!state)
-		state = (unsigned long)time(NULL) ^
-			((unsigned long)getpid() << 16) ^ 0x7f4a7c15UL;
-	/* xorshift: only to spread retries, never for secrets. */
-	state ^= state << 13;
-	state ^= state >> 7;
-	state ^= state << 17;
-	return (long)(state % (unsigned long)(ceiling + 1));
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* STS's error answer as a sesctl error with what to do about it. */
 static sesctl_err map_error(struct call *c, const struct iam_error *e,
 			    long status)
@@ -396,12 +353,12 @@ sesctl_err sts_assume_role(struct ctx *ctx, const struct sts_config *cfg,
 		if (!retry || attempt >= attempts)
 			break;
 		{
-			long ms = backoff_ms(retry_base_ms(), attempt);
+			long ms = backoff_jitter_ms(backoff_base_ms(), attempt);
 
 			ctx_debug(ctx, "AssumeRole: attempt %d of %d failed; "
 				       "retrying in %ld ms",
 				  attempt, attempts, ms);
-			sleep_ms(ms);
+			backoff_sleep_ms(ms);
 		}
 	}
 	if (retry && attempts > 1)
