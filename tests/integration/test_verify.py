@@ -101,7 +101,7 @@ class EnableVerify(VerifyBase):
     def test_enable_verify_timeout_keeps_the_key_and_exits_7(self):
         self.smtp.set_delay(600)
         path = os.path.join(self.tmp, "smtp.env")
-        self.sesctl("smtp", "enable", "--verify", "--verify-timeout", "1",
+        self.sesctl("smtp", "enable", "--verify", "--verify-timeout", "4",
                     "--output-file", path, *self.smtp_args(), code=7)
         self.assertIn("SES refused the SMTP login", self.err)
         self.assertIn("535 Authentication Credentials Invalid", self.err)
@@ -202,7 +202,7 @@ class RotateVerify(VerifyBase):
 
     def test_refused_new_password_keeps_the_old_key_active(self):
         self.smtp.set_delay(600)
-        self.sesctl("smtp", "rotate", "--verify", "--verify-timeout", "1",
+        self.sesctl("smtp", "rotate", "--verify", "--verify-timeout", "4",
                     "--output-file", self.path, *self.smtp_args(), code=7)
         self.assertIn("the old access key %s stays active" % self.old,
                       self.err)
@@ -311,7 +311,8 @@ class VerifyCommand(VerifyBase):
     def test_verify_timeout_retries(self):
         text = "SMTP_USER=%s\nSMTP_PASS=%s\n" % (
             self.akid, smtp_password(self.secret, "us-east-1"))
-        self.verify_stdin(text, "--verify-timeout", "1", code=7)
+        # (5 s: one attempt under valgrind can take over a second)
+        self.verify_stdin(text, "--verify-timeout", "5", code=7)
         self.assertGreater(len(self.smtp.auth_attempts()), 1)
         self.assertIn("attempts over", self.err)
 
