@@ -803,18 +803,7 @@ sesctl_err http_client_new(struct ctx *ctx, const struct http_options *opts,
 	sesctl_err rc = SESCTL_OK;
 
 	*out = NULL;
-	if (!curl_ready) {
-		/* libcurl's buffers hold IAM answers (secret keys): they
-		 * are wiped when freed. */
-		ENSURE(curl_global_init_mem(CURL_GLOBAL_DEFAULT,
-					    secret_lib_malloc, secret_lib_free,
-					    secret_lib_realloc,
-					    secret_lib_strdup,
-					    secret_lib_calloc) == CURLE_OK,
-		       err_set(&ctx->err, SESCTL_ERR_FAIL,
-			       "libcurl failed to initialise"));
-		curl_ready = true;
-	}
+	TRY(http_global_init(ctx));
 	c = calloc(1, sizeof(*c));
 	ENSURE(c, err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
 	c->ctx = ctx;
@@ -872,6 +861,22 @@ void http_client_free(struct http_client *c)
 		curl_share_cleanup(c->share);
 	free(c->ca_bundle);
 	free(c);
+}
+
+sesctl_err http_global_init(struct ctx *ctx)
+{
+	if (curl_ready)
+		return SESCTL_OK;
+	/* libcurl's buffers hold IAM answers (secret keys) and SMTP
+	 * passwords: they are wiped when freed. */
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, secret_lib_malloc,
+				 secret_lib_free, secret_lib_realloc,
+				 secret_lib_strdup,
+				 secret_lib_calloc) != CURLE_OK)
+		return err_set(&ctx->err, SESCTL_ERR_FAIL,
+			       "libcurl failed to initialise");
+	curl_ready = true;
+	return SESCTL_OK;
 }
 
 void http_global_cleanup(void)

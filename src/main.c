@@ -12,7 +12,6 @@
 #include "sesctl/http.h"
 #include "sesctl/iam_xml.h"
 #include "sesctl/output.h"
-#include "sesctl/smtp_login.h"
 #include "sesctl/secret.h"
 #include "sesctl/ctx.h"
 
@@ -38,7 +37,6 @@ int main(int argc, char **argv)
 	/* Library state goes now, wiped by their allocators, and the stack
 	 * they used after it. */
 	http_global_cleanup();
-	smtp_login_global_cleanup();
 	iam_xml_global_cleanup();
 	crypto_cleanup();
 	secret_scrub_stack();

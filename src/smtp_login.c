@@ -8,11 +8,10 @@
 
 #include <curl/curl.h>
 
+#include "sesctl/http.h"
+
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_TIMEOUT_MS 30000L
-
-/* Whether this module called curl_global_init_mem (and so must undo it). */
-static bool curl_ready;
 
 struct attempt {
 	struct ctx *ctx;
@@ -261,17 +260,8 @@ sesctl_err smtp_login(struct ctx *ctx, const struct smtp_login_target *t,
 	memset(&a, 0, sizeof(a));
 	a.ctx = ctx;
 	a.ans = ans;
-	if (!curl_ready) {
-		/* libcurl keeps copies of the password: wiped when freed. */
-		ENSURE(curl_global_init_mem(CURL_GLOBAL_DEFAULT,
-					    secret_lib_malloc, secret_lib_free,
-					    secret_lib_realloc,
-					    secret_lib_strdup,
-					    secret_lib_calloc) == CURLE_OK,
-		       err_set(&ctx->err, SESCTL_ERR_FAIL,
-			       "libcurl failed to initialise"));
-		curl_ready = true;
-	}
+	/* libcurl keeps copies of the password: wiped when freed. */
+	TRY(http_global_init(ctx));
 	curl = curl_easy_init();
 	ENSURE(curl, err_set(&ctx->err, SESCTL_ERR_NOMEM,
 			     "libcurl could not create a handle"));
@@ -331,11 +321,4 @@ out:
 	if (curl)
 		curl_easy_cleanup(curl);
 	return rc;
-}
-
-void smtp_login_global_cleanup(void)
-{
-	if (curl_ready)
-		curl_global_cleanup();
-	curl_ready = false;
 }

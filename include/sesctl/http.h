@@ -1,8 +1,9 @@
 /* http.h - HTTPS transport over libcurl.
  *
- * The only module that includes <curl/curl.h>.  One client per run: its
- * transfers share one connection cache (a libcurl multi handle), so
- * http_send's requests, one after the other, reuse one TLS connection, and
+ * With smtp_login (SMTP logins), the only module that includes
+ * <curl/curl.h>.  One client per run: its transfers share one connection
+ * cache (a libcurl multi handle), so http_send's requests, one after the
+ * other, reuse one TLS connection, and
  * requests started together with http_start run at once, each on a
  * connection of its own (HTTP/1.1), which later requests reuse.  TLS
  * verification is always on; plain http is refused unless the host is a
@@ -152,6 +153,10 @@ unsigned http_pending(const struct http_client *c);
 /* Abandon every started request not yet reported (their resp and err are
  * no longer touched; whether they reached the server is unknown). */
 void http_cancel(struct http_client *c);
+
+/* libcurl's global set-up, once per run, with the wiping allocator (the
+ * clients do it; smtp_login, the other libcurl user, too). */
+MUST_USE sesctl_err http_global_init(struct ctx *ctx);
 
 /* Undo libcurl's global set-up (main calls it last, so that what libcurl
  * frees is wiped while sesctl can still scrub the stack after it). */

@@ -71,7 +71,4 @@ MUST_USE sesctl_err smtp_login(struct ctx *ctx,
 			       const char *user, const struct secret *password,
 			       struct smtp_login_answer *ans);
 
-/* Undo libcurl's global set-up if this module did it (main calls it). */
-void smtp_login_global_cleanup(void);
-
 #endif
