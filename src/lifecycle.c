@@ -64,14 +64,18 @@ static sesctl_err lc_names(struct lc *lc)
 	return n > 0 ? SESCTL_OK : SESCTL_ERR_FAIL;
 }
 
-/* sesctl holds its own copy now: blank the caller's secret in our
- * environment block, which other processes of the user can read in
- * /proc/PID/environ and which a core dump would hold. */
+/* The credentials are resolved and sesctl holds its own copy of what it
+ * needs: blank the secrets in our environment block, which other
+ * processes of the user can read in /proc/PID/environ and which a core
+ * dump would hold.  Whichever provider answered (the environment's keys
+ * may also have served an assume role's credential_source, the container
+ * token the container endpoint), none of them is read again. */
 static void wipe_env_secrets(void)
 {
 	static const char *const vars[] = { "AWS_SECRET_ACCESS_KEY",
 					    "AWS_SESSION_TOKEN",
-					    "AWS_SECURITY_TOKEN" };
+					    "AWS_SECURITY_TOKEN",
+					    "AWS_CONTAINER_AUTHORIZATION_TOKEN" };
 	size_t i;
 
 	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
@@ -150,8 +154,7 @@ sesctl_err lc_open(struct lc *lc, struct ctx *ctx, const struct opts *o,
 	}
 	ctx_debug(ctx, "caller credentials from %s (access key %s)",
 		  lc->cr.source, lc->cr.access_key_id);
-	if (lc->cr.provider && strcmp(lc->cr.provider, "env") == 0)
-		wipe_env_secrets();
+	wipe_env_secrets();
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.region = lc->n_regions ? lc->regions[0] : NULL;

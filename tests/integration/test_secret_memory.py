@@ -20,6 +20,7 @@ import tempfile
 import unittest
 
 from fake_iam import FakeIAM
+from fake_metadata import FakeMetadata
 from fake_ses_smtp import FakeSESSMTP
 from sesctl_test import BIN, EXAMPLE_SECRET, SesctlTestCase, clean_env
 
@@ -122,6 +123,29 @@ class SecretMemory(SesctlTestCase):
                               if a["result"] == "accepted"]), 2)
         self.assert_absent(core, smtp_password=s["SMTP_PASS"],
                            auth_plain=plain.decode())
+
+    def test_container_credentials(self):
+        """Credentials from the container endpoint: the token that
+        authorises the request, and the session credentials it answers
+        with, are wiped too (also in the environment block)."""
+        md = FakeMetadata(self.iam).start()
+        self.addCleanup(md.stop)
+        md.container_token = "ecs-task-token-0123456789abcdefghijklmnop"
+        env = {k: v for k, v in self.env.items()
+               if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        env.update(md.container_env())
+        self.iam.seed_user("sesctl-smtp", path="/sesctl/",
+                           tags={"ManagedBy": "sesctl",
+                                 "SesctlName": "default"},
+                           access_keys=1)
+        core = self.core_of(["smtp", "status"], env=env)
+        creds = md.container_creds
+        # the check can fail: those credentials really signed the calls
+        self.assertEqual(self.iam.requests[-1]["caller"],
+                         creds["AccessKeyId"])
+        self.assert_absent(core, container_token=md.container_token,
+                           secret=creds["SecretAccessKey"],
+                           session_token=creds["Token"])
 
     def test_derive(self):
         secret_file = os.path.join(self.tmp, "secret")
