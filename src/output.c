@@ -810,8 +810,6 @@ static sesctl_err unquote(const char *p, size_t len, struct secret *out,
 		}
 	}
 	*ok = q == 0;
-	/* Keep secret_str() NUL-terminated even when empty. */
-	TRY(secret_append(out, "", 0));
 out:
 	return rc;
 }
@@ -890,8 +888,7 @@ static sesctl_err parse_lines(struct err_info *err, const char *text,
 			break;
 		default:
 			ok = secret_set(&st->password, v.p, v.len) ==
-				     SESCTL_OK &&
-			     secret_append(&st->password, "", 0) == SESCTL_OK;
+			     SESCTL_OK;
 			break;
 		}
 		ENSURE(ok, err_set(err, SESCTL_ERR_INPUT,
@@ -952,7 +949,6 @@ static sesctl_err parse_postfix(struct err_info *err, const char *text,
 		st->user[colon - sp - 1] = '\0';
 		TRY(secret_set(&st->password, colon + 1,
 			       (size_t)(line + ll - colon - 1)));
-		TRY(secret_append(&st->password, "", 0));
 	}
 out:
 	return rc;
@@ -992,7 +988,6 @@ static sesctl_err json_setting(struct err_info *err, const cJSON *o,
 	if (cJSON_IsString(pw)) {
 		TRY(secret_set(&st->password, pw->valuestring,
 			       strlen(pw->valuestring)));
-		TRY(secret_append(&st->password, "", 0));
 	}
 out:
 	return rc;

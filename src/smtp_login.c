@@ -10,7 +10,6 @@
 
 #include "sesctl/http.h"
 
-#define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_TIMEOUT_MS 30000L
 
 struct attempt {

@@ -153,7 +153,7 @@ sesctl_err smtp_verify_login(struct ctx *ctx, const struct smtp_verify_opts *o,
 	t.ca_bundle = o->ca_bundle;
 #if SESCTL_TEST_HOOKS
 	if (getenv("SESCTL_TEST_TIMEOUT_MS"))
-		t.timeout_ms = t.connect_timeout_ms =
+		t.timeout_ms =
 			strtol(getenv("SESCTL_TEST_TIMEOUT_MS"), NULL, 10);
 #endif
 	where = strstr(t.url, "://") + 3;
@@ -473,18 +473,15 @@ out:
 	return rc;
 }
 
-/* The port: --port, else the settings', else 587. */
-static sesctl_err pick_port(struct ctx *ctx, const struct opts *o,
-			    const struct smtp_setting *st, int *port)
+/* The port: --port (cli checked it against SES's ports), else the
+ * settings', else 587. */
+static int pick_port(const struct opts *o, const struct smtp_setting *st)
 {
 	const char *v = opts_get(o, OPT_PORT);
 
-	*port = st->port ? st->port : SMTP_PORT_STARTTLS;
-	(void)ctx;
-	/* cli checked it against the option's values (SES's ports). */
 	if (v)
-		*port = atoi(v);
-	return SESCTL_OK;
+		return atoi(v);
+	return st->port ? st->port : SMTP_PORT_STARTTLS;
 }
 
 sesctl_err smtp_verify(struct ctx *ctx, const struct opts *o, int argc,
@@ -499,7 +496,7 @@ sesctl_err smtp_verify(struct ctx *ctx, const struct opts *o, int argc,
 	char host[REGION_HOST_MAX];
 	sesctl_err rc = SESCTL_OK;
 	size_t i, done = 0;
-	int port, j;
+	int j;
 
 	memset(&vo, 0, sizeof(vo));
 	memset(&co, 0, sizeof(co));
@@ -577,9 +574,8 @@ sesctl_err smtp_verify(struct ctx *ctx, const struct opts *o, int argc,
 		} else {
 			snprintf(host, sizeof(host), "%s", st->host);
 		}
-		TRY(pick_port(ctx, o, st, &port));
-		TRY(smtp_verify_login(ctx, &vo, region, host, port, st->user,
-				      &st->password));
+		TRY(smtp_verify_login(ctx, &vo, region, host, pick_port(o, st),
+				      st->user, &st->password));
 		done++;
 	}
 	ENSURE(done > 0, err_set(&ctx->err, SESCTL_ERR_NOT_FOUND,

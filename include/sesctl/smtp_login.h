@@ -29,7 +29,6 @@ struct smtp_login_target {
 	/* "smtp://host:587" (STARTTLS) or "smtps://host:465" (TLS). */
 	char url[SMTP_LOGIN_URL_MAX];
 	const char *ca_bundle;   /* PEM file of trusted CAs; NULL: the system's */
-	long connect_timeout_ms; /* 0: 10 s */
 	long timeout_ms;         /* the whole attempt; 0: 30 s */
 };
 
