@@ -23,7 +23,6 @@
 sesctl_err smtp_check_region(struct ctx *ctx, const char *region)
 {
 	char lower[REGION_NAME_MAX + 1];
-	const char *p;
 	size_t len = strlen(region), i;
 
 	if (region_is_well_formed(region))
@@ -46,20 +45,11 @@ sesctl_err smtp_check_region(struct ctx *ctx, const char *region)
 					       region, lower);
 		}
 	}
-	p = strstr(region, "email-smtp.");
-	if (p) {
-		p += strlen("email-smtp.");
-		len = strcspn(p, ".");
-		if (len <= REGION_NAME_MAX) {
-			memcpy(lower, p, len);
-			lower[len] = '\0';
-			if (region_is_well_formed(lower))
-				return err_set(&ctx->err, SESCTL_ERR_USAGE,
-					       "'%s' is an SMTP host; pass the "
-					       "region, '--region %s'",
-					       region, lower);
-		}
-	}
+	if (region_from_smtp_host(region, lower, sizeof(lower)))
+		return err_set(&ctx->err, SESCTL_ERR_USAGE,
+			       "'%s' is an SMTP host; pass the region, "
+			       "'--region %s'",
+			       region, lower);
 	return err_set(&ctx->err, SESCTL_ERR_USAGE,
 		       "invalid region '%s'; a region looks like 'us-east-1' "
 		       "or 'eu-west-1'",

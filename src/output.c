@@ -715,22 +715,13 @@ static struct smtp_setting *setting_for(struct smtp_settings *s,
 }
 
 /* The region of "email-smtp.<region>.amazonaws.com[.cn]" (or of a VPC
- * endpoint's "...email-smtp.<region>.vpce.amazonaws.com"). */
+ * endpoint's "...email-smtp.<region>.vpce.amazonaws.com"); a domain must
+ * follow it. */
 static void region_of_host(const char *host, char *out, size_t size)
 {
-	const char *p = strstr(host, "email-smtp.");
-	size_t len;
+	const char *end = region_from_smtp_host(host, out, size);
 
-	out[0] = '\0';
-	if (!p)
-		return;
-	p += strlen("email-smtp.");
-	len = strcspn(p, ".");
-	if (len == 0 || len >= size || p[len] != '.')
-		return;
-	memcpy(out, p, len);
-	out[len] = '\0';
-	if (!region_is_well_formed(out))
+	if (!end || *end != '.')
 		out[0] = '\0';
 }
 

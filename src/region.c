@@ -160,3 +160,25 @@ const struct region_info *region_table(size_t *count)
 	*count = sizeof(regions) / sizeof(regions[0]);
 	return regions;
 }
+
+const char *region_from_smtp_host(const char *host, char *out, size_t size)
+{
+	const char *p = strstr(host, "email-smtp.");
+	size_t len;
+
+	if (size > 0)
+		out[0] = '\0';
+	if (!p)
+		return NULL;
+	p += strlen("email-smtp.");
+	len = strcspn(p, ".");
+	if (len == 0 || len >= size)
+		return NULL;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	if (!region_is_well_formed(out)) {
+		out[0] = '\0';
+		return NULL;
+	}
+	return p + len;
+}

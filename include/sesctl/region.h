@@ -52,6 +52,13 @@ const struct partition_info *region_partition(const char *name);
 MUST_USE sesctl_err region_smtp_host(const char *name, char *out,
 				     size_t out_size);
 
+/* The region named in an SES SMTP host, "email-smtp.<region>...", as in
+ * "email-smtp.eu-west-1.amazonaws.com" or a VPC endpoint's
+ * "vpce-1.email-smtp.eu-west-1.vpce.amazonaws.com", into `out`.  Returns
+ * where the region ends in `host` ('.' or the end), or NULL (and `out`
+ * "") when `host` names no well-formed region that fits. */
+const char *region_from_smtp_host(const char *host, char *out, size_t size);
+
 /* The rows of the table, for tests and completion. */
 const struct region_info *region_table(size_t *count);
 

@@ -72,6 +72,10 @@ class BadInput(SesctlTestCase):
                     2, "did you mean 'eu-west-1'")
         self.expect(self.sesctl("smtp", "enable", "--region", "eu-west-1b"),
                     2, "availability zone")
+        self.expect(self.sesctl("smtp", "enable", "--region",
+                                "email-smtp.eu-west-1.amazonaws.com"),
+                    2, "is an SMTP host; pass the region, "
+                       "'--region eu-west-1'")
         self.assertEqual(self.iam.requests, [])
 
     def test_user_name_outside_iam_rules(self):

@@ -125,6 +125,49 @@ static void test_region_smtp_host(void **state)
 			 SESCTL_ERR_INPUT);
 }
 
+/* The region an SMTP host names, and where it ends. */
+static void test_region_from_smtp_host(void **state)
+{
+	static const struct {
+		const char *host, *region, *rest;
+	} cases[] = {
+		{ "email-smtp.eu-west-1.amazonaws.com", "eu-west-1",
+		  ".amazonaws.com" },
+		{ "email-smtp.cn-north-1.amazonaws.com.cn", "cn-north-1",
+		  ".amazonaws.com.cn" },
+		{ "vpce-0a1.email-smtp.ap-south-1.vpce.amazonaws.com",
+		  "ap-south-1", ".vpce.amazonaws.com" },
+		{ "email-smtp.us-east-1", "us-east-1", "" },
+		{ "email-smtp.amazonaws.com", NULL, NULL },
+		{ "email-smtp..amazonaws.com", NULL, NULL },
+		{ "email-smtp.EU-WEST-1.amazonaws.com", NULL, NULL },
+		{ "mail.example.com", NULL, NULL },
+		{ "email-smtp.a-very-long-name-that-is-no-region-at-all-9.x",
+		  NULL, NULL },
+	};
+	char out[REGION_NAME_MAX + 1];
+	const char *end;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		end = region_from_smtp_host(cases[i].host, out, sizeof(out));
+		if (!cases[i].region) {
+			if (end || out[0])
+				fail_msg("'%s' names region '%s'",
+					 cases[i].host, out);
+			continue;
+		}
+		if (!end)
+			fail_msg("'%s' names no region", cases[i].host);
+		assert_string_equal(out, cases[i].region);
+		assert_string_equal(end, cases[i].rest);
+	}
+	/* Too small a buffer is no region, not a cut one. */
+	assert_null(region_from_smtp_host("email-smtp.eu-west-1.x", out, 9));
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_region_well_formed),
 		cmocka_unit_test(test_region_partition),
 		cmocka_unit_test(test_region_smtp_host),
+		cmocka_unit_test(test_region_from_smtp_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
