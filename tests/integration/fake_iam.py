@@ -640,6 +640,31 @@ def _validate_value(shape, v, path, errors, custom):
                               + md["pattern"])
 
 
+def parse_args(op, params, pattern_error=None):
+    """The operation's input from the flat query parameters, checked
+    against botocore's model: a malformed value or a constraint violation
+    raises the ValidationError the service answers.  Failed patterns raise
+    pattern_error(shape, path) when given (IAM's own wording), else they
+    pass (the STS handlers check what they need)."""
+    if not op.input_shape:
+        return {}
+    try:
+        args = parse_query_struct(op.input_shape, params)
+    except ParamError as e:
+        key, what = e.args
+        # UNSURE: the services' wording for a non-numeric/boolean value.
+        raise validation(f"1 validation error detected: Value at "
+                         f"'{lower_first(key)}' failed to satisfy constraint: "
+                         f"Member must be {what}")
+    errors, custom = [], []
+    validate_struct(op.input_shape, args, "", errors, custom)
+    if errors:
+        raise coral_validation(errors)
+    if custom and pattern_error:
+        raise pattern_error(*custom[0])
+    return args
+
+
 def iam_pattern_error(shape_name, path):
     field = path.rsplit(".", 1)[-1]
     if shape_name in PATH_SHAPES:
@@ -1620,22 +1645,8 @@ class FakeIAM:
             if handler is None:
                 raise IAMError("FakeIAMNotImplemented",
                                f"The IAM stand-in does not implement {action}.", 501)
-            op = self._model.operation_model(action)
-            try:
-                args = parse_query_struct(op.input_shape, params) if op.input_shape else {}
-            except ParamError as e:
-                key, what = e.args
-                # UNSURE: IAM's wording for a non-numeric/boolean value.
-                raise validation(f"1 validation error detected: Value at "
-                                 f"'{lower_first(key)}' failed to satisfy constraint: "
-                                 f"Member must be {what}")
-            if op.input_shape:
-                errors, custom = [], []
-                validate_struct(op.input_shape, args, "", errors, custom)
-                if errors:
-                    raise coral_validation(errors)
-                if custom:
-                    raise iam_pattern_error(*custom[0])
+            args = parse_args(self._model.operation_model(action), params,
+                              iam_pattern_error)
             ctx = _Ctx(action, args, caller, request_id)
             with self._lock:
                 self._authorize(ctx)
@@ -1698,19 +1709,7 @@ class FakeIAM:
             if handler is None:
                 raise IAMError("FakeIAMNotImplemented",
                                f"The STS stand-in does not implement {action}.", 501)
-            op = model.operation_model(action)
-            try:
-                args = parse_query_struct(op.input_shape, params) if op.input_shape else {}
-            except ParamError as e:
-                key, what = e.args
-                raise validation(f"1 validation error detected: Value at "
-                                 f"'{lower_first(key)}' failed to satisfy constraint: "
-                                 f"Member must be {what}")
-            if op.input_shape:
-                errors, custom = [], []
-                validate_struct(op.input_shape, args, "", errors, custom)
-                if errors:
-                    raise coral_validation(errors)
+            args = parse_args(model.operation_model(action), params)
             ctx = _Ctx(action, args, caller, request_id)
             with self._lock:
                 result = handler(ctx)
