@@ -814,6 +814,23 @@ static bool copy_field(char *dst, size_t size, const struct secret *v)
 	return true;
 }
 
+/* The line at text[*pos] (*ll bytes, without "\n" or "\r\n"); *pos moves
+ * past it. */
+static const char *next_line(const char *text, size_t len, size_t *pos,
+			     size_t *ll)
+{
+	const char *line = text + *pos;
+	size_t n = 0;
+
+	while (*pos + n < len && text[*pos + n] != '\n')
+		n++;
+	*pos += n + (*pos + n < len ? 1 : 0);
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	*ll = n;
+	return line;
+}
+
 /* NAME=VALUE lines (env, export, dotenv). */
 static sesctl_err parse_lines(struct err_info *err, const char *text,
 			      size_t len, const char *source,
@@ -827,16 +844,11 @@ static sesctl_err parse_lines(struct err_info *err, const char *text,
 	bool ok;
 
 	while (pos < len) {
-		const char *line = text + pos, *eq;
-		size_t ll = 0, nl;
+		size_t ll, nl;
+		const char *line = next_line(text, len, &pos, &ll), *eq;
 		struct smtp_setting *st;
 
-		while (pos + ll < len && text[pos + ll] != '\n')
-			ll++;
-		pos += ll + (pos + ll < len ? 1 : 0);
 		lineno++;
-		if (ll > 0 && line[ll - 1] == '\r')
-			ll--;
 		while (ll > 0 && (*line == ' ' || *line == '\t')) {
 			line++;
 			ll--;
@@ -900,17 +912,13 @@ static sesctl_err parse_postfix(struct err_info *err, const char *text,
 	size_t pos = 0, lineno = 0;
 
 	while (pos < len) {
-		const char *line = text + pos, *close, *sp, *colon;
-		size_t ll = 0;
+		size_t ll;
+		const char *line = next_line(text, len, &pos, &ll), *close, *sp,
+			   *colon;
 		struct smtp_setting *st;
 		char suffix[8];
 
-		while (pos + ll < len && text[pos + ll] != '\n')
-			ll++;
-		pos += ll + (pos + ll < len ? 1 : 0);
 		lineno++;
-		if (ll > 0 && line[ll - 1] == '\r')
-			ll--;
 		if (ll == 0 || *line == '#')
 			continue;
 		close = memchr(line, ']', ll);
