@@ -548,3 +548,30 @@ sesctl_err credfile_write_stdout(struct ctx *ctx, const struct secret *content)
 out:
 	return rc;
 }
+
+sesctl_err credfile_check_stdout(struct ctx *ctx)
+{
+	struct stat st;
+	int flags, e;
+
+	if (ctx->stdout_was_closed && ctx->out_fd == STDOUT_FILENO)
+		return err_set(&ctx->err, SESCTL_ERR_IO,
+			       "standard output is closed, so the new "
+			       "settings would be lost; use --output-file "
+			       "FILE or run without '>&-'");
+	if (fstat(ctx->out_fd, &st) != 0) {
+		e = errno;
+		return err_set(&ctx->err, SESCTL_ERR_IO,
+			       "cannot use standard output (%s), so the new "
+			       "settings would be lost; use --output-file "
+			       "FILE",
+			       strerror(e));
+	}
+	flags = fcntl(ctx->out_fd, F_GETFL);
+	if (flags < 0 || (flags & O_ACCMODE) == O_RDONLY)
+		return err_set(&ctx->err, SESCTL_ERR_IO,
+			       "standard output is open only for reading, so "
+			       "the new settings could not be written; use "
+			       "--output-file FILE or redirect it with '>FILE'");
+	return SESCTL_OK;
+}

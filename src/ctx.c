@@ -79,6 +79,11 @@ sesctl_err ctx_write_out(struct ctx *ctx, const void *buf, size_t len)
 	const char *p = buf;
 	ssize_t n;
 
+	if (ctx->stdout_was_closed && ctx->out_fd == STDOUT_FILENO)
+		return err_set(&ctx->err, SESCTL_ERR_IO,
+			       "standard output is closed, so the result "
+			       "would be lost; run without '>&-' or use "
+			       "'>FILE'");
 	while (len > 0) {
 		n = write(ctx->out_fd, p, len);
 		if (n < 0 && errno == EINTR)

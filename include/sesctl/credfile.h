@@ -66,4 +66,12 @@ MUST_USE sesctl_err credfile_replace(struct ctx *ctx, const char *path,
 MUST_USE sesctl_err credfile_write_stdout(struct ctx *ctx,
 					  const struct secret *content);
 
+/* Before anything changes in IAM, when the settings are to go to standard
+ * output (no --output-file): fail with SESCTL_ERR_IO when they could not
+ * reach anyone there.  That is when fd 1 was closed at start
+ * (ctx->stdout_was_closed: main pointed it at /dev/null), when fstat(2) on
+ * ctx->out_fd fails, or when it is open read-only.  A full disk or a
+ * reader that goes away can still fail the write itself. */
+MUST_USE sesctl_err credfile_check_stdout(struct ctx *ctx);
+
 #endif

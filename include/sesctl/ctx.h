@@ -16,6 +16,11 @@ struct ctx {
 	int in_fd;   /* standard input (0; tests may change it) */
 	int out_fd;  /* standard output (1) */
 	int err_fd;  /* standard error (2) */
+	/* fd 1 was closed when sesctl started; main pointed it at /dev/null
+	 * (as fds 0 and 2 when closed), so nothing written there reaches
+	 * anyone: ctx_write_out() refuses, credfile_check_stdout() says so
+	 * before anything changes in IAM. */
+	bool stdout_was_closed;
 };
 
 void ctx_init(struct ctx *ctx);
@@ -36,7 +41,9 @@ time_t ctx_now(const struct ctx *ctx);
 
 /* Write the command's result to stdout with write(2), so no stdio buffer
  * keeps a copy of a secret.  Short writes are retried; EPIPE, ENOSPC and
- * other errors become SESCTL_ERR_IO with a message in ctx->err. */
+ * other errors become SESCTL_ERR_IO with a message in ctx->err, and so
+ * does a standard output that was closed when sesctl started
+ * (ctx->stdout_was_closed): the result would only reach /dev/null. */
 MUST_USE sesctl_err ctx_write_out(struct ctx *ctx, const void *buf, size_t len);
 
 #endif

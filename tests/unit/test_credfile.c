@@ -756,6 +756,52 @@ static void test_credfile_stdout_closed_pipe(void **state)
 	signal(SIGPIPE, saved);
 }
 
+/* credfile_check_stdout: before IAM changes, a stdout that cannot take
+ * the settings is refused. */
+static void test_credfile_check_stdout(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX];
+	int p[2], fd;
+
+	/* A pipe and a file opened for writing are fine. */
+	assert_int_equal(pipe(p), 0);
+	f->ctx.out_fd = p[1];
+	assert_int_equal(credfile_check_stdout(&f->ctx), SESCTL_OK);
+
+	/* Read-only: the pipe's read end, and a file opened O_RDONLY. */
+	f->ctx.out_fd = p[0];
+	assert_failed(f, credfile_check_stdout(&f->ctx), SESCTL_ERR_IO,
+		      "only for reading");
+	assert_non_null(strstr(f->ctx.err.msg, "--output-file"));
+	path_in(f, path, sizeof(path), "ro");
+	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	f->ctx.out_fd = fd;
+	assert_failed(f, credfile_check_stdout(&f->ctx), SESCTL_ERR_IO,
+		      "only for reading");
+	close(fd);
+
+	/* A descriptor that is not open at all. */
+	close(p[0]);
+	f->ctx.out_fd = p[0];
+	assert_failed(f, credfile_check_stdout(&f->ctx), SESCTL_ERR_IO,
+		      "cannot use standard output");
+	assert_non_null(strstr(f->ctx.err.msg, strerror(EBADF)));
+	close(p[1]);
+
+	/* fd 1 was closed at start (main pointed it at /dev/null): refused
+	 * although /dev/null itself would take the write. */
+	f->ctx.out_fd = STDOUT_FILENO;
+	f->ctx.stdout_was_closed = true;
+	assert_failed(f, credfile_check_stdout(&f->ctx), SESCTL_ERR_IO,
+		      "standard output is closed");
+	assert_non_null(strstr(f->ctx.err.msg, "--output-file FILE"));
+	/* And the write path refuses it too, writing nothing. */
+	assert_failed(f, credfile_write_stdout(&f->ctx, &f->content),
+		      SESCTL_ERR_IO, "standard output is closed");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -782,6 +828,7 @@ int main(void)
 		T(test_credfile_stdout_regular_file),
 		T(test_credfile_stdout_full_disk),
 		T(test_credfile_stdout_closed_pipe),
+		T(test_credfile_check_stdout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
