@@ -715,6 +715,7 @@ enum kind {
 	K_END,    /* end of a table */
 	K_STR,    /* char[size], trimmed */
 	K_RAW,    /* char[size], kept byte for byte (tag keys and values) */
+	K_KEYID,  /* char[size], trimmed, an access key id (key_id_ok) */
 	K_DATE,   /* struct iam_date */
 	K_BOOL,   /* bool */
 	K_STATUS, /* enum iam_status at off, its text as char[size] at off2 */
@@ -740,6 +741,8 @@ struct field {
 #define F_END { NULL, K_END, false, 0, 0, 0, NULL }
 #define F_STR(name, req, type, m) \
 	{ name, K_STR, req, offsetof(type, m), 0, MEMBER_SIZE(type, m), NULL }
+#define F_KEYID(name, type, m) \
+	{ name, K_KEYID, true, offsetof(type, m), 0, MEMBER_SIZE(type, m), NULL }
 #define F_RAW(name, req, type, m) \
 	{ name, K_RAW, req, offsetof(type, m), 0, MEMBER_SIZE(type, m), NULL }
 #define F_DATE(name, req, type, m) \
@@ -866,7 +869,7 @@ ID_LIST_FIELDS(mfa_fields, "MFADevices", mfa_item);
 
 static const struct field access_key_fields[] = {
 	F_STR("UserName", false, struct iam_access_key, user_name),
-	F_STR("AccessKeyId", true, struct iam_access_key, access_key_id),
+	F_KEYID("AccessKeyId", struct iam_access_key, access_key_id),
 	F_STATUS("Status", true, struct iam_access_key, status, status_text),
 	F_DATE("CreateDate", false, struct iam_access_key, create_date),
 	F_SECRET("SecretAccessKey", struct iam_access_key, secret_access_key),
@@ -880,7 +883,7 @@ static const struct field create_access_key_fields[] = {
 
 static const struct field access_key_meta_fields[] = {
 	F_STR("UserName", false, struct iam_access_key_meta, user_name),
-	F_STR("AccessKeyId", true, struct iam_access_key_meta, access_key_id),
+	F_KEYID("AccessKeyId", struct iam_access_key_meta, access_key_id),
 	F_STATUS("Status", true, struct iam_access_key_meta, status,
 		 status_text),
 	F_DATE("CreateDate", false, struct iam_access_key_meta, create_date),
@@ -972,6 +975,7 @@ static void release_fields(void *obj, const struct field *fields)
 		case K_END:
 		case K_STR:
 		case K_RAW:
+		case K_KEYID:
 		case K_DATE:
 		case K_BOOL:
 		case K_STATUS:
@@ -1001,6 +1005,24 @@ static sesctl_err put_str(struct pctx *pc, const struct field *f,
 	memcpy(dst, p, n);
 	dst[n] = '\0';
 	return SESCTL_OK;
+}
+
+/* An access key id as IAM documents it (AccessKeyId: 16 to 128 characters
+ * of [\w]+; in practice AKIA or ASIA and 16 upper-case letters and
+ * digits).  It reaches output files and headers as it is, so anything
+ * else (a line break, '=', a space) makes the answer malformed. */
+static bool key_id_ok(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	if (n < 16 || n > 128)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((p[i] >= 'A' && p[i] <= 'Z') ||
+		      (p[i] >= 'a' && p[i] <= 'z') ||
+		      (p[i] >= '0' && p[i] <= '9') || p[i] == '_'))
+			return false;
+	return true;
 }
 
 static enum iam_status status_of(const char *s)
@@ -1068,6 +1090,14 @@ static sesctl_err parse_value(struct pctx *pc, const xmlNode *el,
 	switch (f->kind) {
 	case K_STR:
 	case K_RAW:
+		TRY(put_str(pc, f, el, at(obj, f->off), f->size, p, n));
+		break;
+	case K_KEYID:
+		ENSURE(key_id_ok(p, n),
+		       fail(pc, SESCTL_ERR_NETWORK,
+			    "'%s' is not an access key id (16 to 128 letters, "
+			    "digits or '_')",
+			    name));
 		TRY(put_str(pc, f, el, at(obj, f->off), f->size, p, n));
 		break;
 	case K_STATUS: {
@@ -1741,7 +1771,7 @@ void iam_xml_global_cleanup(void)
 /* STS AssumeRole (for sts.c; see iam_xml.h)                          */
 
 static const struct field assume_role_credentials[] = {
-	F_STR("AccessKeyId", true, struct iam_assume_role, access_key_id),
+	F_KEYID("AccessKeyId", struct iam_assume_role, access_key_id),
 	F_SECRET("SecretAccessKey", struct iam_assume_role,
 		 secret_access_key),
 	F_SECRET("SessionToken", struct iam_assume_role, session_token),

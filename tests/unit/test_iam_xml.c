@@ -1188,7 +1188,8 @@ static void test_iam_xml_bad_fields_refused(void **state)
 
 	/* An empty date element is not a date. */
 	load_str(&body, "<ListAccessKeysResponse><ListAccessKeysResult>"
-			"<AccessKeyMetadata><member><AccessKeyId>A</AccessKeyId>"
+			"<AccessKeyMetadata><member><AccessKeyId>"
+			"AKIAIOSFODNN7EXAMPLE</AccessKeyId>"
 			"<Status>Active</Status><CreateDate/></member>"
 			"</AccessKeyMetadata></ListAccessKeysResult>"
 			"</ListAccessKeysResponse>");
@@ -1204,6 +1205,130 @@ static void test_iam_xml_bad_fields_refused(void **state)
 			 SESCTL_ERR_NETWORK);
 	assert_string_equal(ei.msg, "ListAccessKeys: 'ListAccessKeysResult' "
 				    "appears more than once");
+	secret_free(&body);
+}
+
+/* An AccessKeyId reaches env and postfix output as it is: anything but
+ * IAM's documented shape ([\w]{16,128}) is a malformed answer, in every
+ * answer that carries one. */
+static void test_iam_xml_access_key_id_shape(void **state)
+{
+	static const struct {
+		const char *id;
+		bool ok;
+	} cases[] = {
+		{ "AKIAIOSFODNN7EXAMPLE", true },
+		{ "ASIAIOSFODNN7EXAMPLE", true },
+		{ "AKIA_lower_case_ok9", true },
+		{ "AKIAIOSFODNN7EXA", true },   /* 16: the shortest */
+		{ "AKIAIOSFODNN7EX", false },   /* 15 */
+		{ "AKIAIOSFODNN7EXAMPLE&#10;SMTP_PASS=x", false },
+		{ "AKIAIOSFODNN7EXAMPLE\nSMTP_HOST=evil.example", false },
+		{ "AKIAIOSFODNN7EXAMPLE=", false },
+		{ "AKIAIOSFODNN7 EXAMPLE", false },
+		{ "AKIAIOSFODNN7EXAMPLE:x", false },
+	};
+	char xml[2048], id[200];
+	struct secret body = SECRET_INIT;
+	struct iam_access_key k;
+	struct iam_access_key_list l;
+	struct iam_assume_role r;
+	struct err_info ei = { 0 };
+	size_t i;
+	int n;
+
+	(void)state;
+	for (i = 0; i < ARRAY_LEN(cases) + 2; i++) {
+		const char *v;
+		bool ok;
+
+		if (i < ARRAY_LEN(cases)) {
+			v = cases[i].id;
+			ok = cases[i].ok;
+		} else {
+			/* 128 and 129 characters. */
+			memset(id, 'A', sizeof(id));
+			id[i == ARRAY_LEN(cases) ? 128 : 129] = '\0';
+			v = id;
+			ok = i == ARRAY_LEN(cases);
+		}
+		n = snprintf(xml, sizeof(xml),
+			     "<CreateAccessKeyResponse><CreateAccessKeyResult>"
+			     "<AccessKey><UserName>Bob</UserName><AccessKeyId>%s"
+			     "</AccessKeyId><Status>Active</Status>"
+			     "<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCY"
+			     "EXAMPLEKEY</SecretAccessKey></AccessKey>"
+			     "</CreateAccessKeyResult></CreateAccessKeyResponse>",
+			     v);
+		assert_true(n > 0 && (size_t)n < sizeof(xml));
+		load_str(&body, xml);
+		memset(&ei, 0, sizeof(ei));
+		if (ok) {
+			if (iam_xml_create_access_key(&body, &k, &ei) !=
+			    SESCTL_OK)
+				fail_msg("'%s': %s", v, ei.msg);
+			assert_string_equal(k.access_key_id, v);
+			iam_access_key_release(&k);
+		} else {
+			assert_int_equal(iam_xml_create_access_key(&body, &k,
+								   &ei),
+					 SESCTL_ERR_NETWORK);
+			assert_string_equal(ei.msg,
+					    "CreateAccessKey: 'AccessKeyId' is "
+					    "not an access key id (16 to 128 "
+					    "letters, digits or '_')");
+			assert_null(k.secret_access_key.p);
+		}
+
+		n = snprintf(xml, sizeof(xml),
+			     "<ListAccessKeysResponse><ListAccessKeysResult>"
+			     "<AccessKeyMetadata><member><AccessKeyId>%s"
+			     "</AccessKeyId><Status>Active</Status></member>"
+			     "</AccessKeyMetadata></ListAccessKeysResult>"
+			     "</ListAccessKeysResponse>",
+			     v);
+		assert_true(n > 0 && (size_t)n < sizeof(xml));
+		load_str(&body, xml);
+		if (ok) {
+			assert_int_equal(iam_xml_list_access_keys(&body, &l,
+								  &ei),
+					 SESCTL_OK);
+			assert_int_equal(l.count, 1);
+			assert_string_equal(l.items[0].access_key_id, v);
+			iam_access_key_list_release(&l);
+		} else {
+			assert_int_equal(iam_xml_list_access_keys(&body, &l,
+								  &ei),
+					 SESCTL_ERR_NETWORK);
+			assert_msg_has(&ei, "'AccessKeyId' is not an access "
+					    "key id");
+			assert_null(l.items);
+		}
+
+		n = snprintf(xml, sizeof(xml),
+			     "<AssumeRoleResponse><AssumeRoleResult>"
+			     "<Credentials><AccessKeyId>%s</AccessKeyId>"
+			     "<SecretAccessKey>s</SecretAccessKey>"
+			     "<SessionToken>t</SessionToken>"
+			     "<Expiration>2030-01-01T00:00:00Z</Expiration>"
+			     "</Credentials></AssumeRoleResult>"
+			     "</AssumeRoleResponse>",
+			     v);
+		assert_true(n > 0 && (size_t)n < sizeof(xml));
+		load_str(&body, xml);
+		if (ok) {
+			if (iam_xml_assume_role(&body, &r, &ei) != SESCTL_OK)
+				fail_msg("AssumeRole '%s': %s", v, ei.msg);
+			assert_string_equal(r.access_key_id, v);
+			iam_assume_role_release(&r);
+		} else {
+			assert_int_equal(iam_xml_assume_role(&body, &r, &ei),
+					 SESCTL_ERR_NETWORK);
+			assert_msg_has(&ei, "'AccessKeyId' is not an access "
+					    "key id");
+			assert_null(r.secret_access_key.p);
+		}
+	}
 	secret_free(&body);
 }
 
@@ -1675,6 +1800,7 @@ int main(void)
 		cmocka_unit_test(test_iam_xml_error_err_mapping),
 		cmocka_unit_test(test_iam_xml_bad_bodies_refused),
 		cmocka_unit_test(test_iam_xml_bad_fields_refused),
+		cmocka_unit_test(test_iam_xml_access_key_id_shape),
 		cmocka_unit_test(test_iam_xml_list_member_limit),
 		cmocka_unit_test(test_iam_xml_huge_text_node),
 		cmocka_unit_test(test_iam_xml_doctype_and_entities_rejected),
