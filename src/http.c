@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -619,6 +620,14 @@ static sesctl_err xfer_start(struct xfer *x, const struct http_request *req,
 	x->hdrs = tmp;
 
 	curl_easy_setopt(x->curl, CURLOPT_URL, req->url);
+	/* Plain http goes only to loopback (http_check_url) or to the
+	 * container and instance metadata addresses (creds.c): never
+	 * through a proxy from http_proxy/ALL_PROXY, which would see the
+	 * signed requests and the answers, CreateAccessKey's secret among
+	 * them, in the clear.  https keeps the environment's proxy. */
+	curl_easy_setopt(x->curl, CURLOPT_NOPROXY,
+			 strncasecmp(req->url, "http://", 7) == 0 ? "*" :
+								    NULL);
 	curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->hdrs);
 	if (strcmp(req->method, "GET") == 0) {
 		curl_easy_setopt(x->curl, CURLOPT_HTTPGET, 1L);

@@ -415,6 +415,53 @@ static void test_http_start_limit_and_cancel(void **state)
 	srv_stop(&srv);
 }
 
+/* A plain-http endpoint (loopback only) is never reached through a proxy,
+ * whatever the environment says: the IAM answers, CreateAccessKey's secret
+ * among them, would cross the proxy in the clear.  The "proxy" is a second
+ * loopback server that would answer too; it must see no connection. */
+static void test_http_plain_http_never_proxied(void **state)
+{
+	static const char *const vars[] = { "http_proxy", "HTTP_PROXY",
+					    "ALL_PROXY", "all_proxy" };
+	struct srv srv, proxy;
+	struct ctx ctx;
+	struct http_options ho = { NULL, 5000, 10000 };
+	struct http_client *c = NULL;
+	struct job j;
+	char url[64];
+	size_t i;
+
+	(void)state;
+	memset(&srv, 0, sizeof(srv));
+	memset(&proxy, 0, sizeof(proxy));
+	srv.reply = echo_reply;
+	proxy.reply = echo_reply;
+	srv_start(&srv);
+	srv_start(&proxy);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", proxy.port);
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		assert_int_equal(setenv(vars[i], url, 1), 0);
+	assert_int_equal(unsetenv("no_proxy"), 0);
+	assert_int_equal(unsetenv("NO_PROXY"), 0);
+
+	ctx_init(&ctx);
+	assert_int_equal(http_client_new(&ctx, &ho, &c), SESCTL_OK);
+	job_init(&j, srv.port, "1");
+	assert_int_equal(http_send(c, &j.req, &j.resp), SESCTL_OK);
+	assert_int_equal(j.resp.status, 200);
+	assert_non_null(strstr(secret_str(&j.resp.body), "<N>1</N>"));
+	http_response_release(&j.resp);
+	http_client_free(c);
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		assert_int_equal(unsetenv(vars[i]), 0);
+	srv_stop(&srv);
+	srv_stop(&proxy);
+	assert_int_equal(srv.requests, 1);
+	assert_int_equal(proxy.accepted, 0);
+	assert_int_equal(proxy.requests, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_http_parallel_requests_overlap),
 		cmocka_unit_test(test_http_parallel_body_cap),
 		cmocka_unit_test(test_http_start_limit_and_cancel),
+		cmocka_unit_test(test_http_plain_http_never_proxied),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
