@@ -841,7 +841,7 @@ static sesctl_err parse_lines(struct err_info *err, const char *text,
 	struct secret v = SECRET_INIT;
 	sesctl_err rc = SESCTL_OK;
 	size_t pos = 0, lineno = 0, n, k;
-	bool ok;
+	bool ok, exported;
 
 	while (pos < len) {
 		size_t ll, nl;
@@ -855,7 +855,8 @@ static sesctl_err parse_lines(struct err_info *err, const char *text,
 		}
 		if (ll == 0 || *line == '#')
 			continue;
-		if (ll > 7 && strncmp(line, "export ", 7) == 0) {
+		exported = ll > 7 && strncmp(line, "export ", 7) == 0;
+		if (exported) {
 			line += 7;
 			ll -= 7;
 		}
@@ -871,6 +872,11 @@ static sesctl_err parse_lines(struct err_info *err, const char *text,
 		}
 		if (k == 4)
 			continue; /* someone else's variable */
+		if (!s->format) /* the first SMTP_* line tells the format */
+			s->format = output_lookup(
+				exported ? "export" :
+				nl + 1 < ll && eq[1] == '"' ? "dotenv" :
+							      "env");
 		st = setting_for(s, line + n, nl - n);
 		ENSURE(st, err_set(err, SESCTL_ERR_INPUT,
 				   "%s has more than %d sets of SMTP settings",
@@ -911,6 +917,7 @@ static sesctl_err parse_postfix(struct err_info *err, const char *text,
 	sesctl_err rc = SESCTL_OK;
 	size_t pos = 0, lineno = 0;
 
+	s->format = output_lookup("postfix");
 	while (pos < len) {
 		size_t ll;
 		const char *line = next_line(text, len, &pos, &ll), *close, *sp,
@@ -980,6 +987,9 @@ static sesctl_err json_setting(struct err_info *err, const cJSON *o,
 		       "%s is not SMTP settings as sesctl writes them in JSON",
 		       source));
 	(void)json_string(o, "host", st->host, sizeof(st->host));
+	if (!json_string(o, "region", st->region, sizeof(st->region)) ||
+	    !region_is_well_formed(st->region))
+		st->region[0] = '\0';
 	(void)json_string(o, "user", st->user, sizeof(st->user));
 	if (cJSON_IsNumber(port) && port->valuedouble >= 1 &&
 	    port->valuedouble <= 65535)
@@ -1001,6 +1011,7 @@ static sesctl_err parse_json(struct err_info *err, const char *text,
 
 	ENSURE(root, err_set(err, SESCTL_ERR_INPUT, "%s is not valid JSON",
 			     source));
+	s->format = output_lookup("json");
 	if (cJSON_IsArray(root)) {
 		cJSON_ArrayForEach(o, root)
 			TRY(json_setting(err, o, source, s));
@@ -1060,6 +1071,7 @@ sesctl_err output_parse(struct err_info *err, const char *text, size_t len,
 		       source));
 	for (i = 0; i < out->n; i++) {
 		struct smtp_setting *st = &out->item[i];
+		char host_region[sizeof(st->region)] = "";
 
 		ENSURE(st->user[0] && st->password.len > 0,
 		       err_set(err, SESCTL_ERR_INPUT,
@@ -1068,9 +1080,11 @@ sesctl_err output_parse(struct err_info *err, const char *text, size_t len,
 			       st->suffix[0] == '_' ? st->suffix : "",
 			       st->user[0] ? "password" : "user name"));
 		if (st->host[0])
-			region_of_host(st->host, st->region,
-				       sizeof(st->region));
-		if (!st->region[0] && st->suffix[0] == '_')
+			region_of_host(st->host, host_region,
+				       sizeof(host_region));
+		if (host_region[0]) /* the host wins over a JSON "region" */
+			memcpy(st->region, host_region, sizeof(st->region));
+		else if (!st->region[0] && st->suffix[0] == '_')
 			region_of_suffix(st->suffix, st->region,
 					 sizeof(st->region));
 	}

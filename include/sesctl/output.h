@@ -74,10 +74,19 @@ struct smtp_setting {
 struct smtp_settings {
 	struct smtp_setting item[SMTP_SETTINGS_MAX];
 	size_t n;
+	/* The format the text is in (output_lookup()'s "env", "export",
+	 * "dotenv", "json" or "postfix"), so that output_render() with it
+	 * writes the same kind of file again.  JSON and postfix are told by
+	 * their syntax; NAME=VALUE lines by the first SMTP_* line: "export "
+	 * before it is export, a double-quoted value dotenv, else env. */
+	const struct output_format *format;
 };
 
 /* Parse `text` (env, export, dotenv, json or postfix, as output_render
- * writes them) into `out`, which must be zeroed.  `source` names the input
+ * writes them) into `out`, which must be zeroed.  The settings come in the
+ * order the text gives them (for output_render's multi-region text: the
+ * order of its regions); each one's region is that of an SES host, else a
+ * JSON "region" field, else the env suffix ("_EU_WEST_1").  `source` names the input
  * in messages ("'/etc/app/smtp.env'", "standard input").  SESCTL_ERR_INPUT
  * with a message in `err` when no user and password can be found; messages
  * never quote a line (it may hold the password). */

@@ -29,6 +29,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sesctl/credfile.h"
@@ -42,6 +43,9 @@
 	"SMTP_USER=AKIAIOSFODNN7EXAMPLE\n"                                   \
 	"SMTP_PASS=" FAKE_PASS "\n"
 #define OLD_CONTENT "SMTP_PASS=the-old-one\n"
+/* Another user and a group for ownership tests (as root). */
+#define OTHER_UID 65534
+#define TEST_GID 4242
 
 /* --- failure injection ------------------------------------------------ */
 
@@ -52,12 +56,15 @@ static struct {
 	int fsync_last_fd;
 	int rename_errno; /* fail every renameat with this, if not 0 */
 	int rename_calls;
+	int fsync_exit; /* _exit(42) in the next fsync, as if killed */
 } inject;
 
 int fsync(int fd)
 {
 	inject.fsync_calls++;
 	inject.fsync_last_fd = fd;
+	if (inject.fsync_exit)
+		_exit(42);
 	if (inject.fsync_fail_at > 0 && --inject.fsync_fail_at == 0) {
 		errno = inject.fsync_errno;
 		return -1;
@@ -462,7 +469,7 @@ static void test_credfile_replace_atomically(void **state)
 	assert_int_equal(credfile_replace(&f->ctx, path, &f->content),
 			 SESCTL_OK);
 	assert_file_is(path, CONTENT);
-	assert_int_equal(mode_of(path), S_IFREG | 0600);
+	assert_int_equal(mode_of(path), S_IFREG | 0640); /* no o+r */
 	assert_int_equal(stat(path, &after), 0);
 	assert_true(after.st_ino != before.st_ino); /* renamed, not rewritten */
 	assert_int_equal(inject.rename_calls, 1);
@@ -525,26 +532,107 @@ static void test_credfile_replace_refuses_symlinks(void **state)
 	assert_entries(f, 2);
 }
 
-/* An application user reading its .env must still be able to after a
- * rotation run as root; only root can give a file away. */
-static void test_credfile_replace_keeps_owner(void **state)
+/* An application user reading its .env through its group must still be
+ * able to after a rotation run as root: owner, group and mode are kept,
+ * and nothing is said about it. */
+static void test_credfile_replace_keeps_owner_group_mode(void **state)
 {
 	struct fixture *f = *state;
-	char path[PATH_MAX];
+	char path[PATH_MAX], err[4096];
 	struct stat st;
 
 	if (geteuid() != 0)
 		skip();
 	path_in(f, path, sizeof(path), "creds.env");
 	write_file(path, OLD_CONTENT, 0640);
-	assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(chown(path, OTHER_UID, TEST_GID), 0);
 	assert_int_equal(credfile_replace(&f->ctx, path, &f->content),
 			 SESCTL_OK);
 	assert_int_equal(lstat(path, &st), 0);
-	assert_int_equal(st.st_uid, 65534);
-	assert_int_equal(st.st_gid, 65534);
+	assert_int_equal(st.st_uid, OTHER_UID);
+	assert_int_equal(st.st_gid, TEST_GID);
+	assert_int_equal(st.st_mode, S_IFREG | 0640);
+	assert_file_is(path, CONTENT);
+	stderr_text(f, err, sizeof(err));
+	assert_null(strstr(err, "warning"));
+
+	/* 0440 and 0400 too: the mode is the old one, not a fixed one. */
+	assert_int_equal(chmod(path, 0440), 0);
+	assert_int_equal(credfile_replace(&f->ctx, path, &f->content),
+			 SESCTL_OK);
+	assert_int_equal(mode_of(path), S_IFREG | 0440);
+	assert_int_equal(chmod(path, 0400), 0);
+	assert_int_equal(credfile_replace(&f->ctx, path, &f->content),
+			 SESCTL_OK);
+	assert_int_equal(mode_of(path), S_IFREG | 0400);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_uid, OTHER_UID);
+	assert_int_equal(st.st_gid, TEST_GID);
+	assert_entries(f, 1);
+}
+
+/* Permissions for other users, setuid, setgid and sticky never survive,
+ * and the warning names the path and the new mode. */
+static void test_credfile_replace_drops_other_bits(void **state)
+{
+	static const struct {
+		mode_t old, want;
+	} cases[] = {
+		{ 0644, 0640 }, { 0666, 0660 }, { 0604, 0600 },
+		{ 0607, 0600 }, { 04750, 0750 }, { 02640, 0640 },
+		{ 01600, 0600 }, { 06777, 0770 },
+	};
+	struct fixture *f = *state;
+	char path[PATH_MAX], err[16384], want[64];
+	size_t i;
+
+	path_in(f, path, sizeof(path), "creds.env");
+	write_file(path, OLD_CONTENT, 0600);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(chmod(path, cases[i].old), 0);
+		assert_int_equal(credfile_replace(&f->ctx, path, &f->content),
+				 SESCTL_OK);
+		assert_int_equal(mode_of(path), S_IFREG | cases[i].want);
+		assert_file_is(path, CONTENT);
+		stderr_text(f, err, sizeof(err));
+		snprintf(want, sizeof(want), "was mode %04o; the new file is "
+					     "mode %04o",
+			 (unsigned)cases[i].old, (unsigned)cases[i].want);
+		if (!strstr(err, want) || !strstr(err, path))
+			fail_msg("no warning '%s' for '%s' in: %s", want, path,
+				 err);
+	}
+	assert_entries(f, 1);
+}
+
+/* Not root: the file cannot be given away.  It stays ours (today's
+ * behaviour) with a warning, and group permissions go with the group. */
+static void test_credfile_replace_cannot_chown(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX], err[4096];
+	struct stat st;
+	sesctl_err rc;
+
+	if (geteuid() != 0)
+		skip(); /* needs a second identity to act as */
+	path_in(f, path, sizeof(path), "creds.env");
+	write_file(path, OLD_CONTENT, 0640); /* root:root */
+	assert_int_equal(chown(f->dir, OTHER_UID, OTHER_UID), 0);
+	assert_int_equal(setegid(OTHER_UID), 0);
+	assert_int_equal(seteuid(OTHER_UID), 0);
+	rc = credfile_replace(&f->ctx, path, &f->content);
+	assert_int_equal(seteuid(0), 0);
+	assert_int_equal(setegid(0), 0);
+	assert_int_equal(rc, SESCTL_OK);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_uid, OTHER_UID);
+	assert_int_equal(st.st_gid, OTHER_UID);
 	assert_int_equal(st.st_mode, S_IFREG | 0600);
 	assert_file_is(path, CONTENT);
+	stderr_text(f, err, sizeof(err));
+	assert_non_null(strstr(err, "was owned by uid 0, gid 0"));
+	assert_non_null(strstr(err, "chown it"));
 }
 
 /* rename() replaces one name; other links keep the old secret: warn. */
@@ -578,6 +666,424 @@ static void test_credfile_replace_long_name(void **state)
 			 SESCTL_OK);
 	assert_file_is(path, CONTENT);
 	assert_entries(f, 1);
+}
+
+/* --- StrictModes ------------------------------------------------------ */
+
+static void make_dir(const char *path, mode_t mode, uid_t uid)
+{
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(chmod(path, mode), 0); /* whatever the umask */
+	if (uid != geteuid())
+		assert_int_equal(chown(path, uid, (gid_t)-1), 0);
+}
+
+/* All four entry points refuse `path`, with `needle` in the message, and
+ * nothing is created. */
+static void assert_all_refuse(struct fixture *f, const char *path,
+			      const char *needle)
+{
+	bool existed = exists(path);
+
+	inject.rename_calls = 0;
+	assert_failed(f, credfile_check_replace(&f->ctx, path),
+		      SESCTL_ERR_USAGE, needle);
+	assert_failed(f, credfile_replace(&f->ctx, path, &f->content),
+		      SESCTL_ERR_USAGE, needle);
+	if (!existed) {
+		assert_failed(f, credfile_check_new(&f->ctx, path),
+			      SESCTL_ERR_USAGE, needle);
+		assert_failed(f, credfile_create(&f->ctx, path, &f->content),
+			      SESCTL_ERR_USAGE, needle);
+		assert_false(exists(path));
+	}
+	assert_non_null(strstr(f->ctx.err.msg, "mkdir -m 700"));
+	assert_int_equal(inject.rename_calls, 0);
+}
+
+static void assert_all_accept(struct fixture *f, const char *path)
+{
+	assert_int_equal(credfile_check_new(&f->ctx, path), SESCTL_OK);
+	assert_int_equal(credfile_create(&f->ctx, path, &f->content),
+			 SESCTL_OK);
+	assert_int_equal(credfile_check_replace(&f->ctx, path), SESCTL_OK);
+	assert_int_equal(credfile_replace(&f->ctx, path, &f->content),
+			 SESCTL_OK);
+	assert_file_is(path, CONTENT);
+}
+
+static void test_credfile_strict_group_writable_dir(void **state)
+{
+	struct fixture *f = *state;
+	char dir[PATH_MAX], path[PATH_MAX], want[2 * PATH_MAX + 256];
+
+	path_in(f, dir, sizeof(dir), "gw");
+	make_dir(dir, 0770, geteuid());
+	path_in(f, path, sizeof(path), "gw/app.env");
+	snprintf(want, sizeof(want),
+		 "'%s': its directory '%s' can be written by other users "
+		 "(mode 0770), who could plant or swap the file; choose a "
+		 "directory only you (and root) can write",
+		 path, dir);
+	assert_all_refuse(f, path, want);
+	/* Existing file, and sticky or world-writable: the same. */
+	write_file(path, OLD_CONTENT, 0600);
+	assert_all_refuse(f, path, "can be written by other users");
+	assert_file_is(path, OLD_CONTENT);
+	assert_int_equal(chmod(dir, 01770), 0);
+	assert_all_refuse(f, path, "(mode 1770)");
+	assert_int_equal(chmod(dir, 0702), 0);
+	assert_all_refuse(f, path, "(mode 0702)");
+	assert_file_is(path, OLD_CONTENT);
+	assert_int_equal(mode_of(path), S_IFREG | 0600);
+}
+
+/* /tmp itself is the classic case; only the checks, nothing is written. */
+static void test_credfile_strict_sticky_dir(void **state)
+{
+	struct fixture *f = *state;
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct stat st;
+
+	path_in(f, dir, sizeof(dir), "shared");
+	make_dir(dir, 01777, geteuid());
+	path_in(f, path, sizeof(path), "shared/app.env");
+	assert_all_refuse(f, path, "its directory");
+	assert_non_null(strstr(f->ctx.err.msg, "(mode 1777)"));
+
+	if (stat("/tmp", &st) != 0 || (st.st_mode & 01002) != 01002)
+		return;
+	assert_failed(f, credfile_check_new(&f->ctx, "/tmp/sesctl-nope.env"),
+		      SESCTL_ERR_USAGE,
+		      "'/tmp/sesctl-nope.env': its directory '/tmp' can be "
+		      "written by other users");
+	assert_failed(f, credfile_check_replace(&f->ctx,
+						"/tmp/sesctl-nope.env"),
+		      SESCTL_ERR_USAGE, "its directory '/tmp'");
+	assert_false(exists("/tmp/sesctl-nope.env"));
+}
+
+/* The fixture's own directory is a mkdtemp() 0700 directory of ours in
+ * sticky /tmp: accepted, as are deeper ones. */
+static void test_credfile_strict_private_dir_under_sticky(void **state)
+{
+	struct fixture *f = *state;
+	char dir[PATH_MAX], path[PATH_MAX];
+
+	path_in(f, path, sizeof(path), "app.env");
+	assert_all_accept(f, path);
+	path_in(f, dir, sizeof(dir), "shared");
+	make_dir(dir, 01777, geteuid());
+	path_in(f, dir, sizeof(dir), "shared/mine");
+	make_dir(dir, 0700, geteuid());
+	path_in(f, path, sizeof(path), "shared/mine/app.env");
+	assert_all_accept(f, path);
+	/* 0755 is as good as 0700: others may read, not write. */
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(credfile_replace(&f->ctx, path, &f->content),
+			 SESCTL_OK);
+}
+
+/* Above the directory: sticky is not enough when the entry below belongs
+ * to someone else, and a non-sticky writable directory never is. */
+static void test_credfile_strict_unsafe_ancestors(void **state)
+{
+	struct fixture *f = *state;
+	char dir[PATH_MAX], path[PATH_MAX], want[2 * PATH_MAX + 256];
+
+	if (geteuid() != 0)
+		skip(); /* chown to another user */
+	path_in(f, dir, sizeof(dir), "shared");
+	make_dir(dir, 01777, geteuid());
+	path_in(f, dir, sizeof(dir), "shared/theirs");
+	make_dir(dir, 0755, OTHER_UID);
+	path_in(f, path, sizeof(path), "shared/theirs/app.env");
+	path_in(f, want, sizeof(want), "shared");
+	assert_all_refuse(f, path, "directory '");
+	assert_non_null(strstr(f->ctx.err.msg, want));
+	assert_non_null(strstr(f->ctx.err.msg, "above it"));
+	snprintf(want, sizeof(want), "it is sticky, but '%s' belongs to uid %d",
+		 dir, OTHER_UID);
+	assert_non_null(strstr(f->ctx.err.msg, want));
+	/* Root's entry is fine. */
+	assert_int_equal(chown(dir, 0, 0), 0);
+	assert_all_accept(f, path);
+
+	path_in(f, dir, sizeof(dir), "open");
+	make_dir(dir, 0777, geteuid());
+	path_in(f, dir, sizeof(dir), "open/mine");
+	make_dir(dir, 0700, geteuid());
+	path_in(f, path, sizeof(path), "open/mine/app.env");
+	path_in(f, dir, sizeof(dir), "open");
+	snprintf(want, sizeof(want), "directory '%s' above it can be written "
+				     "by other users (mode 0777)",
+		 dir);
+	assert_all_refuse(f, path, want);
+	assert_int_equal(chmod(dir, 0775), 0);
+	assert_all_refuse(f, path, "(mode 0775)");
+}
+
+/* Rotate into a sticky shared directory where another user planted the
+ * file: refused, and the planted file is not touched. */
+static void test_credfile_strict_planted_file(void **state)
+{
+	struct fixture *f = *state;
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct stat before, after;
+
+	if (geteuid() != 0)
+		skip();
+	path_in(f, dir, sizeof(dir), "shared");
+	make_dir(dir, 01777, geteuid());
+	path_in(f, path, sizeof(path), "shared/app.env");
+	write_file(path, OLD_CONTENT, 0644);
+	assert_int_equal(chown(path, OTHER_UID, OTHER_UID), 0);
+	assert_int_equal(lstat(path, &before), 0);
+	assert_failed(f, credfile_check_replace(&f->ctx, path),
+		      SESCTL_ERR_USAGE, "who could plant or swap the file");
+	assert_failed(f, credfile_replace(&f->ctx, path, &f->content),
+		      SESCTL_ERR_USAGE, "who could plant or swap the file");
+	assert_int_equal(lstat(path, &after), 0);
+	assert_int_equal(after.st_ino, before.st_ino);
+	assert_int_equal(after.st_uid, OTHER_UID);
+	assert_int_equal(after.st_mode, S_IFREG | 0644);
+	assert_int_equal(after.st_mtime, before.st_mtime);
+	assert_file_is(path, OLD_CONTENT);
+	assert_int_equal(inject.rename_calls, 0);
+	assert_int_equal(inject.fsync_calls, 0);
+}
+
+/* The directory is judged after realpath(): a symbolic link to a safe
+ * directory is fine, one to a shared directory is not. */
+static void test_credfile_strict_resolves_links(void **state)
+{
+	struct fixture *f = *state;
+	char dir[PATH_MAX], link[PATH_MAX], path[PATH_MAX];
+
+	path_in(f, dir, sizeof(dir), "real");
+	make_dir(dir, 0700, geteuid());
+	path_in(f, link, sizeof(link), "via");
+	assert_int_equal(symlink(dir, link), 0);
+	path_in(f, path, sizeof(path), "via/app.env");
+	assert_all_accept(f, path);
+
+	path_in(f, dir, sizeof(dir), "shared");
+	make_dir(dir, 01777, geteuid());
+	path_in(f, link, sizeof(link), "safe-looking");
+	assert_int_equal(symlink(dir, link), 0);
+	path_in(f, path, sizeof(path), "safe-looking/app.env");
+	assert_all_refuse(f, path, dir);
+}
+
+/* --- stale temporary files -------------------------------------------- */
+
+static void test_credfile_stale_temps_removed(void **state)
+{
+	static const char *const left[] = {
+		".app.env.sesctl-AbC12",   /* too short */
+		".app.env.sesctl-AbC1234", /* too long */
+		".app.env.sesctl-AbC12_",  /* not mkstemp's alphabet */
+		".app.env.sesctl-AbC12.",
+		".other.env.sesctl-AbC123", /* another file's */
+		"app.env.sesctl-AbC123",
+		".app.env.sesctl-",
+	};
+	struct fixture *f = *state;
+	char path[PATH_MAX], p[PATH_MAX], err[16384];
+	size_t i, temps;
+
+	path_in(f, path, sizeof(path), "app.env");
+	write_file(path, OLD_CONTENT, 0600);
+	path_in(f, p, sizeof(p), ".app.env.sesctl-AbC123");
+	write_file(p, CONTENT, 0600);
+	path_in(f, p, sizeof(p), ".app.env.sesctl-zz9ZZ0");
+	write_file(p, "", 0600);
+	for (i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		path_in(f, p, sizeof(p), left[i]);
+		write_file(p, OLD_CONTENT, 0600);
+	}
+	assert_int_equal(credfile_remove_stale(&f->ctx, path), SESCTL_OK);
+	stderr_text(f, err, sizeof(err));
+	assert_non_null(strstr(err, "removed '.app.env.sesctl-AbC123' in '"));
+	assert_non_null(strstr(err, "removed '.app.env.sesctl-zz9ZZ0' in '"));
+	assert_non_null(strstr(err, "interrupted run"));
+	path_in(f, p, sizeof(p), ".app.env.sesctl-AbC123");
+	assert_false(exists(p));
+	path_in(f, p, sizeof(p), ".app.env.sesctl-zz9ZZ0");
+	assert_false(exists(p));
+	for (i = 0; i < sizeof(left) / sizeof(left[0]); i++) {
+		path_in(f, p, sizeof(p), left[i]);
+		assert_true(exists(p));
+	}
+	assert_file_is(path, OLD_CONTENT); /* not the target itself */
+	assert_int_equal(count_entries(f, &temps),
+			 1 + sizeof(left) / sizeof(left[0]));
+	/* Nothing to do is not an error, a missing target neither. */
+	assert_int_equal(credfile_remove_stale(&f->ctx, path), SESCTL_OK);
+	path_in(f, p, sizeof(p), "missing.env");
+	assert_int_equal(credfile_remove_stale(&f->ctx, p), SESCTL_OK);
+	path_in(f, p, sizeof(p), "nope/app.env");
+	assert_failed(f, credfile_remove_stale(&f->ctx, p), SESCTL_ERR_USAGE,
+		      "does not exist");
+}
+
+/* Someone else's file, a symbolic link and a directory with a matching
+ * name are not ours to remove. */
+static void test_credfile_stale_temps_not_ours(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX], theirs[PATH_MAX], link[PATH_MAX],
+		target[PATH_MAX], dir[PATH_MAX], err[8192];
+
+	path_in(f, path, sizeof(path), "app.env");
+	path_in(f, theirs, sizeof(theirs), ".app.env.sesctl-Their5");
+	path_in(f, link, sizeof(link), ".app.env.sesctl-Link00");
+	path_in(f, target, sizeof(target), "target");
+	path_in(f, dir, sizeof(dir), ".app.env.sesctl-Dir000");
+	write_file(target, OLD_CONTENT, 0600);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	write_file(theirs, OLD_CONTENT, 0600);
+	if (geteuid() == 0)
+		assert_int_equal(chown(theirs, OTHER_UID, OTHER_UID), 0);
+	else
+		assert_int_equal(unlink(theirs), 0);
+
+	assert_int_equal(credfile_replace(&f->ctx, path, &f->content),
+			 SESCTL_OK);
+	if (geteuid() == 0)
+		assert_file_is(theirs, OLD_CONTENT);
+	assert_true(S_ISLNK(mode_of(link)));
+	assert_true(S_ISDIR(mode_of(dir)));
+	assert_file_is(target, OLD_CONTENT);
+	assert_file_is(path, CONTENT);
+	stderr_text(f, err, sizeof(err));
+	assert_null(strstr(err, "removed '.app.env.sesctl-"));
+}
+
+/* What the issue saw: rotate dies inside the write and leaves its temp
+ * file (0600, holding the new secret); the next run removes it. */
+static void test_credfile_stale_temp_after_crash(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX], err[8192];
+	size_t temps;
+	pid_t pid;
+	int status;
+
+	path_in(f, path, sizeof(path), "app.env");
+	write_file(path, OLD_CONTENT, 0600);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		inject.fsync_exit = 1; /* die at the temp file's fsync */
+		(void)!credfile_replace(&f->ctx, path, &f->content);
+		_exit(3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 42);
+	assert_int_equal(count_entries(f, &temps), 2);
+	assert_int_equal(temps, 1);
+	assert_file_is(path, OLD_CONTENT);
+
+	/* The rerun (create or replace) cleans up before it writes. */
+	assert_int_equal(credfile_replace(&f->ctx, path, &f->content),
+			 SESCTL_OK);
+	assert_file_is(path, CONTENT);
+	assert_entries(f, 1);
+	stderr_text(f, err, sizeof(err));
+	assert_non_null(strstr(err, "removed '.app.env.sesctl-"));
+
+	assert_int_equal(unlink(path), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		inject.fsync_exit = 1;
+		(void)!credfile_replace(&f->ctx, path, &f->content);
+		_exit(3);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 42);
+	assert_int_equal(count_entries(f, &temps), 1);
+	assert_int_equal(temps, 1);
+	assert_int_equal(credfile_create(&f->ctx, path, &f->content),
+			 SESCTL_OK);
+	assert_entries(f, 1);
+}
+
+/* --- reading back ----------------------------------------------------- */
+
+#define READ_MAX 4096
+
+static void test_credfile_read(void **state)
+{
+	struct fixture *f = *state;
+	struct secret got = SECRET_INIT;
+	char path[PATH_MAX];
+
+	path_in(f, path, sizeof(path), "app.env");
+	write_file(path, CONTENT, 0640);
+	assert_int_equal(credfile_read(&f->ctx, path, READ_MAX, &got),
+			 SESCTL_OK);
+	assert_int_equal(got.len, strlen(CONTENT));
+	assert_memory_equal(got.p, CONTENT, got.len);
+	/* It replaces what `out` held. */
+	assert_int_equal(credfile_read(&f->ctx, path, READ_MAX, &got),
+			 SESCTL_OK);
+	assert_int_equal(got.len, strlen(CONTENT));
+	/* Exactly the maximum is fine; empty too. */
+	assert_int_equal(credfile_read(&f->ctx, path, strlen(CONTENT), &got),
+			 SESCTL_OK);
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(credfile_read(&f->ctx, path, READ_MAX, &got),
+			 SESCTL_OK);
+	assert_int_equal(got.len, 0);
+	secret_free(&got);
+}
+
+static void test_credfile_read_refusals(void **state)
+{
+	struct fixture *f = *state;
+	struct secret got = SECRET_INIT;
+	char path[PATH_MAX], fifo[PATH_MAX], link[PATH_MAX];
+
+	path_in(f, path, sizeof(path), "missing.env");
+	assert_failed(f, credfile_read(&f->ctx, path, READ_MAX, &got),
+		      SESCTL_ERR_NOT_FOUND, "does not exist");
+	assert_non_null(strstr(f->ctx.err.msg, path));
+
+	/* Too big: nothing is kept. */
+	path_in(f, path, sizeof(path), "app.env");
+	write_file(path, CONTENT, 0600);
+	assert_int_equal(secret_set(&got, "x", 1), SESCTL_OK);
+	assert_failed(f, credfile_read(&f->ctx, path, 10, &got),
+		      SESCTL_ERR_INPUT, "over the 10");
+	assert_int_equal(got.len, 0);
+
+	/* A FIFO with no writer must not hang: alarm() kills a hang. */
+	path_in(f, fifo, sizeof(fifo), "fifo");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	alarm(10);
+	assert_failed(f, credfile_read(&f->ctx, fifo, READ_MAX, &got),
+		      SESCTL_ERR_USAGE, "is not a regular file");
+	alarm(0);
+
+	path_in(f, link, sizeof(link), "link");
+	assert_int_equal(symlink(path, link), 0);
+	assert_failed(f, credfile_read(&f->ctx, link, READ_MAX, &got),
+		      SESCTL_ERR_USAGE, "is a symbolic link");
+	assert_failed(f, credfile_read(&f->ctx, f->dir, READ_MAX, &got),
+		      SESCTL_ERR_USAGE, "is not a regular file");
+	assert_failed(f, credfile_read(&f->ctx, "/dev/null", READ_MAX, &got),
+		      SESCTL_ERR_USAGE, "is not a regular file");
+	assert_failed(f, credfile_read(&f->ctx, "", READ_MAX, &got),
+		      SESCTL_ERR_USAGE, "empty");
+	path_in(f, path, sizeof(path), "app.env/x");
+	assert_failed(f, credfile_read(&f->ctx, path, READ_MAX, &got),
+		      SESCTL_ERR_IO, "cannot open");
+	assert_int_equal(got.len, 0);
+	secret_free(&got);
 }
 
 /* --- failures while writing ------------------------------------------- */
@@ -817,9 +1323,22 @@ int main(void)
 		T(test_credfile_replace_atomically),
 		T(test_credfile_replace_creates_missing),
 		T(test_credfile_replace_refuses_symlinks),
-		T(test_credfile_replace_keeps_owner),
+		T(test_credfile_replace_keeps_owner_group_mode),
+		T(test_credfile_replace_drops_other_bits),
+		T(test_credfile_replace_cannot_chown),
 		T(test_credfile_replace_warns_hard_links),
 		T(test_credfile_replace_long_name),
+		T(test_credfile_strict_group_writable_dir),
+		T(test_credfile_strict_sticky_dir),
+		T(test_credfile_strict_private_dir_under_sticky),
+		T(test_credfile_strict_unsafe_ancestors),
+		T(test_credfile_strict_planted_file),
+		T(test_credfile_strict_resolves_links),
+		T(test_credfile_stale_temps_removed),
+		T(test_credfile_stale_temps_not_ours),
+		T(test_credfile_stale_temp_after_crash),
+		T(test_credfile_read),
+		T(test_credfile_read_refusals),
 		T(test_credfile_create_write_fails),
 		T(test_credfile_replace_write_fails),
 		T(test_credfile_create_fsync_fails),

@@ -215,6 +215,14 @@ static void test_output_parse_round_trip(void **state)
 			if (s->n != n)
 				fail_msg("%s, %zu regions: read %zu back",
 					 fmts[i].name, n, s->n);
+			/* The format comes back too, so rotate can write
+			 * the same kind of file again. */
+			if (s->format != &fmts[i])
+				fail_msg("%s, %zu regions: read back as %s",
+					 fmts[i].name, n,
+					 s->format ? s->format->name : "NULL");
+			assert_ptr_equal(output_lookup(s->format->name),
+					 &fmts[i]);
 			for (k = 0; k < n; k++) {
 				assert_string_equal(s->item[k].user,
 						    "AKIAIOSFODNN7EXAMPLE");
@@ -249,6 +257,7 @@ static void test_output_parse_by_hand(void **state)
 	assert_string_equal(secret_str(&s->item[0].password), "BPASS");
 	assert_string_equal(s->item[0].host, "");
 	assert_int_equal(s->item[0].port, 0);
+	assert_string_equal(s->format->name, "export");
 	release(s);
 
 	/* Shell and dotenv quoting undone. */
@@ -259,6 +268,7 @@ static void test_output_parse_by_hand(void **state)
 	release(s);
 	s = parse_ok("SMTP_USER=\"AKIAX\"\nSMTP_PASS=\"B\\\"P\\$\\\\\"\n");
 	assert_string_equal(secret_str(&s->item[0].password), "B\"P$\\");
+	assert_string_equal(s->format->name, "dotenv");
 	release(s);
 
 	/* A VPC endpoint still names the region. */
@@ -270,6 +280,42 @@ static void test_output_parse_by_hand(void **state)
 	s = parse_ok("SMTP_HOST=mail.example.com\nSMTP_USER=AKIAX\n"
 		     "SMTP_PASS=BPASS\n");
 	assert_string_equal(s->item[0].region, "");
+	release(s);
+}
+
+/* The format is told by the first SMTP_* line; other variables around it
+ * do not count.  A JSON "region" names the region of a host that is not
+ * SES's own; an SES host wins over it. */
+static void test_output_parse_format(void **state)
+{
+	struct smtp_settings *s;
+
+	(void)state;
+	s = parse_ok("APP=\"x\"\nexport OTHER=1\nSMTP_USER=AKIAX\n"
+		     "SMTP_PASS=BPASS\n");
+	assert_string_equal(s->format->name, "env");
+	release(s);
+	s = parse_ok("APP=1\nSMTP_USER=\"AKIAX\"\nSMTP_PASS=\"BPASS\"\n");
+	assert_string_equal(s->format->name, "dotenv");
+	release(s);
+	s = parse_ok("# x\nexport SMTP_USER='AKIAX'\nexport SMTP_PASS='BP'\n");
+	assert_string_equal(s->format->name, "export");
+	release(s);
+	s = parse_ok("  [ {\"user\":\"AKIAX\",\"password\":\"BPASS\","
+		     "\"region\":\"eu-west-1\",\"host\":\"mail.example.com\"},"
+		     "{\"user\":\"AKIAX\",\"password\":\"BPASS2\","
+		     "\"region\":\"eu-west-1\",\"host\":"
+		     "\"email-smtp.us-east-1.amazonaws.com\"},"
+		     "{\"user\":\"AKIAX\",\"password\":\"BPASS3\","
+		     "\"region\":\"not a region\"} ]");
+	assert_string_equal(s->format->name, "json");
+	assert_int_equal(s->n, 3);
+	assert_string_equal(s->item[0].region, "eu-west-1");
+	assert_string_equal(s->item[1].region, "us-east-1");
+	assert_string_equal(s->item[2].region, "");
+	release(s);
+	s = parse_ok("\n[email-smtp.us-east-1.amazonaws.com]:587 AKIAX:BPASS\n");
+	assert_string_equal(s->format->name, "postfix");
 	release(s);
 }
 
@@ -311,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_output_several_regions),
 		cmocka_unit_test(test_output_parse_round_trip),
 		cmocka_unit_test(test_output_parse_by_hand),
+		cmocka_unit_test(test_output_parse_format),
 		cmocka_unit_test(test_output_parse_bad),
 	};
 
