@@ -279,7 +279,9 @@ class Lifecycle(SesctlTestCase):
         self.sesctl("smtp", "enable", "--output-file", path)
         os.chmod(path, 0o644)
         self.sesctl("smtp", "rotate", "--output-file", path)
-        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        # the mode is kept, except what other users had (with a warning)
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o640)
+        self.assertIn("the new file is mode 0640", self.err)
         with open(path) as f:
             s = self.check_settings(f.read())
         self.assertEqual([k["access_key_id"] for k in self.keys()],
