@@ -1,5 +1,6 @@
 /* backoff.c - waiting between attempts (see backoff.h). */
 #include "sesctl/backoff.h"
+#include "sesctl/interrupt.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -45,7 +46,10 @@ void backoff_sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
-	while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+	/* A signal that interrupt.h holds back for later cuts the wait
+	 * short: the caller looks at interrupt_caught(). */
+	while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR &&
+	       !interrupt_caught())
 		;
 }
 

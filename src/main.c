@@ -12,6 +12,7 @@
 #include "sesctl/cli.h"
 #include "sesctl/crypto.h"
 #include "sesctl/http.h"
+#include "sesctl/interrupt.h"
 #include "sesctl/iam_xml.h"
 #include "sesctl/output.h"
 #include "sesctl/secret.h"
@@ -100,5 +101,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sesctl: error: %s\n",
 			ctx.err.code == rc && ctx.err.msg[0] ? ctx.err.msg :
 							       err_desc(rc));
+	/* A signal held back during a critical section: the work was
+	 * finished or undone; say how we stopped as the shell would. */
+	if (interrupt_caught())
+		return 128 + interrupt_caught();
 	return err_exit_code(rc);
 }
