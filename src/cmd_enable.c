@@ -5,26 +5,35 @@
  * managed user without keys (an earlier run died) is resumed; one with a
  * key, or one sesctl does not manage, is refused.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "sesctl/cmd_smtp.h"
 #include "sesctl/credfile.h"
+#include "sesctl/interrupt.h"
 #include "sesctl/lifecycle.h"
 #include "sesctl/smtp_verify.h"
 
-/* The user exists already: may we go on, and with which ARN? */
+/* The user exists already: may we go on, and with which ARN?  An
+ * interrupted enable is cleaned up (its undelivered key deleted) or, when
+ * its settings reached the output file, finished: *done. */
 static sesctl_err resume_existing(struct lc *lc, bool adopt, char *arn,
-				  size_t arn_size, bool *tag_it)
+				  size_t arn_size, bool *tag_it, bool *done)
 {
 	struct iam_user_result u;
 	struct iam_access_key_list keys;
+	char delivered[RECORD_KEY_MAX + 1] = "";
 	sesctl_err rc = SESCTL_OK;
+	size_t in_flight = 0;
 
 	memset(&u, 0, sizeof(u));
 	memset(&keys, 0, sizeof(keys));
 	*tag_it = false;
+	*done = false;
 	TRY(iam_get_user(&lc->iam, lc->user, &u));
 	if (!lc_is_managed(&u.user)) {
 		ENSURE(adopt,
@@ -36,16 +45,34 @@ static sesctl_err resume_existing(struct lc *lc, bool adopt, char *arn,
 			       LC_TAG_MANAGED_VALUE));
 		*tag_it = true;
 	}
+	record_read(&u.user, &lc->rec);
 	TRY(iam_list_access_keys(&lc->iam, lc->user, &keys));
+	TRY(lc_reconcile(lc, &keys, delivered, &in_flight));
+	if (delivered[0]) {
+		TRY(lc_record(lc, delivered, NULL));
+		ctx_info(lc->ctx, "finished the enable an interrupted run began: "
+				  "access key %s is in '%s' and now recorded",
+			 delivered, lc->lock.prev.output);
+		*done = true;
+		goto out;
+	}
+	ENSURE(in_flight == 0,
+	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+		       "IAM user '%s' has access key %s, made %ld s ago with "
+		       "no delivery record: another sesctl run may be enabling "
+		       "it right now\nif none is, its secret was lost and it "
+		       "counts as undelivered %d minutes after it was made: "
+		       "run '%s' then",
+		       lc->user, keys.items[0].access_key_id,
+		       (long)(ctx_now(lc->ctx) - keys.items[0].create_date.t),
+		       RECORD_GRACE_SECONDS / 60, lc_cmd(lc, "enable")));
 	ENSURE(keys.count == 0,
 	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
 		       "already enabled: IAM user '%s' has access key %s, "
-		       "whose secret cannot be shown again\nuse 'sesctl smtp "
-		       "rotate%s%s' for a new SMTP password",
+		       "whose secret cannot be shown again\nuse '%s' for a new "
+		       "SMTP password",
 		       lc->user, keys.items[0].access_key_id,
-		       opts_get(lc->o, OPT_NAME) ? " --name " : "",
-		       opts_get(lc->o, OPT_NAME) ? opts_get(lc->o, OPT_NAME) :
-						   ""));
+		       lc_cmd(lc, "rotate")));
 	ctx_info(lc->ctx, "IAM user '%s' exists without an access key; "
 			  "finishing its setup",
 		 lc->user);
@@ -54,25 +81,6 @@ out:
 	iam_user_result_release(&u);
 	iam_access_key_list_release(&keys);
 	return rc;
-}
-
-/* CreateAccessKey lost its answer: the user had no key before, so any key
- * it has now was made by that call and its secret is lost with it. */
-static sesctl_err drop_lost_keys(struct lc *lc)
-{
-	char first[ERR_MSG_MAX];
-	size_t dropped = 0;
-
-	snprintf(first, sizeof(first), "%s", lc->ctx->err.msg);
-	if (lc_drop_new_keys(lc, NULL, NULL, &dropped) != SESCTL_OK)
-		return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
-			       "%s\n%s; then run 'sesctl smtp enable' again",
-			       first, lc->ctx->err.msg);
-	return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
-		       "%s\n%s; run 'sesctl smtp enable' again", first,
-		       dropped ? "IAM had made the key, and its secret never "
-				 "arrived, so sesctl deleted it again" :
-				 "IAM had not made the key");
 }
 
 /* CreateUser, resolving a lost answer by reading back: *exists says the
@@ -109,6 +117,27 @@ static sesctl_err create_user(struct lc *lc, const struct iam_tag_in *tags,
 		if (rc != SESCTL_ERR_NOT_FOUND)
 			return rc;
 	}
+}
+
+/* Remove the settings file an interrupted enable left when it names no
+ * key the user has (the key was deleted as undelivered). */
+static sesctl_err remove_leftover(struct lc *lc, const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return SESCTL_OK;
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+		return SESCTL_OK; /* not ours: credfile_check_new says so */
+	if (unlink(path) != 0)
+		return err_set(&lc->ctx->err, SESCTL_ERR_IO,
+			       "cannot remove '%s', left by an interrupted "
+			       "run: %s",
+			       path, strerror(errno));
+	ctx_info(lc->ctx, "removed '%s': an interrupted run wrote it for a "
+			  "key that was never recorded",
+		 path);
+	return SESCTL_OK;
 }
 
 static sesctl_err policy_for(struct lc *lc, const char *arn, char **doc)
@@ -214,7 +243,9 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	struct iam_tag_in tags[2];
 	const char *out_file = opts_get(o, OPT_OUTPUT_FILE);
 	char arn[IAM_XML_ARN_MAX + 1] = "", *doc = NULL;
-	bool tag_it = false, exists = false;
+	bool tag_it = false, exists = false, done = false, leftover = false;
+	bool armed = false, leave_journal = false, undone = false;
+	struct journal j;
 	sesctl_err rc = SESCTL_OK;
 
 	(void)argv;
@@ -231,9 +262,15 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 		rc = dry_run(&lc);
 		goto out;
 	}
-	/* A write that cannot succeed fails now, before IAM changes. */
-	if (out_file)
+	TRY(lc_lock(&lc));
+	/* A write that cannot succeed fails now, before IAM changes; unless
+	 * the file is the one an interrupted run of ours was writing. */
+	leftover = out_file && lc.lock.prev.present &&
+		   strcmp(lc.lock.prev.output, out_file) == 0;
+	if (out_file && !leftover)
 		TRY(credfile_check_new(ctx, out_file));
+	else if (!out_file)
+		TRY(credfile_check_stdout(ctx));
 
 	tags[0] = (struct iam_tag_in){ LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE };
 	tags[1] = (struct iam_tag_in){ LC_TAG_NAME, lc.name };
@@ -244,26 +281,45 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	} else {
 		/* Made by an earlier run, or by this one's lost answer. */
 		TRY(resume_existing(&lc, opts_has(o, OPT_ADOPT), arn,
-				    sizeof(arn), &tag_it));
+				    sizeof(arn), &tag_it, &done));
+		if (done) {
+			rc = runlock_journal_clear(ctx, &lc.lock);
+			goto out;
+		}
 		if (tag_it)
 			TRY(iam_tag_user(&lc.iam, lc.user, tags, 2));
+	}
+	if (leftover) {
+		/* The interrupted run's file names no key the user has. */
+		TRY(remove_leftover(&lc, out_file));
+		TRY(credfile_check_new(ctx, out_file));
 	}
 
 	TRY(policy_for(&lc, arn, &doc));
 	TRY(iam_put_user_policy(&lc.iam, lc.user, POLICY_NAME, doc));
 
-	rc = iam_create_access_key(&lc.iam, lc.user, &key);
-	if (rc != SESCTL_OK && lc.iam.outcome_unknown)
-		rc = drop_lost_keys(&lc);
-	TRY(rc);
-	if (lc.iam.outcome_unknown) {
-		/* libcurl sent CreateAccessKey again on a fresh connection:
-		 * the first one may have made a key too. */
-		size_t dropped;
-
-		if (lc_drop_new_keys(&lc, NULL, key.access_key_id, &dropped) !=
-		    SESCTL_OK)
-			ctx_warn(ctx, "%s", ctx->err.msg);
+	/* The critical section: from here a new key exists. */
+	memset(&j, 0, sizeof(j));
+	snprintf(j.command, sizeof(j.command), "enable");
+	j.started = ctx_now(ctx);
+	if (out_file)
+		snprintf(j.output, sizeof(j.output), "%s", out_file);
+	interrupt_arm();
+	armed = true;
+	TRY(runlock_journal_write(ctx, &lc.lock, &j));
+	rc = lc_create_key(&lc, NULL, lc_cmd(&lc, "enable"), &key);
+	if (rc != SESCTL_OK) {
+		leave_journal = lc.iam.outcome_unknown;
+		goto clear;
+	}
+	if (interrupt_caught()) {
+		rc = err_set(&ctx->err, SESCTL_ERR_FAIL,
+			     "interrupted by %s before the settings were "
+			     "written",
+			     interrupt_name(interrupt_caught()));
+		rc = lc_undo_key(&lc, key.access_key_id, rc, &undone);
+		leave_journal = !undone;
+		goto clear;
 	}
 
 	rc = lc_render(&lc, key.access_key_id, &key.secret_access_key,
@@ -271,14 +327,29 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	if (rc == SESCTL_OK)
 		rc = lc_write(&lc, &settings, false);
 	if (rc != SESCTL_OK) {
-		rc = lc_undo_key(&lc, key.access_key_id, rc);
-		goto out;
+		rc = lc_undo_key(&lc, key.access_key_id, rc, &undone);
+		leave_journal = !undone;
+		goto clear;
+	}
+	rc = lc_record(&lc, key.access_key_id, NULL);
+	if (rc != SESCTL_OK) {
+		/* Unrecorded, the key would count as undelivered: take the
+		 * delivery back. */
+		if (out_file && unlink(out_file) != 0)
+			ctx_warn(ctx, "could not remove '%s'", out_file);
+		rc = lc_undo_key(&lc, key.access_key_id, rc, &undone);
+		leave_journal = !undone;
+		if (!out_file)
+			rc = err_set(&ctx->err, rc,
+				     "%s\nthe settings printed above are void",
+				     ctx->err.msg);
+		goto clear;
 	}
 	ctx_info(ctx, "SMTP user %s enabled for %s%s; settings written to %s",
 		 key.access_key_id, lc.regions[0],
 		 lc.n_regions > 1 ? " and more regions" : "",
 		 out_file ? out_file : "standard output");
-	if (opts_has(o, OPT_VERIFY)) {
+	if (opts_has(o, OPT_VERIFY) && !interrupt_caught()) {
 		rc = smtp_verify_new_key(&lc, key.access_key_id,
 					 &key.secret_access_key);
 		/* The secret is delivered: the key stays either way. */
@@ -290,7 +361,22 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 				     ctx->err.msg, key.access_key_id,
 				     out_file ? out_file : "standard output");
 	}
+clear:
+	if (!leave_journal) {
+		struct err_info saved = ctx->err;
+
+		if (runlock_journal_clear(ctx, &lc.lock) != SESCTL_OK)
+			ctx_warn(ctx, "%s", ctx->err.msg);
+		ctx->err = saved;
+	}
 out:
+	if (armed)
+		interrupt_disarm();
+	if (rc == SESCTL_OK && interrupt_caught())
+		rc = err_set(&ctx->err, SESCTL_ERR_FAIL,
+			     "interrupted by %s after the key was delivered and "
+			     "recorded",
+			     interrupt_name(interrupt_caught()));
 	secret_free(&settings);
 	free(doc);
 	iam_access_key_release(&key);

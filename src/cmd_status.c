@@ -233,9 +233,9 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	rc = iam_read_result(&lc.iam, &reads[0]);
 	if (rc == SESCTL_ERR_NOT_FOUND) {
 		rc = err_set(&ctx->err, SESCTL_ERR_NOT_FOUND,
-			     "not enabled: there is no IAM user '%s'; 'sesctl "
-			     "smtp enable' creates it",
-			     lc.user);
+			     "not enabled: there is no IAM user '%s'; '%s' "
+			     "creates it",
+			     lc.user, lc_cmd(&lc, "enable"));
 		goto out;
 	}
 	TRY(rc);
@@ -282,25 +282,48 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	}
 
 	/* What deserves attention. */
-	for (i = 0; i < keys.count && r.n_warnings < MAX_WARNINGS - 6; i++)
+	record_read(&u.user, &lc.rec);
+	for (i = 0; i < keys.count && r.n_warnings < MAX_WARNINGS - 8; i++) {
+		enum key_role role = record_role(&lc.rec, &keys.items[i], now);
+
+		if (lc.rec.present || role == KEY_CURRENT || role == KEY_KEPT)
+			sk[i].role = record_role_name(role);
 		if (sk[i].age_days > LC_KEY_MAX_AGE_DAYS &&
 		    keys.items[i].status == IAM_STATUS_ACTIVE)
 			snprintf(warn[r.n_warnings++], WARNING_MAX,
 				 "access key %s is %ld days old (over %d); "
-				 "rotate it with 'sesctl smtp rotate'",
-				 sk[i].id, sk[i].age_days, LC_KEY_MAX_AGE_DAYS);
+				 "rotate it with '%s'",
+				 sk[i].id, sk[i].age_days, LC_KEY_MAX_AGE_DAYS,
+				 lc_cmd(&lc, "rotate"));
+		if (role == KEY_IN_FLIGHT)
+			snprintf(warn[r.n_warnings++], WARNING_MAX,
+				 "access key %s has no delivery record: a "
+				 "sesctl run may be delivering it now; if not, "
+				 "its secret was lost, and after %d minutes the "
+				 "next '%s' deletes it",
+				 sk[i].id, RECORD_GRACE_SECONDS / 60,
+				 lc_cmd(&lc, "rotate"));
+		else if (role == KEY_LOST)
+			snprintf(warn[r.n_warnings++], WARNING_MAX,
+				 "access key %s has no delivery record and "
+				 "nobody holds its secret; the next '%s' "
+				 "deletes it",
+				 sk[i].id, lc_cmd(&lc, "rotate"));
+	}
 	if (active > 1)
 		snprintf(warn[r.n_warnings++], WARNING_MAX,
 			 "two active access keys; once every app uses the "
-			 "newer one, run 'sesctl smtp rotate --finish'");
+			 "newer one, run '%s'",
+			 lc_cmd(&lc, "rotate --finish"));
 	if (inactive > 0)
 		snprintf(warn[r.n_warnings++], WARNING_MAX,
-			 "an inactive access key lingers; 'sesctl smtp rotate "
-			 "--finish' deletes it");
+			 "an inactive access key lingers; '%s' deletes it",
+			 lc_cmd(&lc, "rotate --finish"));
 	if (keys.count == 0)
 		snprintf(warn[r.n_warnings++], WARNING_MAX,
-			 "no access key, so no SMTP password works; 'sesctl "
-			 "smtp rotate' makes one");
+			 "no access key, so no SMTP password works; '%s' "
+			 "makes one",
+			 lc_cmd(&lc, "rotate"));
 	if (!r.policy_present)
 		snprintf(warn[r.n_warnings++], WARNING_MAX,
 			 "no inline policy '%s': SES refuses this user's mail",
@@ -332,6 +355,13 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	r.policy_desc = r.policy_present ? desc : NULL;
 	r.keys = sk;
 	r.n_keys = keys.count;
+	if (!lc.regions_given && lc.rec.present && lc.rec.n_regions) {
+		const char *rg[RECORD_REGIONS_MAX];
+
+		for (i = 0; i < lc.rec.n_regions; i++)
+			rg[i] = lc.rec.regions[i];
+		TRY(lc_set_regions(&lc, rg, lc.rec.n_regions));
+	}
 	if (lc.n_regions &&
 	    region_smtp_host(lc.regions[0], host, sizeof(host)) == SESCTL_OK) {
 		r.region = lc.regions[0];
@@ -353,15 +383,32 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 		size_t used_len = 0;
 
 		for (i = 0; i < r.n_tags && used_len < sizeof(tags); i++) {
-			int n = snprintf(tags + used_len,
-					 sizeof(tags) - used_len, "%s%s=%s",
-					 i ? ", " : "", r.tag_keys[i],
-					 r.tag_values[i]);
+			int n;
 
+			/* The record has a line of its own. */
+			if (strncmp(r.tag_keys[i], "Sesctl", 6) == 0 &&
+			    strcmp(r.tag_keys[i], LC_TAG_NAME) != 0)
+				continue;
+			n = snprintf(tags + used_len, sizeof(tags) - used_len,
+				     "%s%s=%s", used_len ? ", " : "",
+				     r.tag_keys[i], r.tag_values[i]);
 			if (n > 0)
 				used_len += (size_t)n;
 		}
-		add(t, "tags", "%s", r.n_tags ? tags : "-");
+		add(t, "tags", "%s", used_len ? tags : "-");
+	}
+	if (lc.rec.present) {
+		char regions[RECORD_REGIONS_MAX * (REGION_NAME_MAX + 1) + 1] =
+			"";
+
+		for (i = 0; i < lc.rec.n_regions; i++) {
+			strcat(regions, i ? " " : "");
+			strcat(regions, lc.rec.regions[i]);
+		}
+		add(t, "delivered", "key %s, regions %s, format %s",
+		    lc.rec.current[0] ? lc.rec.current : "-",
+		    regions[0] ? regions : "-",
+		    lc.rec.format[0] ? lc.rec.format : "-");
 	}
 	if (r.policy_present)
 		add(t, "policy", "%s: %s%s", POLICY_NAME, desc,
@@ -377,8 +424,9 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 				 sk[i].last_region);
 		else
 			snprintf(last, sizeof(last), "never used");
-		add(t, "key", "%s %s, created %s (%ld day%s old), %s", sk[i].id,
-		    sk[i].status, sk[i].created ? sk[i].created : "-",
+		add(t, "key", "%s %s, %s%screated %s (%ld day%s old), %s",
+		    sk[i].id, sk[i].status, sk[i].role ? sk[i].role : "",
+		    sk[i].role ? ", " : "", sk[i].created ? sk[i].created : "-",
 		    sk[i].age_days, sk[i].age_days == 1 ? "" : "s", last);
 	}
 	if (r.smtp_host)

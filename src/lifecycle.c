@@ -2,12 +2,18 @@
 #include "sesctl/lifecycle.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sesctl/credfile.h"
+#include "sesctl/interrupt.h"
 #include "sesctl/smtp_pw.h"
 
 /* IAM user names: [\w+=,.@-]+ */
@@ -101,7 +107,7 @@ sesctl_err lc_open(struct lc *lc, struct ctx *ctx, const struct opts *o,
 	creds_init(&lc->cr);
 	TRY(lc_names(lc));
 
-	if (flags & LC_NEEDS_REGION) {
+	if (flags & (LC_NEEDS_REGION | LC_REGION_LATER)) {
 		const char *f = opts_get(o, OPT_FORMAT);
 
 		lc->fmt = output_lookup(f ? f : "env");
@@ -117,6 +123,7 @@ sesctl_err lc_open(struct lc *lc, struct ctx *ctx, const struct opts *o,
 	 * others just use it to pick the partition. */
 	for (i = 0; i < opts_count(o, OPT_REGION); i++)
 		lc->regions[lc->n_regions++] = o->val[OPT_REGION][i];
+	lc->regions_given = lc->n_regions > 0;
 	if (lc->n_regions == 0) {
 		co.region = NULL;
 		rc = creds_region(ctx, &co, &reg);
@@ -172,6 +179,9 @@ out:
 
 void lc_close(struct lc *lc)
 {
+	if (lc->locked)
+		runlock_release(&lc->lock);
+	lc->locked = false;
 	if (lc->iam_open) {
 		ctx_debug(lc->ctx, "%u IAM request%s on %ld connection%s",
 			  lc->iam.requests, lc->iam.requests == 1 ? "" : "s",
@@ -312,14 +322,16 @@ sesctl_err lc_write(struct lc *lc, const struct secret *content, bool replace)
 			 credfile_create(lc->ctx, path, content);
 }
 
-sesctl_err lc_undo_key(struct lc *lc, const char *key_id, sesctl_err why)
+sesctl_err lc_undo_key(struct lc *lc, const char *key_id, sesctl_err why,
+		       bool *deleted)
 {
 	char first[ERR_MSG_MAX];
 	sesctl_err rc;
 
 	snprintf(first, sizeof(first), "%s", lc->ctx->err.msg);
 	rc = iam_delete_access_key(&lc->iam, lc->user, key_id);
-	if (rc == SESCTL_OK || rc == SESCTL_ERR_NOT_FOUND)
+	*deleted = rc == SESCTL_OK || rc == SESCTL_ERR_NOT_FOUND;
+	if (*deleted)
 		err_set(&lc->ctx->err, why,
 			"%s\nthe new access key %s was deleted again, so no "
 			"key is left whose secret nobody holds",
@@ -328,8 +340,8 @@ sesctl_err lc_undo_key(struct lc *lc, const char *key_id, sesctl_err why)
 		err_set(&lc->ctx->err, why,
 			"%s\nthe new access key %s could NOT be deleted again "
 			"and its secret is lost; delete it with 'aws iam "
-			"delete-access-key --user-name %s --access-key-id %s' "
-			"or 'sesctl smtp rotate --finish'",
+			"delete-access-key --user-name %s --access-key-id %s', "
+			"or run this command again: the next run deletes it",
 			first, key_id, lc->user, key_id);
 	return why;
 }
@@ -339,12 +351,22 @@ sesctl_err lc_drop_new_keys(struct lc *lc,
 			    const char *keep, size_t *dropped)
 {
 	struct iam_access_key_list now;
+	struct iam_user_result u;
+	struct record fresh;
 	sesctl_err rc = SESCTL_OK;
 	size_t i, j;
 
 	*dropped = 0;
 	memset(&now, 0, sizeof(now));
-	rc = iam_list_access_keys(&lc->iam, lc->user, &now);
+	memset(&u, 0, sizeof(u));
+	memset(&fresh, 0, sizeof(fresh));
+	/* A key another run recorded meanwhile is delivered: never ours to
+	 * delete.  Read the record again. */
+	rc = iam_get_user(&lc->iam, lc->user, &u);
+	if (rc == SESCTL_OK) {
+		record_read(&u.user, &fresh);
+		rc = iam_list_access_keys(&lc->iam, lc->user, &now);
+	}
 	if (rc != SESCTL_OK) {
 		rc = err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
 			     "could not check whether IAM made an access key "
@@ -355,7 +377,9 @@ sesctl_err lc_drop_new_keys(struct lc *lc,
 	}
 	for (i = 0; i < now.count; i++) {
 		const char *id = now.items[i].access_key_id;
-		bool known = keep && strcmp(id, keep) == 0;
+		bool known = (keep && strcmp(id, keep) == 0) ||
+			     strcmp(id, fresh.current) == 0 ||
+			     strcmp(id, fresh.kept) == 0;
 
 		for (j = 0; before && j < before->count && !known; j++)
 			known = strcmp(id, before->items[j].access_key_id) == 0;
@@ -380,6 +404,7 @@ sesctl_err lc_drop_new_keys(struct lc *lc,
 	}
 out:
 	iam_access_key_list_release(&now);
+	iam_user_result_release(&u);
 	return rc;
 }
 
@@ -398,4 +423,242 @@ sesctl_err lc_plan(struct lc *lc, const char *fmt, ...)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
 	return ctx_write_out(lc->ctx, line, (size_t)n);
+}
+
+/* ---- hints ------------------------------------------------------------ */
+
+/* Append " --opt value" (value shell-quoted when it needs it). */
+static void hint_add(char *buf, size_t size, const char *opt, const char *v)
+{
+	size_t len = strlen(buf);
+	const char *p;
+	bool plain = *v != '\0';
+
+	for (p = v; *p && plain; p++)
+		plain = isalnum((unsigned char)*p) || strchr("_./:@%+=,-", *p);
+	if (plain) {
+		snprintf(buf + len, size - len, " --%s %s", opt, v);
+		return;
+	}
+	snprintf(buf + len, size - len, " --%s '", opt);
+	for (p = v; *p; p++) {
+		len = strlen(buf);
+		if (*p == '\'')
+			snprintf(buf + len, size - len, "'\\''");
+		else if (len + 1 < size) {
+			buf[len] = *p;
+			buf[len + 1] = '\0';
+		}
+	}
+	len = strlen(buf);
+	snprintf(buf + len, size - len, "'");
+}
+
+const char *lc_cmd(struct lc *lc, const char *sub)
+{
+	static const enum opt_id carry[] = { OPT_NAME, OPT_USER_NAME,
+					     OPT_PROFILE, OPT_ENDPOINT_URL,
+					     OPT_CA_BUNDLE };
+	char *buf = lc->hint[lc->hint_next++ % 4];
+	size_t i;
+
+	snprintf(buf, LC_HINT_MAX, "sesctl smtp %s", sub);
+	for (i = 0; i < sizeof(carry) / sizeof(carry[0]); i++)
+		if (opts_get(lc->o, carry[i]))
+			hint_add(buf, LC_HINT_MAX, cli_option(carry[i])->name,
+				 opts_get(lc->o, carry[i]));
+	/* Regions only where they were given: otherwise the record (or the
+	 * environment that gave them) gives them again. */
+	for (i = 0; lc->regions_given && i < lc->n_regions; i++)
+		hint_add(buf, LC_HINT_MAX, "region", lc->regions[i]);
+	return buf;
+}
+
+/* ---- lock, record, recovery ---------------------------------------- */
+
+sesctl_err lc_lock(struct lc *lc)
+{
+	sesctl_err rc = runlock_acquire(lc->ctx, lc->iam.url, lc->user,
+					&lc->lock);
+
+	lc->locked = rc == SESCTL_OK;
+	return rc;
+}
+
+sesctl_err lc_set_regions(struct lc *lc, const char *const *regions, size_t n)
+{
+	size_t i;
+
+	if (n > OPT_VALUES_MAX)
+		n = OPT_VALUES_MAX;
+	for (i = 0; i < n; i++)
+		lc->regions[i] = regions[i];
+	lc->n_regions = n;
+	return lc_check_regions(lc);
+}
+
+sesctl_err lc_read_settings(struct lc *lc, const char *path,
+			    struct smtp_settings *out)
+{
+	struct secret text = SECRET_INIT;
+	char source[PATH_MAX + 3];
+	sesctl_err rc = SESCTL_OK;
+
+	memset(out, 0, sizeof(*out));
+	TRY(credfile_read(lc->ctx, path, LC_SETTINGS_FILE_MAX, &text));
+	snprintf(source, sizeof(source), "'%s'", path);
+	rc = output_parse(&lc->ctx->err, (const char *)text.p, text.len,
+			  source, out);
+out:
+	secret_free(&text);
+	return rc;
+}
+
+bool lc_file_names_key(struct lc *lc, const char *path, const char *id)
+{
+	struct smtp_settings s;
+	struct err_info saved = lc->ctx->err;
+	bool yes = false;
+
+	if (lc_read_settings(lc, path, &s) == SESCTL_OK)
+		yes = s.n > 0 && strcmp(s.item[0].user, id) == 0;
+	output_settings_release(&s);
+	lc->ctx->err = saved;
+	return yes;
+}
+
+static void drop_key(struct iam_access_key_list *keys, size_t i)
+{
+	memmove(&keys->items[i], &keys->items[i + 1],
+		(keys->count - i - 1) * sizeof(keys->items[0]));
+	keys->count--;
+}
+
+sesctl_err lc_reconcile(struct lc *lc, struct iam_access_key_list *keys,
+			char *delivered, size_t *in_flight)
+{
+	const struct journal *j = &lc->lock.prev;
+	time_t now = ctx_now(lc->ctx);
+	sesctl_err rc = SESCTL_OK;
+	size_t i;
+
+	delivered[0] = '\0';
+	*in_flight = 0;
+	for (i = 0; i < keys->count;) {
+		const struct iam_access_key_meta *k = &keys->items[i];
+		enum key_role role = record_role(&lc->rec, k, now);
+		bool ours = lc->locked &&
+			    journal_made(j, k->access_key_id, k->create_date.t);
+		const char *why;
+
+		if (role == KEY_CURRENT || role == KEY_KEPT ||
+		    (role == KEY_LEGACY && !ours)) {
+			i++;
+			continue;
+		}
+		if (ours && j->output[0] &&
+		    lc_file_names_key(lc, j->output, k->access_key_id)) {
+			/* The dead run wrote the settings and died before
+			 * it recorded them: the app may hold them now. */
+			snprintf(delivered, RECORD_KEY_MAX + 1, "%s",
+				 k->access_key_id);
+			i++;
+			continue;
+		}
+		if (!ours && role == KEY_IN_FLIGHT) {
+			(*in_flight)++;
+			i++;
+			continue;
+		}
+		why = ours ? "an interrupted sesctl run made it and never "
+			     "delivered its settings" :
+			     "it has no delivery record and is older than the "
+			     "grace period, so its secret was never delivered";
+		rc = iam_delete_access_key(&lc->iam, lc->user, k->access_key_id);
+		if (rc == SESCTL_ERR_NOT_FOUND)
+			rc = SESCTL_OK;
+		ENSURE(rc == SESCTL_OK,
+		       err_set(&lc->ctx->err, rc,
+			       "could not delete access key %s (%s): %s",
+			       k->access_key_id, why, lc->ctx->err.msg));
+		ctx_info(lc->ctx, "deleted access key %s: %s",
+			 k->access_key_id, why);
+		drop_key(keys, i);
+	}
+out:
+	return rc;
+}
+
+sesctl_err lc_record(struct lc *lc, const char *current, const char *kept)
+{
+	struct iam_tag_in tags[4];
+	char regions[RECORD_REGIONS_MAX * (REGION_NAME_MAX + 1) + 1];
+	size_t n = record_tags(current, kept, lc->regions, lc->n_regions,
+			       lc->fmt ? lc->fmt->name : "env", tags, regions,
+			       sizeof(regions));
+	sesctl_err rc = iam_tag_user(&lc->iam, lc->user, tags, n);
+
+	if (rc != SESCTL_OK)
+		return err_set(&lc->ctx->err, rc,
+			       "could not record access key %s as delivered "
+			       "(tag %s on '%s'): %s",
+			       current, RECORD_TAG_CURRENT, lc->user,
+			       lc->ctx->err.msg);
+	snprintf(lc->rec.current, sizeof(lc->rec.current), "%s", current);
+	snprintf(lc->rec.kept, sizeof(lc->rec.kept), "%s", kept ? kept : "");
+	lc->rec.present = true;
+	return SESCTL_OK;
+}
+
+sesctl_err lc_create_key(struct lc *lc,
+			 const struct iam_access_key_list *before,
+			 const char *rerun, struct iam_access_key *key)
+{
+	sesctl_err rc = SESCTL_OK;
+	int attempt;
+
+	for (attempt = 1;; attempt++) {
+		size_t dropped = 0;
+
+		rc = iam_create_access_key(&lc->iam, lc->user, key);
+		if (rc == SESCTL_OK && !lc->iam.outcome_unknown)
+			return SESCTL_OK;
+		if (rc == SESCTL_OK) {
+			/* libcurl sent it twice: the first send may have
+			 * made a key too.  Keep the one whose secret came. */
+			if (lc_drop_new_keys(lc, before, key->access_key_id,
+					     &dropped) != SESCTL_OK)
+				ctx_warn(lc->ctx, "%s", lc->ctx->err.msg);
+			return SESCTL_OK;
+		}
+		if (!lc->iam.outcome_unknown)
+			return rc;
+		/* The answer was lost: read back.  A key IAM made now has
+		 * a secret nobody holds: delete it.  We hold the run lock,
+		 * so no other run of this machine made it; a run on another
+		 * machine records its key within seconds and would see it
+		 * gone before it retires anything. */
+		{
+			char first[ERR_MSG_MAX];
+
+			snprintf(first, sizeof(first), "%s", lc->ctx->err.msg);
+			if (lc_drop_new_keys(lc, before, NULL, &dropped) !=
+			    SESCTL_OK)
+				return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
+					       "%s\n%s", first,
+					       lc->ctx->err.msg);
+			ctx_info(lc->ctx, "CreateAccessKey lost its answer; IAM "
+					  "%s",
+				 dropped ? "had made the key, and sesctl "
+					   "deleted it again" :
+					   "had not made the key");
+			if (attempt >= 2 || interrupt_caught())
+				return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
+					       "%s\nno new key is left behind; "
+					       "run '%s' again",
+					       first, rerun);
+		}
+		iam_access_key_release(key);
+		memset(key, 0, sizeof(*key));
+	}
 }

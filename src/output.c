@@ -618,6 +618,9 @@ sesctl_err output_status_json(const struct status_report *r, char **out)
 		} else {
 			J(cJSON_AddNullToObject(k, "last_used"));
 		}
+		J(cJSON_AddItemToObject(k, "record", str_or_null(sk->role)) ?
+			  k :
+			  NULL);
 	}
 
 	if (r->smtp_host) {

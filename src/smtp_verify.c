@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sesctl/interrupt.h"
+
 #include "config.h"
 #include "sesctl/backoff.h"
 #include "sesctl/creds.h"
@@ -167,7 +169,8 @@ sesctl_err smtp_verify_login(struct ctx *ctx, const struct smtp_verify_opts *o,
 		/* Certificates and protocol do not fix themselves. */
 		if (ans.result == SMTP_LOGIN_TLS ||
 		    ans.result == SMTP_LOGIN_PROTOCOL ||
-		    elapsed + delay > o->timeout_s * 1000L)
+		    elapsed + delay > o->timeout_s * 1000L ||
+		    interrupt_caught())
 			break;
 		if (show_progress(ctx)) {
 			progress(ctx, where, attempt + 1,
@@ -188,6 +191,11 @@ sesctl_err smtp_verify_login(struct ctx *ctx, const struct smtp_verify_opts *o,
 	}
 	if (shown)
 		progress_done(ctx);
+	ENSURE(ans.result == SMTP_LOGIN_ACCEPTED || !interrupt_caught(),
+	       err_set(&ctx->err, SESCTL_ERR_SMTP_VERIFY,
+		       "interrupted by %s while waiting for SES to accept the "
+		       "login of %s",
+		       interrupt_name(interrupt_caught()), user));
 
 	switch (ans.result) {
 	case SMTP_LOGIN_ACCEPTED:

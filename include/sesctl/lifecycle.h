@@ -11,14 +11,18 @@
 #include "sesctl/creds.h"
 #include "sesctl/iam.h"
 #include "sesctl/output.h"
+#include "sesctl/record.h"
 #include "sesctl/region.h"
+#include "sesctl/runlock.h"
 
 #define LC_PATH "/sesctl/"
 #define LC_USER_PREFIX "sesctl-smtp"
 #define LC_TAG_MANAGED_BY "ManagedBy"
 #define LC_TAG_MANAGED_VALUE "sesctl"
 #define LC_TAG_NAME "SesctlName"
-#define LC_TAG_CURRENT_KEY "SesctlCurrentKey" /* set by rotate */
+#define LC_TAG_CURRENT_KEY RECORD_TAG_CURRENT
+#define LC_HINT_MAX 1024
+#define LC_SETTINGS_FILE_MAX 65536 /* an SMTP settings file sesctl reads */
 #define LC_USER_MAX 64 /* CreateUser's UserName limit */
 #define LC_KEY_MAX_AGE_DAYS 90
 
@@ -36,9 +40,16 @@ struct lc {
 	char region_buf[CREDS_REGION_MAX + 1]; /* from the environment */
 	const struct partition_info *partition;
 	const struct output_format *fmt; /* with LC_NEEDS_REGION */
+	bool regions_given;  /* by --region, not from the environment */
+	struct record rec;   /* read by lc_read_user */
+	struct runlock lock; /* taken by lc_lock */
+	bool locked;
+	char hint[4][LC_HINT_MAX]; /* lc_cmd's answers */
+	unsigned hint_next;
 };
 
 #define LC_NEEDS_REGION 0x1 /* SMTP settings are made: a region is a must */
+#define LC_REGION_LATER 0x2 /* ... but it may come from the record */
 
 /* Work out the user name (--name / --user-name), the region(s), the
  * caller's credentials, and open the IAM client.  Release with lc_close
@@ -83,7 +94,8 @@ MUST_USE sesctl_err lc_write(struct lc *lc, const struct secret *content,
 /* Delete a key sesctl just created whose secret could not be delivered,
  * so that no key is left whose secret nobody holds.  Keeps the error
  * already in ctx->err and adds what happened to the key. */
-sesctl_err lc_undo_key(struct lc *lc, const char *key_id, sesctl_err why);
+sesctl_err lc_undo_key(struct lc *lc, const char *key_id, sesctl_err why,
+		       bool *deleted);
 
 /* After a CreateAccessKey whose answer was lost, or that libcurl sent
  * twice: delete every access key of the user that is neither in `before`
@@ -94,6 +106,52 @@ sesctl_err lc_undo_key(struct lc *lc, const char *key_id, sesctl_err why);
 MUST_USE sesctl_err lc_drop_new_keys(struct lc *lc,
 				     const struct iam_access_key_list *before,
 				     const char *keep, size_t *dropped);
+
+/* "sesctl smtp <sub>" with the --name/--user-name, --profile, --region,
+ * --endpoint-url and --ca-bundle this run was given, shell-quoted: a
+ * command that works when pasted.  The answer lives in lc (the last four
+ * stay valid). */
+const char *lc_cmd(struct lc *lc, const char *sub);
+
+/* Take the run lock for the user (runlock.h). */
+MUST_USE sesctl_err lc_lock(struct lc *lc);
+
+/* Set the regions from `regions` (the record or a file), with the usual
+ * checks. */
+MUST_USE sesctl_err lc_set_regions(struct lc *lc, const char *const *regions,
+				   size_t n);
+
+/* What an interrupted run, or a lost answer, left among `keys`: every
+ * unrecorded key a dead run of this machine made (the journal says so)
+ * or older than the grace period is deleted and dropped from `keys`,
+ * unless its settings are in the dead run's output file: then its id goes
+ * to `delivered` (size RECORD_KEY_MAX + 1; "" if none) and it stays.
+ * Keys in flight are counted in *in_flight. */
+MUST_USE sesctl_err lc_reconcile(struct lc *lc,
+				 struct iam_access_key_list *keys,
+				 char *delivered, size_t *in_flight);
+
+/* Write the delivery record: `current` delivered, `kept` (may be NULL)
+ * kept, with lc's regions and format. */
+MUST_USE sesctl_err lc_record(struct lc *lc, const char *current,
+			      const char *kept);
+
+/* CreateAccessKey, with a lost answer resolved by reading back: a key IAM
+ * made whose secret never arrived is deleted and the call made again
+ * (once).  `before` are the user's keys before (NULL: none). */
+MUST_USE sesctl_err lc_create_key(struct lc *lc,
+				  const struct iam_access_key_list *before,
+				  const char *rerun,
+				  struct iam_access_key *key);
+
+/* Read settings sesctl wrote back from `path`: SESCTL_ERR_NOT_FOUND when
+ * there is no such file.  Release `out` with output_settings_release. */
+MUST_USE sesctl_err lc_read_settings(struct lc *lc, const char *path,
+				     struct smtp_settings *out);
+
+/* Whether the settings file at `path` names key `id` as its SMTP user
+ * (leaves ctx->err as it was). */
+bool lc_file_names_key(struct lc *lc, const char *path, const char *id);
 
 /* Print a planned IAM call for --dry-run on stdout. */
 MUST_USE sesctl_err lc_plan(struct lc *lc, const char *fmt, ...)

@@ -132,6 +132,7 @@ struct status_key {
 	long age_days;
 	const char *last_used;     /* ISO date, NULL: never used */
 	const char *last_service, *last_region;
+	const char *role; /* by the delivery record; NULL: no record */
 };
 
 struct status_report {

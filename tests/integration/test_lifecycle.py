@@ -5,6 +5,7 @@ keys) is checked, and every SMTP password printed is checked against the
 key's secret with an independent derivation (Python hmac)."""
 import json
 import os
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -32,7 +33,10 @@ class Lifecycle(SesctlTestCase):
         self.iam.start()
         self.addCleanup(self.iam.stop)
         self.tmp = tempfile.mkdtemp()
+        state = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, state, True)
         self.env = clean_env(HOME=self.tmp, SESCTL_TEST_RETRY_BASE_MS="1",
+                             SESCTL_STATE_DIR=state,
                              SESCTL_TEST_NOW=NOW_EPOCH,
                              **self.iam.env(region="eu-west-1"))
 
@@ -68,17 +72,22 @@ class Lifecycle(SesctlTestCase):
 
     # ---- enable ---------------------------------------------------------
 
-    def test_enable_makes_three_calls_on_one_connection(self):
+    def test_enable_makes_four_calls_on_one_connection(self):
         out = self.sesctl("smtp", "enable")
         s = self.check_settings(out)
+        # the fourth records the delivery, once the settings are out
         self.assertEqual([r["action"] for r in self.iam.requests],
-                         ["CreateUser", "PutUserPolicy", "CreateAccessKey"])
+                         ["CreateUser", "PutUserPolicy", "CreateAccessKey",
+                          "TagUser"])
         self.assertEqual(len(self.iam.iam_connection_ids()), 1)
         self.assertTrue(all(r["sigv4"]["ok"] for r in self.iam.requests))
         u = self.user()
         self.assertEqual(u["path"], "/sesctl/")
         self.assertEqual({t["Key"]: t["Value"] for t in u["tags"]},
-                         {"ManagedBy": "sesctl", "SesctlName": "default"})
+                         {"ManagedBy": "sesctl", "SesctlName": "default",
+                          "SesctlCurrentKey": s["SMTP_USER"],
+                          "SesctlKeptKey": "", "SesctlRegions": "eu-west-1",
+                          "SesctlFormat": "env"})
         self.assertEqual([p["name"] for p in u["inline_policies"]],
                          ["sesctl-ses-send"])
         self.assertEqual(json.loads(u["inline_policies"][0]["document"]),
@@ -92,6 +101,9 @@ class Lifecycle(SesctlTestCase):
         for fmt in ("env", "export", "dotenv", "json", "postfix"):
             self.iam.reset()
             out = self.sesctl("smtp", "enable", "--format", fmt)
+            if os.environ.get("SESCTL_REGEN_GOLDEN"):  # after a change
+                with open(os.path.join(GOLDEN, "enable." + fmt), "w") as f:
+                    f.write(out)
             with open(os.path.join(GOLDEN, "enable." + fmt)) as f:
                 self.assertEqual(out, f.read(), fmt)
             akid = self.keys()[0]["access_key_id"]
