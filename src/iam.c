@@ -457,8 +457,7 @@ static sesctl_err give_up(const struct iam_client *c, const char *action,
 			     attempt, o->ei->msg);
 	if (o->unknown)
 		rc = err_set(o->ei, SESCTL_ERR_NETWORK,
-			     "%s may or may not have been applied: IAM's "
-			     "answer was lost or was a server error (%s)",
+			     "%s may or may not have been applied (%s)",
 			     action, o->ei->msg);
 	return rc;
 }

@@ -477,6 +477,16 @@ class UnknownOutcomes(IAMTestCase):
                                         action, fault, params,
                                         self.iam.user(USER)))
 
+    def test_timeout(self):
+        """An answer that comes after the client gave up (applied first)."""
+        for action, seed, args, intended in CHANGES:
+            if action not in ("UpdateAccessKey", "DeleteAccessKey",
+                              "PutUserPolicy"):
+                continue
+            with self.subTest(action=action):
+                u = self.run_case(action, seed, args, "slow", {"delay": 3})
+                self.assertTrue(intended(self.iam, u), action)
+
     def test_read_back_fails(self):
         """The read is denied: the outcome stays unknown, and the message
         says how to see the state."""
