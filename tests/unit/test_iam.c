@@ -625,6 +625,7 @@ enum change_mode {
 	CH_NEVER,       /* every send: 503, not applied */
 	CH_READ_FAILS,  /* first send: 500; the read is denied */
 	CH_THROTTLED,   /* first send: throttled (never applied) */
+	CH_GARBLED,     /* first send: applied, 200 with a broken body */
 };
 
 struct change_srv {
@@ -647,6 +648,10 @@ static char *change_reply(struct srv *s, unsigned seq, const char *body,
 				*status = 400;
 				return xml(ERROR_XML, "Sender", "Throttling",
 					   "Rate exceeded");
+			}
+			if (cs->mode == CH_GARBLED) {
+				cs->applied = true;
+				return strdup("<DeleteAccessKeyResponse><oops");
 			}
 			cs->applied = cs->mode == CH_APPLIED;
 			*status = cs->mode == CH_NEVER ? 503 : 500;
@@ -741,6 +746,23 @@ static void test_iam_change_applied_is_read_back(void **state)
 		expect_log(&f.srv, cc, "CR");
 		assert_false(f.c.outcome_unknown);
 		assert_string_equal(f.c.last_error.code, "");
+	}
+}
+
+static void test_iam_change_garbled_answer_is_read_back(void **state)
+{
+	struct fixture f;
+	struct change_srv cs;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(change_cases) / sizeof(change_cases[0]); i++) {
+		const struct change_case *cc = &change_cases[i];
+		sesctl_err rc = run_change(&f, cc, CH_GARBLED, &cs);
+
+		if (rc != SESCTL_OK)
+			fail_msg("%s: %s", cc->action, f.ctx.err.msg);
+		expect_log(&f.srv, cc, "CR");
 	}
 }
 
@@ -872,6 +894,7 @@ int main(void)
 		cmocka_unit_test(test_iam_call_many_refuses_changes),
 		cmocka_unit_test(test_iam_read_many_pages_and_errors),
 		cmocka_unit_test(test_iam_change_applied_is_read_back),
+		cmocka_unit_test(test_iam_change_garbled_answer_is_read_back),
 		cmocka_unit_test(test_iam_change_not_applied_is_sent_again),
 		cmocka_unit_test(test_iam_change_bounded_by_max_attempts),
 		cmocka_unit_test(test_iam_change_read_back_fails),
