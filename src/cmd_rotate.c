@@ -187,6 +187,38 @@ out:
 
 /* ---- what to deliver ------------------------------------------------- */
 
+/* Each --region must be one the user's policy lets SES send in: settings
+ * for another region would only be refused. */
+static sesctl_err check_policy_scope(struct lc *lc)
+{
+	struct iam_user_policy pol;
+	sesctl_err rc;
+	size_t i;
+
+	memset(&pol, 0, sizeof(pol));
+	rc = iam_get_user_policy(&lc->iam, lc->user, POLICY_NAME, &pol);
+	if (rc == SESCTL_ERR_NOT_FOUND)
+		rc = SESCTL_OK; /* status warns about a missing policy */
+	for (i = 0; rc == SESCTL_OK && pol.policy_document &&
+		    i < lc->n_regions;
+	     i++)
+		if (!output_policy_allows_region(pol.policy_document,
+						 lc->regions[i]))
+			rc = err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+				     "the policy '%s' of '%s' does not let SES "
+				     "send in '%s': settings for it would be "
+				     "refused; rotate in the regions it allows "
+				     "(see '%s'), or widen the policy with 'aws "
+				     "iam put-user-policy --user-name %s "
+				     "--policy-name %s'",
+				     POLICY_NAME, lc->user, lc->regions[i],
+				     lc_cmd(lc, "status"), lc->user,
+				     POLICY_NAME);
+	iam_user_policy_release(&pol);
+	return rc;
+}
+
+
 /* The regions and the format: --region and --format when given, else what
  * the output file holds, else the record, else the environment. */
 static sesctl_err choose_delivery(struct lc *lc, const char *out_file,
@@ -224,6 +256,7 @@ static sesctl_err choose_delivery(struct lc *lc, const char *out_file,
 				       lc->rec.regions[0],
 				       lc->rec.n_regions > 1 ? " and more" : "",
 				       lc_cmd(lc, "rotate")));
+		TRY(check_policy_scope(lc));
 	} else if (lc->rec.present && lc->rec.n_regions) {
 		for (i = 0; i < lc->rec.n_regions && n < OPT_VALUES_MAX; i++)
 			regions[n++] = lc->rec.regions[i];

@@ -121,6 +121,25 @@ class Record(SesctlTestCase):
         with open(path, "rb") as f:
             self.assertEqual(f.read(), text)
 
+    def test_region_outside_the_policy_is_refused(self):
+        """A user (from before the record) whose policy allows us-east-1
+        only: settings for ap-south-1 would only be refused by SES."""
+        doc = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "ses:SendRawEmail",
+            "Resource": "arn:aws:ses:us-east-1:123456789012:identity/"
+                        "example.com"}]})
+        self.iam.seed_user(USER, path="/sesctl/", tags=[
+            {"Key": "ManagedBy", "Value": "sesctl"},
+            {"Key": "SesctlName", "Value": "default"}], access_keys=1,
+            inline_policies={"sesctl-ses-send": doc})
+        keys = self.key_ids()
+        self.sesctl("smtp", "rotate", "--region", "ap-south-1", code=2)
+        self.assertIn("does not let SES send in 'ap-south-1'", self.err)
+        self.assertEqual(self.key_ids(), keys)
+        out = self.sesctl("smtp", "rotate", "--region", "us-east-1")
+        self.assertEqual(self.key_ids(), [env_lines(out)["SMTP_USER"]])
+        self.assertEqual(self.tags()["SesctlRegions"], "us-east-1")
+
     def test_rotate_without_region_uses_the_record(self):
         """The README's example, with no AWS_REGION anywhere."""
         path = os.path.join(self.tmp, "smtp.env")
