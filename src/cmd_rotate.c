@@ -82,6 +82,20 @@ static sesctl_err retire(struct lc *lc, const char *key_id, bool deactivate,
 	return rc;
 }
 
+/* Two keys and no record naming the app's: refuse to guess. */
+static sesctl_err no_record(struct lc *lc,
+			    const struct iam_access_key_list *keys,
+			    const char *so)
+{
+	return err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+		       "no delivery record says which access key of '%s' the "
+		       "app holds (%s, %s), so %s; delete the one no app uses "
+		       "with 'aws iam delete-access-key --user-name %s "
+		       "--access-key-id KEY'",
+		       lc->user, keys->items[0].access_key_id,
+		       keys->items[1].access_key_id, so, lc->user);
+}
+
 /* ---- --finish ---------------------------------------------------------- */
 
 /* Refuse to delete kept key `old` while IAM shows it used after `cur` was
@@ -150,14 +164,7 @@ static sesctl_err finish(struct lc *lc, struct iam_access_key_list *keys,
 			 lc->user, keys->count, keys->count == 1 ? "" : "s");
 		goto out;
 	}
-	ENSURE(cur,
-	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
-		       "no delivery record says which access key of '%s' the "
-		       "app holds (%s, %s), so --finish deletes neither; delete "
-		       "the one no app uses with 'aws iam delete-access-key "
-		       "--user-name %s --access-key-id KEY'",
-		       lc->user, keys->items[0].access_key_id,
-		       keys->items[1].access_key_id, lc->user));
+	ENSURE(cur, no_record(lc, keys, "--finish deletes neither"));
 	for (i = 0; i < keys->count; i++) {
 		const struct iam_access_key_meta *k = &keys->items[i];
 		enum key_role role = record_role(&lc->rec, k, ctx_now(lc->ctx));
@@ -359,15 +366,9 @@ static sesctl_err make_room(struct lc *lc, struct iam_access_key_list *keys,
 		const struct iam_access_key_meta *cur =
 			find_key(keys, lc->rec.current);
 
-		ENSURE(cur,
-		       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
-			       "'%s' has two active access keys (%s, %s), IAM "
-			       "allows no third, and no delivery record says "
-			       "which one the app holds; delete the one no app "
-			       "uses with 'aws iam delete-access-key "
-			       "--user-name %s --access-key-id KEY'",
-			       lc->user, keys->items[0].access_key_id,
-			       keys->items[1].access_key_id, lc->user));
+		ENSURE(cur, no_record(lc, keys,
+				      "IAM allows no third and sesctl deletes "
+				      "neither"));
 		victim = &keys->items[cur == &keys->items[0] ? 1 : 0];
 		ENSURE(opts_has(lc->o, OPT_FORCE),
 		       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
