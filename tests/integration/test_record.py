@@ -107,6 +107,16 @@ class Record(SesctlTestCase):
             self.assertIn(smtp_password(self.secret(new[0]), region), text)
         self.assertEqual(sorted(os.listdir(self.tmp)), ["app.json"])
 
+    def test_finish_keeps_the_recorded_regions_and_format(self):
+        self.sesctl("smtp", "enable", "--region", "eu-west-1", "--region",
+                    "us-east-1", "--format", "json")
+        self.sesctl("smtp", "rotate", "--keep-old")
+        env = dict(self.env, AWS_REGION="ap-south-1")
+        self.sesctl("smtp", "rotate", "--finish", env=env)
+        self.assertEqual(self.tags()["SesctlRegions"], "eu-west-1 us-east-1")
+        self.assertEqual(self.tags()["SesctlFormat"], "json")
+        self.assertEqual(len(self.key_ids()), 1)
+
     def test_region_outside_the_record_is_refused(self):
         path = os.path.join(self.tmp, "smtp.env")
         self.sesctl("smtp", "enable", "--region", "us-east-1",
