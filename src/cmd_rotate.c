@@ -256,13 +256,13 @@ static sesctl_err choose_delivery(struct lc *lc, const char *out_file,
 			       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
 				       "region '%s' was not delivered to '%s' "
 				       "(its record says %s%s); rotate delivers "
-				       "the recorded regions: run '%s', or, to "
-				       "change them, 'sesctl smtp disable' and "
-				       "'sesctl smtp enable' with every region",
+				       "the recorded regions: run it without "
+				       "--region; to change them, run '%s' and "
+				       "enable again with every region",
 				       lc->regions[i], lc->user,
 				       lc->rec.regions[0],
 				       lc->rec.n_regions > 1 ? " and more" : "",
-				       lc_cmd(lc, "rotate")));
+				       lc_cmd(lc, "disable")));
 		TRY(check_policy_scope(lc));
 	} else if (lc->rec.present && lc->rec.n_regions) {
 		for (i = 0; i < lc->rec.n_regions && n < OPT_VALUES_MAX; i++)

@@ -748,14 +748,20 @@ static const char *param(const struct iam_param *p, size_t n,
 
 /* Where the user sees the state change `a` was to make: "'aws iam
  * list-access-keys --user-name u' or 'sesctl smtp status'". */
-static void state_hint(const struct iam_action *a, const struct iam_param *p,
-		       size_t n, char *buf, size_t size)
+static void state_hint(const struct iam_client *c, const struct iam_action *a,
+		       const struct iam_param *p, size_t n, char *buf,
+		       size_t size)
 {
 	const char *user = param(p, n, "UserName");
+	bool in_status = a->flags & IAM_IN_STATUS;
 
-	snprintf(buf, size, "'aws iam %s%s%s'%s", a->shows ? a->shows : "",
+	snprintf(buf, size, "'aws iam %s%s%s'%s%s%s", a->shows ? a->shows : "",
 		 user ? " --user-name " : "", user ? user : "",
-		 (a->flags & IAM_IN_STATUS) ? " or 'sesctl smtp status'" : "");
+		 in_status ? " or '" : "",
+		 in_status ? (c->status_cmd ? c->status_cmd :
+					      "sesctl smtp status") :
+			     "",
+		 in_status ? "'" : "");
 }
 
 /* Make change `action` (its answer is only ResponseMetadata).  When its
@@ -795,7 +801,7 @@ static sesctl_err call_change(struct iam_client *c, const char *action,
 			rc = give_up(c, action, rc, attempt, &o);
 			goto out;
 		}
-		state_hint(a, p, n, hint, sizeof(hint));
+		state_hint(c, a, p, n, hint, sizeof(hint));
 		if (!a->resolve) {
 			rc = give_up(c, action, rc, attempt, &o);
 			rc = err_set(&c->ctx->err, rc, "%s\n%s shows what IAM has",

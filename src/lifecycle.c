@@ -173,6 +173,9 @@ sesctl_err lc_open(struct lc *lc, struct ctx *ctx, const struct opts *o,
 						       NULL;
 	TRY(iam_client_init(&lc->iam, ctx, &cfg));
 	lc->iam_open = true;
+	snprintf(lc->status_cmd, sizeof(lc->status_cmd), "%s",
+		 lc_cmd(lc, "status"));
+	lc->iam.status_cmd = lc->status_cmd;
 out:
 	return rc;
 }

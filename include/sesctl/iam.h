@@ -125,6 +125,9 @@ struct iam_client {
 	 * file for exactly when): the creating calls on any may-have-applied
 	 * failure, the others only when the read-back failed. */
 	bool outcome_unknown;
+	/* The command that shows the user in hints ("sesctl smtp status
+	 * --name app"); NULL: "sesctl smtp status".  Borrowed. */
+	const char *status_cmd;
 	/* The IAM error of the last failed call (code "" if none). */
 	struct iam_error last_error;
 };
