@@ -25,6 +25,9 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "sesctl/backoff.h"
+
 #define CRED_MODE 0600
 #define CRED_OPEN_FLAGS (O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)
 
@@ -506,6 +509,12 @@ static sesctl_err fill(struct ctx *ctx, int fd, const char *path, mode_t mode,
 			       (unsigned)mode);
 	if (content->len > 0 && write_all(fd, content->p, content->len) != 0)
 		return io_error(ctx, "write", path, errno);
+#if SESCTL_TEST_HOOKS
+	/* A window inside the write, for the tests that kill sesctl there. */
+	if (getenv("SESCTL_TEST_WRITE_PAUSE_MS"))
+		backoff_sleep_ms(
+			strtol(getenv("SESCTL_TEST_WRITE_PAUSE_MS"), NULL, 10));
+#endif
 	if (fsync(fd) != 0)
 		return io_error(ctx, "flush to disk", path, errno);
 	return SESCTL_OK;

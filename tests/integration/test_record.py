@@ -9,6 +9,8 @@ import json
 import os
 import shlex
 import shutil
+import signal
+import time
 import stat
 import subprocess
 import tempfile
@@ -330,6 +332,86 @@ class Record(SesctlTestCase):
             s = env_lines(f.read())
         self.assertEqual(self.key_ids(), [s["SMTP_USER"]])
         self.assertEqual(self.tags()["SesctlCurrentKey"], s["SMTP_USER"])
+
+    # ---- a signal inside the write ------------------------------------------
+
+    def start_paused(self, args, appears):
+        """Start sesctl with a pause inside the settings write; return the
+        process once `appears()` says the write has begun."""
+        env = dict(self.env, SESCTL_TEST_WRITE_PAUSE_MS="4000")
+        p = subprocess.Popen(command(args), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env)
+        deadline = time.monotonic() + 60
+        while not appears():
+            self.assertIsNone(p.poll(), "sesctl ended before the write")
+            self.assertLess(time.monotonic(), deadline, "no write began")
+            time.sleep(0.02)
+        return p
+
+    def temps(self):
+        return [n for n in os.listdir(self.tmp) if ".sesctl-" in n]
+
+    def file_key(self, path):
+        with open(path) as f:
+            return env_lines(f.read()).get("SMTP_USER")
+
+    def test_sigkill_inside_rotate_write_then_rerun(self):
+        path = os.path.join(self.tmp, "smtp.env")
+        self.sesctl("smtp", "enable", "--output-file", path)
+        old = self.file_key(path)
+        p = self.start_paused(["smtp", "rotate", "--output-file", path],
+                              lambda: self.temps())
+        p.send_signal(signal.SIGKILL)
+        p.communicate(timeout=60)
+        # the app still has its working key, and a key nobody holds is
+        # there (the dead run's)
+        self.assertEqual(self.file_key(path), old)
+        self.assertIn(old, self.key_ids())
+        self.assertEqual(len(self.key_ids()), 2)
+        # a plain rerun cleans up and rotates
+        self.sesctl("smtp", "rotate", "--output-file", path)
+        new = self.file_key(path)
+        self.assertNotEqual(new, old)
+        self.assertEqual(self.key_ids(), [new])
+        self.assertEqual(self.tags()["SesctlCurrentKey"], new)
+        self.assertEqual(self.temps(), [])
+        with open(path) as f:
+            self.assertEqual(env_lines(f.read())["SMTP_PASS"],
+                             smtp_password(self.secret(new), "eu-west-1"))
+
+    def test_sigint_inside_rotate_write_finishes_the_write(self):
+        path = os.path.join(self.tmp, "smtp.env")
+        self.sesctl("smtp", "enable", "--output-file", path)
+        old = self.file_key(path)
+        p = self.start_paused(["smtp", "rotate", "--output-file", path],
+                              lambda: self.temps())
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 130, err)
+        new = self.file_key(path)
+        self.assertNotEqual(new, old)
+        # written and recorded; the old key kept, not lost
+        self.assertEqual(self.tags()["SesctlCurrentKey"], new)
+        self.assertEqual(self.tags()["SesctlKeptKey"], old)
+        self.assertEqual(self.key_ids(), sorted([old, new]))
+        advice = self.advice(err.decode())
+        self.assertEqual(advice, "sesctl smtp rotate --finish")
+        q = self.paste(advice)
+        self.assertEqual(q.returncode, 0, q.stderr)
+        self.assertEqual(self.key_ids(), [new])
+
+    def test_sigkill_inside_enable_write_then_rerun(self):
+        path = os.path.join(self.tmp, "smtp.env")
+        p = self.start_paused(["smtp", "enable", "--output-file", path],
+                              lambda: os.path.exists(path))
+        p.send_signal(signal.SIGKILL)
+        p.communicate(timeout=60)
+        self.assertNotIn("SesctlCurrentKey", self.tags())
+        self.sesctl("smtp", "enable", "--output-file", path)
+        key = self.file_key(path)
+        self.assertEqual(self.key_ids(), [key])
+        self.assertEqual(self.tags()["SesctlCurrentKey"], key)
 
     # ---- stdout ------------------------------------------------------------
 
