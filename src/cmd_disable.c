@@ -202,12 +202,15 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 				  "'sesctl smtp disable' takes no arguments; "
 				  "name the user with --name"));
 	TRY(lc_open(&lc, ctx, o, 0));
+	if (!dry)
+		TRY(lc_lock(&lc));
 	rc = iam_get_user(&lc.iam, lc.user, &u);
 	if (rc == SESCTL_ERR_NOT_FOUND) {
 		ctx_info(ctx, "not enabled: there is no IAM user '%s'; nothing "
 			      "to do",
 			 lc.user);
-		rc = SESCTL_OK;
+		rc = lc.locked ? runlock_journal_clear(ctx, &lc.lock) :
+				 SESCTL_OK;
 		goto out;
 	}
 	TRY(rc);
@@ -220,10 +223,13 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 	if (!dry)
 		TRY(confirm(&lc, keys.count));
 	TRY(remove_everything(&lc, &keys, dry));
-	if (!dry)
+	if (!dry) {
 		ctx_info(ctx, "deleted IAM user '%s' and everything attached "
 			      "to it",
 			 lc.user);
+		/* No key left for a journal to speak of. */
+		TRY(runlock_journal_clear(ctx, &lc.lock));
+	}
 out:
 	iam_access_key_list_release(&keys);
 	iam_user_result_release(&u);

@@ -307,6 +307,12 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	interrupt_arm();
 	armed = true;
 	TRY(runlock_journal_write(ctx, &lc.lock, &j));
+	if (interrupt_caught()) {
+		rc = err_set(&ctx->err, SESCTL_ERR_FAIL,
+			     "interrupted by %s before a new key was made",
+			     interrupt_name(interrupt_caught()));
+		goto clear;
+	}
 	rc = lc_create_key(&lc, NULL, lc_cmd(&lc, "enable"), &key);
 	if (rc != SESCTL_OK) {
 		leave_journal = lc.iam.outcome_unknown;

@@ -82,6 +82,20 @@ static sesctl_err retire(struct lc *lc, const char *key_id, bool deactivate,
 	return rc;
 }
 
+/* Two keys and no record naming the app's: refuse to guess. */
+static sesctl_err no_record(struct lc *lc,
+			    const struct iam_access_key_list *keys,
+			    const char *so)
+{
+	return err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+		       "no delivery record says which access key of '%s' the "
+		       "app holds (%s, %s), so %s; delete the one no app uses "
+		       "with 'aws iam delete-access-key --user-name %s "
+		       "--access-key-id KEY'",
+		       lc->user, keys->items[0].access_key_id,
+		       keys->items[1].access_key_id, so, lc->user);
+}
+
 /* ---- --finish ---------------------------------------------------------- */
 
 /* Refuse to delete kept key `old` while IAM shows it used after `cur` was
@@ -150,14 +164,7 @@ static sesctl_err finish(struct lc *lc, struct iam_access_key_list *keys,
 			 lc->user, keys->count, keys->count == 1 ? "" : "s");
 		goto out;
 	}
-	ENSURE(cur,
-	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
-		       "no delivery record says which access key of '%s' the "
-		       "app holds (%s, %s), so --finish deletes neither; delete "
-		       "the one no app uses with 'aws iam delete-access-key "
-		       "--user-name %s --access-key-id KEY'",
-		       lc->user, keys->items[0].access_key_id,
-		       keys->items[1].access_key_id, lc->user));
+	ENSURE(cur, no_record(lc, keys, "--finish deletes neither"));
 	for (i = 0; i < keys->count; i++) {
 		const struct iam_access_key_meta *k = &keys->items[i];
 		enum key_role role = record_role(&lc->rec, k, ctx_now(lc->ctx));
@@ -186,6 +193,38 @@ out:
 }
 
 /* ---- what to deliver ------------------------------------------------- */
+
+/* Each --region must be one the user's policy lets SES send in: settings
+ * for another region would only be refused. */
+static sesctl_err check_policy_scope(struct lc *lc)
+{
+	struct iam_user_policy pol;
+	sesctl_err rc;
+	size_t i;
+
+	memset(&pol, 0, sizeof(pol));
+	rc = iam_get_user_policy(&lc->iam, lc->user, POLICY_NAME, &pol);
+	if (rc == SESCTL_ERR_NOT_FOUND)
+		rc = SESCTL_OK; /* status warns about a missing policy */
+	for (i = 0; rc == SESCTL_OK && pol.policy_document &&
+		    i < lc->n_regions;
+	     i++)
+		if (!output_policy_allows_region(pol.policy_document,
+						 lc->regions[i]))
+			rc = err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+				     "the policy '%s' of '%s' does not let SES "
+				     "send in '%s': settings for it would be "
+				     "refused; rotate in the regions it allows "
+				     "(see '%s'), or widen the policy with 'aws "
+				     "iam put-user-policy --user-name %s "
+				     "--policy-name %s'",
+				     POLICY_NAME, lc->user, lc->regions[i],
+				     lc_cmd(lc, "status"), lc->user,
+				     POLICY_NAME);
+	iam_user_policy_release(&pol);
+	return rc;
+}
+
 
 /* The regions and the format: --region and --format when given, else what
  * the output file holds, else the record, else the environment. */
@@ -217,13 +256,14 @@ static sesctl_err choose_delivery(struct lc *lc, const char *out_file,
 			       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
 				       "region '%s' was not delivered to '%s' "
 				       "(its record says %s%s); rotate delivers "
-				       "the recorded regions: run '%s', or, to "
-				       "change them, 'sesctl smtp disable' and "
-				       "'sesctl smtp enable' with every region",
+				       "the recorded regions: run it without "
+				       "--region; to change them, run '%s' and "
+				       "enable again with every region",
 				       lc->regions[i], lc->user,
 				       lc->rec.regions[0],
 				       lc->rec.n_regions > 1 ? " and more" : "",
-				       lc_cmd(lc, "rotate")));
+				       lc_cmd(lc, "disable")));
+		TRY(check_policy_scope(lc));
 	} else if (lc->rec.present && lc->rec.n_regions) {
 		for (i = 0; i < lc->rec.n_regions && n < OPT_VALUES_MAX; i++)
 			regions[n++] = lc->rec.regions[i];
@@ -326,15 +366,9 @@ static sesctl_err make_room(struct lc *lc, struct iam_access_key_list *keys,
 		const struct iam_access_key_meta *cur =
 			find_key(keys, lc->rec.current);
 
-		ENSURE(cur,
-		       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
-			       "'%s' has two active access keys (%s, %s), IAM "
-			       "allows no third, and no delivery record says "
-			       "which one the app holds; delete the one no app "
-			       "uses with 'aws iam delete-access-key "
-			       "--user-name %s --access-key-id KEY'",
-			       lc->user, keys->items[0].access_key_id,
-			       keys->items[1].access_key_id, lc->user));
+		ENSURE(cur, no_record(lc, keys,
+				      "IAM allows no third and sesctl deletes "
+				      "neither"));
 		victim = &keys->items[cur == &keys->items[0] ? 1 : 0];
 		ENSURE(opts_has(lc->o, OPT_FORCE),
 		       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
@@ -582,6 +616,12 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	interrupt_arm();
 	armed = true;
 	TRY(runlock_journal_write(ctx, &lc.lock, &j));
+	if (interrupt_caught()) {
+		rc = err_set(&ctx->err, SESCTL_ERR_FAIL,
+			     "interrupted by %s before a new key was made",
+			     interrupt_name(interrupt_caught()));
+		goto clear;
+	}
 	rc = lc_create_key(&lc, &keys, lc_cmd(&lc, "rotate"), &key);
 	if (rc != SESCTL_OK) {
 		/* A key whose deletion failed stays in the journal. */

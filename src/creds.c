@@ -606,41 +606,23 @@ static void ini_release(struct ini_file *f)
  * parse it. */
 static sesctl_err ini_load(struct ctx *ctx, struct ini_file *f)
 {
-	struct stat st;
 	sesctl_err rc = SESCTL_OK;
-	int fd = -1, e;
+	bool missing = false;
 
 	f->dflt = NO_INDEX;
-	fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		e = errno;
-		if (e == ENOENT || e == ENOTDIR) {
-			ctx_debug(ctx, "'%s' does not exist", f->path);
-			return SESCTL_OK;
-		}
-		return err_set(&ctx->err, SESCTL_ERR_IO, "cannot open '%s': %s",
-			       f->path, strerror(e));
-	}
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		ENSURE((uintmax_t)st.st_size <= CREDS_FILE_MAX,
-		       err_set(&ctx->err, SESCTL_ERR_INPUT,
-			       "'%s' is larger than %zu KiB; is it really an "
-			       "AWS configuration file?",
-			       f->path, CREDS_FILE_MAX >> 10));
-		TRY(secret_alloc(&f->text, (size_t)st.st_size));
-	}
-	rc = secret_read_fd(&f->text, fd, CREDS_FILE_MAX);
-	e = errno;
+	rc = secret_read_file(&ctx->err, NULL, f->path, 0, CREDS_FILE_MAX,
+			      &f->text, &missing, NULL);
 	if (rc == SESCTL_ERR_INPUT)
 		rc = err_set(&ctx->err, rc,
 			     "'%s' is larger than %zu KiB; is it really an AWS "
 			     "configuration file?",
 			     f->path, CREDS_FILE_MAX >> 10);
-	else if (rc == SESCTL_ERR_IO)
-		rc = err_set(&ctx->err, rc, "cannot read '%s': %s", f->path,
-			     strerror(e));
 	if (rc != SESCTL_OK)
 		goto out;
+	if (missing) {
+		ctx_debug(ctx, "'%s' does not exist", f->path);
+		return SESCTL_OK;
+	}
 	f->present = true;
 	ctx_debug(ctx, "read '%s' (%zu bytes)", f->path, f->text.len);
 	TRY(ini_scan(ctx, f));
@@ -651,8 +633,6 @@ out:
 	if (rc == SESCTL_ERR_NOMEM && ctx->err.code != SESCTL_ERR_NOMEM)
 		rc = err_set(&ctx->err, rc, "out of memory reading '%s'",
 			     f->path);
-	if (fd >= 0)
-		close(fd);
 	if (rc != SESCTL_OK)
 		ini_release(f);
 	return rc;
@@ -1779,32 +1759,14 @@ static sesctl_err container_token(struct state *st, struct secret *tok,
 				   "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 	const char *val = env_get(st->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
 	sesctl_err rc = SESCTL_OK;
-	int fd = -1, e;
 
 	*from = NULL;
 	if (file) {
 		*from = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
-		fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		ENSURE(fd >= 0,
-		       err_set(&st->ctx->err, SESCTL_ERR_IO,
-			       "cannot open AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
-			       "'%s': %s",
-			       file, strerror(errno)));
-		rc = secret_read_fd(tok, fd, CONTAINER_TOKEN_MAX);
-		e = errno;
-		if (rc == SESCTL_ERR_INPUT)
-			rc = err_set(&st->ctx->err, rc,
-				     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
-				     "'%s' is larger than %zu KiB",
-				     file, CONTAINER_TOKEN_MAX >> 10);
-		else if (rc != SESCTL_OK)
-			rc = err_set(&st->ctx->err, rc,
-				     "cannot read "
-				     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE "
-				     "'%s': %s",
-				     file, strerror(e));
-		if (rc != SESCTL_OK)
-			goto out;
+		TRY(secret_read_file(&st->ctx->err,
+				     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+				     file, 0, CONTAINER_TOKEN_MAX, tok, NULL,
+				     NULL));
 	} else if (val) {
 		*from = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
 		TRY(secret_set(tok, val, strlen(val)));
@@ -1820,8 +1782,6 @@ static sesctl_err container_token(struct state *st, struct secret *tok,
 		       "line, without a newline at the end",
 		       *from));
 out:
-	if (fd >= 0)
-		close(fd);
 	if (rc != SESCTL_OK)
 		secret_free(tok);
 	return rc;

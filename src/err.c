@@ -69,3 +69,18 @@ const char *err_desc(sesctl_err code)
 
 	return e ? e->desc : "unknown error";
 }
+
+bool str_copy(char *dst, size_t size, const char *src)
+{
+	size_t len = src ? strlen(src) : 0;
+
+	if (size == 0)
+		return false;
+	if (len >= size) {
+		dst[0] = '\0';
+		return false;
+	}
+	memcpy(dst, src ? src : "", len);
+	dst[len] = '\0';
+	return true;
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,60 +20,34 @@
 /* How safe it is to send an action again when its first try may or may
  * not have been applied. */
 #define IAM_READ       0x1 /* reads only: repeat freely */
-#define IAM_IDEMPOTENT 0x2 /* a repeat changes nothing more, or fails in a
-			      way the caller treats as done (NoSuchEntity) */
-#define IAM_CREATES    0x4 /* a repeat would create a second thing */
+#define IAM_IDEMPOTENT 0x2 /* a change whose effect can be read back: its
+			      typed call resolves an unknown outcome that
+			      way, and sends it again only if not applied */
+#define IAM_CREATES    0x4 /* a repeat would create a second thing: the
+			      caller resolves an unknown outcome */
+#define IAM_IN_STATUS  0x8 /* 'sesctl smtp status' shows its effect */
+
+struct iam_action;
+struct list_desc;
+
+/* Read back whether change `a`, sent with `p`, shows in IAM's state. */
+typedef sesctl_err (*resolve_fn)(struct iam_client *c,
+				 const struct iam_action *a,
+				 const struct iam_param *p, size_t n,
+				 bool *applied);
 
 struct iam_action {
 	const char *name;
 	unsigned flags;
+	/* Changes only. */
+	resolve_fn resolve;           /* NULL: an unknown outcome stays so */
+	const struct list_desc *list; /* the listing `resolve` reads, if any */
+	const char *id_param;         /* the parameter naming the list item */
+	size_t id_off;                /* where an item's name is in the item */
+	const char *shows;            /* the aws CLI command showing the state */
 };
 
-/* Sorted by name. */
-static const struct iam_action actions[] = {
-	{ "AttachUserPolicy", IAM_IDEMPOTENT },
-	{ "CreateAccessKey", IAM_CREATES },
-	{ "CreateUser", IAM_CREATES },
-	{ "DeactivateMFADevice", IAM_IDEMPOTENT },
-	{ "DeleteAccessKey", IAM_IDEMPOTENT },
-	{ "DeleteLoginProfile", IAM_IDEMPOTENT },
-	{ "DeleteSSHPublicKey", IAM_IDEMPOTENT },
-	{ "DeleteServiceSpecificCredential", IAM_IDEMPOTENT },
-	{ "DeleteSigningCertificate", IAM_IDEMPOTENT },
-	{ "DeleteUser", IAM_IDEMPOTENT },
-	{ "DeleteUserPolicy", IAM_IDEMPOTENT },
-	{ "DeleteVirtualMFADevice", IAM_IDEMPOTENT },
-	{ "DetachUserPolicy", IAM_IDEMPOTENT },
-	{ "GetAccessKeyLastUsed", IAM_READ },
-	{ "GetLoginProfile", IAM_READ },
-	{ "GetUser", IAM_READ },
-	{ "GetUserPolicy", IAM_READ },
-	{ "ListAccessKeys", IAM_READ },
-	{ "ListAttachedUserPolicies", IAM_READ },
-	{ "ListGroupsForUser", IAM_READ },
-	{ "ListMFADevices", IAM_READ },
-	{ "ListSSHPublicKeys", IAM_READ },
-	{ "ListServiceSpecificCredentials", IAM_READ },
-	{ "ListSigningCertificates", IAM_READ },
-	{ "ListUserPolicies", IAM_READ },
-	{ "ListUserTags", IAM_READ },
-	{ "ListUsers", IAM_READ },
-	{ "PutUserPolicy", IAM_IDEMPOTENT },
-	{ "RemoveUserFromGroup", IAM_IDEMPOTENT },
-	{ "TagUser", IAM_IDEMPOTENT },
-	{ "UntagUser", IAM_IDEMPOTENT },
-	{ "UpdateAccessKey", IAM_IDEMPOTENT },
-};
-
-static const struct iam_action *find_action(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-		if (strcmp(actions[i].name, name) == 0)
-			return &actions[i];
-	return NULL;
-}
+static const struct iam_action *find_action(const char *name);
 
 /* ---- form body ----------------------------------------------------- */
 
@@ -391,34 +366,66 @@ struct outcome {
 	struct err_info *ei;  /* the call's message */
 	struct iam_error *ie; /* IAM's error, if it sent one */
 	bool answered;        /* a 2xx answer arrived; its body is in `body` */
-	bool retry;           /* the SDKs' standard mode would try again */
-	bool unknown;         /* a creating call may or may not be applied */
+	bool retry;           /* safe to send again, and worth it */
+	bool unknown;         /* a change may or may not have been applied */
 };
 
+/* The errors AWS documents as refusals of a request it did not apply
+ * (throttling), so that a change may be sent again after them. */
+static bool not_applied_error(const struct iam_error *e, long status)
+{
+	static const char *const codes[] = {
+		"Throttling", "ThrottlingException", "ThrottledException",
+		"RequestThrottled", "RequestThrottledException",
+		"TooManyRequestsException", "RequestLimitExceeded", "SlowDown",
+	};
+	size_t i;
+
+	if (status >= 500)
+		return false;
+	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strcmp(e->code, codes[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Judge one attempt of action `a`: `rc` and `resp` are what the transport
- * said.  Returns the call's error, or SESCTL_OK with o->answered. */
+ * said.  Returns the call's error, or SESCTL_OK with o->answered.
+ *
+ * Reads are retried as the AWS SDKs' standard mode does: throttling, 5xx
+ * and connection errors.  A change is sent again only when it surely was
+ * not applied: it never went out, or IAM throttled it.  After anything
+ * else that may follow an applied request (the connection died once it
+ * was sent, a timeout, a 5xx, an answer too large to read, or libcurl
+ * re-sending it on its own) its outcome is unknown: the typed call reads
+ * the state back (call_change), or the caller does. */
 static sesctl_err judge(const struct iam_client *c, const struct iam_action *a,
 			sesctl_err rc, const struct http_response *resp,
 			struct secret *body, struct outcome *o)
 {
+	bool change = !(a->flags & IAM_READ);
+
 	o->retry = false;
 	o->answered = false;
+	o->unknown = false;
 	if (rc != SESCTL_OK) {
 		/* Say which call it was: the transport cannot. */
 		if (resp->failure != HTTP_OK)
 			err_set(o->ei, rc, "%s: %s", a->name, o->ei->msg);
 		if (resp->failure == HTTP_NOT_SENT)
 			o->retry = true;
-		else if (resp->failure == HTTP_NO_ANSWER &&
-			 !(a->flags & IAM_CREATES))
+		else if (resp->failure == HTTP_NO_ANSWER && !change)
 			o->retry = true;
-		else if (resp->failure == HTTP_NO_ANSWER)
+		else if (change && (resp->failure == HTTP_NO_ANSWER ||
+				    resp->failure == HTTP_TOO_LARGE))
 			o->unknown = true;
 		return rc;
 	}
 	if (resp->status >= 200 && resp->status < 300) {
 		/* libcurl re-sends on a reused connection that died before
-		 * answering: the first may have been applied. */
+		 * answering: the first may have been applied.  A repeated
+		 * idempotent change that IAM accepted is where it should be;
+		 * a repeated creation may have made two things. */
 		if (resp->sends > 1 && (a->flags & IAM_CREATES))
 			o->unknown = true;
 		o->answered = true;
@@ -427,15 +434,16 @@ static sesctl_err judge(const struct iam_client *c, const struct iam_action *a,
 			return err_set(o->ei, rc, "out of memory");
 		return SESCTL_OK;
 	}
-	/* An error answer: throttling and 5xx are retried for every action,
-	 * as the SDKs do. */
+	/* An error answer.  Only a change that IAM throttled on its only
+	 * send is surely not applied: a 5xx may follow an applied request,
+	 * and an error after a re-send may answer the repeat of one
+	 * (NoSuchEntity, EntityAlreadyExists, LimitExceeded). */
 	rc = error_from_response(c, a->name, resp, o->ie, o->ei, &o->retry);
-	/* Unless libcurl re-sent a creating call: then the error may answer
-	 * the repeat of a request that was applied (LimitExceeded,
-	 * EntityAlreadyExists), and trying again would repeat it blindly. */
-	if (resp->sends > 1 && (a->flags & IAM_CREATES)) {
+	if (change && (resp->status >= 500 || resp->sends > 1)) {
 		o->unknown = true;
 		o->retry = false;
+	} else if (change && o->retry) {
+		o->retry = not_applied_error(o->ie, resp->status);
 	}
 	return rc;
 }
@@ -449,9 +457,56 @@ static sesctl_err give_up(const struct iam_client *c, const char *action,
 			     attempt, o->ei->msg);
 	if (o->unknown)
 		rc = err_set(o->ei, SESCTL_ERR_NETWORK,
-			     "%s went out but its answer was lost, so it may "
-			     "or may not have been applied (%s)",
+			     "%s may or may not have been applied (%s)",
 			     action, o->ei->msg);
+	return rc;
+}
+
+/* Send `form` (action `a`) until it is answered or fails for good, with
+ * at most *left attempts (counted down; *attempt counts up), backing off
+ * between them. */
+static sesctl_err send_until(struct iam_client *c, const struct iam_action *a,
+			     const char *form, struct secret *body,
+			     struct outcome *o, int *left, int *attempt)
+{
+	struct http_response resp = HTTP_RESPONSE_INIT;
+	sesctl_err rc = SESCTL_OK;
+	long ms;
+
+	for (;;) {
+		++*attempt;
+		--*left;
+		rc = send_once(c, form, &resp);
+		rc = judge(c, a, rc, &resp, body, o);
+		if (o->answered || !o->retry || *left <= 0)
+			break;
+		ms = backoff_jitter_ms(c->retry_base_ms, *attempt);
+		ctx_debug(c->ctx, "%s: attempt %d of %d failed; retrying in %ld "
+				  "ms",
+			  a->name, *attempt, c->max_attempts, ms);
+		backoff_sleep_ms(ms);
+	}
+	http_response_release(&resp);
+	return rc;
+}
+
+/* Check `action`, build its form body into *form. */
+static sesctl_err call_start(struct iam_client *c, const char *action,
+			     const struct iam_param *params, size_t n_params,
+			     const struct iam_action **a, char **form)
+{
+	sesctl_err rc = SESCTL_OK;
+
+	memset(&c->last_error, 0, sizeof(c->last_error));
+	c->outcome_unknown = false;
+	*a = find_action(action);
+	ENSURE(*a, err_set(&c->ctx->err, SESCTL_ERR_FAIL,
+			   "unknown IAM action '%s'", action));
+	rc = iam_form_body(action, params, n_params, form);
+	ENSURE(rc == SESCTL_OK,
+	       err_set(&c->ctx->err, rc, "%s: request too large", action));
+	ctx_debug(c->ctx, "IAM %s", action);
+out:
 	return rc;
 }
 
@@ -459,43 +514,19 @@ sesctl_err iam_call(struct iam_client *c, const char *action,
 		    const struct iam_param *params, size_t n_params,
 		    struct secret *body)
 {
-	const struct iam_action *a = find_action(action);
-	struct http_response resp = HTTP_RESPONSE_INIT;
+	const struct iam_action *a = NULL;
 	struct outcome o = { &c->ctx->err, &c->last_error, false, false,
 			     false };
 	char *form = NULL;
 	sesctl_err rc = SESCTL_OK;
-	int attempt;
+	int left = c->max_attempts, attempt = 0;
 
-	memset(&c->last_error, 0, sizeof(c->last_error));
-	c->outcome_unknown = false;
-	ENSURE(a, err_set(&c->ctx->err, SESCTL_ERR_FAIL,
-			  "unknown IAM action '%s'", action));
-	rc = iam_form_body(action, params, n_params, &form);
-	ENSURE(rc == SESCTL_OK,
-	       err_set(&c->ctx->err, rc, "%s: request too large", action));
-	ctx_debug(c->ctx, "IAM %s", action);
-
-	for (attempt = 1;; attempt++) {
-		rc = send_once(c, form, &resp);
-		rc = judge(c, a, rc, &resp, body, &o);
-		if (o.answered)
-			goto out;
-		if (!o.retry || attempt >= c->max_attempts)
-			break;
-		{
-			long ms = backoff_jitter_ms(c->retry_base_ms, attempt);
-
-			ctx_debug(c->ctx, "%s: attempt %d of %d failed; retrying "
-					  "in %ld ms",
-				  action, attempt, c->max_attempts, ms);
-			backoff_sleep_ms(ms);
-		}
-	}
-	rc = give_up(c, action, rc, attempt, &o);
-out:
+	TRY(call_start(c, action, params, n_params, &a, &form));
+	rc = send_until(c, a, form, body, &o, &left, &attempt);
+	if (!o.answered)
+		rc = give_up(c, action, rc, attempt, &o);
 	c->outcome_unknown = o.unknown;
-	http_response_release(&resp);
+out:
 	free(form);
 	return rc;
 }
@@ -703,20 +734,128 @@ out:
 #define MAX_PAGES 1000
 #define MAX_LIST_ITEMS ((size_t)100000)
 
-/* Actions whose answer is only ResponseMetadata. */
-static sesctl_err call_ack(struct iam_client *c, const char *action,
-			   const struct iam_param *p, size_t n)
+/* The value of parameter `name` in `p`, or NULL. */
+static const char *param(const struct iam_param *p, size_t n,
+			 const char *name)
 {
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(p[i].name, name) == 0)
+			return p[i].value;
+	return NULL;
+}
+
+/* Where the user sees the state change `a` was to make: "'aws iam
+ * list-access-keys --user-name u' or 'sesctl smtp status'". */
+static void state_hint(const struct iam_client *c, const struct iam_action *a,
+		       const struct iam_param *p, size_t n, char *buf,
+		       size_t size)
+{
+	const char *user = param(p, n, "UserName");
+	bool in_status = a->flags & IAM_IN_STATUS;
+
+	snprintf(buf, size, "'aws iam %s%s%s'%s%s%s", a->shows ? a->shows : "",
+		 user ? " --user-name " : "", user ? user : "",
+		 in_status ? " or '" : "",
+		 in_status ? (c->status_cmd ? c->status_cmd :
+					      "sesctl smtp status") :
+			     "",
+		 in_status ? "'" : "");
+}
+
+/* Make change `action` (its answer is only ResponseMetadata).  When its
+ * outcome is unknown (see judge) and the action has a resolver, read the
+ * state back: applied is success; not applied sends it once more, now
+ * known to be safe, and resolves that attempt the same way, within
+ * max_attempts sends in all.  Fails with c->outcome_unknown set when the
+ * outcome stays unknown. */
+static sesctl_err call_change(struct iam_client *c, const char *action,
+			      const struct iam_param *p, size_t n)
+{
+	const struct iam_action *a = NULL;
 	struct secret body = SECRET_INIT;
 	struct iam_metadata meta;
-	sesctl_err rc = SESCTL_OK;
+	struct outcome o = { &c->ctx->err, &c->last_error, false, false,
+			     false };
+	struct iam_error sent_error;
+	char why[ERR_MSG_MAX], hint[512];
+	char *form = NULL;
+	int left = c->max_attempts, attempt = 0;
+	bool applied = false;
+	sesctl_err rc = SESCTL_OK, sent_rc;
 
 	memset(&meta, 0, sizeof(meta));
-	TRY(iam_call(c, action, p, n, &body));
-	TRY(iam_xml_parse_ack(&body, action, &meta, &c->ctx->err));
+	TRY(call_start(c, action, p, n, &a, &form));
+	for (;;) {
+		rc = send_until(c, a, form, &body, &o, &left, &attempt);
+		if (o.answered) {
+			rc = iam_xml_parse_ack(&body, action, &meta,
+					       &c->ctx->err);
+			if (rc == SESCTL_OK || rc == SESCTL_ERR_NOMEM)
+				goto out;
+			/* IAM said 2xx, but what came cannot be read. */
+			o.unknown = true;
+		}
+		if (!o.unknown) {
+			rc = give_up(c, action, rc, attempt, &o);
+			goto out;
+		}
+		state_hint(c, a, p, n, hint, sizeof(hint));
+		if (!a->resolve) {
+			rc = give_up(c, action, rc, attempt, &o);
+			rc = err_set(&c->ctx->err, rc, "%s\n%s shows what IAM has",
+				     c->ctx->err.msg, hint);
+			goto out;
+		}
+		/* Read back; the reads' own errors must not be taken for the
+		 * change's. */
+		snprintf(why, sizeof(why), "%s", c->ctx->err.msg);
+		sent_rc = rc;
+		sent_error = c->last_error;
+		ctx_debug(c->ctx, "%s may or may not have been applied (%s); "
+				  "reading the state back",
+			  action, why);
+		rc = a->resolve(c, a, p, n, &applied);
+		c->last_error = sent_error;
+		if (rc != SESCTL_OK) {
+			rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+				     "%s may or may not have been applied (%s), "
+				     "and reading the state back failed (%s); "
+				     "the outcome is unknown: %s shows what "
+				     "IAM has",
+				     action, why, c->ctx->err.msg, hint);
+			goto out;
+		}
+		o.unknown = false;
+		if (applied) {
+			ctx_debug(c->ctx, "%s was applied; its answer was lost",
+				  action);
+			memset(&c->last_error, 0, sizeof(c->last_error));
+			goto out;
+		}
+		if (left <= 0) {
+			rc = err_set(&c->ctx->err, sent_rc,
+				     "%s was not applied after %d attempts: %s",
+				     action, attempt, why);
+			goto out;
+		}
+		{
+			long ms = backoff_jitter_ms(c->retry_base_ms, attempt);
+
+			ctx_debug(c->ctx, "%s was not applied; sending it again "
+					  "in %ld ms",
+				  action, ms);
+			backoff_sleep_ms(ms);
+		}
+		secret_free(&body);
+		memset(&c->last_error, 0, sizeof(c->last_error));
+	}
 out:
+	c->outcome_unknown = o.unknown;
 	iam_metadata_release(&meta);
 	secret_free(&body);
+	free(form);
 	return rc;
 }
 
@@ -994,7 +1133,7 @@ sesctl_err iam_tag_user(struct iam_client *c, const char *user,
 
 	p[n++] = (struct iam_param){ "UserName", user };
 	TRY(tag_params(c, tags, n_tags, p, &n, names));
-	TRY(call_ack(c, "TagUser", p, n));
+	TRY(call_change(c, "TagUser", p, n));
 out:
 	return rc;
 }
@@ -1015,7 +1154,7 @@ sesctl_err iam_delete_user(struct iam_client *c, const char *user)
 {
 	struct iam_param p[] = { { "UserName", user } };
 
-	return call_ack(c, "DeleteUser", p, 1);
+	return call_change(c, "DeleteUser", p, 1);
 }
 
 sesctl_err iam_put_user_policy(struct iam_client *c, const char *user,
@@ -1025,7 +1164,7 @@ sesctl_err iam_put_user_policy(struct iam_client *c, const char *user,
 				 { "PolicyName", policy_name },
 				 { "PolicyDocument", document } };
 
-	return call_ack(c, "PutUserPolicy", p, 3);
+	return call_change(c, "PutUserPolicy", p, 3);
 }
 
 static sesctl_err parse_user_policy(const struct secret *b, void *o,
@@ -1056,7 +1195,7 @@ sesctl_err iam_delete_user_policy(struct iam_client *c, const char *user,
 	struct iam_param p[] = { { "UserName", user },
 				 { "PolicyName", policy_name } };
 
-	return call_ack(c, "DeleteUserPolicy", p, 2);
+	return call_change(c, "DeleteUserPolicy", p, 2);
 }
 
 sesctl_err iam_attach_user_policy(struct iam_client *c, const char *user,
@@ -1065,7 +1204,7 @@ sesctl_err iam_attach_user_policy(struct iam_client *c, const char *user,
 	struct iam_param p[] = { { "UserName", user },
 				 { "PolicyArn", policy_arn } };
 
-	return call_ack(c, "AttachUserPolicy", p, 2);
+	return call_change(c, "AttachUserPolicy", p, 2);
 }
 
 sesctl_err iam_detach_user_policy(struct iam_client *c, const char *user,
@@ -1074,7 +1213,7 @@ sesctl_err iam_detach_user_policy(struct iam_client *c, const char *user,
 	struct iam_param p[] = { { "UserName", user },
 				 { "PolicyArn", policy_arn } };
 
-	return call_ack(c, "DetachUserPolicy", p, 2);
+	return call_change(c, "DetachUserPolicy", p, 2);
 }
 
 sesctl_err iam_list_attached_user_policies(struct iam_client *c,
@@ -1115,7 +1254,7 @@ sesctl_err iam_update_access_key(struct iam_client *c, const char *user,
 				 { "AccessKeyId", key_id },
 				 { "Status", status } };
 
-	return call_ack(c, "UpdateAccessKey", p, 3);
+	return call_change(c, "UpdateAccessKey", p, 3);
 }
 
 sesctl_err iam_delete_access_key(struct iam_client *c, const char *user,
@@ -1124,7 +1263,7 @@ sesctl_err iam_delete_access_key(struct iam_client *c, const char *user,
 	struct iam_param p[] = { { "UserName", user },
 				 { "AccessKeyId", key_id } };
 
-	return call_ack(c, "DeleteAccessKey", p, 2);
+	return call_change(c, "DeleteAccessKey", p, 2);
 }
 
 static sesctl_err parse_last_used(const struct secret *b, void *o,
@@ -1154,7 +1293,7 @@ sesctl_err iam_remove_user_from_group(struct iam_client *c, const char *user,
 	struct iam_param p[] = { { "GroupName", group },
 				 { "UserName", user } };
 
-	return call_ack(c, "RemoveUserFromGroup", p, 2);
+	return call_change(c, "RemoveUserFromGroup", p, 2);
 }
 
 static sesctl_err parse_login_profile(const struct secret *b, void *o,
@@ -1175,7 +1314,7 @@ sesctl_err iam_delete_login_profile(struct iam_client *c, const char *user)
 {
 	struct iam_param p[] = { { "UserName", user } };
 
-	return call_ack(c, "DeleteLoginProfile", p, 1);
+	return call_change(c, "DeleteLoginProfile", p, 1);
 }
 
 sesctl_err iam_list_signing_certificates(struct iam_client *c,
@@ -1191,7 +1330,7 @@ sesctl_err iam_delete_signing_certificate(struct iam_client *c,
 	struct iam_param p[] = { { "UserName", user },
 				 { "CertificateId", cert_id } };
 
-	return call_ack(c, "DeleteSigningCertificate", p, 2);
+	return call_change(c, "DeleteSigningCertificate", p, 2);
 }
 
 sesctl_err iam_list_ssh_public_keys(struct iam_client *c, const char *user,
@@ -1206,7 +1345,7 @@ sesctl_err iam_delete_ssh_public_key(struct iam_client *c, const char *user,
 	struct iam_param p[] = { { "UserName", user },
 				 { "SSHPublicKeyId", key_id } };
 
-	return call_ack(c, "DeleteSSHPublicKey", p, 2);
+	return call_change(c, "DeleteSSHPublicKey", p, 2);
 }
 
 sesctl_err iam_list_service_specific_credentials(struct iam_client *c,
@@ -1223,7 +1362,7 @@ sesctl_err iam_delete_service_specific_credential(struct iam_client *c,
 	struct iam_param p[] = { { "UserName", user },
 				 { "ServiceSpecificCredentialId", cred_id } };
 
-	return call_ack(c, "DeleteServiceSpecificCredential", p, 2);
+	return call_change(c, "DeleteServiceSpecificCredential", p, 2);
 }
 
 sesctl_err iam_list_mfa_devices(struct iam_client *c, const char *user,
@@ -1238,7 +1377,7 @@ sesctl_err iam_deactivate_mfa_device(struct iam_client *c, const char *user,
 	struct iam_param p[] = { { "UserName", user },
 				 { "SerialNumber", serial } };
 
-	return call_ack(c, "DeactivateMFADevice", p, 2);
+	return call_change(c, "DeactivateMFADevice", p, 2);
 }
 
 sesctl_err iam_delete_virtual_mfa_device(struct iam_client *c,
@@ -1246,7 +1385,334 @@ sesctl_err iam_delete_virtual_mfa_device(struct iam_client *c,
 {
 	struct iam_param p[] = { { "SerialNumber", serial } };
 
-	return call_ack(c, "DeleteVirtualMFADevice", p, 1);
+	return call_change(c, "DeleteVirtualMFADevice", p, 1);
+}
+
+sesctl_err iam_untag_user(struct iam_client *c, const char *user,
+			  const char *const *keys, size_t n_keys)
+{
+	struct iam_param p[51];
+	char names[50][32];
+	size_t i, n = 0;
+	sesctl_err rc = SESCTL_OK;
+
+	ENSURE(n_keys <= 50, err_set(&c->ctx->err, SESCTL_ERR_INPUT,
+				     "at most 50 tag keys, not %zu", n_keys));
+	p[n++] = (struct iam_param){ "UserName", user };
+	for (i = 0; i < n_keys; i++) {
+		snprintf(names[i], sizeof(names[i]), "TagKeys.member.%zu",
+			 i + 1);
+		p[n++] = (struct iam_param){ names[i], keys[i] };
+	}
+	TRY(call_change(c, "UntagUser", p, n));
+out:
+	return rc;
+}
+
+/* ---- reading back a change whose outcome is unknown ------------------
+ * Each resolver reads the state the change was to make and says whether
+ * it is there.  The user being gone (NoSuchEntity on the read) counts as
+ * applied for a removal and as not applied for anything else: sent again,
+ * that one then fails with IAM's own NoSuchEntity. */
+
+/* Whether list a->list of `user` holds an item named `id`. */
+static sesctl_err list_holds(struct iam_client *c, const struct iam_action *a,
+			     const char *user, const char *id, bool *holds)
+{
+	const struct list_desc *d = a->list;
+	void *l = NULL;
+	char *items;
+	size_t i, count;
+	sesctl_err rc = SESCTL_OK;
+
+	*holds = false;
+	l = calloc(1, d->list_size);
+	ENSURE(l, err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	TRY(call_list(c, d, user, NULL, l));
+	items = *FIELD(l, d->items_off, char *);
+	count = *FIELD(l, d->count_off, size_t);
+	for (i = 0; i < count && !*holds; i++)
+		*holds = strcmp(items + i * d->item_size + a->id_off, id) == 0;
+	d->release(l);
+out:
+	free(l);
+	return rc;
+}
+
+/* A removal of the list item named by a->id_param. */
+static sesctl_err resolve_gone(struct iam_client *c, const struct iam_action *a,
+			       const struct iam_param *p, size_t n,
+			       bool *applied)
+{
+	bool holds = false;
+	sesctl_err rc;
+
+	rc = list_holds(c, a, param(p, n, "UserName"),
+			param(p, n, a->id_param), &holds);
+	*applied = rc == SESCTL_ERR_NOT_FOUND || (rc == SESCTL_OK && !holds);
+	return rc == SESCTL_ERR_NOT_FOUND ? SESCTL_OK : rc;
+}
+
+/* An addition of the list item named by a->id_param. */
+static sesctl_err resolve_there(struct iam_client *c,
+				const struct iam_action *a,
+				const struct iam_param *p, size_t n,
+				bool *applied)
+{
+	sesctl_err rc;
+
+	rc = list_holds(c, a, param(p, n, "UserName"),
+			param(p, n, a->id_param), applied);
+	return rc == SESCTL_ERR_NOT_FOUND ? SESCTL_OK : rc;
+}
+
+/* UpdateAccessKey: the key has the status sent. */
+static sesctl_err resolve_key_status(struct iam_client *c,
+				     const struct iam_action *a,
+				     const struct iam_param *p, size_t n,
+				     bool *applied)
+{
+	struct iam_access_key_list keys;
+	const char *id = param(p, n, "AccessKeyId");
+	const char *status = param(p, n, "Status");
+	size_t i;
+	sesctl_err rc;
+
+	(void)a;
+	*applied = false;
+	rc = iam_list_access_keys(c, param(p, n, "UserName"), &keys);
+	if (rc != SESCTL_OK)
+		return rc == SESCTL_ERR_NOT_FOUND ? SESCTL_OK : rc;
+	for (i = 0; i < keys.count; i++)
+		if (strcmp(keys.items[i].access_key_id, id) == 0)
+			*applied = strcmp(keys.items[i].status_text,
+					  status) == 0;
+	iam_access_key_list_release(&keys);
+	return SESCTL_OK;
+}
+
+/* The value of tag `key` (IAM's tag keys are case-insensitive), or
+ * NULL. */
+static const char *tag_value(const struct iam_tag_list *tags, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < tags->count; i++)
+		if (strcasecmp(tags->items[i].key, key) == 0)
+			return tags->items[i].value;
+	return NULL;
+}
+
+/* TagUser: every tag is there with its value; UntagUser: none of the
+ * keys is there. */
+static sesctl_err resolve_tags(struct iam_client *c, const struct iam_action *a,
+			       const struct iam_param *p, size_t n,
+			       bool *applied)
+{
+	struct iam_tag_list tags;
+	bool untag = strcmp(a->name, "UntagUser") == 0;
+	const char *v;
+	size_t i, len;
+	sesctl_err rc;
+
+	*applied = false;
+	rc = iam_list_user_tags(c, param(p, n, "UserName"), &tags);
+	if (rc == SESCTL_ERR_NOT_FOUND)
+		*applied = untag;
+	if (rc != SESCTL_OK)
+		return rc == SESCTL_ERR_NOT_FOUND ? SESCTL_OK : rc;
+	*applied = true;
+	for (i = 0; i < n; i++) {
+		len = strlen(p[i].name);
+		if (untag && strncmp(p[i].name, "TagKeys.member.", 15) == 0) {
+			if (tag_value(&tags, p[i].value))
+				*applied = false;
+		} else if (!untag && len > 4 &&
+			   strcmp(p[i].name + len - 4, ".Key") == 0 &&
+			   i + 1 < n) {
+			/* tag_params puts each Value right after its Key. */
+			v = tag_value(&tags, p[i].value);
+			if (!v || strcmp(v, p[i + 1].value) != 0)
+				*applied = false;
+		}
+	}
+	iam_tag_list_release(&tags);
+	return SESCTL_OK;
+}
+
+/* Whether JSON texts `x` and `y` are the same but for whitespace outside
+ * strings (IAM hands back the policy document it stored, URL-encoded;
+ * iam_xml decodes it). */
+static bool same_json_text(const char *x, const char *y)
+{
+	bool in_str = false;
+
+	for (;;) {
+		if (!in_str) {
+			while (*x == ' ' || *x == '\t' || *x == '\n' ||
+			       *x == '\r')
+				x++;
+			while (*y == ' ' || *y == '\t' || *y == '\n' ||
+			       *y == '\r')
+				y++;
+		}
+		if (*x != *y)
+			return false;
+		if (!*x)
+			return true;
+		if (in_str && *x == '\\') {
+			x++;
+			y++;
+			if (*x != *y)
+				return false;
+			if (!*x)
+				return true;
+		} else if (*x == '"') {
+			in_str = !in_str;
+		}
+		x++;
+		y++;
+	}
+}
+
+/* PutUserPolicy: the policy holds the document sent; DeleteUserPolicy:
+ * there is no such policy. */
+static sesctl_err resolve_policy(struct iam_client *c,
+				 const struct iam_action *a,
+				 const struct iam_param *p, size_t n,
+				 bool *applied)
+{
+	struct iam_user_policy pol;
+	bool put = strcmp(a->name, "PutUserPolicy") == 0;
+	sesctl_err rc;
+
+	memset(&pol, 0, sizeof(pol));
+	rc = iam_get_user_policy(c, param(p, n, "UserName"),
+				 param(p, n, "PolicyName"), &pol);
+	if (rc == SESCTL_OK)
+		*applied = put && pol.policy_document &&
+			   same_json_text(pol.policy_document,
+					  param(p, n, "PolicyDocument"));
+	else if (rc == SESCTL_ERR_NOT_FOUND)
+		*applied = !put;
+	iam_user_policy_release(&pol);
+	return rc == SESCTL_ERR_NOT_FOUND ? SESCTL_OK : rc;
+}
+
+/* DeleteUser: no such user. */
+static sesctl_err resolve_user_gone(struct iam_client *c,
+				    const struct iam_action *a,
+				    const struct iam_param *p, size_t n,
+				    bool *applied)
+{
+	struct iam_user_result u;
+	sesctl_err rc;
+
+	(void)a;
+	memset(&u, 0, sizeof(u));
+	rc = iam_get_user(c, param(p, n, "UserName"), &u);
+	iam_user_result_release(&u);
+	*applied = rc == SESCTL_ERR_NOT_FOUND;
+	return rc == SESCTL_ERR_NOT_FOUND ? SESCTL_OK : rc;
+}
+
+/* DeleteLoginProfile: no login profile (or no user). */
+static sesctl_err resolve_login_gone(struct iam_client *c,
+				     const struct iam_action *a,
+				     const struct iam_param *p, size_t n,
+				     bool *applied)
+{
+	struct iam_login_profile lp;
+	sesctl_err rc;
+
+	(void)a;
+	memset(&lp, 0, sizeof(lp));
+	rc = iam_get_login_profile(c, param(p, n, "UserName"), &lp);
+	iam_login_profile_release(&lp);
+	*applied = rc == SESCTL_ERR_NOT_FOUND;
+	return rc == SESCTL_ERR_NOT_FOUND ? SESCTL_OK : rc;
+}
+
+#define NO_RESOLVE NULL, NULL, NULL, 0, NULL
+#define BY_LIST(fn, list, param, type, field, shows)                        \
+	fn, &list, param, offsetof(type, field), shows
+#define BY_READ(fn, shows) fn, NULL, NULL, 0, shows
+
+/* Sorted by name. */
+static const struct iam_action actions[] = {
+	{ "AttachUserPolicy", IAM_IDEMPOTENT,
+	  BY_LIST(resolve_there, list_attached, "PolicyArn",
+		  struct iam_attached_policy, policy_arn,
+		  "list-attached-user-policies") },
+	{ "CreateAccessKey", IAM_CREATES | IAM_IN_STATUS,
+	  BY_READ(NULL, "list-access-keys") },
+	{ "CreateUser", IAM_CREATES | IAM_IN_STATUS,
+	  BY_READ(NULL, "get-user") },
+	{ "DeactivateMFADevice", IAM_IDEMPOTENT,
+	  BY_LIST(resolve_gone, list_mfa, "SerialNumber", struct iam_id, id,
+		  "list-mfa-devices") },
+	{ "DeleteAccessKey", IAM_IDEMPOTENT | IAM_IN_STATUS,
+	  BY_LIST(resolve_gone, list_keys, "AccessKeyId",
+		  struct iam_access_key_meta, access_key_id,
+		  "list-access-keys") },
+	{ "DeleteLoginProfile", IAM_IDEMPOTENT,
+	  BY_READ(resolve_login_gone, "get-login-profile") },
+	{ "DeleteSSHPublicKey", IAM_IDEMPOTENT,
+	  BY_LIST(resolve_gone, list_ssh, "SSHPublicKeyId", struct iam_id, id,
+		  "list-ssh-public-keys") },
+	{ "DeleteServiceSpecificCredential", IAM_IDEMPOTENT,
+	  BY_LIST(resolve_gone, list_svc, "ServiceSpecificCredentialId",
+		  struct iam_id, id, "list-service-specific-credentials") },
+	{ "DeleteSigningCertificate", IAM_IDEMPOTENT,
+	  BY_LIST(resolve_gone, list_certs, "CertificateId", struct iam_id, id,
+		  "list-signing-certificates") },
+	{ "DeleteUser", IAM_IDEMPOTENT | IAM_IN_STATUS,
+	  BY_READ(resolve_user_gone, "get-user") },
+	{ "DeleteUserPolicy", IAM_IDEMPOTENT | IAM_IN_STATUS,
+	  BY_READ(resolve_policy, "list-user-policies") },
+	/* IAM lists virtual MFA devices only account-wide (and the
+	 * stand-in not at all): left to the user. */
+	{ "DeleteVirtualMFADevice", IAM_IDEMPOTENT,
+	  BY_READ(NULL, "list-virtual-mfa-devices") },
+	{ "DetachUserPolicy", IAM_IDEMPOTENT,
+	  BY_LIST(resolve_gone, list_attached, "PolicyArn",
+		  struct iam_attached_policy, policy_arn,
+		  "list-attached-user-policies") },
+	{ "GetAccessKeyLastUsed", IAM_READ, NO_RESOLVE },
+	{ "GetLoginProfile", IAM_READ, NO_RESOLVE },
+	{ "GetUser", IAM_READ, NO_RESOLVE },
+	{ "GetUserPolicy", IAM_READ, NO_RESOLVE },
+	{ "ListAccessKeys", IAM_READ, NO_RESOLVE },
+	{ "ListAttachedUserPolicies", IAM_READ, NO_RESOLVE },
+	{ "ListGroupsForUser", IAM_READ, NO_RESOLVE },
+	{ "ListMFADevices", IAM_READ, NO_RESOLVE },
+	{ "ListSSHPublicKeys", IAM_READ, NO_RESOLVE },
+	{ "ListServiceSpecificCredentials", IAM_READ, NO_RESOLVE },
+	{ "ListSigningCertificates", IAM_READ, NO_RESOLVE },
+	{ "ListUserPolicies", IAM_READ, NO_RESOLVE },
+	{ "ListUserTags", IAM_READ, NO_RESOLVE },
+	{ "ListUsers", IAM_READ, NO_RESOLVE },
+	{ "PutUserPolicy", IAM_IDEMPOTENT | IAM_IN_STATUS,
+	  BY_READ(resolve_policy, "list-user-policies") },
+	{ "RemoveUserFromGroup", IAM_IDEMPOTENT,
+	  BY_LIST(resolve_gone, list_groups, "GroupName", struct iam_id, id,
+		  "list-groups-for-user") },
+	{ "TagUser", IAM_IDEMPOTENT | IAM_IN_STATUS,
+	  BY_READ(resolve_tags, "list-user-tags") },
+	{ "UntagUser", IAM_IDEMPOTENT | IAM_IN_STATUS,
+	  BY_READ(resolve_tags, "list-user-tags") },
+	{ "UpdateAccessKey", IAM_IDEMPOTENT | IAM_IN_STATUS,
+	  BY_READ(resolve_key_status, "list-access-keys") },
+};
+
+static const struct iam_action *find_action(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(actions[i].name, name) == 0)
+			return &actions[i];
+	return NULL;
 }
 
 /* ---- typed reads, several at once ----------------------------------- */

@@ -173,6 +173,9 @@ sesctl_err lc_open(struct lc *lc, struct ctx *ctx, const struct opts *o,
 						       NULL;
 	TRY(iam_client_init(&lc->iam, ctx, &cfg));
 	lc->iam_open = true;
+	snprintf(lc->status_cmd, sizeof(lc->status_cmd), "%s",
+		 lc_cmd(lc, "status"));
+	lc->iam.status_cmd = lc->status_cmd;
 out:
 	return rc;
 }
@@ -593,11 +596,24 @@ sesctl_err lc_record(struct lc *lc, const char *current, const char *kept)
 {
 	struct iam_tag_in tags[4];
 	char regions[RECORD_REGIONS_MAX * (REGION_NAME_MAX + 1) + 1];
-	size_t n = record_tags(current, kept, lc->regions, lc->n_regions,
-			       lc->fmt ? lc->fmt->name : "env", tags, regions,
-			       sizeof(regions));
-	sesctl_err rc = iam_tag_user(&lc->iam, lc->user, tags, n);
+	const char *rec_regions[RECORD_REGIONS_MAX];
+	const char *const *rg = lc->regions;
+	const char *fmt = lc->fmt ? lc->fmt->name : "env";
+	size_t n_rg = lc->n_regions, n, i;
+	sesctl_err rc;
 
+	if (!lc->fmt && lc->rec.present) {
+		/* This run delivers nothing (--finish): what was delivered
+		 * stays recorded. */
+		for (i = 0; i < lc->rec.n_regions; i++)
+			rec_regions[i] = lc->rec.regions[i];
+		rg = rec_regions;
+		n_rg = lc->rec.n_regions;
+		fmt = lc->rec.format[0] ? lc->rec.format : "env";
+	}
+	n = record_tags(current, kept, rg, n_rg, fmt, tags, regions,
+			sizeof(regions));
+	rc = iam_tag_user(&lc->iam, lc->user, tags, n);
 	if (rc != SESCTL_OK)
 		return err_set(&lc->ctx->err, rc,
 			       "could not record access key %s as delivered "

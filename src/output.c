@@ -535,6 +535,41 @@ out:
 	return rc;
 }
 
+bool output_policy_allows_region(const char *doc, const char *region)
+{
+	const char *res[POLICY_MAX_VALUES];
+	cJSON *tree = cJSON_Parse(doc), *st, *item;
+	size_t n = 0, i;
+	bool allows = true; /* only a policy we can read says no */
+
+	if (!tree)
+		return true;
+	st = cJSON_GetObjectItemCaseSensitive(tree, "Statement");
+	cJSON_ArrayForEach(item, st)
+	{
+		char copy[512], *part, *r, *account, *identity;
+
+		n = 0;
+		if (!strings_of(cJSON_GetObjectItemCaseSensitive(item,
+								 "Resource"),
+				res, &n, POLICY_MAX_VALUES))
+			goto out;
+		for (i = 0; i < n; i++) {
+			if (strcmp(res[i], "*") == 0)
+				goto out;
+			snprintf(copy, sizeof(copy), "%s", res[i]);
+			if (!split_identity_arn(copy, &part, &r, &account,
+						&identity) ||
+			    strcmp(r, region) == 0 || strcmp(r, "*") == 0)
+				goto out;
+		}
+	}
+	allows = false;
+out:
+	cJSON_Delete(tree);
+	return allows;
+}
+
 /* ---- status as JSON ------------------------------------------------ */
 
 static cJSON *str_or_null(const char *s)

@@ -14,20 +14,18 @@ static const char *tag_of(const struct iam_user *u, const char *key)
 	return NULL;
 }
 
-static void copy(char *dst, size_t size, const char *src)
-{
-	snprintf(dst, size, "%s", src ? src : "");
-}
-
 void record_read(const struct iam_user *u, struct record *r)
 {
 	const char *regions = tag_of(u, RECORD_TAG_REGIONS);
 	const char *p;
 
 	memset(r, 0, sizeof(*r));
-	copy(r->current, sizeof(r->current), tag_of(u, RECORD_TAG_CURRENT));
-	copy(r->kept, sizeof(r->kept), tag_of(u, RECORD_TAG_KEPT));
-	copy(r->format, sizeof(r->format), tag_of(u, RECORD_TAG_FORMAT));
+	/* A value too long is no value sesctl wrote. */
+	(void)str_copy(r->current, sizeof(r->current),
+		       tag_of(u, RECORD_TAG_CURRENT));
+	(void)str_copy(r->kept, sizeof(r->kept), tag_of(u, RECORD_TAG_KEPT));
+	(void)str_copy(r->format, sizeof(r->format),
+		       tag_of(u, RECORD_TAG_FORMAT));
 	if (!regions)
 		return;
 	r->present = true;

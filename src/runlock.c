@@ -118,19 +118,19 @@ static void journal_parse(const char *text, struct journal *j)
 		memcpy(buf, line, len);
 		buf[len] = '\0';
 		if (strncmp(buf, "command ", 8) == 0)
-			snprintf(j->command, sizeof(j->command), "%s", buf + 8);
+			(void)str_copy(j->command, sizeof(j->command), buf + 8);
 		else if (strncmp(buf, "mode ", 5) == 0)
-			snprintf(j->mode, sizeof(j->mode), "%s", buf + 5);
+			(void)str_copy(j->mode, sizeof(j->mode), buf + 5);
 		else if (strcmp(buf, "verify yes") == 0)
 			j->verify = true;
 		else if (strncmp(buf, "started ", 8) == 0)
 			j->started = (time_t)strtoll(buf + 8, NULL, 10);
 		else if (strncmp(buf, "output ", 7) == 0)
-			snprintf(j->output, sizeof(j->output), "%s", buf + 7);
+			(void)str_copy(j->output, sizeof(j->output), buf + 7);
 		else if (strncmp(buf, "before ", 7) == 0 &&
 			 j->n_before < JOURNAL_KEYS_MAX)
-			snprintf(j->before[j->n_before++],
-				 sizeof(j->before[0]), "%s", buf + 7);
+			(void)str_copy(j->before[j->n_before++],
+				       sizeof(j->before[0]), buf + 7);
 	}
 	j->present = j->command[0] && j->started > 0;
 }

@@ -7,11 +7,13 @@
 #include "sesctl/secret.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -163,6 +165,101 @@ sesctl_err secret_read_fd(struct secret *s, int fd, size_t max)
 	secret_wipe(buf, sizeof(buf));
 	if (rc != SESCTL_OK)
 		secret_clear(s);
+	return rc;
+}
+
+/* What a non-regular file is, for the message. */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a file";
+}
+
+/* Whether `st` is /dev/null itself (by device number, not by name). */
+static bool is_dev_null(const struct stat *st)
+{
+	struct stat null;
+
+	return S_ISCHR(st->st_mode) && stat("/dev/null", &null) == 0 &&
+	       S_ISCHR(null.st_mode) && null.st_rdev == st->st_rdev;
+}
+
+sesctl_err secret_read_file(struct err_info *ei, const char *what,
+			    const char *path, int oflags, size_t max,
+			    struct secret *s, bool *missing, unsigned *mode)
+{
+	const char *w = what ? what : "", *sp = what ? " " : "";
+	struct stat st;
+	sesctl_err rc = SESCTL_OK;
+	int fd = -1, fl, e;
+
+	if (missing)
+		*missing = false;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | oflags);
+	if (fd < 0) {
+		e = errno;
+		if (missing && (e == ENOENT || e == ENOTDIR)) {
+			*missing = true;
+			return SESCTL_OK;
+		}
+		rc = err_set(ei, SESCTL_ERR_IO, "cannot open %s%s'%s': %s", w,
+			     sp, path, strerror(e));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		rc = err_set(ei, SESCTL_ERR_IO, "cannot read %s%s'%s': %s", w,
+			     sp, path, strerror(e));
+		goto out;
+	}
+	if (mode)
+		*mode = (unsigned)st.st_mode;
+	if (!S_ISREG(st.st_mode)) {
+		ENSURE(is_dev_null(&st),
+		       err_set(ei, SESCTL_ERR_USAGE,
+			       "%s%s'%s' is not a regular file (%s); give the "
+			       "path of a file",
+			       w, sp, path, file_kind(st.st_mode)));
+		goto out;
+	}
+	/* A regular file never blocks; reads behave as they always do. */
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		e = errno;
+		rc = err_set(ei, SESCTL_ERR_IO, "cannot read %s%s'%s': %s", w,
+			     sp, path, strerror(e));
+		goto out;
+	}
+	ENSURE((uintmax_t)st.st_size <= max,
+	       err_set(ei, SESCTL_ERR_INPUT, "%s%s'%s' is larger than %zu KiB",
+		       w, sp, path, max >> 10));
+	if (s->len == 0 && st.st_size > 0)
+		TRY(secret_alloc(s, (size_t)st.st_size));
+	rc = secret_read_fd(s, fd, max);
+	e = errno;
+	if (rc == SESCTL_ERR_INPUT)
+		rc = err_set(ei, rc, "%s%s'%s' is larger than %zu KiB", w, sp,
+			     path, max >> 10);
+	else if (rc == SESCTL_ERR_IO)
+		rc = err_set(ei, rc, "cannot read %s%s'%s': %s", w, sp, path,
+			     strerror(e));
+out:
+	if (rc == SESCTL_ERR_NOMEM)
+		rc = err_set(ei, rc, "out of memory reading %s%s'%s'", w, sp,
+			     path);
+	if (rc != SESCTL_OK)
+		secret_clear(s);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 

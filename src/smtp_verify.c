@@ -434,32 +434,25 @@ static sesctl_err settings_from_file(struct ctx *ctx, const char *path,
 				     struct smtp_settings *s)
 {
 	struct secret text = SECRET_INIT;
-	struct stat st;
 	char source[600];
 	sesctl_err rc = SESCTL_OK;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	unsigned mode = 0;
 
 	snprintf(source, sizeof(source), "'%s'", path);
-	ENSURE(fd >= 0, err_set(&ctx->err, SESCTL_ERR_IO,
-				"cannot open '%s': %s", path,
-				strerror(errno)));
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (st.st_mode & 077))
-		ctx_warn(ctx,
-			 "'%s' holds an SMTP password and others can read it "
-			 "(mode %03o); chmod 600 '%s'",
-			 path, (unsigned)(st.st_mode & 0777), path);
-	rc = secret_read_fd(&text, fd, SETTINGS_INPUT_MAX);
+	rc = secret_read_file(&ctx->err, NULL, path, 0, SETTINGS_INPUT_MAX,
+			      &text, NULL, &mode);
 	ENSURE(rc != SESCTL_ERR_INPUT,
 	       err_set(&ctx->err, rc, "'%s' is over %zu bytes; it is not "
 				      "an SMTP settings file",
 		       path, SETTINGS_INPUT_MAX));
-	ENSURE(rc == SESCTL_OK, err_set(&ctx->err, rc, "cannot read '%s': %s",
-					path, strerror(errno)));
+	TRY(rc);
+	if (S_ISREG(mode) && (mode & 077))
+		ctx_warn(ctx,
+			 "'%s' holds an SMTP password and others can read it "
+			 "(mode %03o); chmod 600 '%s'",
+			 path, mode & 0777, path);
 	TRY(output_parse(&ctx->err, secret_str(&text), text.len, source, s));
 out:
-	if (fd >= 0)
-		close(fd);
 	secret_free(&text);
 	return rc;
 }

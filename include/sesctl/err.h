@@ -8,6 +8,8 @@
 #ifndef SESCTL_ERR_H
 #define SESCTL_ERR_H
 
+#include <stdbool.h>
+
 #include <stddef.h>
 
 #define MUST_USE __attribute__((warn_unused_result))
@@ -70,5 +72,10 @@ const char *err_name(sesctl_err code);
 
 /* The default description of `code`. */
 const char *err_desc(sesctl_err code);
+
+/* Copy `src` (NULL: "") into dst[size] if it fits; else make dst "" and
+ * return false.  (A small string helper for every layer: a value that
+ * does not fit is no value sesctl wrote, never a truncated one.) */
+bool str_copy(char *dst, size_t size, const char *src);
 
 #endif

@@ -1,26 +1,74 @@
 /* iam.h - the IAM Query API client.
  *
- * Every call goes through iam_call(): one table says for each action
- * whether it only reads, may be repeated safely, or creates something
- * (and so must never be repeated blindly); one builder makes the form body
- * (Action=...&Version=2010-05-08&...), signs it with sigv4, sends it with
- * http and retries in the AWS SDKs' standard mode: up to max_attempts on
- * throttling, 5xx and connection errors, capped exponential backoff with
- * full jitter.  A request that went out and got no answer is retried only
- * when repeating it is harmless; otherwise the call fails with
- * c->outcome_unknown set, so the caller can resolve it by reading state
- * back.  IAM error responses become sesctl errors with the documented exit
- * codes and a message that says what to do.
+ * Every call goes through one table that says for each action whether it
+ * only reads, changes something that can be read back, or creates
+ * something (and so must never be repeated blindly); one builder makes the
+ * form body (Action=...&Version=2010-05-08&...), signs it with sigv4 and
+ * sends it with http.  IAM error responses become sesctl errors with the
+ * documented exit codes and a message that says what to do.
  *
- * The typed calls below (iam_create_user, ...) fill in the parameters and
- * hand the body to iam_xml.
+ * Retries.  Reads are retried in the AWS SDKs' standard mode: up to
+ * max_attempts on throttling, 5xx and connection errors, capped
+ * exponential backoff with full jitter.  A change (every action that is
+ * not a read) is sent again only when it surely was not applied: it never
+ * went out (HTTP_NOT_SENT), or IAM throttled it (a 4xx Throttling-type
+ * error on its only send).  Its outcome is UNKNOWN after anything else
+ * that may follow an applied request:
+ *   - the connection died or timed out once the request was sent
+ *     (HTTP_NO_ANSWER), or the answer was too large to read;
+ *   - any 5xx answer (AWS documents that a 5xx may follow an applied
+ *     request), with or without an AWS error document;
+ *   - any error answer after libcurl re-sent the request on its own
+ *     (it does so on a reused connection that died before answering: the
+ *     error may answer the repeat of an applied request);
+ *   - a 2xx answer whose body cannot be read;
+ *   - for the creating calls only, a 2xx after a libcurl re-send.
+ * Such a change is never sent again blindly.  What happens next:
+ *
+ *   Typed calls of idempotent changes resolve it themselves, by reading the
+ *   state back: iam_tag_user, iam_untag_user, iam_delete_user,
+ *   iam_put_user_policy, iam_delete_user_policy, iam_attach_user_policy,
+ *   iam_detach_user_policy, iam_update_access_key, iam_delete_access_key,
+ *   iam_remove_user_from_group, iam_delete_login_profile,
+ *   iam_delete_signing_certificate, iam_delete_ssh_public_key,
+ *   iam_delete_service_specific_credential, iam_deactivate_mfa_device.
+ *   The state shows the change: SESCTL_OK (the debug log says "... was
+ *   applied; its answer was lost").  It does not: the change is sent once
+ *   more, now known to be safe, and that attempt is judged and resolved
+ *   the same way, within max_attempts sends in all; when they are used up
+ *   the call fails with the change's own error and outcome_unknown false
+ *   (it is known not to have been applied).  The read-back itself fails:
+ *   the call fails with SESCTL_ERR_NETWORK, c->outcome_unknown set and a
+ *   message that says the outcome is unknown and which 'aws iam ...'
+ *   command (or 'sesctl smtp status') shows the state.  A removal whose
+ *   user is gone counts as applied; any other change whose user is gone as
+ *   not applied (sent again, it fails with IAM's NoSuchEntity).
+ *
+ *   iam_delete_virtual_mfa_device cannot be read back per user: an unknown
+ *   outcome fails with SESCTL_ERR_NETWORK and c->outcome_unknown set.
+ *
+ *   The creating calls, iam_create_access_key and iam_create_user, are
+ *   resolved by their callers: an unknown outcome (as listed above,
+ *   including a 5xx) fails with SESCTL_ERR_NETWORK and c->outcome_unknown
+ *   set after ONE send, never retried; also a 2xx answer whose body cannot
+ *   be read fails that way (the thing was made, its secret is lost).  A
+ *   2xx after a libcurl re-send returns SESCTL_OK with c->outcome_unknown
+ *   set: this key or user is made, and the first send may have made
+ *   another.  Throttling and failures before sending are retried for them
+ *   as for any change.
+ *
+ *   iam_call itself never reads back: a change whose outcome is unknown
+ *   fails with SESCTL_ERR_NETWORK and c->outcome_unknown set.
+ *
+ * c->outcome_unknown is false after every call that did not end in one of
+ * the cases above, and after every read.
  *
  * Calls that only read can also run several at once (iam_call_many, and
  * the typed iam_read_many): each with its own retries, backoff and error,
  * at most IAM_MAX_IN_FLIGHT requests at a time on as many connections,
  * which later calls reuse.  Calls that change something never do: their
- * order matters, and a lost answer to one is resolved by reading state
- * back before anything else happens.
+ * order matters, and an unknown outcome of one is resolved by reading
+ * state back before anything else happens.
  */
 #ifndef SESCTL_IAM_H
 #define SESCTL_IAM_H
@@ -72,12 +120,14 @@ struct iam_client {
 	long retry_base_ms; /* backoff base; 1000 unless a test shortens it */
 	unsigned requests;  /* HTTP requests sent, retries included (also
 			       those of calls made at once) */
-	/* Set when the last call was a non-repeatable one (CreateAccessKey,
-	 * CreateUser) whose outcome is not known: it went out and no answer
-	 * came back, its 2xx answer could not be read, or libcurl re-sent it
-	 * on its own.  In that last case the call may also have succeeded:
-	 * the first send may have made a second thing. */
+	/* Set when the last call was a change whose outcome is not known and
+	 * could not be resolved by reading state back (see the top of this
+	 * file for exactly when): the creating calls on any may-have-applied
+	 * failure, the others only when the read-back failed. */
 	bool outcome_unknown;
+	/* The command that shows the user in hints ("sesctl smtp status
+	 * --name app"); NULL: "sesctl smtp status".  Borrowed. */
+	const char *status_cmd;
 	/* The IAM error of the last failed call (code "" if none). */
 	struct iam_error last_error;
 };
@@ -93,7 +143,8 @@ MUST_USE sesctl_err iam_client_init(struct iam_client *c, struct ctx *ctx,
 				    const struct iam_config *cfg);
 void iam_client_release(struct iam_client *c);
 
-/* Make one IAM call (with retries).  On success `body` holds the response
+/* Make one IAM call (with retries as above; a change whose outcome is
+ * unknown is not read back here).  On success `body` holds the response
  * body (a secret: it may contain a SecretAccessKey).  On failure the
  * error is in c->ctx->err and c->last_error. */
 MUST_USE sesctl_err iam_call(struct iam_client *c, const char *action,
@@ -131,7 +182,8 @@ MUST_USE sesctl_err iam_call_many(struct iam_client *c,
  * Each fills in the parameters, calls iam_call and parses the answer with
  * iam_xml; results are the caller's to release with the iam_xml
  * *_release function of their type.  List calls follow IsTruncated/Marker
- * through every page and return one merged list.  Errors as iam_call. */
+ * through every page and return one merged list.  Errors as iam_call;
+ * the changes resolve an unknown outcome as the top of this file says. */
 
 /* A tag to set (borrowed strings). */
 struct iam_tag_in {
@@ -148,6 +200,9 @@ MUST_USE sesctl_err iam_get_user(struct iam_client *c, const char *user,
 				 struct iam_user_result *out);
 MUST_USE sesctl_err iam_tag_user(struct iam_client *c, const char *user,
 				 const struct iam_tag_in *tags, size_t n_tags);
+/* Remove the tags with these keys (at most 50; absent ones are fine). */
+MUST_USE sesctl_err iam_untag_user(struct iam_client *c, const char *user,
+				   const char *const *keys, size_t n_keys);
 MUST_USE sesctl_err iam_list_user_tags(struct iam_client *c, const char *user,
 				       struct iam_tag_list *out);
 /* path_prefix NULL: every user. */

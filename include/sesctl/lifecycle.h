@@ -45,6 +45,7 @@ struct lc {
 	struct runlock lock; /* taken by lc_lock */
 	bool locked;
 	char hint[4][LC_HINT_MAX]; /* lc_cmd's answers */
+	char status_cmd[LC_HINT_MAX]; /* for the IAM client's hints */
 	unsigned hint_next;
 };
 

@@ -125,6 +125,11 @@ MUST_USE sesctl_err output_policy(const struct policy_spec *spec, char **out);
 MUST_USE sesctl_err output_policy_check(const char *doc, bool *matches,
 					char *desc, size_t desc_size);
 
+/* Whether the policy `doc` lets SES send in `region`: false only when
+ * every Resource it names is an SES identity ARN of other regions (as
+ * --identity makes them); anything sesctl cannot read counts as yes. */
+bool output_policy_allows_region(const char *doc, const char *region);
+
 /* ---- status as JSON ------------------------------------------------- */
 
 struct status_key {

@@ -9,6 +9,7 @@
 #ifndef SESCTL_SECRET_H
 #define SESCTL_SECRET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sesctl/err.h"
@@ -41,6 +42,35 @@ MUST_USE sesctl_err secret_set(struct secret *s, const void *data, size_t n);
  * appending to `s`.  More than `max` bytes is SESCTL_ERR_INPUT, a read
  * error SESCTL_ERR_IO; on either, `s` is wiped to empty. */
 MUST_USE sesctl_err secret_read_fd(struct secret *s, int fd, size_t max);
+
+/* Read the file at `path` into `s` (appending, as secret_read_fd), for
+ * every file sesctl reads: AWS config and credentials files, token files,
+ * verify's settings file.
+ *
+ * It is opened O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_NOCTTY plus `oflags` (e.g.
+ * O_NOFOLLOW), so a FIFO or device cannot block the open, and anything
+ * fstat(2) does not call a regular file is refused before a read could
+ * hang on it; O_NONBLOCK is then cleared.  /dev/null is the one exception
+ * (read as empty: AWS_CONFIG_FILE=/dev/null is a common way to say "no
+ * file").  More than `max` bytes is refused.
+ *
+ * `missing`: if not NULL, a path that does not exist (ENOENT, ENOTDIR)
+ * sets *missing and returns SESCTL_OK with `s` unchanged; if NULL it is an
+ * error like any other.  `mode`: if not NULL, gets st_mode.
+ *
+ * Errors, each with a message in `ei` naming the file as `what` (e.g.
+ * "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"; may be NULL) and '<path>':
+ *   SESCTL_ERR_USAGE  not a regular file ("'%s' is not a regular file (a
+ *                     FIFO); give the path of a file");
+ *   SESCTL_ERR_INPUT  larger than `max` ("'%s' is larger than N KiB";
+ *                     callers may reword it);
+ *   SESCTL_ERR_IO     open, fstat or read failed (the system's reason);
+ *   SESCTL_ERR_NOMEM.
+ * On any error `s` is wiped to empty. */
+MUST_USE sesctl_err secret_read_file(struct err_info *ei, const char *what,
+				     const char *path, int oflags, size_t max,
+				     struct secret *s, bool *missing,
+				     unsigned *mode);
 
 /* Wipe the contents and set len to 0; keeps the buffer. */
 void secret_clear(struct secret *s);

@@ -2,7 +2,9 @@
 action sesctl uses, with each request's signature checked by botocore in
 the stand-in; session-token and profile credentials; every injected fault
 kind ending in a successful retry or a clear error with the documented
-exit code; --debug output free of secrets.
+exit code; every change hit by a fault after which it may or may not have
+been applied, read back and never sent again blindly; --debug output free
+of secrets.
 
 The client is driven through tests/tools/iam_driver, a thin front end to
 the same code the sesctl commands use (creds, iam_client_init, iam_*)."""
@@ -327,18 +329,22 @@ class Faults(IAMTestCase):
 
     def test_create_access_key_faults(self):
         args = ["UserName=" + USER]
-        # answered errors: nothing was applied, the retry is safe
-        for kind in ("service_failure", "throttling", "service_unavailable"):
-            self.check(kind, "CreateAccessKey", args, OK, 2)
-            self.assertEqual(len(self.keys()), 1, kind)
-            self.iam.user(USER)
-            for k in self.keys():
-                self.call("DeleteAccessKey", "UserName=" + USER,
-                          "AccessKeyId=" + k["access_key_id"])
-        # no answer: never repeated blindly; the error says so
-        for kind, applied in (("close_before", 0), ("close_after", 1),
+        # throttled: AWS did not apply it, the retry is safe
+        self.check("throttling", "CreateAccessKey", args, OK, 2)
+        self.assertEqual(len(self.keys()), 1)
+        for k in self.keys():
+            self.call("DeleteAccessKey", "UserName=" + USER,
+                      "AccessKeyId=" + k["access_key_id"])
+        # a 5xx may follow an applied request, and no answer may follow
+        # one too: never repeated blindly; the error says so
+        for kind, applied in (("service_failure", 0),
+                              ("service_unavailable", 0),
+                              ("internal_failure", 1),
+                              ("close_before", 0), ("close_after", 1),
                               ("truncated_xml", 1)):
-            self.check(kind, "CreateAccessKey", args, NETWORK, 1)
+            self.check(kind, "CreateAccessKey", args, NETWORK, 1,
+                       **({"apply": True} if kind == "internal_failure"
+                          else {}))
             self.assertIn("may or may not have been applied",
                           self.last_stderr)
             self.assertEqual(len(self.keys()), applied, kind)
@@ -347,6 +353,179 @@ class Faults(IAMTestCase):
                           "AccessKeyId=" + k["access_key_id"])
         self.check("slow", "CreateAccessKey", args, NETWORK, 1, delay=3)
         self.assertIn("may or may not have been applied", self.last_stderr)
+
+
+def _group_members(iam, group):
+    for g in iam.dump_state()["groups"]:
+        if g["name"] == group:
+            return g["members"]
+    return []
+
+
+ARN = "arn:aws:iam::aws:policy/AmazonSESFullAccess"
+OTHER_POLICY = ('{"Version":"2012-10-17","Statement":[{"Effect":"Deny",'
+                '"Action":"*","Resource":"*"}]}')
+
+# Each change the typed calls make: how to seed the user, the driver's
+# arguments (from the seeded user dict) and whether the stand-in's state
+# is the one intended.
+CHANGES = [
+    ("TagUser", dict(tags={"SesctlCurrent": "AKIAOLD"}),
+     lambda u: ["Key1=SesctlCurrent", "Value1=AKIANEW",
+                "Key2=ManagedBy", "Value2=sesctl"],
+     lambda iam, u: {t["Key"]: t["Value"] for t in iam.user(USER)["tags"]}
+     == {"SesctlCurrent": "AKIANEW", "ManagedBy": "sesctl"}),
+    ("UntagUser", dict(tags={"SesctlKept": "AKIAOLD", "ManagedBy": "sesctl"}),
+     lambda u: ["TagKey1=SesctlKept"],
+     lambda iam, u: [t["Key"] for t in iam.user(USER)["tags"]]
+     == ["ManagedBy"]),
+    ("PutUserPolicy", dict(inline_policies={"sesctl-ses-send": OTHER_POLICY}),
+     lambda u: ["PolicyName=sesctl-ses-send", "PolicyDocument=" + POLICY],
+     lambda iam, u: [json.loads(p["document"])
+                     for p in iam.user(USER)["inline_policies"]]
+     == [json.loads(POLICY)]),
+    ("DeleteUserPolicy", dict(inline_policies={"sesctl-ses-send": POLICY}),
+     lambda u: ["PolicyName=sesctl-ses-send"],
+     lambda iam, u: iam.user(USER)["inline_policies"] == []),
+    ("AttachUserPolicy", {},
+     lambda u: ["PolicyArn=" + ARN],
+     lambda iam, u: iam.user(USER)["attached_policies"] == [ARN]),
+    ("DetachUserPolicy", dict(attached_policies=(ARN,)),
+     lambda u: ["PolicyArn=" + ARN],
+     lambda iam, u: iam.user(USER)["attached_policies"] == []),
+    ("UpdateAccessKey", dict(access_keys=1),
+     lambda u: ["AccessKeyId=" + u["access_keys"][0]["access_key_id"],
+                "Status=Inactive"],
+     lambda iam, u: [k["status"] for k in iam.user(USER)["access_keys"]]
+     == ["Inactive"]),
+    ("DeleteAccessKey", dict(access_keys=2),
+     lambda u: ["AccessKeyId=" + u["access_keys"][0]["access_key_id"]],
+     lambda iam, u: [k["access_key_id"] for k in iam.user(USER)["access_keys"]]
+     == [u["access_keys"][1]["access_key_id"]]),
+    ("RemoveUserFromGroup", dict(groups=("mailers",)),
+     lambda u: ["GroupName=mailers"],
+     lambda iam, u: _group_members(iam, "mailers") == []),
+    ("DeleteLoginProfile", dict(login_profile=True),
+     lambda u: [],
+     lambda iam, u: not iam.user(USER).get("login_profile")),
+    ("DeleteSigningCertificate", dict(signing_certificates=1),
+     lambda u: ["CertificateId="
+                + u["signing_certificates"][0]["certificate_id"]],
+     lambda iam, u: iam.user(USER)["signing_certificates"] == []),
+    ("DeleteSSHPublicKey", dict(ssh_public_keys=1),
+     lambda u: ["SSHPublicKeyId=" + u["ssh_public_keys"][0]["id"]],
+     lambda iam, u: iam.user(USER)["ssh_public_keys"] == []),
+    ("DeleteServiceSpecificCredential", dict(service_specific_credentials=1),
+     lambda u: ["ServiceSpecificCredentialId="
+                + u["service_specific_credentials"][0]["id"]],
+     lambda iam, u: iam.user(USER)["service_specific_credentials"] == []),
+    ("DeactivateMFADevice", dict(mfa_devices=1),
+     lambda u: ["SerialNumber=" + u["mfa_devices"][0]["serial"]],
+     lambda iam, u: iam.user(USER)["mfa_devices"] == []),
+    ("DeleteUser", {},
+     lambda u: [],
+     lambda iam, u: iam.user(USER) is None),
+]
+
+# (kind, params): applied and then a 5xx, applied and the answer lost,
+# and a 5xx that was not applied.
+UNKNOWN_OUTCOMES = [
+    ("service_failure", {"apply": True}),
+    ("service_unavailable", {"apply": True}),
+    ("close_after", {}),
+    ("service_failure", {}),
+]
+
+
+class UnknownOutcomes(IAMTestCase):
+    """Every change the typed calls make, hit by a fault after which it
+    may or may not have been applied: it is never sent again blindly.
+    The typed call reads the state back and sends the change again only
+    if it was not applied; the stand-in ends in the intended state."""
+
+    def setUp(self):
+        super().setUp()
+        self.env["SESCTL_TEST_TIMEOUT_MS"] = "1500"
+
+    def run_case(self, action, seed, args, fault, params):
+        iam = self.iam
+        iam.reset()
+        u = iam.seed_user(USER, path="/sesctl/", **seed)
+        iam.add_fault(fault, action, **params)
+        r = self.call(action, "UserName=" + USER, *args(u))
+        log = [rq["action"] for rq in iam.requests]
+        sends = [i for i, a in enumerate(log) if a == action]
+        what = "%s after %s %s: %s" % (action, fault, params, log)
+        self.assertEqual(sends[0], 0, what)
+        self.assertLessEqual(len(sends), 2, what)
+        # IAM's state was read before anything else
+        self.assertTrue(log[1].startswith(("Get", "List")), what)
+        if len(sends) == 2:
+            self.assertFalse(iam.requests[0]["applied"], what)
+        else:
+            self.assertTrue(iam.requests[0]["applied"], what)
+        self.assertFalse(r["outcome_unknown"], what)
+        return u
+
+    def test_every_change(self):
+        for action, seed, args, intended in CHANGES:
+            for fault, params in UNKNOWN_OUTCOMES:
+                with self.subTest(action=action, fault=fault, **params):
+                    u = self.run_case(action, seed, args, fault, params)
+                    self.assertTrue(intended(self.iam, u),
+                                    "%s after %s %s: state %s" % (
+                                        action, fault, params,
+                                        self.iam.user(USER)))
+
+    def test_timeout(self):
+        """An answer that comes after the client gave up (applied first)."""
+        for action, seed, args, intended in CHANGES:
+            if action not in ("UpdateAccessKey", "DeleteAccessKey",
+                              "PutUserPolicy"):
+                continue
+            with self.subTest(action=action):
+                u = self.run_case(action, seed, args, "slow", {"delay": 3})
+                self.assertTrue(intended(self.iam, u), action)
+
+    def test_read_back_fails(self):
+        """The read is denied: the outcome stays unknown, and the message
+        says how to see the state."""
+        iam = self.iam
+        u = iam.seed_user(USER, path="/sesctl/", access_keys=2)
+        iam.deny(iam.admin["access_key_id"], ["iam:ListAccessKeys"])
+        iam.add_fault("service_failure", "DeleteAccessKey", apply=True)
+        key = u["access_keys"][0]["access_key_id"]
+        self.call("DeleteAccessKey", "UserName=" + USER,
+                  "AccessKeyId=" + key, code=NETWORK)
+        self.assertEqual([rq["action"] for rq in iam.requests],
+                         ["DeleteAccessKey", "ListAccessKeys"])
+        self.assertIn("the outcome is unknown", self.last_stderr)
+        self.assertIn("'aws iam list-access-keys --user-name %s'" % USER,
+                      self.last_stderr)
+        self.assertIn("sesctl smtp status", self.last_stderr)
+
+    def test_creations_are_sent_once(self):
+        """CreateAccessKey and CreateUser are left to their callers: one
+        send, then outcome_unknown (exit 6, no retry)."""
+        iam = self.iam
+        for action in ("CreateAccessKey", "CreateUser"):
+            for fault, params in UNKNOWN_OUTCOMES:
+                with self.subTest(action=action, fault=fault, **params):
+                    iam.reset()
+                    if action == "CreateAccessKey":
+                        iam.seed_user(USER, path="/sesctl/")
+                    iam.add_fault(fault, action, **params)
+                    self.call(action, "UserName=" + USER, code=NETWORK)
+                    self.assertEqual([rq["action"] for rq in iam.requests],
+                                     [action])
+                    self.assertIn("may or may not have been applied",
+                                  self.last_stderr)
+                    applied = iam.requests[0]["applied"]
+                    if action == "CreateAccessKey":
+                        self.assertEqual(len(iam.user(USER)["access_keys"]),
+                                         1 if applied else 0)
+                    else:
+                        self.assertEqual(iam.user(USER) is not None, applied)
 
 
 class Debug(IAMTestCase):

@@ -125,6 +125,18 @@ static sesctl_err run(struct iam_client *c, const char *action,
 		iam_user_result_release(&r);
 	} else if (strcmp(action, "TagUser") == 0) {
 		rc = iam_tag_user(c, user, tags, tags_from_args(a, tags));
+	} else if (strcmp(action, "UntagUser") == 0) {
+		const char *keys[50];
+		char k[16];
+		size_t n = 0;
+
+		for (;;) {
+			snprintf(k, sizeof(k), "TagKey%zu", n + 1);
+			if (!arg(a, k) || n >= 50)
+				break;
+			keys[n++] = arg(a, k);
+		}
+		rc = iam_untag_user(c, user, keys, n);
 	} else if (strcmp(action, "ListUserTags") == 0) {
 		struct iam_tag_list l;
 

@@ -736,7 +736,7 @@ static void test_creds_missing_files(void **state)
 
 static void test_creds_unreadable_file(void **state)
 {
-	char path[256], want[300];
+	char path[256], want[400];
 
 	(void)state;
 	write_file(CREDENTIALS, profile_x_creds);
@@ -753,13 +753,13 @@ static void test_creds_unreadable_file(void **state)
 		assert_int_equal(chmod(path, 0600), 0);
 	}
 
-	/* A directory where the file should be: read(2) fails. */
+	/* A directory where the file should be: not a regular file. */
 	path_of(path, sizeof(path), "adir");
 	assert_int_equal(mkdir(path, 0700), 0);
 	env_set("AWS_CONFIG_FILE", path);
-	assert_int_equal(resolve(NULL), SESCTL_ERR_IO);
-	snprintf(want, sizeof(want), "cannot read '%s': %s", path,
-		 strerror(EISDIR));
+	assert_int_equal(resolve(NULL), SESCTL_ERR_USAGE);
+	snprintf(want, sizeof(want), "'%s' is not a regular file (a "
+		 "directory); give the path of a file", path);
 	assert_string_equal(fx.ctx.err.msg, want);
 	assert_empty(&fx.c);
 }
@@ -790,12 +790,14 @@ static void test_creds_oversize_file(void **state)
 	assert_msg_lacks(SECRET);
 	assert_empty(&fx.c);
 
-	/* The same through a pipe-like file with no size: /dev/zero. */
+	/* A device with no end, /dev/zero, is not read at all. */
 	env_set("AWS_SHARED_CREDENTIALS_FILE", "/dev/zero");
-	assert_int_equal(resolve(NULL), SESCTL_ERR_INPUT);
-	assert_msg_has("'/dev/zero' is larger than");
+	assert_int_equal(resolve(NULL), SESCTL_ERR_USAGE);
+	assert_msg_has("'/dev/zero' is not a regular file (a character "
+		       "device)");
 	free(big);
 }
+
 
 static void test_creds_profile_not_found(void **state)
 {
@@ -1329,6 +1331,54 @@ static int closed_port(void)
 	return port;
 }
 
+/* A FIFO (or any other non-regular file) where sesctl reads a file is
+ * refused at once: opening or reading it would wait forever for a
+ * writer.  The alarm turns such a hang into a failure. */
+static void test_creds_fifo_refused(void **state)
+{
+	char fifo[256], url[128], want[400];
+
+	(void)state;
+	alarm(20);
+	path_of(fifo, sizeof(fifo), "fifo");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+
+	/* ~/.aws/config itself a FIFO. */
+	path_of(want, sizeof(want), CONFIG);
+	assert_int_equal(mkfifo(want, 0600), 0);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_USAGE);
+	snprintf(want, sizeof(want), "'%s/%s' is not a regular file (a FIFO); "
+		 "give the path of a file", fx.dir, CONFIG);
+	assert_string_equal(fx.ctx.err.msg, want);
+	assert_empty(&fx.c);
+
+	/* AWS_SHARED_CREDENTIALS_FILE naming one. */
+	env_set("AWS_CONFIG_FILE", "/dev/null"); /* "no config": still fine */
+	env_set("AWS_SHARED_CREDENTIALS_FILE", fifo);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_USAGE);
+	assert_msg_has("is not a regular file (a FIFO)");
+	assert_msg_has(fifo);
+
+	/* /dev/null as both files reads as empty. */
+	env_set("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+	env_set("AWS_ACCESS_KEY_ID", KEY_ID);
+	env_set("AWS_SECRET_ACCESS_KEY", SECRET);
+	assert_int_equal(resolve(NULL), SESCTL_OK);
+	creds_release(&fx.c);
+	creds_init(&fx.c);
+	env_set("AWS_ACCESS_KEY_ID", NULL);
+	env_set("AWS_SECRET_ACCESS_KEY", NULL);
+
+	/* The container provider's token file. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/creds", closed_port());
+	env_set("AWS_CONTAINER_CREDENTIALS_FULL_URI", url);
+	env_set("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", fifo);
+	assert_int_equal(resolve(NULL), SESCTL_ERR_USAGE);
+	assert_msg_has("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE '");
+	assert_msg_has("' is not a regular file (a FIFO)");
+	alarm(0);
+}
+
 static void test_creds_container_config(void **state)
 {
 	static char url[128], tokfile[256];
@@ -1567,6 +1617,7 @@ int main(void)
 		T(test_creds_missing_files),
 		T(test_creds_unreadable_file),
 		T(test_creds_oversize_file),
+		T(test_creds_fifo_refused),
 		T(test_creds_profile_not_found),
 		T(test_creds_nothing_found),
 		T(test_creds_region_precedence),

@@ -485,6 +485,403 @@ static void test_iam_read_many_pages_and_errors(void **state)
 	assert_true(f.srv.max_waiting >= 3);
 }
 
+/* ---- changes whose outcome is unknown --------------------------------
+ * A stand-in for one change and the read that shows its effect: the
+ * change's first send (or every send) is answered 500 or throttled,
+ * applied or not; the read answers what IAM's state then is. */
+
+#define ACK_XML "<%sResponse " NS ">" META "</%sResponse>"
+#define KEYS_XML(members) \
+	"<ListAccessKeysResponse " NS "><ListAccessKeysResult>" \
+	"<AccessKeyMetadata>" members "</AccessKeyMetadata><IsTruncated>" \
+	"false</IsTruncated></ListAccessKeysResult>" META \
+	"</ListAccessKeysResponse>"
+#define KEY_MEMBER(status) \
+	"<member><UserName>u</UserName><AccessKeyId>AKIAOLDKEY0000000001" \
+	"</AccessKeyId><Status>" status "</Status><CreateDate>" \
+	"2026-01-02T03:04:05Z</CreateDate></member>"
+#define TAGS_XML(members) \
+	"<ListUserTagsResponse " NS "><ListUserTagsResult><Tags>" members \
+	"</Tags><IsTruncated>false</IsTruncated></ListUserTagsResult>" META \
+	"</ListUserTagsResponse>"
+#define ATTACHED_XML(members) \
+	"<ListAttachedUserPoliciesResponse " NS \
+	"><ListAttachedUserPoliciesResult><AttachedPolicies>" members \
+	"</AttachedPolicies><IsTruncated>false</IsTruncated>" \
+	"</ListAttachedUserPoliciesResult>" META \
+	"</ListAttachedUserPoliciesResponse>"
+#define ARN "arn:aws:iam::aws:policy/AmazonSESFullAccess"
+#define POLICY_DOC "{\"Version\": \"2012-10-17\", \"Statement\": []}"
+/* IAM's copy: URL-encoded, and here without the blanks. */
+#define POLICY_XML(encoded) \
+	"<GetUserPolicyResponse " NS "><GetUserPolicyResult><PolicyName>p" \
+	"</PolicyName><UserName>u</UserName><PolicyDocument>" encoded \
+	"</PolicyDocument></GetUserPolicyResult>" META \
+	"</GetUserPolicyResponse>"
+#define NO_SUCH \
+	"<ErrorResponse " NS "><Error><Type>Sender</Type><Code>NoSuchEntity" \
+	"</Code><Message>cannot be found</Message></Error><RequestId>e-1" \
+	"</RequestId></ErrorResponse>"
+
+static sesctl_err do_delete_key(struct iam_client *c)
+{
+	return iam_delete_access_key(c, "u", "AKIAOLDKEY0000000001");
+}
+
+static sesctl_err do_update_key(struct iam_client *c)
+{
+	return iam_update_access_key(c, "u", "AKIAOLDKEY0000000001",
+				     "Inactive");
+}
+
+static sesctl_err do_tag(struct iam_client *c)
+{
+	const struct iam_tag_in t[] = { { "SesctlCurrent", "AKIANEW" },
+					{ "ManagedBy", "sesctl" } };
+
+	return iam_tag_user(c, "u", t, 2);
+}
+
+static sesctl_err do_untag(struct iam_client *c)
+{
+	const char *const keys[] = { "SesctlKept" };
+
+	return iam_untag_user(c, "u", keys, 1);
+}
+
+static sesctl_err do_put_policy(struct iam_client *c)
+{
+	return iam_put_user_policy(c, "u", "p", POLICY_DOC);
+}
+
+static sesctl_err do_delete_policy(struct iam_client *c)
+{
+	return iam_delete_user_policy(c, "u", "p");
+}
+
+static sesctl_err do_delete_user(struct iam_client *c)
+{
+	return iam_delete_user(c, "u");
+}
+
+static sesctl_err do_attach(struct iam_client *c)
+{
+	return iam_attach_user_policy(c, "u", ARN);
+}
+
+static sesctl_err do_detach(struct iam_client *c)
+{
+	return iam_detach_user_policy(c, "u", ARN);
+}
+
+struct change_case {
+	const char *action, *read;
+	sesctl_err (*call)(struct iam_client *c);
+	/* The read's answer before and after the change (404: NO_SUCH). */
+	const char *before, *after;
+	const char *shows; /* in the message when the read fails */
+};
+
+static const struct change_case change_cases[] = {
+	{ "DeleteAccessKey", "ListAccessKeys", do_delete_key,
+	  KEYS_XML(KEY_MEMBER("Active")), KEYS_XML(""), "list-access-keys" },
+	{ "UpdateAccessKey", "ListAccessKeys", do_update_key,
+	  KEYS_XML(KEY_MEMBER("Active")), KEYS_XML(KEY_MEMBER("Inactive")),
+	  "list-access-keys" },
+	{ "TagUser", "ListUserTags", do_tag,
+	  TAGS_XML("<member><Key>managedby</Key><Value>sesctl</Value>"
+		   "</member><member><Key>SesctlCurrent</Key><Value>AKIAOLD"
+		   "</Value></member>"),
+	  TAGS_XML("<member><Key>ManagedBy</Key><Value>sesctl</Value>"
+		   "</member><member><Key>SesctlCurrent</Key><Value>AKIANEW"
+		   "</Value></member>"),
+	  "list-user-tags" },
+	{ "UntagUser", "ListUserTags", do_untag,
+	  TAGS_XML("<member><Key>sesctlkept</Key><Value>x</Value></member>"),
+	  TAGS_XML("<member><Key>Other</Key><Value>x</Value></member>"),
+	  "list-user-tags" },
+	{ "PutUserPolicy", "GetUserPolicy", do_put_policy, NULL,
+	  POLICY_XML("%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22"
+		     "%3A%5B%5D%7D"),
+	  "list-user-policies" },
+	{ "DeleteUserPolicy", "GetUserPolicy", do_delete_policy,
+	  POLICY_XML("%7B%7D"), NULL, "list-user-policies" },
+	{ "DeleteUser", "GetUser", do_delete_user, GET_USER_XML, NULL,
+	  "get-user" },
+	{ "AttachUserPolicy", "ListAttachedUserPolicies", do_attach,
+	  ATTACHED_XML(""),
+	  ATTACHED_XML("<member><PolicyName>AmazonSESFullAccess</PolicyName>"
+		       "<PolicyArn>" ARN "</PolicyArn></member>"),
+	  "list-attached-user-policies" },
+	{ "DetachUserPolicy", "ListAttachedUserPolicies", do_detach,
+	  ATTACHED_XML("<member><PolicyName>AmazonSESFullAccess</PolicyName>"
+		       "<PolicyArn>" ARN "</PolicyArn></member>"),
+	  ATTACHED_XML(""), "list-attached-user-policies" },
+};
+
+enum change_mode {
+	CH_APPLIED,     /* first send: applied, then 500 */
+	CH_NOT_APPLIED, /* first send: 500, not applied */
+	CH_NEVER,       /* every send: 503, not applied */
+	CH_READ_FAILS,  /* first send: 500; the read is denied */
+	CH_THROTTLED,   /* first send: throttled (never applied) */
+	CH_GARBLED,     /* first send: applied, 200 with a broken body */
+};
+
+struct change_srv {
+	const struct change_case *cc;
+	enum change_mode mode;
+	bool applied;
+};
+
+static char *change_reply(struct srv *s, unsigned seq, const char *body,
+			  int *status, const char **ctype)
+{
+	struct change_srv *cs = s->data;
+	const char *answer;
+
+	(void)ctype;
+	*status = 200;
+	if (is_action(body, cs->cc->action)) {
+		if (seq == 1 || cs->mode == CH_NEVER) {
+			if (cs->mode == CH_THROTTLED) {
+				*status = 400;
+				return xml(ERROR_XML, "Sender", "Throttling",
+					   "Rate exceeded");
+			}
+			if (cs->mode == CH_GARBLED) {
+				cs->applied = true;
+				return strdup("<DeleteAccessKeyResponse><oops");
+			}
+			cs->applied = cs->mode == CH_APPLIED;
+			*status = cs->mode == CH_NEVER ? 503 : 500;
+			return xml(ERROR_XML, "Receiver", "ServiceFailure",
+				   "oops");
+		}
+		cs->applied = true;
+		return xml(ACK_XML, cs->cc->action, cs->cc->action);
+	}
+	if (is_action(body, cs->cc->read)) {
+		if (cs->mode == CH_READ_FAILS) {
+			*status = 403;
+			return xml(ERROR_XML, "Sender", "AccessDenied", "no");
+		}
+		answer = cs->applied ? cs->cc->after : cs->cc->before;
+		if (!answer) {
+			*status = 404;
+			answer = NO_SUCH;
+		}
+		return strdup(answer);
+	}
+	*status = 400;
+	return xml(ERROR_XML, "Sender", "InvalidAction", "no");
+}
+
+/* Run change `cc` against an IAM that behaves as `mode`; the server's
+ * log is left in f->srv.log (f is closed). */
+static sesctl_err run_change(struct fixture *f, const struct change_case *cc,
+			     enum change_mode mode, struct change_srv *cs)
+{
+	sesctl_err rc;
+
+	*cs = (struct change_srv){ cc, mode, false };
+	fixture_open(f, RETRY_ONE, 1);
+	f->srv.data = cs;
+	f->srv.reply = change_reply;
+	rc = cc->call(&f->c);
+	fixture_close(f);
+	return rc;
+}
+
+/* The actions of the requests the server saw, as "A,B,C". */
+static void log_actions(const struct srv *s, char *out, size_t size)
+{
+	size_t i, len = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < s->requests && i < 64; i++) {
+		const char *a = s->log[i] + strlen("Action=");
+		size_t n = strcspn(a, "&");
+
+		if (len + n + 2 >= size)
+			break;
+		if (len)
+			out[len++] = ',';
+		memcpy(out + len, a, n);
+		len += n;
+		out[len] = '\0';
+	}
+}
+
+static void expect_log(const struct srv *s, const struct change_case *cc,
+		       const char *pattern)
+{
+	char got[512], want[512] = "";
+	const char *p;
+
+	log_actions(s, got, sizeof(got));
+	for (p = pattern; *p; p++) {
+		if (want[0])
+			strcat(want, ",");
+		strcat(want, *p == 'C' ? cc->action : cc->read);
+	}
+	if (strcmp(got, want) != 0)
+		fail_msg("%s: requests %s, want %s", cc->action, got, want);
+}
+
+static void test_iam_change_applied_is_read_back(void **state)
+{
+	struct fixture f;
+	struct change_srv cs;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(change_cases) / sizeof(change_cases[0]); i++) {
+		const struct change_case *cc = &change_cases[i];
+		sesctl_err rc = run_change(&f, cc, CH_APPLIED, &cs);
+
+		if (rc != SESCTL_OK)
+			fail_msg("%s: %s", cc->action, f.ctx.err.msg);
+		/* Sent once, then read: never repeated blindly. */
+		expect_log(&f.srv, cc, "CR");
+		assert_false(f.c.outcome_unknown);
+		assert_string_equal(f.c.last_error.code, "");
+	}
+}
+
+static void test_iam_change_garbled_answer_is_read_back(void **state)
+{
+	struct fixture f;
+	struct change_srv cs;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(change_cases) / sizeof(change_cases[0]); i++) {
+		const struct change_case *cc = &change_cases[i];
+		sesctl_err rc = run_change(&f, cc, CH_GARBLED, &cs);
+
+		if (rc != SESCTL_OK)
+			fail_msg("%s: %s", cc->action, f.ctx.err.msg);
+		expect_log(&f.srv, cc, "CR");
+	}
+}
+
+static void test_iam_change_not_applied_is_sent_again(void **state)
+{
+	struct fixture f;
+	struct change_srv cs;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(change_cases) / sizeof(change_cases[0]); i++) {
+		const struct change_case *cc = &change_cases[i];
+		sesctl_err rc = run_change(&f, cc, CH_NOT_APPLIED, &cs);
+
+		if (rc != SESCTL_OK)
+			fail_msg("%s: %s", cc->action, f.ctx.err.msg);
+		expect_log(&f.srv, cc, "CRC");
+		assert_true(cs.applied);
+		assert_false(f.c.outcome_unknown);
+	}
+}
+
+static void test_iam_change_bounded_by_max_attempts(void **state)
+{
+	struct fixture f;
+	struct change_srv cs;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(change_cases) / sizeof(change_cases[0]); i++) {
+		const struct change_case *cc = &change_cases[i];
+
+		assert_int_equal(run_change(&f, cc, CH_NEVER, &cs),
+				 SESCTL_ERR_NETWORK);
+		/* Three sends in all (max_attempts), each read back. */
+		expect_log(&f.srv, cc, "CRCRCR");
+		assert_false(f.c.outcome_unknown);
+		assert_non_null(strstr(f.ctx.err.msg,
+				       "was not applied after 3 attempts"));
+		assert_string_equal(f.c.last_error.code, "ServiceFailure");
+	}
+}
+
+static void test_iam_change_read_back_fails(void **state)
+{
+	struct fixture f;
+	struct change_srv cs;
+	char want[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(change_cases) / sizeof(change_cases[0]); i++) {
+		const struct change_case *cc = &change_cases[i];
+
+		assert_int_equal(run_change(&f, cc, CH_READ_FAILS, &cs),
+				 SESCTL_ERR_NETWORK);
+		expect_log(&f.srv, cc, "CR");
+		assert_true(f.c.outcome_unknown);
+		assert_non_null(strstr(f.ctx.err.msg, "the outcome is unknown"));
+		assert_non_null(strstr(f.ctx.err.msg, "ServiceFailure"));
+		assert_non_null(strstr(f.ctx.err.msg, "AccessDenied"));
+		snprintf(want, sizeof(want), "'aws iam %s --user-name u'",
+			 cc->shows);
+		if (!strstr(f.ctx.err.msg, want))
+			fail_msg("%s: no %s in: %s", cc->action, want,
+				 f.ctx.err.msg);
+		/* The change's error, not the read's. */
+		assert_string_equal(f.c.last_error.code, "ServiceFailure");
+	}
+}
+
+static void test_iam_change_throttled_is_retried(void **state)
+{
+	struct fixture f;
+	struct change_srv cs;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(change_cases) / sizeof(change_cases[0]); i++) {
+		const struct change_case *cc = &change_cases[i];
+
+		assert_int_equal(run_change(&f, cc, CH_THROTTLED, &cs),
+				 SESCTL_OK);
+		/* AWS did not apply a throttled request: no read needed. */
+		expect_log(&f.srv, cc, "CC");
+	}
+}
+
+static char *create_key_reply(struct srv *s, unsigned seq, const char *body,
+			      int *status, const char **ctype)
+{
+	(void)s;
+	(void)seq;
+	(void)body;
+	(void)ctype;
+	*status = 500;
+	return xml(ERROR_XML, "Receiver", "InternalFailure", "oops");
+}
+
+static void test_iam_create_access_key_5xx_is_unknown(void **state)
+{
+	struct fixture f;
+	struct iam_access_key k;
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	fixture_open(&f, RETRY_ONE, 1);
+	f.srv.reply = create_key_reply;
+	assert_int_equal(iam_create_access_key(&f.c, "u", &k),
+			 SESCTL_ERR_NETWORK);
+	assert_true(f.c.outcome_unknown);
+	assert_non_null(strstr(f.ctx.err.msg, "may or may not have been "
+					      "applied"));
+	assert_int_equal(f.c.requests, 1);
+	iam_access_key_release(&k);
+	fixture_close(&f);
+	assert_int_equal(f.srv.requests, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +893,13 @@ int main(void)
 		cmocka_unit_test(test_iam_call_many_gives_up),
 		cmocka_unit_test(test_iam_call_many_refuses_changes),
 		cmocka_unit_test(test_iam_read_many_pages_and_errors),
+		cmocka_unit_test(test_iam_change_applied_is_read_back),
+		cmocka_unit_test(test_iam_change_garbled_answer_is_read_back),
+		cmocka_unit_test(test_iam_change_not_applied_is_sent_again),
+		cmocka_unit_test(test_iam_change_bounded_by_max_attempts),
+		cmocka_unit_test(test_iam_change_read_back_fails),
+		cmocka_unit_test(test_iam_change_throttled_is_retried),
+		cmocka_unit_test(test_iam_create_access_key_5xx_is_unknown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 

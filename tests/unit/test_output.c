@@ -348,6 +348,31 @@ static void test_output_parse_bad(void **state)
 		    "line 1 is not a postfix");
 }
 
+static void test_output_policy_allows_region(void **state)
+{
+	const char *any = "{\"Version\":\"2012-10-17\",\"Statement\":[{"
+			  "\"Effect\":\"Allow\",\"Action\":"
+			  "\"ses:SendRawEmail\",\"Resource\":\"*\"}]}";
+	const char *one = "{\"Statement\":[{\"Effect\":\"Allow\","
+			  "\"Resource\":[\"arn:aws:ses:us-east-1:1:"
+			  "identity/a.example\",\"arn:aws:ses:eu-west-1:1:"
+			  "identity/a.example\"]}]}";
+	const char *odd = "{\"Statement\":[{\"Resource\":"
+			  "\"arn:aws:s3:::bucket\"}]}";
+
+	(void)state;
+	assert_true(output_policy_allows_region(any, "ap-south-1"));
+	assert_true(output_policy_allows_region(one, "us-east-1"));
+	assert_true(output_policy_allows_region(one, "eu-west-1"));
+	assert_false(output_policy_allows_region(one, "ap-south-1"));
+	/* What sesctl cannot read never says no. */
+	assert_true(output_policy_allows_region("not json", "ap-south-1"));
+	assert_true(output_policy_allows_region(odd, "ap-south-1"));
+	/* No statement allows nothing. */
+	assert_false(output_policy_allows_region("{\"Statement\":[]}",
+						 "us-east-1"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_output_parse_by_hand),
 		cmocka_unit_test(test_output_parse_format),
 		cmocka_unit_test(test_output_parse_bad),
+		cmocka_unit_test(test_output_policy_allows_region),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

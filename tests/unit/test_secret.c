@@ -3,6 +3,10 @@
  * -Wl,--wrap so the test sees each wipe). */
 #include "testutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sesctl/secret.h"
@@ -139,6 +143,92 @@ static void test_secret_read_fd(void **state)
 	secret_free(&s);
 }
 
+/* secret_read_file: regular files only, never blocking on a FIFO. */
+static void test_secret_read_file(void **state)
+{
+	char dir[] = "/tmp/test_secret_XXXXXX", path[128], fifo[128],
+	     link[128], want[400];
+	struct secret s = SECRET_INIT;
+	struct err_info ei = { 0 };
+	unsigned mode = 0;
+	bool missing = true;
+	int fd;
+
+	(void)state;
+	alarm(20); /* a hang on the FIFO fails the test */
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/file", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0640);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "hello\n", 6), 6);
+	close(fd);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(symlink(path, link), 0);
+
+	assert_int_equal(secret_read_file(&ei, NULL, path, 0, 100, &s,
+					  &missing, &mode),
+			 SESCTL_OK);
+	assert_false(missing);
+	assert_string_equal(secret_str(&s), "hello\n");
+	assert_true(S_ISREG(mode));
+	assert_int_equal(mode & 0777, 0640);
+	secret_free(&s);
+
+	/* The FIFO: refused at once, path and kind named. */
+	assert_int_equal(secret_read_file(&ei, NULL, fifo, 0, 100, &s, NULL,
+					  NULL),
+			 SESCTL_ERR_USAGE);
+	snprintf(want, sizeof(want), "'%s' is not a regular file (a FIFO); "
+		 "give the path of a file", fifo);
+	assert_string_equal(ei.msg, want);
+	assert_int_equal(s.len, 0);
+	/* A directory, with what the file is named as. */
+	assert_int_equal(secret_read_file(&ei, "SOME_FILE", dir, 0, 100, &s,
+					  NULL, NULL),
+			 SESCTL_ERR_USAGE);
+	snprintf(want, sizeof(want), "SOME_FILE '%s' is not a regular file "
+		 "(a directory); give the path of a file", dir);
+	assert_string_equal(ei.msg, want);
+	/* /dev/null is the one device read (as empty); /dev/zero is not. */
+	assert_int_equal(secret_read_file(&ei, NULL, "/dev/null", 0, 100, &s,
+					  NULL, NULL),
+			 SESCTL_OK);
+	assert_int_equal(s.len, 0);
+	assert_int_equal(secret_read_file(&ei, NULL, "/dev/zero", 0, 100, &s,
+					  NULL, NULL),
+			 SESCTL_ERR_USAGE);
+	/* Missing: reported through `missing`, else an error. */
+	snprintf(want, sizeof(want), "%s/nope", dir);
+	assert_int_equal(secret_read_file(&ei, NULL, want, 0, 100, &s,
+					  &missing, NULL),
+			 SESCTL_OK);
+	assert_true(missing);
+	assert_int_equal(secret_read_file(&ei, NULL, want, 0, 100, &s, NULL,
+					  NULL),
+			 SESCTL_ERR_IO);
+	assert_non_null(strstr(ei.msg, strerror(ENOENT)));
+	/* Too large, and O_NOFOLLOW passed through. */
+	assert_int_equal(secret_read_file(&ei, NULL, path, 0, 5, &s, NULL,
+					  NULL),
+			 SESCTL_ERR_INPUT);
+	assert_int_equal(s.len, 0);
+	assert_int_equal(secret_read_file(&ei, NULL, link, 0, 100, &s, NULL,
+					  NULL),
+			 SESCTL_OK);
+	secret_free(&s);
+	assert_int_equal(secret_read_file(&ei, NULL, link, O_NOFOLLOW, 100, &s,
+					  NULL, NULL),
+			 SESCTL_ERR_IO);
+	alarm(0);
+	secret_free(&s);
+	unlink(link);
+	unlink(fifo);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_secret_wipe_stack(void **state)
 {
 	unsigned char k[32];
@@ -161,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_secret_growth_wipes_old_buffer),
 		cmocka_unit_test(test_secret_limits),
 		cmocka_unit_test(test_secret_read_fd),
+		cmocka_unit_test(test_secret_read_file),
 		cmocka_unit_test(test_secret_wipe_stack),
 	};
 

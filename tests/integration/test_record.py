@@ -1,0 +1,359 @@
+"""The delivery record (issue 10): rotate reproduces what enable delivered,
+decisions come from the record and never from creation dates, the grace
+rule for unrecorded keys, --finish that will not delete a key still in use,
+advice that works when pasted, and a 5xx after an applied CreateAccessKey.
+
+Each test runs the real binary against the IAM stand-in and then looks at
+IAM's state and the files, not only at sesctl's messages."""
+import json
+import os
+import shlex
+import shutil
+import stat
+import subprocess
+import tempfile
+import unittest
+
+from fake_iam import FakeIAM
+from sesctl_test import (SesctlTestCase, clean_env, command, env_lines,
+                         smtp_password)
+
+USER = "sesctl-smtp"
+OLD_DATE = "2026-01-01T00:00:00Z"
+
+
+class Record(SesctlTestCase):
+    def setUp(self):
+        self.iam = FakeIAM(tls=True)
+        self.iam.start()
+        self.addCleanup(self.iam.stop)
+        self.tmp = tempfile.mkdtemp()
+        os.chmod(self.tmp, 0o700)
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        state = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, state, True)
+        self.env = clean_env(HOME=self.tmp, SESCTL_STATE_DIR=state,
+                             SESCTL_TEST_RETRY_BASE_MS="1",
+                             **self.iam.env(region="eu-west-1"))
+
+    def run_sesctl(self, args, env=None):
+        return subprocess.run(command(args), capture_output=True,
+                              stdin=subprocess.DEVNULL, env=env or self.env,
+                              timeout=120)
+
+    def sesctl(self, *args, code=0, env=None):
+        p = self.run_sesctl(args, env)
+        self.err = p.stderr.decode()
+        self.assertEqual(p.returncode, code,
+                         "sesctl %s: exit %d, want %d\nstderr: %s" % (
+                             " ".join(args), p.returncode, code, self.err))
+        return p.stdout.decode()
+
+    def paste(self, advice):
+        """Run a command sesctl advised, exactly as printed."""
+        argv = shlex.split(advice)
+        self.assertEqual(argv[:2], ["sesctl", "smtp"], advice)
+        return self.run_sesctl(argv[1:])
+
+    def advice(self, text, start="sesctl smtp "):
+        """The first quoted command in `text`."""
+        i = text.index("'" + start)
+        return text[i + 1:text.index("'", i + 1)]
+
+    def tags(self, name=USER):
+        return {t["Key"]: t["Value"] for t in self.iam.user(name)["tags"]}
+
+    def key_ids(self, name=USER):
+        u = self.iam.user(name)
+        return sorted(k["access_key_id"] for k in u["access_keys"]) if u else []
+
+    def secret(self, akid):
+        return self.iam.access_key(akid)["secret_access_key"]
+
+    # ---- rotate reproduces the delivery ---------------------------------
+
+    def test_rotate_keeps_format_regions_and_mode(self):
+        path = os.path.join(self.tmp, "app.json")
+        self.sesctl("smtp", "enable", "--region", "eu-west-1", "--region",
+                    "us-east-1", "--format", "json", "--output-file", path)
+        old = self.key_ids()
+        self.assertEqual(self.tags()["SesctlRegions"], "eu-west-1 us-east-1")
+        self.assertEqual(self.tags()["SesctlFormat"], "json")
+        # the app reads it through its group
+        gid = 4242
+        os.chown(path, 0, gid)
+        os.chmod(path, 0o640)
+        with open(path, "rb") as f:
+            before = json.loads(f.read())
+        # no --region, and AWS_REGION says something else
+        env = dict(self.env, AWS_REGION="ap-south-1")
+        self.sesctl("smtp", "rotate", "--output-file", path, env=env)
+        st = os.stat(path)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o640)
+        self.assertEqual(st.st_gid, gid)
+        with open(path, "rb") as f:
+            after = json.loads(f.read())
+        # the same JSON shape: one object per region, the same fields
+        self.assertIsInstance(after, list)
+        self.assertEqual([sorted(x) for x in after],
+                         [sorted(x) for x in before])
+        new = self.key_ids()
+        self.assertEqual(len(new), 1)
+        self.assertNotEqual(new, old)
+        self.assertEqual(self.tags()["SesctlCurrentKey"], new[0])
+        text = json.dumps(after)
+        for region in ("eu-west-1", "us-east-1"):
+            self.assertIn("email-smtp.%s.amazonaws.com" % region, text)
+            self.assertIn(smtp_password(self.secret(new[0]), region), text)
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["app.json"])
+
+    def test_finish_keeps_the_recorded_regions_and_format(self):
+        self.sesctl("smtp", "enable", "--region", "eu-west-1", "--region",
+                    "us-east-1", "--format", "json")
+        self.sesctl("smtp", "rotate", "--keep-old")
+        env = dict(self.env, AWS_REGION="ap-south-1")
+        self.sesctl("smtp", "rotate", "--finish", env=env)
+        self.assertEqual(self.tags()["SesctlRegions"], "eu-west-1 us-east-1")
+        self.assertEqual(self.tags()["SesctlFormat"], "json")
+        self.assertEqual(len(self.key_ids()), 1)
+
+    def test_region_outside_the_record_is_refused(self):
+        path = os.path.join(self.tmp, "smtp.env")
+        self.sesctl("smtp", "enable", "--region", "us-east-1",
+                    "--output-file", path)
+        keys = self.key_ids()
+        with open(path, "rb") as f:
+            text = f.read()
+        self.sesctl("smtp", "rotate", "--region", "ap-south-1",
+                    "--output-file", path, code=2)
+        self.assertIn("region 'ap-south-1' was not delivered", self.err)
+        self.assertEqual(self.key_ids(), keys)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), text)
+
+    def test_region_outside_the_policy_is_refused(self):
+        """A user (from before the record) whose policy allows us-east-1
+        only: settings for ap-south-1 would only be refused by SES."""
+        doc = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "ses:SendRawEmail",
+            "Resource": "arn:aws:ses:us-east-1:123456789012:identity/"
+                        "example.com"}]})
+        self.iam.seed_user(USER, path="/sesctl/", tags=[
+            {"Key": "ManagedBy", "Value": "sesctl"},
+            {"Key": "SesctlName", "Value": "default"}], access_keys=1,
+            inline_policies={"sesctl-ses-send": doc})
+        keys = self.key_ids()
+        self.sesctl("smtp", "rotate", "--region", "ap-south-1", code=2)
+        self.assertIn("does not let SES send in 'ap-south-1'", self.err)
+        self.assertEqual(self.key_ids(), keys)
+        out = self.sesctl("smtp", "rotate", "--region", "us-east-1")
+        self.assertEqual(self.key_ids(), [env_lines(out)["SMTP_USER"]])
+        self.assertEqual(self.tags()["SesctlRegions"], "us-east-1")
+
+    def test_rotate_without_region_uses_the_record(self):
+        """The README's example, with no AWS_REGION anywhere."""
+        path = os.path.join(self.tmp, "smtp.env")
+        self.sesctl("smtp", "enable", "--name", "blog", "--region",
+                    "eu-west-1", "--output-file", path)
+        env = {k: v for k, v in self.env.items()
+               if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+        self.sesctl("smtp", "rotate", "--name", "blog", "--output-file",
+                    path, env=env)
+        with open(path) as f:
+            s = env_lines(f.read())
+        self.assertEqual(s["SMTP_HOST"], "email-smtp.eu-west-1.amazonaws.com")
+        self.assertEqual(self.key_ids("sesctl-smtp-blog"), [s["SMTP_USER"]])
+
+    # ---- hints that work when pasted --------------------------------------
+
+    def test_keep_old_advice_carries_the_name_and_works(self):
+        self.sesctl("smtp", "enable", "--name", "app")
+        self.sesctl("smtp", "rotate", "--name", "app", "--keep-old")
+        self.assertEqual(len(self.key_ids("sesctl-smtp-app")), 2)
+        advice = self.advice(self.err)
+        self.assertEqual(advice, "sesctl smtp rotate --finish --name app")
+        # the default user does not exist: the advice must not act on it
+        p = self.paste(advice)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        keys = self.key_ids("sesctl-smtp-app")
+        self.assertEqual(keys, [self.tags("sesctl-smtp-app")["SesctlCurrentKey"]])
+
+    def test_status_warnings_carry_the_name(self):
+        self.sesctl("smtp", "enable", "--name", "app")
+        self.sesctl("smtp", "rotate", "--name", "app", "--keep-old")
+        out = self.sesctl("smtp", "status", "--name", "app")
+        self.assertIn("'sesctl smtp rotate --finish --name app'", out)
+
+    # ---- --finish --------------------------------------------------------
+
+    def test_finish_refuses_a_kept_key_still_in_use(self):
+        self.sesctl("smtp", "enable")
+        self.sesctl("smtp", "rotate", "--keep-old")
+        cur = self.tags()["SesctlCurrentKey"]
+        kept = self.tags()["SesctlKeptKey"]
+        self.iam.set_access_key(cur, create_date="2026-11-01T00:00:00Z")
+        self.iam.set_access_key(kept, last_used={
+            "date": "2026-11-02T00:00:00Z", "service": "ses",
+            "region": "eu-west-1"})
+        self.sesctl("smtp", "rotate", "--finish", code=5)
+        self.assertIn("was used at", self.err)
+        self.assertIn("lags", self.err)
+        self.assertEqual(self.key_ids(), sorted([cur, kept]))
+        # once the new key is seen in use, --finish goes ahead
+        self.iam.set_access_key(cur, last_used={
+            "date": "2026-11-03T00:00:00Z", "service": "ses",
+            "region": "eu-west-1"})
+        self.sesctl("smtp", "rotate", "--finish")
+        self.assertEqual(self.key_ids(), [cur])
+
+    def test_finish_force_deletes_it_anyway(self):
+        self.sesctl("smtp", "enable")
+        self.sesctl("smtp", "rotate", "--keep-old")
+        cur, kept = self.tags()["SesctlCurrentKey"], self.tags()["SesctlKeptKey"]
+        self.iam.set_access_key(cur, create_date="2026-11-01T00:00:00Z")
+        self.iam.set_access_key(kept, last_used={
+            "date": "2026-11-02T00:00:00Z", "service": "ses",
+            "region": "eu-west-1"})
+        self.sesctl("smtp", "rotate", "--finish", "--force")
+        self.assertEqual(self.key_ids(), [cur])
+
+    def test_finish_keeps_the_recorded_key_not_the_newest(self):
+        """The record decides, not CreateDate."""
+        self.sesctl("smtp", "enable")
+        self.sesctl("smtp", "rotate", "--keep-old")
+        cur, kept = self.tags()["SesctlCurrentKey"], self.tags()["SesctlKeptKey"]
+        # make the kept key look newer than the current one
+        self.iam.set_access_key(cur, create_date="2026-01-01T00:00:00Z")
+        self.iam.set_access_key(kept, create_date="2026-06-01T00:00:00Z")
+        self.sesctl("smtp", "rotate", "--finish")
+        self.assertEqual(self.key_ids(), [cur])
+
+    def test_force_never_deletes_the_current_key(self):
+        self.sesctl("smtp", "enable")
+        self.sesctl("smtp", "rotate", "--keep-old")
+        cur = self.tags()["SesctlCurrentKey"]
+        self.iam.set_access_key(cur, create_date="2026-01-01T00:00:00Z")
+        out = self.sesctl("smtp", "rotate", "--force")
+        new = env_lines(out)["SMTP_USER"]
+        # the kept key made room; then the current one was retired only
+        # after the new settings were out
+        self.assertEqual(self.key_ids(), [new])
+
+    # ---- the grace rule ----------------------------------------------------
+
+    def test_lost_key_older_than_grace_is_deleted(self):
+        self.sesctl("smtp", "enable")
+        cur = self.tags()["SesctlCurrentKey"]
+        # a key nobody recorded, made long ago (its answer was lost)
+        u = self.iam.dump_state()
+        for user in u["users"]:
+            if user["name"] == USER:
+                user["access_keys"].append({
+                    "access_key_id": "AKIALOSTKEY000000001",
+                    "secret_access_key": "x" * 40, "status": "Active",
+                    "create_date": OLD_DATE})
+        self.iam.load_state(u)
+        out = self.sesctl("smtp", "rotate")
+        new = env_lines(out)["SMTP_USER"]
+        self.assertIn("AKIALOSTKEY000000001", self.err)
+        self.assertEqual(self.key_ids(), [new])
+        self.assertNotIn(cur, self.key_ids())
+
+    def test_young_unrecorded_key_is_left_alone(self):
+        self.sesctl("smtp", "enable")
+        cur = self.tags()["SesctlCurrentKey"]
+        st = self.iam.dump_state()
+        for user in st["users"]:
+            if user["name"] == USER:
+                user["access_keys"].append({
+                    "access_key_id": "AKIAINFLIGHTKEY00001",
+                    "secret_access_key": "y" * 40, "status": "Active",
+                    "create_date": self.iam.now().strftime(
+                        "%Y-%m-%dT%H:%M:%SZ")})
+        self.iam.load_state(st)
+        before = self.key_ids()
+        self.sesctl("smtp", "rotate", code=5)
+        self.assertIn("another sesctl run may be delivering", self.err)
+        self.assertEqual(self.key_ids(), before)
+        self.assertIn(cur, before)
+        out = self.sesctl("smtp", "status")
+        self.assertIn("AKIAINFLIGHTKEY00001 has no delivery record", out)
+
+    def test_legacy_user_without_record(self):
+        """Users made by sesctl before the record keep working."""
+        self.iam.seed_user(USER, path="/sesctl/", tags=[
+            {"Key": "ManagedBy", "Value": "sesctl"},
+            {"Key": "SesctlName", "Value": "default"}], access_keys=1,
+            inline_policies={"sesctl-ses-send": json.dumps({
+                "Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Action": "ses:SendRawEmail",
+                    "Resource": "*"}]})})
+        old = self.key_ids()
+        self.iam.set_access_key(old[0], create_date=OLD_DATE)
+        out = self.sesctl("smtp", "rotate")
+        new = env_lines(out)["SMTP_USER"]
+        self.assertEqual(self.key_ids(), [new])
+        self.assertEqual(self.tags()["SesctlCurrentKey"], new)
+        self.assertEqual(self.tags()["SesctlRegions"], "eu-west-1")
+
+    def test_legacy_two_keys_without_record_are_never_guessed(self):
+        self.iam.seed_user(USER, path="/sesctl/", tags=[
+            {"Key": "ManagedBy", "Value": "sesctl"},
+            {"Key": "SesctlName", "Value": "default"}], access_keys=2)
+        keys = self.key_ids()
+        self.sesctl("smtp", "rotate", "--force", code=5)
+        self.assertIn("no delivery record says which", self.err)
+        self.sesctl("smtp", "rotate", "--finish", code=5)
+        self.assertEqual(self.key_ids(), keys)
+
+    # ---- a 5xx after IAM applied CreateAccessKey ---------------------------
+
+    def test_enable_after_applied_5xx_leaves_one_key(self):
+        for kind in ("internal_failure", "service_unavailable"):
+            self.iam.reset()
+            path = os.path.join(self.tmp, "smtp-%s.env" % kind)
+            self.iam.add_fault(kind, "CreateAccessKey", apply=True)
+            self.sesctl("smtp", "enable", "--output-file", path)
+            with open(path) as f:
+                s = env_lines(f.read())
+            self.assertEqual(self.key_ids(), [s["SMTP_USER"]], kind)
+            self.assertEqual(self.tags()["SesctlCurrentKey"], s["SMTP_USER"])
+            self.assertEqual(s["SMTP_PASS"], smtp_password(
+                self.secret(s["SMTP_USER"]), "eu-west-1"))
+
+    def test_rotate_after_applied_5xx_keeps_the_app_working(self):
+        path = os.path.join(self.tmp, "smtp.env")
+        self.sesctl("smtp", "enable", "--output-file", path)
+        self.iam.add_fault("internal_failure", "CreateAccessKey", apply=True)
+        self.sesctl("smtp", "rotate", "--output-file", path)
+        with open(path) as f:
+            s = env_lines(f.read())
+        self.assertEqual(self.key_ids(), [s["SMTP_USER"]])
+        self.assertEqual(self.tags()["SesctlCurrentKey"], s["SMTP_USER"])
+
+    # ---- stdout ------------------------------------------------------------
+
+    def test_closed_stdout_changes_nothing_in_iam(self):
+        self.sesctl("smtp", "enable")
+        keys = self.key_ids()
+        n = len(self.iam.requests)
+        p = subprocess.run(command(["smtp", "rotate"]), stdin=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, env=self.env, timeout=60,
+                           preexec_fn=lambda: os.close(1))
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"standard output is closed", p.stderr)
+        self.assertEqual(self.key_ids(), keys)
+        self.assertFalse([r for r in self.iam.requests[n:]
+                          if not r["action"].startswith(("Get", "List"))])
+
+    def test_closed_stdout_enable_makes_nothing(self):
+        p = subprocess.run(command(["smtp", "enable"]), stdin=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, env=self.env, timeout=60,
+                           preexec_fn=lambda: os.close(1))
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIsNone(self.iam.user(USER))
+        self.assertEqual(self.iam.requests, [])
+
+
+if __name__ == "__main__":
+    unittest.main()
