@@ -14,6 +14,15 @@ make sesctl safe to use on a flaky network:
       a hang, and no secret reaches stdout or stderr
   I4  the run, or the rerun a user would naturally make next, reaches the
       command's intended end state
+  I5  the advice a failing run prints ("run 'sesctl smtp ...'"), executed
+      literally from the state the failure left (not after the rerun),
+      keeps I1-I3 and, when it is the command itself or 'rotate --finish',
+      reaches that command's end state too
+
+Besides the faults that leave IAM unchanged or lose the answer, the 5xx
+kinds also come "applied": AWS documents that a 500 or 503 may follow a
+request IAM processed (apply=True).  Every case has its own
+SESCTL_STATE_DIR, so the run lock and its journal are real and isolated.
 
 The fault-free run of each command gives the sequence of its n IAM requests;
 then for every k in 1..n and every kind the fault is injected on the k-th
@@ -23,6 +32,8 @@ stand-in per command serves every case; load_state() puts it back in between.
 import concurrent.futures
 import json
 import os
+import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -57,6 +68,9 @@ KINDS = [
     ("close_after", {}),
     ("slow", {"delay": SLOW_DELAY}),
     ("malformed_xml", {}),
+    ("service_failure", {"apply": True}),
+    ("service_unavailable", {"apply": True}),
+    ("internal_failure", {"apply": True}),
 ]
 # Under valgrind (SESCTL_VALGRIND=1) a run takes seconds, not a tenth: to
 # stay within the suite's timeout only the calls that change IAM are hit,
@@ -65,8 +79,14 @@ KINDS = [
 VALGRIND = bool(os.environ.get("SESCTL_VALGRIND"))
 if VALGRIND:
     KINDS = [k for k in KINDS
-             if k[0] in ("close_before", "close_after", "malformed_xml")]
+             if k[0] in ("close_before", "close_after", "malformed_xml")
+             or (k[0] == "service_failure" and k[1].get("apply"))]
 READS = ("Get", "List")
+ADVICE = re.compile(r"run '(sesctl smtp [^']*)'")
+
+
+def kind_label(kind, params):
+    return kind + ("+applied" if params and params.get("apply") else "")
 
 
 
@@ -109,18 +129,20 @@ class FaultMatrix(SesctlTestCase):
 
     # ---- running sesctl -------------------------------------------------
 
-    def env_for(self, iam, slow=False):
+    def env_for(self, iam, slow=False, state_dir=None):
         extra = {"HOME": self.tmp, "SESCTL_TEST_RETRY_BASE_MS": "1"}
+        if state_dir:
+            extra["SESCTL_STATE_DIR"] = state_dir
         if slow:
             extra["SESCTL_TEST_TIMEOUT_MS"] = str(TIMEOUT_MS)
         return clean_env(**extra, **iam.env(region=REGION))
 
-    def sesctl(self, iam, args, slow=False):
+    def sesctl(self, iam, args, slow=False, state_dir=None):
         """Run sesctl; a hang (timeout) is a CaseFailed."""
         try:
             p = subprocess.run(command(args), capture_output=True,
                                stdin=subprocess.DEVNULL,
-                               env=self.env_for(iam, slow),
+                               env=self.env_for(iam, slow, state_dir),
                                timeout=RUN_TIMEOUT)
         except subprocess.TimeoutExpired:
             raise CaseFailed("I3: 'sesctl %s' did not finish within %d s"
@@ -225,8 +247,9 @@ class FaultMatrix(SesctlTestCase):
                     smtp_password(k["secret_access_key"], REGION)]
         return out
 
-    def end_state(self, cmd, path):
-        """None if `cmd` reached its intended end state, else why not."""
+    def end_state(self, cmd, path, finish=False):
+        """None if `cmd` reached its intended end state, else why not.
+        `finish`: the run was 'rotate --finish' (one key, the file's)."""
         u = cmd.iam.user(USER)
         if cmd.kind == "disable":
             return None if u is None else "the user still exists"
@@ -250,8 +273,19 @@ class FaultMatrix(SesctlTestCase):
                 return "inline policies are %s" % pols
             if list(keys) != [held]:
                 return "keys are %s, the file holds %s" % (sorted(keys), held)
+            if tags.get("SesctlCurrentKey") != held:
+                return "SesctlCurrentKey is %r, the file holds %s" % (
+                    tags.get("SesctlCurrentKey"), held)
             return None
         # rotate
+        tags = {t["Key"]: t["Value"] for t in u["tags"]}
+        if tags.get("SesctlCurrentKey") != held:
+            return "SesctlCurrentKey is %r, the file holds %s" % (
+                tags.get("SesctlCurrentKey"), held)
+        if finish:
+            if list(keys) != [held]:
+                return "keys are %s, want only %s" % (sorted(keys), held)
+            return None
         if held == cmd.old_key:
             return "the file still holds the old key"
         if "--keep-old" in cmd.args:
@@ -273,12 +307,72 @@ class FaultMatrix(SesctlTestCase):
         iam.reset(state=False)
         iam.load_state(cmd.state)
         os.mkdir(case_dir)
+        os.mkdir(case_dir + ".state", 0o700)
         path = os.path.join(case_dir, "smtp.env")
         if cmd.file_text is not None:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(cmd.file_text)
         return path
+
+    def snapshot(self, cmd, path):
+        """What a failed run left: IAM, the file, the run lock's journal."""
+        sd = os.path.dirname(path) + ".state"
+        return (cmd.iam.dump_state(), self.read_file(path),
+                {n: self.read_file(os.path.join(sd, n))
+                 for n in os.listdir(sd)})
+
+    def restore(self, cmd, path, snap):
+        state, text, journal = snap
+        cmd.iam.load_state(state)
+        for n in os.listdir(os.path.dirname(path)):
+            os.unlink(os.path.join(os.path.dirname(path), n))
+        if text is not None:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(text)
+        sd = os.path.dirname(path) + ".state"
+        for n in os.listdir(sd):
+            os.unlink(os.path.join(sd, n))
+        for n, data in journal.items():
+            fd = os.open(os.path.join(sd, n), os.O_WRONLY | os.O_CREAT,
+                         0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+
+    def run_advice(self, cmd, path, first, snap, before):
+        """I5: the advice of a failed run, executed literally from the
+        state it left.  Returns the advice, or None when there was none."""
+        m = ADVICE.search(first.stderr.decode("utf-8", "replace"))
+        if not m:
+            return None
+        advice = m.group(1)
+        words = shlex.split(advice)
+        self.restore(cmd, path, snap)
+        p = self.sesctl(cmd.iam, words[1:],
+                        state_dir=os.path.dirname(path) + ".state")
+        finish = "--finish" in words
+        sub = words[2] if len(words) > 2 else ""
+        allowed = {0, 2, 5} if cmd.kind == "enable" else {0}
+        err = p.stderr.decode("utf-8", "replace").strip()
+        try:
+            self.check_i3(cmd, p, None, self.secrets(cmd), allowed)
+            held = self.check_i1(cmd, path, before)
+            if cmd.kind == "rotate":
+                self.check_i2(cmd, path, held)
+            why = None
+            if sub == cmd.kind:
+                why = self.end_state(cmd, path, finish=finish)
+            if why:
+                raise CaseFailed("end state not reached: %s" % why)
+        except CaseFailed as e:
+            raise CaseFailed(
+                "I5: after exit %d (%s) the advice %r exited %d: %s\n"
+                "advice stderr: %s" % (
+                    first.returncode,
+                    first.stderr.decode("utf-8", "replace").strip(),
+                    advice, p.returncode, e, err))
+        return advice
 
     def args_with_file(self, args, path):
         if args[1] in ("enable", "rotate"):
@@ -288,10 +382,11 @@ class FaultMatrix(SesctlTestCase):
     def run_case(self, cmd, case_dir, k=None, kind=None, params=None):
         """Run one case; raises CaseFailed with the reason."""
         path = self.prepare(cmd, case_dir)
+        state_dir = case_dir + ".state"
         if kind:
             cmd.iam.add_fault(kind, None, nth=k, **(params or {}))
         p = self.sesctl(cmd.iam, self.args_with_file(cmd.args, path),
-                        slow=(kind == "slow"))
+                        slow=(kind == "slow"), state_dir=state_dir)
         self.check_i3(cmd, p, kind, self.secrets(cmd))
         held = self.check_i1(cmd, path, cmd.before)
         if cmd.kind == "rotate":
@@ -306,21 +401,34 @@ class FaultMatrix(SesctlTestCase):
         # orphan: I1 then counts from the keys before the rerun.)
         cmd.iam.clear_faults()
         first, before = p, set(self.keys(cmd.iam))
-        p = self.sesctl(cmd.iam, self.args_with_file(cmd.rerun, path))
-        why = self.end_state(cmd, path)
-        allowed = {0}
-        if cmd.kind == "enable":
-            allowed = {0, 2, 5}  # "already enabled": the first run did it
-        if p.returncode not in allowed or why is not None:
-            raise CaseFailed(
-                "I4: after exit %d (%s) the rerun exited %d: %s\n"
-                "rerun stderr: %s" % (
-                    first.returncode,
-                    first.stderr.decode("utf-8", "replace").strip(),
-                    p.returncode, why or "end state reached",
-                    p.stderr.decode("utf-8", "replace").strip()))
-        self.check_i3(cmd, p, None, self.secrets(cmd), allowed)
-        self.check_i1(cmd, path, before)
+        snap = self.snapshot(cmd, path)
+        p = self.sesctl(cmd.iam, self.args_with_file(cmd.rerun, path),
+                        state_dir=state_dir)
+        failures = []
+        try:
+            why = self.end_state(cmd, path)
+            allowed = {0}
+            if cmd.kind == "enable":
+                allowed = {0, 2, 5}  # "already enabled": the first run did it
+            if p.returncode not in allowed or why is not None:
+                raise CaseFailed(
+                    "I4: after exit %d (%s) the rerun exited %d: %s\n"
+                    "rerun stderr: %s" % (
+                        first.returncode,
+                        first.stderr.decode("utf-8", "replace").strip(),
+                        p.returncode, why or "end state reached",
+                        p.stderr.decode("utf-8", "replace").strip()))
+            self.check_i3(cmd, p, None, self.secrets(cmd), allowed)
+            self.check_i1(cmd, path, before)
+        except CaseFailed as e:
+            failures.append(str(e))
+        # I5, from the state the failure left, whatever the rerun did.
+        try:
+            self.run_advice(cmd, path, first, snap, before)
+        except CaseFailed as e:
+            failures.append(str(e))
+        if failures:
+            raise CaseFailed("\n".join(failures))
         return first
 
     # ---- the matrix -------------------------------------------------------
@@ -357,9 +465,10 @@ class FaultMatrix(SesctlTestCase):
             if VALGRIND and action.startswith(READS):
                 continue
             for kind, params in KINDS:
-                label = "%s #%d %s %s" % (cmd.name, k, action, kind)
+                label = "%s #%d %s %s" % (cmd.name, k, action,
+                                          kind_label(kind, params))
                 case_dir = os.path.join(self.tmp, "%s-%d-%s" % (
-                    cmd.name, k, kind))
+                    cmd.name, k, kind_label(kind, params)))
                 try:
                     self.run_case(cmd, case_dir, k, kind, params)
                 except CaseFailed as e:
@@ -388,7 +497,7 @@ class FaultMatrix(SesctlTestCase):
         total = sum(calls) * len(KINDS)
         print("fault matrix: %s calls x %d kinds (%s)%s" % (
             " + ".join("%s %d" % (c.name, n) for c, n in zip(cmds, calls)),
-            len(KINDS), ", ".join(k for k, _ in KINDS),
+            len(KINDS), ", ".join(kind_label(k, p) for k, p in KINDS),
             " (valgrind: calls that change IAM only)" if VALGRIND else ""))
         print("fault matrix: %d cases, %d held (%.0f s)" % (
             total, total - len(failed), time.monotonic() - start))
