@@ -21,8 +21,9 @@
 /* The user exists already: may we go on, and with which ARN?  An
  * interrupted enable is cleaned up (its undelivered key deleted) or, when
  * its settings reached the output file, finished: *done. */
-static sesctl_err resume_existing(struct lc *lc, bool adopt, char *arn,
-				  size_t arn_size, bool *tag_it, bool *done)
+static sesctl_err resume_existing(struct lc *lc, bool adopt, bool ours,
+				  char *arn, size_t arn_size, bool *tag_it,
+				  bool *done)
 {
 	struct iam_user_result u;
 	struct iam_access_key_list keys;
@@ -65,7 +66,24 @@ static sesctl_err resume_existing(struct lc *lc, bool adopt, char *arn,
 		       "run '%s' then",
 		       lc->user, keys.items[0].access_key_id,
 		       (long)(ctx_now(lc->ctx) - keys.items[0].create_date.t),
-		       RECORD_GRACE_SECONDS / 60, lc_cmd(lc, "enable")));
+		       RECORD_GRACE_SECONDS / 60, lc_rerun(lc, "enable")));
+	/* A user made moments ago without a key is another enable at work
+	 * (on another machine: this one's are serialised), unless it was
+	 * this run's, or a run of this machine that died. */
+	ENSURE(keys.count > 0 || ours || !lc_is_managed(&u.user) ||
+		       (lc->lock.prev.present &&
+			strcmp(lc->lock.prev.command, "enable") == 0) ||
+		       !u.user.create_date.present ||
+		       ctx_now(lc->ctx) - u.user.create_date.t >=
+			       RECORD_GRACE_SECONDS,
+	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+		       "IAM user '%s' was created %ld s ago and has no access "
+		       "key yet: another sesctl run may be enabling it right "
+		       "now\nif none is, run '%s' again %d minutes after it "
+		       "was made",
+		       lc->user,
+		       (long)(ctx_now(lc->ctx) - u.user.create_date.t),
+		       lc_rerun(lc, "enable"), RECORD_GRACE_SECONDS / 60));
 	ENSURE(keys.count == 0,
 	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
 		       "already enabled: IAM user '%s' has access key %s, "
@@ -87,13 +105,14 @@ out:
  * user was there already (made by an earlier run, or by this call). */
 static sesctl_err create_user(struct lc *lc, const struct iam_tag_in *tags,
 			      size_t n_tags, struct iam_user_result *created,
-			      bool *exists)
+			      bool *exists, bool *ours)
 {
 	struct iam_user_result probe;
 	sesctl_err rc;
 	int tries;
 
 	*exists = false;
+	*ours = false;
 	for (tries = 0;; tries++) {
 		rc = iam_create_user(&lc->iam, lc->user, LC_PATH, tags, n_tags,
 				     created);
@@ -112,6 +131,7 @@ static sesctl_err create_user(struct lc *lc, const struct iam_tag_in *tags,
 		iam_user_result_release(&probe);
 		if (rc == SESCTL_OK) {
 			*exists = true;
+			*ours = true; /* most likely: it was not there before */
 			return SESCTL_OK;
 		}
 		if (rc != SESCTL_ERR_NOT_FOUND)
@@ -245,6 +265,7 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	char arn[IAM_XML_ARN_MAX + 1] = "", *doc = NULL;
 	bool tag_it = false, exists = false, done = false, leftover = false;
 	bool armed = false, leave_journal = false, undone = false;
+	bool journal = false, ours = false, touched = false;
 	struct journal j;
 	sesctl_err rc = SESCTL_OK;
 
@@ -272,20 +293,31 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	else if (!out_file)
 		TRY(credfile_check_stdout(ctx));
 
+	/* The journal, from before the user is made: a rerun of this
+	 * machine may then resume a user that has no key yet. */
+	memset(&j, 0, sizeof(j));
+	snprintf(j.command, sizeof(j.command), "enable");
+	j.started = ctx_now(ctx);
+	if (out_file)
+		snprintf(j.output, sizeof(j.output), "%s", out_file);
+	TRY(runlock_journal_write(ctx, &lc.lock, &j));
+	journal = true;
+
 	tags[0] = (struct iam_tag_in){ LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE };
 	tags[1] = (struct iam_tag_in){ LC_TAG_NAME, lc.name };
-	TRY(create_user(&lc, tags, 2, &created, &exists));
+	TRY(create_user(&lc, tags, 2, &created, &exists, &ours));
+	/* From here a failed run leaves its journal: a rerun of this
+	 * machine may resume the user it left without a key. */
+	touched = true;
 	if (!exists) {
 		snprintf(arn, sizeof(arn), "%s", created.user.arn);
 		ctx_info(ctx, "created IAM user '%s'", lc.user);
 	} else {
 		/* Made by an earlier run, or by this one's lost answer. */
-		TRY(resume_existing(&lc, opts_has(o, OPT_ADOPT), arn,
+		TRY(resume_existing(&lc, opts_has(o, OPT_ADOPT), ours, arn,
 				    sizeof(arn), &tag_it, &done));
-		if (done) {
-			rc = runlock_journal_clear(ctx, &lc.lock);
+		if (done)
 			goto out;
-		}
 		if (tag_it)
 			TRY(iam_tag_user(&lc.iam, lc.user, tags, 2));
 	}
@@ -299,21 +331,15 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	TRY(iam_put_user_policy(&lc.iam, lc.user, POLICY_NAME, doc));
 
 	/* The critical section: from here a new key exists. */
-	memset(&j, 0, sizeof(j));
-	snprintf(j.command, sizeof(j.command), "enable");
-	j.started = ctx_now(ctx);
-	if (out_file)
-		snprintf(j.output, sizeof(j.output), "%s", out_file);
 	interrupt_arm();
 	armed = true;
-	TRY(runlock_journal_write(ctx, &lc.lock, &j));
 	if (interrupt_caught()) {
 		rc = err_set(&ctx->err, SESCTL_ERR_FAIL,
 			     "interrupted by %s before a new key was made",
 			     interrupt_name(interrupt_caught()));
 		goto clear;
 	}
-	rc = lc_create_key(&lc, NULL, lc_cmd(&lc, "enable"), &key);
+	rc = lc_create_key(&lc, NULL, lc_rerun(&lc, "enable"), &key);
 	if (rc != SESCTL_OK) {
 		leave_journal = lc.iam.outcome_unknown;
 		goto clear;
@@ -368,14 +394,16 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 				     out_file ? out_file : "standard output");
 	}
 clear:
-	if (!leave_journal) {
+out:
+	/* Done, or failed before IAM changed: the journal has nothing more
+	 * to tell. */
+	if (journal && !leave_journal && (rc == SESCTL_OK || !touched)) {
 		struct err_info saved = ctx->err;
 
 		if (runlock_journal_clear(ctx, &lc.lock) != SESCTL_OK)
 			ctx_warn(ctx, "%s", ctx->err.msg);
 		ctx->err = saved;
 	}
-out:
 	if (armed)
 		interrupt_disarm();
 	if (rc == SESCTL_OK && interrupt_caught())

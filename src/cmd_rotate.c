@@ -310,13 +310,21 @@ static bool finish_retirement(struct lc *lc, struct iam_access_key_list *keys,
 	bool was_before = false;
 
 	if (!j->present || strcmp(j->command, "rotate") != 0 || j->verify ||
-	    strcmp(j->mode, "keep") == 0 || !cur || !kept ||
+	    strcmp(j->mode, "keep") == 0 || !cur || !lc->rec.kept[0] ||
 	    !journal_made(j, cur->access_key_id, cur->create_date.t))
 		return false;
 	for (i = 0; i < j->n_before; i++)
-		was_before |= strcmp(j->before[i], kept->access_key_id) == 0;
+		was_before |= strcmp(j->before[i], lc->rec.kept) == 0;
 	if (!was_before)
 		return false;
+	if (!kept) {
+		/* Its deletion was applied; only the answer was lost. */
+		ctx_info(lc->ctx, "an interrupted rotate delivered access key "
+				  "%s, recorded it and deleted the old one",
+			 cur->access_key_id);
+		*rc = runlock_journal_clear(lc->ctx, &lc->lock);
+		return true;
+	}
 	ctx_info(lc->ctx, "an interrupted rotate delivered access key %s and "
 			  "recorded it; finishing it",
 		 cur->access_key_id);
@@ -353,7 +361,7 @@ static sesctl_err make_room(struct lc *lc, struct iam_access_key_list *keys,
 			"is going on, its secret was lost and it counts as "
 			"undelivered %d minutes after it was made: run '%s' then",
 			k->access_key_id, lc->user, (long)(now - k->create_date.t),
-			RECORD_GRACE_SECONDS / 60, lc_cmd(lc, "rotate"));
+			RECORD_GRACE_SECONDS / 60, lc_rerun(lc, "rotate"));
 	}
 	/* Never the current key: the app holds it. */
 	for (i = 0; i < keys->count && !victim; i++) {
@@ -443,16 +451,36 @@ static void rerecord(struct lc *lc, const char *id)
 }
 
 /* Interrupted once the settings were delivered and recorded: stop before
- * anything else happens, with the old key kept. */
-static sesctl_err stopped(struct lc *lc, const char *old_id)
+ * anything else happens, with the old key kept.  *leave_journal: a plain
+ * rerun of this machine retires it as this run would have (not when the
+ * old key was to wait for SES, or to stay). */
+static sesctl_err stopped(struct lc *lc, const char *old_id,
+			  enum retire_mode mode, bool *leave_journal)
 {
+	const char *sig = interrupt_name(interrupt_caught());
+
+	*leave_journal = false;
+	if (!old_id)
+		return err_set(&lc->ctx->err, SESCTL_ERR_FAIL,
+			       "interrupted by %s: the new settings are "
+			       "written and recorded",
+			       sig);
+	if (mode == RETIRE_KEEP || opts_has(lc->o, OPT_VERIFY))
+		return err_set(&lc->ctx->err, SESCTL_ERR_FAIL,
+			       "interrupted by %s: the new settings are "
+			       "written and recorded, and the old access key "
+			       "%s stays active; once every app uses the new "
+			       "password%s, run '%s'",
+			       sig, old_id,
+			       mode == RETIRE_KEEP ? "" :
+						     " and SES accepts it",
+			       lc_cmd(lc, "rotate --finish"));
+	*leave_journal = true;
 	return err_set(&lc->ctx->err, SESCTL_ERR_FAIL,
 		       "interrupted by %s: the new settings are written and "
-		       "recorded%s%s%s; run '%s' to finish",
-		       interrupt_name(interrupt_caught()),
-		       old_id ? ", and the old access key " : "",
-		       old_id ? old_id : "", old_id ? " is kept" : "",
-		       lc_cmd(lc, "rotate --finish"));
+		       "recorded, and the old access key %s is kept; run '%s' "
+		       "to retire it",
+		       sig, old_id, lc_rerun(lc, "rotate"));
 }
 
 sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
@@ -622,7 +650,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 			     interrupt_name(interrupt_caught()));
 		goto clear;
 	}
-	rc = lc_create_key(&lc, &keys, lc_cmd(&lc, "rotate"), &key);
+	rc = lc_create_key(&lc, &keys, lc_rerun(&lc, "rotate"), &key);
 	if (rc != SESCTL_OK) {
 		/* A key whose deletion failed stays in the journal. */
 		leave_journal = lc.iam.outcome_unknown;
@@ -687,7 +715,8 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		goto clear;
 	}
 	if (interrupt_caught()) {
-		rc = stopped(&lc, old_id[0] ? old_id : NULL);
+		rc = stopped(&lc, old_id[0] ? old_id : NULL, mode,
+			     &leave_journal);
 		goto clear;
 	}
 
@@ -728,9 +757,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 			     "%s\nthe new settings are written and recorded and "
 			     "the old access key %s is kept; run '%s' to finish",
 			     ctx->err.msg, old_id,
-			     lc_cmd(&lc, mode == RETIRE_DEACTIVATE ?
-						 "rotate --deactivate-old" :
-						 "rotate"));
+			     lc_rerun(&lc, "rotate"));
 		goto clear;
 	}
 	if (!find_key(&now, key.access_key_id)) {
@@ -743,11 +770,11 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 			     "stays and is recorded again%s; run '%s' again",
 			     key.access_key_id, old_id,
 			     out_file ? " and the file holds its settings" : "",
-			     lc_cmd(&lc, "rotate"));
+			     lc_rerun(&lc, "rotate"));
 		goto clear;
 	}
 	if (interrupt_caught()) {
-		rc = stopped(&lc, old_id);
+		rc = stopped(&lc, old_id, mode, &leave_journal);
 		goto clear;
 	}
 	rc = retire(&lc, old_id, mode == RETIRE_DEACTIVATE, false);
@@ -758,9 +785,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 			     "the old access key %s could not be retired: %s\nrun "
 			     "'%s' to finish",
 			     old_id, ctx->err.msg,
-			     lc_cmd(&lc, mode == RETIRE_DEACTIVATE ?
-						 "rotate --deactivate-old" :
-						 "rotate"));
+			     lc_rerun(&lc, "rotate"));
 		goto clear;
 	}
 	/* A SesctlKeptKey naming the deleted key is left as it is: key ids

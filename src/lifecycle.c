@@ -477,6 +477,44 @@ const char *lc_cmd(struct lc *lc, const char *sub)
 	return buf;
 }
 
+const char *lc_rerun(struct lc *lc, const char *sub)
+{
+	/* Not carried: what would change what the rerun does. */
+	static const enum opt_id skip[] = { OPT_NAME,	     OPT_USER_NAME,
+					    OPT_PROFILE,     OPT_ENDPOINT_URL,
+					    OPT_CA_BUNDLE,   OPT_REGION,
+					    OPT_DRY_RUN,     OPT_FORCE,
+					    OPT_FINISH,      OPT_DEBUG,
+					    OPT_QUIET,	     OPT_HELP,
+					    OPT_VERSION,     OPT_YES };
+	const char *base = lc_cmd(lc, sub);
+	char *buf = (char *)base;
+	size_t n_opts, i, j, k;
+	const struct opt_def *defs = cli_options(&n_opts);
+
+	for (i = 0; i < n_opts; i++) {
+		bool skipped = false;
+
+		for (k = 0; k < sizeof(skip) / sizeof(skip[0]); k++)
+			skipped |= defs[i].id == skip[k];
+		if (skipped || !opts_has(lc->o, defs[i].id))
+			continue;
+		if (!(defs[i].flags & OPT_ARG)) {
+			size_t len = strlen(buf);
+
+			snprintf(buf + len, LC_HINT_MAX - len, " --%s",
+				 defs[i].name);
+			continue;
+		}
+		for (j = 0; j < opts_count(lc->o, defs[i].id) &&
+			    j < OPT_VALUES_MAX;
+		     j++)
+			hint_add(buf, LC_HINT_MAX, defs[i].name,
+				 lc->o->val[defs[i].id][j]);
+	}
+	return base;
+}
+
 /* ---- lock, record, recovery ---------------------------------------- */
 
 sesctl_err lc_lock(struct lc *lc)

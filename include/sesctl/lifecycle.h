@@ -114,6 +114,10 @@ MUST_USE sesctl_err lc_drop_new_keys(struct lc *lc,
  * stay valid). */
 const char *lc_cmd(struct lc *lc, const char *sub);
 
+/* lc_cmd(lc, sub) and every other option this run was given (its
+ * --output-file, --format, --keep-old, ...): the same command again. */
+const char *lc_rerun(struct lc *lc, const char *sub);
+
 /* Take the run lock for the user (runlock.h). */
 MUST_USE sesctl_err lc_lock(struct lc *lc);
 

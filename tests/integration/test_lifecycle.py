@@ -158,10 +158,19 @@ class Lifecycle(SesctlTestCase):
         tags = {t["Key"]: t["Value"]
                 for t in self.user("sesctl-smtp-legacy")["tags"]}
         self.assertEqual(tags["ManagedBy"], "sesctl")
-        # an earlier run died after CreateUser: resumed
+        # a user made moments ago, without a key and without a journal of
+        # this machine: another machine's enable may be at work
+        self.iam.seed_user("sesctl-smtp-busy", path="/sesctl/",
+                           tags={"ManagedBy": "sesctl",
+                                 "SesctlName": "busy"})
+        self.sesctl("smtp", "enable", "--name", "busy", code=5)
+        self.assertIn("another sesctl run may be enabling it", self.err)
+        self.assertEqual(self.keys("sesctl-smtp-busy"), [])
+        # an earlier run died after CreateUser, long ago: resumed
         self.iam.seed_user("sesctl-smtp-half", path="/sesctl/",
                            tags={"ManagedBy": "sesctl",
-                                 "SesctlName": "half"})
+                                 "SesctlName": "half"},
+                           create_date="2026-01-01T00:00:00Z")
         self.iam.clear_requests()
         out = self.sesctl("smtp", "enable", "--name", "half")
         self.check_settings(out)

@@ -395,11 +395,13 @@ class Record(SesctlTestCase):
         self.assertEqual(self.tags()["SesctlCurrentKey"], new)
         self.assertEqual(self.tags()["SesctlKeptKey"], old)
         self.assertEqual(self.key_ids(), sorted([old, new]))
+        # the advice is the same command again, which retires the old key
         advice = self.advice(err.decode())
-        self.assertEqual(advice, "sesctl smtp rotate --finish")
+        self.assertEqual(advice, "sesctl smtp rotate --output-file %s" % path)
         q = self.paste(advice)
         self.assertEqual(q.returncode, 0, q.stderr)
         self.assertEqual(self.key_ids(), [new])
+        self.assertEqual(self.file_key(path), new)
 
     def test_sigkill_inside_enable_write_then_rerun(self):
         path = os.path.join(self.tmp, "smtp.env")
