@@ -157,8 +157,8 @@ static sesctl_err finish(struct lc *lc, struct iam_access_key_list *keys,
 		TRY(lc_record(lc, delivered, lc->rec.current));
 		cur = find_key(keys, delivered);
 	}
-	if (keys->count == 1 && !cur && !lc->rec.present)
-		cur = &keys->items[0]; /* before the record: the only key */
+	if (keys->count == 1 && !cur)
+		cur = &keys->items[0]; /* no recorded key: the only one */
 	if (keys->count <= 1) {
 		ctx_info(lc->ctx, "nothing to finish: '%s' has %zu access key%s",
 			 lc->user, keys->count, keys->count == 1 ? "" : "s");
@@ -167,7 +167,8 @@ static sesctl_err finish(struct lc *lc, struct iam_access_key_list *keys,
 	ENSURE(cur, no_record(lc, keys, "--finish deletes neither"));
 	for (i = 0; i < keys->count; i++) {
 		const struct iam_access_key_meta *k = &keys->items[i];
-		enum key_role role = record_role(&lc->rec, k, ctx_now(lc->ctx));
+		enum key_role role =
+			record_role_in(&lc->rec, keys, k, ctx_now(lc->ctx));
 
 		if (k == cur)
 			continue;
@@ -349,7 +350,7 @@ static sesctl_err make_room(struct lc *lc, struct iam_access_key_list *keys,
 		return SESCTL_OK;
 	if (in_flight) {
 		for (i = 0; i < keys->count; i++)
-			if (record_role(&lc->rec, &keys->items[i], now) ==
+			if (record_role_in(&lc->rec, keys, &keys->items[i], now) ==
 			    KEY_IN_FLIGHT)
 				break;
 		k = &keys->items[i < keys->count ? i : 0];
@@ -609,8 +610,9 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		const struct iam_access_key_meta *cur =
 			find_key(&keys, lc.rec.current);
 
-		/* Before the record: the only key is the app's. */
-		if (!cur && keys.count == 1 && !lc.rec.present)
+		/* No recorded key (before the record, or deleted by hand):
+		 * the only key is the app's. */
+		if (!cur && keys.count == 1)
 			cur = &keys.items[0];
 		if (cur)
 			snprintf(old_id, sizeof(old_id), "%s",

@@ -284,7 +284,8 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	/* What deserves attention. */
 	record_read(&u.user, &lc.rec);
 	for (i = 0; i < keys.count && r.n_warnings < MAX_WARNINGS - 8; i++) {
-		enum key_role role = record_role(&lc.rec, &keys.items[i], now);
+		enum key_role role =
+			record_role_in(&lc.rec, &keys, &keys.items[i], now);
 
 		if (lc.rec.present || role == KEY_CURRENT || role == KEY_KEPT)
 			sk[i].role = record_role_name(role);
@@ -303,6 +304,13 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 				 "next '%s' deletes it",
 				 sk[i].id, RECORD_GRACE_SECONDS / 60,
 				 lc_cmd(&lc, "rotate"));
+		else if (role == KEY_LEGACY && lc.rec.present)
+			snprintf(warn[r.n_warnings++], WARNING_MAX,
+				 "access key %s has no delivery record and no "
+				 "recorded key exists; sesctl takes it for the "
+				 "app's and deletes nothing; '%s' records a new "
+				 "one",
+				 sk[i].id, lc_cmd(&lc, "rotate"));
 		else if (role == KEY_LOST)
 			snprintf(warn[r.n_warnings++], WARNING_MAX,
 				 "access key %s has no delivery record and "

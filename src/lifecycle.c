@@ -587,7 +587,7 @@ sesctl_err lc_reconcile(struct lc *lc, struct iam_access_key_list *keys,
 	*in_flight = 0;
 	for (i = 0; i < keys->count;) {
 		const struct iam_access_key_meta *k = &keys->items[i];
-		enum key_role role = record_role(&lc->rec, k, now);
+		enum key_role role = record_role_in(&lc->rec, keys, k, now);
 		bool ours = lc->locked &&
 			    journal_made(j, k->access_key_id, k->create_date.t);
 		const char *why;

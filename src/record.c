@@ -61,6 +61,32 @@ enum key_role record_role(const struct record *r,
 	return KEY_LOST;
 }
 
+bool record_anchored(const struct record *r,
+		     const struct iam_access_key_list *keys)
+{
+	size_t i;
+
+	for (i = 0; i < keys->count; i++) {
+		const char *id = keys->items[i].access_key_id;
+
+		if ((r->current[0] && strcmp(id, r->current) == 0) ||
+		    (r->kept[0] && strcmp(id, r->kept) == 0))
+			return true;
+	}
+	return false;
+}
+
+enum key_role record_role_in(const struct record *r,
+			     const struct iam_access_key_list *keys,
+			     const struct iam_access_key_meta *k, time_t now)
+{
+	enum key_role role = record_role(r, k, now);
+
+	if (role == KEY_LOST && !record_anchored(r, keys))
+		return KEY_LEGACY;
+	return role;
+}
+
 const char *record_role_name(enum key_role role)
 {
 	switch (role) {
@@ -69,7 +95,7 @@ const char *record_role_name(enum key_role role)
 	case KEY_KEPT:
 		return "kept";
 	case KEY_LEGACY:
-		return "delivered before the record";
+		return "unrecorded, may be an app's";
 	case KEY_IN_FLIGHT:
 		return "unrecorded, in flight";
 	case KEY_LOST:

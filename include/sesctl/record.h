@@ -77,6 +77,18 @@ void record_read(const struct iam_user *u, struct record *r);
 enum key_role record_role(const struct record *r,
 			  const struct iam_access_key_meta *k, time_t now);
 
+/* Whether one of `keys` is the recorded current or kept key: only then
+ * is an unrecorded key past the grace period "lost".  Without such an
+ * anchor (the recorded keys were deleted by hand, say) an unrecorded key
+ * may be the one an app holds, and it counts as delivered (KEY_LEGACY). */
+bool record_anchored(const struct record *r,
+		     const struct iam_access_key_list *keys);
+
+/* record_role, with the anchor taken into account. */
+enum key_role record_role_in(const struct record *r,
+			     const struct iam_access_key_list *keys,
+			     const struct iam_access_key_meta *k, time_t now);
+
 /* A short word for a role, for messages ("current", "kept", ...). */
 const char *record_role_name(enum key_role role);
 

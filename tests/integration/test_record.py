@@ -261,6 +261,29 @@ class Record(SesctlTestCase):
         self.assertEqual(self.key_ids(), [new])
         self.assertNotIn(cur, self.key_ids())
 
+    def test_unrecorded_key_without_any_recorded_key_is_kept(self):
+        """The recorded key was deleted by hand and a key made by hand
+        took its place: it may be the app's, so nothing deletes it on the
+        strength of a missing record."""
+        self.sesctl("smtp", "enable")
+        cur = self.tags()["SesctlCurrentKey"]
+        st = self.iam.dump_state()
+        for user in st["users"]:
+            if user["name"] == USER:
+                user["access_keys"] = [{
+                    "access_key_id": "AKIABYHAND0000000001",
+                    "secret_access_key": "z" * 40, "status": "Active",
+                    "create_date": OLD_DATE}]
+        self.iam.load_state(st)
+        self.assertNotIn(cur, self.key_ids())
+        out = self.sesctl("smtp", "status")
+        self.assertIn("no recorded key exists", out)
+        self.sesctl("smtp", "enable", code=5)  # already enabled
+        self.sesctl("smtp", "rotate", "--keep-old")
+        self.assertIn("AKIABYHAND0000000001", self.key_ids())
+        self.assertEqual(self.tags()["SesctlKeptKey"], "AKIABYHAND0000000001")
+        self.assertEqual(len(self.key_ids()), 2)
+
     def test_young_unrecorded_key_is_left_alone(self):
         self.sesctl("smtp", "enable")
         cur = self.tags()["SesctlCurrentKey"]

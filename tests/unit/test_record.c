@@ -75,6 +75,24 @@ static void test_record_read_and_roles(void **state)
 	/* No date: never deleted on a guess. */
 	k = key("AKIAOTHER00000000001", 0);
 	assert_int_equal(record_role(&r, &k, now), KEY_IN_FLIGHT);
+	/* Lost only beside a recorded key: alone, it may be the app's. */
+	{
+		struct iam_access_key_meta items[2];
+		struct iam_access_key_list keys;
+
+		memset(&keys, 0, sizeof(keys));
+		items[0] = key("AKIAOTHER00000000001", now - 100000);
+		items[1] = key("AKIACURRENT000000001", now - 100000);
+		keys.items = items;
+		keys.count = 1;
+		assert_false(record_anchored(&r, &keys));
+		assert_int_equal(record_role_in(&r, &keys, &items[0], now),
+				 KEY_LEGACY);
+		keys.count = 2;
+		assert_true(record_anchored(&r, &keys));
+		assert_int_equal(record_role_in(&r, &keys, &items[0], now),
+				 KEY_LOST);
+	}
 }
 
 static void test_record_legacy_and_bad_values(void **state)
