@@ -185,6 +185,13 @@ class Record(SesctlTestCase):
         self.sesctl("smtp", "rotate", "--name", "app", "--keep-old")
         out = self.sesctl("smtp", "status", "--name", "app")
         self.assertIn("'sesctl smtp rotate --finish --name app'", out)
+        # the 90-day warning, and the two-active-keys refusal
+        cur = self.tags("sesctl-smtp-app")["SesctlCurrentKey"]
+        self.iam.set_access_key(cur, create_date=OLD_DATE)
+        out = self.sesctl("smtp", "status", "--name", "app")
+        self.assertIn("rotate it with 'sesctl smtp rotate --name app'", out)
+        self.sesctl("smtp", "rotate", "--name", "app", code=5)
+        self.assertIn("'sesctl smtp rotate --finish --name app'", self.err)
 
     # ---- --finish --------------------------------------------------------
 
