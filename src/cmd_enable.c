@@ -22,8 +22,8 @@
  * interrupted enable is cleaned up (its undelivered key deleted) or, when
  * its settings reached the output file, finished: *done. */
 static sesctl_err resume_existing(struct lc *lc, bool adopt, bool ours,
-				  char *arn, size_t arn_size, bool *tag_it,
-				  bool *done)
+				  char *arn, size_t arn_size, char *user_id,
+				  size_t user_id_size, bool *tag_it, bool *done)
 {
 	struct iam_user_result u;
 	struct iam_access_key_list keys;
@@ -47,6 +47,8 @@ static sesctl_err resume_existing(struct lc *lc, bool adopt, bool ours,
 		*tag_it = true;
 	}
 	record_read(&u.user, &lc->rec);
+	snprintf(user_id, user_id_size, "%s", u.user.user_id);
+	(void)runlock_journal_own(lc->ctx, &lc->lock, u.user.user_id);
 	TRY(iam_list_access_keys(&lc->iam, lc->user, &keys));
 	TRY(lc_reconcile(lc, &keys, delivered, &in_flight));
 	if (delivered[0]) {
@@ -235,9 +237,13 @@ static sesctl_err dry_run(struct lc *lc)
 					      "managed by sesctl" :
 					      "NOT managed by sesctl"));
 	else
-		TRY(lc_plan(lc, "CreateUser UserName=%s Path=%s Tags=%s=%s,%s=%s",
+		TRY(lc_plan(lc, "CreateUser UserName=%s Path=%s Tags=%s=%s%s%s%s%s",
 			    lc->user, LC_PATH, LC_TAG_MANAGED_BY,
-			    LC_TAG_MANAGED_VALUE, LC_TAG_NAME, lc->name));
+			    LC_TAG_MANAGED_VALUE,
+			    strchr(lc->name, ',') ? "" : ",",
+			    strchr(lc->name, ',') ? "" : LC_TAG_NAME,
+			    strchr(lc->name, ',') ? "" : "=",
+			    strchr(lc->name, ',') ? "" : lc->name));
 	TRY(policy_for(lc, exists ? u.user.arn :
 				    "arn:aws:iam::ACCOUNT:user/x",
 		       &doc));
@@ -261,8 +267,10 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	struct iam_access_key key;
 	struct secret settings = SECRET_INIT;
 	struct iam_tag_in tags[2];
+	size_t n_tags;
 	const char *out_file = opts_get(o, OPT_OUTPUT_FILE);
 	char arn[IAM_XML_ARN_MAX + 1] = "", *doc = NULL;
+	char user_id[IAM_XML_ID_MAX + 1] = "", abs_out[PATH_MAX] = "";
 	bool tag_it = false, exists = false, done = false, leftover = false;
 	bool armed = false, leave_journal = false, undone = false;
 	bool journal = false, ours = false, touched = false;
@@ -284,10 +292,14 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 		goto out;
 	}
 	TRY(lc_lock(&lc));
+	if (out_file)
+		TRY(lc_abs_path(&lc, out_file, abs_out, sizeof(abs_out)));
 	/* A write that cannot succeed fails now, before IAM changes; unless
-	 * the file is the one an interrupted run of ours was writing. */
+	 * the file may be the one an interrupted run of ours was writing
+	 * (checked once the user is known). */
 	leftover = out_file && lc.lock.prev.present &&
-		   strcmp(lc.lock.prev.output, out_file) == 0;
+		   lc.lock.prev.user_id[0] &&
+		   strcmp(lc.lock.prev.output, abs_out) == 0;
 	if (out_file && !leftover)
 		TRY(credfile_check_new(ctx, out_file));
 	else if (!out_file)
@@ -299,27 +311,42 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	snprintf(j.command, sizeof(j.command), "enable");
 	j.started = ctx_now(ctx);
 	if (out_file)
-		snprintf(j.output, sizeof(j.output), "%s", out_file);
+		snprintf(j.output, sizeof(j.output), "%s", abs_out);
 	TRY(runlock_journal_write(ctx, &lc.lock, &j));
 	journal = true;
 
 	tags[0] = (struct iam_tag_in){ LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE };
 	tags[1] = (struct iam_tag_in){ LC_TAG_NAME, lc.name };
-	TRY(create_user(&lc, tags, 2, &created, &exists, &ours));
+	/* IAM tag values may not hold ',', which user names may: such a
+	 * --user-name goes without its SesctlName tag. */
+	n_tags = strchr(lc.name, ',') ? 1 : 2;
+	TRY(create_user(&lc, tags, n_tags, &created, &exists, &ours));
 	/* From here a failed run leaves its journal: a rerun of this
 	 * machine may resume the user it left without a key. */
 	touched = true;
 	if (!exists) {
 		snprintf(arn, sizeof(arn), "%s", created.user.arn);
+		snprintf(user_id, sizeof(user_id), "%s", created.user.user_id);
+		(void)runlock_journal_own(ctx, &lc.lock, user_id);
 		ctx_info(ctx, "created IAM user '%s'", lc.user);
 	} else {
 		/* Made by an earlier run, or by this one's lost answer. */
 		TRY(resume_existing(&lc, opts_has(o, OPT_ADOPT), ours, arn,
-				    sizeof(arn), &tag_it, &done));
+				    sizeof(arn), user_id, sizeof(user_id),
+				    &tag_it, &done));
 		if (done)
 			goto out;
 		if (tag_it)
-			TRY(iam_tag_user(&lc.iam, lc.user, tags, 2));
+			TRY(iam_tag_user(&lc.iam, lc.user, tags, n_tags));
+	}
+	/* The journal names the user now: a journal another account's user
+	 * of this name left is not taken for this one's. */
+	snprintf(j.user_id, sizeof(j.user_id), "%s", user_id);
+	TRY(runlock_journal_write(ctx, &lc.lock, &j));
+	if (leftover && !lc.lock.prev.present) {
+		/* The journal was another user's: the file is not ours. */
+		leftover = false;
+		TRY(credfile_check_new(ctx, out_file));
 	}
 	if (leftover) {
 		/* The interrupted run's file names no key the user has. */

@@ -96,6 +96,42 @@ static sesctl_err no_record(struct lc *lc,
 		       keys->items[1].access_key_id, so, lc->user);
 }
 
+/* The recorded key is gone (a rollback, or deleted by hand) and the one
+ * it replaced is there: that one is what the app holds.  (Only after
+ * lc_reconcile: to it, a kept key alone anchors nothing.) */
+static void current_after_rollback(struct lc *lc,
+				   const struct iam_access_key_list *keys)
+{
+	if (lc->rec.current[0] && !find_key(keys, lc->rec.current) &&
+	    find_key(keys, lc->rec.kept)) {
+		snprintf(lc->rec.current, sizeof(lc->rec.current), "%s",
+			 lc->rec.kept);
+		lc->rec.kept[0] = '\0';
+	}
+}
+
+/* The file this run replaces holds a key of the user that no record
+ * names (put there by hand, or by a sesctl before the record): that is
+ * the key the app sends with, so it is the one this rotation replaces,
+ * and the recorded current key is merely kept. */
+static void current_from_file(struct lc *lc,
+			      const struct iam_access_key_list *keys,
+			      const struct smtp_settings *file)
+{
+	const char *id = file->n ? file->item[0].user : "";
+
+	if (!id[0] || !find_key(keys, id) || strcmp(id, lc->rec.current) == 0 ||
+	    strcmp(id, lc->rec.kept) == 0)
+		return;
+	if (lc->rec.current[0])
+		ctx_info(lc->ctx, "the output file holds access key %s, not the "
+				  "recorded %s: the app's key is the file's",
+			 id, lc->rec.current);
+	snprintf(lc->rec.kept, sizeof(lc->rec.kept), "%s",
+		 find_key(keys, lc->rec.current) ? lc->rec.current : "");
+	snprintf(lc->rec.current, sizeof(lc->rec.current), "%s", id);
+}
+
 /* ---- --finish ---------------------------------------------------------- */
 
 /* Refuse to delete kept key `old` while IAM shows it used after `cur` was
@@ -151,6 +187,8 @@ static sesctl_err finish(struct lc *lc, struct iam_access_key_list *keys,
 
 	if (!dry)
 		TRY(lc_reconcile(lc, keys, delivered, &in_flight));
+	current_after_rollback(lc, keys);
+	cur = find_key(keys, lc->rec.current);
 	if (delivered[0]) {
 		/* An interrupted rotate wrote this key's settings: it is
 		 * the app's now. */
@@ -194,6 +232,28 @@ out:
 }
 
 /* ---- what to deliver ------------------------------------------------- */
+
+/* The settings file to replace must be this user's: one that holds
+ * another IAM user's key is another app's, and rotating into it would
+ * take that app's working settings away. */
+static sesctl_err check_file_is_ours(struct lc *lc,
+				     const struct iam_access_key_list *keys,
+				     const char *path,
+				     const struct smtp_settings *file)
+{
+	const char *id = file->n ? file->item[0].user : "";
+
+	if (!id[0] || find_key(keys, id) || strcmp(id, lc->rec.current) == 0 ||
+	    strcmp(id, lc->rec.kept) == 0)
+		return SESCTL_OK;
+	return err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+		       "'%s' holds the settings of access key %s, which is not "
+		       "a key of IAM user '%s': it is another user's (another "
+		       "app's file?) or was deleted\nnothing was changed; give "
+		       "this user's own --output-file, or remove '%s' if no app "
+		       "reads it",
+		       path, id, lc->user, path);
+}
 
 /* Each --region must be one the user's policy lets SES send in: settings
  * for another region would only be refused. */
@@ -550,15 +610,9 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		       "pass --force to rotate its keys anyway",
 		       lc.user, LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE));
 	record_read(&u.user, &lc.rec);
+	if (lc.locked)
+		(void)runlock_journal_own(ctx, &lc.lock, u.user.user_id);
 	TRY(iam_list_access_keys(&lc.iam, lc.user, &keys));
-	if (lc.rec.current[0] && !find_key(&keys, lc.rec.current) &&
-	    find_key(&keys, lc.rec.kept)) {
-		/* The recorded key is gone (a rollback, or by hand): the key
-		 * it replaced is what the app holds. */
-		snprintf(lc.rec.current, sizeof(lc.rec.current), "%s",
-			 lc.rec.kept);
-		lc.rec.kept[0] = '\0';
-	}
 	if (keys.count > 1)
 		qsort(keys.items, keys.count, sizeof(keys.items[0]),
 		      by_create_date);
@@ -570,15 +624,20 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	}
 
 	TRY(choose_delivery(&lc, out_file, &file));
-	if (out_file)
+	if (out_file) {
+		TRY(check_file_is_ours(&lc, &keys, out_file, &file));
 		TRY(credfile_check_replace(ctx, out_file));
-	else if (!dry)
+	} else if (!dry) {
 		TRY(credfile_check_stdout(ctx));
+	}
 
 	if (!dry)
 		TRY(lc_reconcile(&lc, &keys, delivered, &in_flight));
 	else
 		delivered[0] = '\0';
+	current_after_rollback(&lc, &keys);
+	if (!delivered[0])
+		current_from_file(&lc, &keys, &file);
 	if (delivered[0]) {
 		/* A rotate died after writing the settings: finish it as it
 		 * meant to. */
@@ -637,8 +696,9 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	snprintf(j.mode, sizeof(j.mode), "%s", mode_name(mode));
 	j.started = ctx_now(ctx);
 	j.verify = opts_has(o, OPT_VERIFY);
+	snprintf(j.user_id, sizeof(j.user_id), "%s", u.user.user_id);
 	if (out_file)
-		snprintf(j.output, sizeof(j.output), "%s", out_file);
+		TRY(lc_abs_path(&lc, out_file, j.output, sizeof(j.output)));
 	for (i = 0; i < keys.count && i < JOURNAL_KEYS_MAX; i++)
 		snprintf(j.before[j.n_before++], sizeof(j.before[0]), "%s",
 			 keys.items[i].access_key_id);

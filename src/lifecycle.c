@@ -49,10 +49,12 @@ static sesctl_err lc_names(struct lc *lc)
 		n = snprintf(lc->user, sizeof(lc->user), "%s", user);
 		snprintf(lc->name, sizeof(lc->name), "%s", user);
 	} else if (name) {
-		if (!valid_user_chars(name))
+		/* The name is also the SesctlName tag's value, where IAM
+		 * allows no ','. */
+		if (!valid_user_chars(name) || strchr(name, ','))
 			return err_set(ei, SESCTL_ERR_USAGE,
 				       "invalid --name '%s': use A-Z a-z 0-9 "
-				       "and _+=,.@- only",
+				       "and _+=.@- only",
 				       name);
 		n = snprintf(lc->user, sizeof(lc->user), LC_USER_PREFIX "-%s",
 			     name);
@@ -568,6 +570,35 @@ bool lc_file_names_key(struct lc *lc, const char *path, const char *id)
 	return yes;
 }
 
+sesctl_err lc_abs_path(struct lc *lc, const char *path, char *out,
+		       size_t size)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	int n;
+
+	if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (realpath(dir, real))
+		n = snprintf(out, size, "%s%s%s", real,
+			     strcmp(real, "/") == 0 ? "" : "/", base);
+	else if (path[0] == '/')
+		n = snprintf(out, size, "%s", path);
+	else if (getcwd(real, sizeof(real)))
+		n = snprintf(out, size, "%s/%s", real, path);
+	else
+		n = snprintf(out, size, "%s", path);
+	if (n < 0 || (size_t)n >= size)
+		return err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+			       "the path '%s' is too long", path);
+	return SESCTL_OK;
+}
+
 static void drop_key(struct iam_access_key_list *keys, size_t i)
 {
 	memmove(&keys->items[i], &keys->items[i + 1],
@@ -608,6 +639,14 @@ sesctl_err lc_reconcile(struct lc *lc, struct iam_access_key_list *keys,
 		}
 		if (!ours && role == KEY_IN_FLIGHT) {
 			(*in_flight)++;
+			i++;
+			continue;
+		}
+		if (opts_get(lc->o, OPT_OUTPUT_FILE) &&
+		    lc_file_names_key(lc, opts_get(lc->o, OPT_OUTPUT_FILE),
+				      k->access_key_id)) {
+			/* The file this run replaces holds it: an app may
+			 * send with it, record or not. */
 			i++;
 			continue;
 		}

@@ -69,8 +69,7 @@ bool record_anchored(const struct record *r,
 	for (i = 0; i < keys->count; i++) {
 		const char *id = keys->items[i].access_key_id;
 
-		if ((r->current[0] && strcmp(id, r->current) == 0) ||
-		    (r->kept[0] && strcmp(id, r->kept) == 0))
+		if (r->current[0] && strcmp(id, r->current) == 0)
 			return true;
 	}
 	return false;

@@ -121,6 +121,8 @@ static void journal_parse(const char *text, struct journal *j)
 			(void)str_copy(j->command, sizeof(j->command), buf + 8);
 		else if (strncmp(buf, "mode ", 5) == 0)
 			(void)str_copy(j->mode, sizeof(j->mode), buf + 5);
+		else if (strncmp(buf, "user-id ", 8) == 0)
+			(void)str_copy(j->user_id, sizeof(j->user_id), buf + 8);
 		else if (strcmp(buf, "verify yes") == 0)
 			j->verify = true;
 		else if (strncmp(buf, "started ", 8) == 0)
@@ -241,36 +243,42 @@ fail:
 		       strerror(errno));
 }
 
+/* Append "key value\n" to buf (a value with a line break is left out: it
+ * would forge lines).  False when it does not fit. */
+static bool add_line(char *buf, size_t size, size_t *len, const char *key,
+		     const char *value)
+{
+	int n;
+
+	if (!value[0] || strchr(value, '\n'))
+		return true;
+	n = snprintf(buf + *len, size - *len, "%s %s\n", key, value);
+	if (n < 0 || (size_t)n >= size - *len)
+		return false;
+	*len += (size_t)n;
+	return true;
+}
+
 sesctl_err runlock_journal_write(struct ctx *ctx, struct runlock *l,
 				 const struct journal *j)
 {
-	char buf[JOURNAL_MAX];
-	size_t len, i;
-	int n;
+	char buf[JOURNAL_MAX] = JOURNAL_MAGIC "\n", started[24];
+	size_t len = strlen(buf), i;
+	bool fits;
 
-	n = snprintf(buf, sizeof(buf),
-		     JOURNAL_MAGIC "\ncommand %s\nmode %s\nstarted %lld\n%s",
-		     j->command, j->mode[0] ? j->mode : "-",
-		     (long long)j->started, j->verify ? "verify yes\n" : "");
-	if (n < 0 || (size_t)n >= sizeof(buf))
+	snprintf(started, sizeof(started), "%lld", (long long)j->started);
+	fits = add_line(buf, sizeof(buf), &len, "command", j->command) &&
+	       add_line(buf, sizeof(buf), &len, "mode",
+			j->mode[0] ? j->mode : "-") &&
+	       add_line(buf, sizeof(buf), &len, "started", started) &&
+	       add_line(buf, sizeof(buf), &len, "verify",
+			j->verify ? "yes" : "") &&
+	       add_line(buf, sizeof(buf), &len, "user-id", j->user_id) &&
+	       add_line(buf, sizeof(buf), &len, "output", j->output);
+	for (i = 0; fits && i < j->n_before; i++)
+		fits = add_line(buf, sizeof(buf), &len, "before", j->before[i]);
+	if (!fits)
 		return err_set(&ctx->err, SESCTL_ERR_FAIL, "journal too long");
-	len = (size_t)n;
-	for (i = 0; i < j->n_before; i++) {
-		n = snprintf(buf + len, sizeof(buf) - len, "before %s\n",
-			     j->before[i]);
-		if (n < 0 || (size_t)n >= sizeof(buf) - len)
-			return err_set(&ctx->err, SESCTL_ERR_FAIL,
-				       "journal too long");
-		len += (size_t)n;
-	}
-	if (j->output[0] && !strchr(j->output, '\n')) {
-		n = snprintf(buf + len, sizeof(buf) - len, "output %s\n",
-			     j->output);
-		if (n < 0 || (size_t)n >= sizeof(buf) - len)
-			return err_set(&ctx->err, SESCTL_ERR_FAIL,
-				       "journal too long");
-		len += (size_t)n;
-	}
 	return put(ctx, l, buf, len);
 }
 
@@ -284,10 +292,28 @@ bool journal_made(const struct journal *j, const char *id, time_t created)
 {
 	size_t i;
 
-	if (!j->present || created + JOURNAL_SKEW < j->started)
+	if (!j->present || !j->user_id[0] ||
+	    created + JOURNAL_SKEW < j->started)
 		return false;
 	for (i = 0; i < j->n_before; i++)
 		if (strcmp(j->before[i], id) == 0)
 			return false;
 	return true;
+}
+
+bool runlock_journal_own(struct ctx *ctx, struct runlock *l,
+			 const char *user_id)
+{
+	struct journal *j = &l->prev;
+
+	if (!j->present)
+		return false;
+	if (j->user_id[0] ? strcmp(j->user_id, user_id) == 0 :
+			    strcmp(j->command, "enable") == 0)
+		return true;
+	ctx_debug(ctx, "the journal in '%s' is of another IAM user of this "
+		       "name (UserId %s, not %s): not this user's",
+		  l->path, j->user_id[0] ? j->user_id : "unknown", user_id);
+	memset(j, 0, sizeof(*j));
+	return false;
 }

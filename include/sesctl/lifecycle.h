@@ -158,6 +158,12 @@ MUST_USE sesctl_err lc_read_settings(struct lc *lc, const char *path,
  * (leaves ctx->err as it was). */
 bool lc_file_names_key(struct lc *lc, const char *path, const char *id);
 
+/* `path` made absolute for the journal (another run may start in another
+ * directory): its directory resolved with realpath(3), else the working
+ * directory put in front.  Fails (usage) when it does not fit. */
+MUST_USE sesctl_err lc_abs_path(struct lc *lc, const char *path, char *out,
+				size_t size);
+
 /* Print a planned IAM call for --dry-run on stdout. */
 MUST_USE sesctl_err lc_plan(struct lc *lc, const char *fmt, ...)
 	PRINTF_LIKE(2, 3);

@@ -77,10 +77,11 @@ void record_read(const struct iam_user *u, struct record *r);
 enum key_role record_role(const struct record *r,
 			  const struct iam_access_key_meta *k, time_t now);
 
-/* Whether one of `keys` is the recorded current or kept key: only then
- * is an unrecorded key past the grace period "lost".  Without such an
- * anchor (the recorded keys were deleted by hand, say) an unrecorded key
- * may be the one an app holds, and it counts as delivered (KEY_LEGACY). */
+/* Whether one of `keys` is the recorded current key: only then is an
+ * unrecorded key past the grace period "lost".  Without that anchor (the
+ * current key was deleted by hand, say; a kept key alone does not anchor,
+ * as the app moved away from it) an unrecorded key may be the one an app
+ * holds, and it counts as delivered (KEY_LEGACY). */
 bool record_anchored(const struct record *r,
 		     const struct iam_access_key_list *keys);
 

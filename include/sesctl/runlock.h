@@ -34,9 +34,14 @@ struct journal {
 	bool present;
 	char command[16]; /* "enable", "rotate" */
 	char mode[16];    /* rotate: "delete", "deactivate", "keep" */
+	/* The IAM user's UserId (unique across accounts): a journal of
+	 * another account's user of the same name, reached through the same
+	 * endpoint with another profile, is not this user's.  "" when an
+	 * enable died before CreateUser answered (it made no key then). */
+	char user_id[JOURNAL_ID_MAX + 1];
 	bool verify;      /* --verify: the old key waits for SES */
 	time_t started;   /* just before CreateAccessKey went out */
-	char output[PATH_MAX]; /* --output-file, "" for standard output */
+	char output[PATH_MAX]; /* --output-file, absolute; "" for stdout */
 	char before[JOURNAL_KEYS_MAX][JOURNAL_ID_MAX + 1];
 	size_t n_before;
 };
@@ -61,8 +66,18 @@ MUST_USE sesctl_err runlock_journal_write(struct ctx *ctx, struct runlock *l,
 MUST_USE sesctl_err runlock_journal_clear(struct ctx *ctx, struct runlock *l);
 
 /* Whether key `id`, created at `created`, may have been made by the run
- * that wrote `j`: not among its keys before, and created no earlier than
- * a little before it started. */
+ * that wrote `j`: the journal names a user (see runlock_journal_own), the
+ * key was not among its keys before, and was created no earlier than a
+ * little before the run started. */
 bool journal_made(const struct journal *j, const char *id, time_t created);
+
+/* The user is known now (`user_id`, GetUser's or CreateUser's UserId):
+ * forget a journal that names another user of the same name (another
+ * account behind the same endpoint, or a user deleted and made again).
+ * A journal naming no user is kept only when it is an enable's (it died
+ * before CreateUser answered, so made no key).  Returns whether the
+ * journal stays. */
+bool runlock_journal_own(struct ctx *ctx, struct runlock *l,
+			 const char *user_id);
 
 #endif

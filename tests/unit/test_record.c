@@ -92,6 +92,12 @@ static void test_record_read_and_roles(void **state)
 		assert_true(record_anchored(&r, &keys));
 		assert_int_equal(record_role_in(&r, &keys, &items[0], now),
 				 KEY_LOST);
+		/* The kept key alone anchors nothing: the current key is
+		 * gone, and the unrecorded one may be what the app holds. */
+		items[1] = key("AKIAKEPT000000000001", now - 100000);
+		assert_false(record_anchored(&r, &keys));
+		assert_int_equal(record_role_in(&r, &keys, &items[0], now),
+				 KEY_LEGACY);
 	}
 }
 
@@ -188,6 +194,7 @@ static void test_runlock_journal_round_trip(void **state)
 	snprintf(j.output, sizeof(j.output), "/etc/app dir/smtp.env");
 	snprintf(j.before[0], sizeof(j.before[0]), "AKIAOLD0000000000001");
 	j.n_before = 1;
+	snprintf(j.user_id, sizeof(j.user_id), "AIDAUSERAPP0000000001");
 	assert_int_equal(runlock_journal_write(&ctx, &l, &j), SESCTL_OK);
 	runlock_release(&l);
 
@@ -202,10 +209,35 @@ static void test_runlock_journal_round_trip(void **state)
 	assert_int_equal(l.prev.started, 1700000000);
 	assert_string_equal(l.prev.output, "/etc/app dir/smtp.env");
 	assert_int_equal(l.prev.n_before, 1);
+	assert_string_equal(l.prev.user_id, "AIDAUSERAPP0000000001");
+	assert_true(runlock_journal_own(&ctx, &l, "AIDAUSERAPP0000000001"));
 	assert_true(journal_made(&l.prev, "AKIANEW0000000000001", 1700000001));
 	assert_false(journal_made(&l.prev, "AKIAOLD0000000000001", 1700000001));
 	/* Made well before the run started: not that run's. */
 	assert_false(journal_made(&l.prev, "AKIANEW0000000000001", 1600000000));
+	/* Another user of this name (another account, or made anew): the
+	 * journal is forgotten, and makes no key that user's. */
+	assert_false(runlock_journal_own(&ctx, &l, "AIDAOTHERACCOUNT00001"));
+	assert_false(l.prev.present);
+	assert_false(journal_made(&l.prev, "AKIANEW0000000000001", 1700000001));
+	/* A journal that names no user makes no key anyone's; an enable's
+	 * (it died before CreateUser answered) is still its user's. */
+	j.user_id[0] = '\0';
+	assert_int_equal(runlock_journal_write(&ctx, &l, &j), SESCTL_OK);
+	runlock_release(&l);
+	assert_int_equal(runlock_acquire(&ctx, "https://127.0.0.1:8443/",
+					 "sesctl-smtp-app", &l),
+			 SESCTL_OK);
+	assert_false(journal_made(&l.prev, "AKIANEW0000000000001", 1700000001));
+	assert_false(runlock_journal_own(&ctx, &l, "AIDAUSERAPP0000000001"));
+	snprintf(j.command, sizeof(j.command), "enable");
+	assert_int_equal(runlock_journal_write(&ctx, &l, &j), SESCTL_OK);
+	runlock_release(&l);
+	assert_int_equal(runlock_acquire(&ctx, "https://127.0.0.1:8443/",
+					 "sesctl-smtp-app", &l),
+			 SESCTL_OK);
+	assert_true(runlock_journal_own(&ctx, &l, "AIDAUSERAPP0000000001"));
+	assert_false(journal_made(&l.prev, "AKIANEW0000000000001", 1700000001));
 	assert_int_equal(runlock_journal_clear(&ctx, &l), SESCTL_OK);
 	runlock_release(&l);
 	assert_int_equal(runlock_acquire(&ctx, "https://127.0.0.1:8443/",
