@@ -8,6 +8,7 @@
  */
 #include "sesctl/cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,14 @@ static const struct opt_def options[] = {
 	  "set the old key Inactive instead of deleting it", NULL },
 	{ OPT_DEBUG, "debug", NULL, OPT_GLOBAL,
 	  "explain each step on stderr (secrets are never shown)", NULL },
+	{ OPT_DEPLOY_HOOK, "deploy-hook", "CMD", OPT_ARG,
+	  "run CMD with /bin/sh once the new settings are delivered, before "
+	  "the old key is retired; the old key stays if it fails",
+	  NULL },
+	{ OPT_DEPLOY_HOOK_TIMEOUT, "deploy-hook-timeout", "SECONDS", OPT_ARG,
+	  "stop the deploy hook after this long and count it failed (default: "
+	  "300)",
+	  NULL },
 	{ OPT_DRY_RUN, "dry-run", NULL, 0,
 	  "print the IAM calls that would change something; change nothing",
 	  NULL },
@@ -74,6 +83,10 @@ static const struct opt_def options[] = {
 	  "leave the old key active; retire it later with --finish", NULL },
 	{ OPT_LEGACY_V2, "legacy-v2", NULL, 0,
 	  "use the deprecated v2 algorithm (SES rejects v2 passwords)", NULL },
+	{ OPT_MAX_AGE, "max-age", "DAYS", OPT_ARG,
+	  "rotate only when the delivered key is older than DAYS; otherwise "
+	  "change nothing and exit 0 (for a timer)",
+	  NULL },
 	{ OPT_NAME, "name", "NAME", OPT_ARG,
 	  "which SMTP user: IAM user sesctl-smtp-NAME (default: sesctl-smtp)",
 	  NULL },
@@ -118,14 +131,18 @@ static const enum opt_id derive_opts[] = { OPT_ACCESS_KEY_ID, OPT_FORMAT,
 					   OPT_FROM_ENV, OPT_LEGACY_V2,
 					   OPT__COUNT };
 static const enum opt_id enable_opts[] = {
-	OPT_ADOPT,	  OPT_DRY_RUN, OPT_FORMAT,      OPT_FROM_ADDRESS,
-	OPT_IDENTITY,	  OPT_NAME,    OPT_OUTPUT_FILE, OPT_SMTP_ENDPOINT_URL,
-	OPT_USER_NAME,	  OPT_VERIFY,  OPT_VERIFY_TIMEOUT, OPT__COUNT
+	OPT_ADOPT,	     OPT_DEPLOY_HOOK, OPT_DEPLOY_HOOK_TIMEOUT,
+	OPT_DRY_RUN,	     OPT_FORMAT,      OPT_FROM_ADDRESS,
+	OPT_IDENTITY,	     OPT_NAME,	      OPT_OUTPUT_FILE,
+	OPT_SMTP_ENDPOINT_URL, OPT_USER_NAME, OPT_VERIFY,
+	OPT_VERIFY_TIMEOUT,  OPT__COUNT
 };
 static const enum opt_id rotate_opts[] = {
-	OPT_DEACTIVATE_OLD, OPT_DRY_RUN, OPT_FINISH,	  OPT_FORCE,
-	OPT_FORMAT,	    OPT_KEEP_OLD, OPT_NAME,	  OPT_OUTPUT_FILE,
-	OPT_SMTP_ENDPOINT_URL, OPT_USER_NAME, OPT_VERIFY, OPT_VERIFY_TIMEOUT,
+	OPT_DEACTIVATE_OLD,  OPT_DEPLOY_HOOK, OPT_DEPLOY_HOOK_TIMEOUT,
+	OPT_DRY_RUN,	     OPT_FINISH,      OPT_FORCE,
+	OPT_FORMAT,	     OPT_KEEP_OLD,    OPT_MAX_AGE,
+	OPT_NAME,	     OPT_OUTPUT_FILE, OPT_SMTP_ENDPOINT_URL,
+	OPT_USER_NAME,	     OPT_VERIFY,      OPT_VERIFY_TIMEOUT,
 	OPT__COUNT
 };
 static const enum opt_id disable_opts[] = { OPT_DRY_RUN, OPT_FORCE, OPT_NAME,
@@ -170,14 +187,21 @@ static const struct cmd_def smtp_cmds[] = {
 	  "(--keep-old) for a switch without downtime, after which 'rotate\n"
 	  "--finish' deletes every key but the recorded one.  It delivers the\n"
 	  "recorded regions and the existing file's format and mode (a file\n"
-	  "holding another user's key is refused).  With two\n"
-	  "keys already, an Inactive kept one is deleted first; two active keys\n"
-	  "are refused unless --finish or --force (which deletes the kept one\n"
-	  "first).  A rerun of an interrupted rotate finishes or undoes it.\n"
+	  "holding another user's key is refused).  With two keys already, an\n"
+	  "Inactive kept one is deleted first; two active keys are refused\n"
+	  "unless --finish or --force (which deletes the kept one first).  A\n"
+	  "rerun of an interrupted rotate finishes or undoes it.\n"
+	  "\n"
+	  "From a timer: --max-age DAYS rotates only a key older than DAYS\n"
+	  "(else nothing changes, exit 0); --deploy-hook CMD runs CMD with\n"
+	  "/bin/sh once the new settings are delivered and before the old key\n"
+	  "is retired, which stays if CMD fails (the next run tries again).\n"
 	  "\n"
 	  "Examples:\n"
 	  "  sesctl smtp rotate --output-file /etc/app/smtp.env\n"
-	  "  sesctl smtp rotate --keep-old && sesctl smtp rotate --finish\n" },
+	  "  sesctl smtp rotate --keep-old && sesctl smtp rotate --finish\n"
+	  "  sesctl smtp rotate --max-age 90 --output-file /etc/app/smtp.env \\\n"
+	  "      --deploy-hook 'systemctl restart app'\n" },
 	{ "disable", smtp_disable, CMD_NEEDS_CREDS | CMD_MUTATES, disable_opts,
 	  NULL, "delete the IAM user and everything attached to it",
 	  "Deletes the user's access keys, inline and attached policies, group\n"
@@ -271,6 +295,27 @@ bool opts_has(const struct opts *o, enum opt_id id)
 unsigned opts_count(const struct opts *o, enum opt_id id)
 {
 	return (unsigned)id < OPT__COUNT ? o->count[id] : 0;
+}
+
+sesctl_err opts_number(struct err_info *ei, const struct opts *o,
+		       enum opt_id id, long min, long max, long dflt,
+		       const char *unit, long *out)
+{
+	const char *v = opts_get(o, id);
+	char *end = NULL;
+	long n;
+
+	*out = dflt;
+	if (!v)
+		return SESCTL_OK;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < min || n > max)
+		return err_set(ei, SESCTL_ERR_USAGE,
+			       "--%s '%s' is not a number of %s from %ld to %ld",
+			       cli_option(id)->name, v, unit, min, max);
+	*out = n;
+	return SESCTL_OK;
 }
 
 /* ---- help ---------------------------------------------------------- */

@@ -253,6 +253,9 @@ static sesctl_err dry_run(struct lc *lc)
 	TRY(lc_plan(lc, "CreateAccessKey UserName=%s", lc->user));
 	TRY(lc_plan(lc, "# then write the SMTP settings (%s) to %s",
 		    lc->fmt->name, out ? out : "standard output"));
+	if (opts_has(lc->o, OPT_DEPLOY_HOOK))
+		TRY(lc_plan(lc, "# then run the deploy hook: %s",
+			    opts_get(lc->o, OPT_DEPLOY_HOOK)));
 out:
 	free(doc);
 	iam_user_result_release(&u);
@@ -273,7 +276,7 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	char user_id[IAM_XML_ID_MAX + 1] = "", abs_out[PATH_MAX] = "";
 	bool tag_it = false, exists = false, done = false, leftover = false;
 	bool armed = false, leave_journal = false, undone = false;
-	bool journal = false, ours = false, touched = false;
+	bool journal = false, ours = false, touched = false, delivered = false;
 	struct journal j;
 	sesctl_err rc = SESCTL_OK;
 
@@ -286,6 +289,7 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 				  "name the user with --name"));
 	TRY(lc_open(&lc, ctx, o, LC_NEEDS_REGION));
 	TRY(check_narrowing(&lc));
+	TRY(lc_check_hook_opts(&lc));
 	TRY(smtp_verify_check_opts(ctx, o, lc.n_regions));
 	if (opts_has(o, OPT_DRY_RUN)) {
 		rc = dry_run(&lc);
@@ -404,6 +408,7 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 				     ctx->err.msg);
 		goto clear;
 	}
+	delivered = true;
 	ctx_info(ctx, "SMTP user %s enabled for %s%s; settings written to %s",
 		 key.access_key_id, lc.regions[0],
 		 lc.n_regions > 1 ? " and more regions" : "",
@@ -420,11 +425,22 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 				     ctx->err.msg, key.access_key_id,
 				     out_file ? out_file : "standard output");
 	}
+	if (rc == SESCTL_OK && opts_has(o, OPT_DEPLOY_HOOK) &&
+	    !interrupt_caught()) {
+		rc = lc_deploy_hook(&lc, key.access_key_id);
+		if (rc != SESCTL_OK)
+			rc = err_set(&ctx->err, rc,
+				     "%s\nthe access key %s stays: its settings "
+				     "are in %s; make the app read them",
+				     ctx->err.msg, key.access_key_id,
+				     out_file ? out_file : "the output above");
+	}
 clear:
 out:
 	/* Done, or failed before IAM changed: the journal has nothing more
 	 * to tell. */
-	if (journal && !leave_journal && (rc == SESCTL_OK || !touched)) {
+	if (journal && !leave_journal &&
+	    (rc == SESCTL_OK || !touched || delivered)) {
 		struct err_info saved = ctx->err;
 
 		if (runlock_journal_clear(ctx, &lc.lock) != SESCTL_OK)

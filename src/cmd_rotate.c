@@ -22,6 +22,7 @@
 
 #include "sesctl/cmd_smtp.h"
 #include "sesctl/credfile.h"
+#include "sesctl/hook.h"
 #include "sesctl/interrupt.h"
 #include "sesctl/lifecycle.h"
 #include "sesctl/smtp_verify.h"
@@ -47,6 +48,8 @@ find_key(const struct iam_access_key_list *keys, const char *id)
 }
 
 enum retire_mode { RETIRE_DELETE, RETIRE_DEACTIVATE, RETIRE_KEEP };
+
+#define MAX_AGE_DAYS_MAX 36500
 
 static const char *mode_name(enum retire_mode m)
 {
@@ -357,10 +360,28 @@ out:
 	return rc;
 }
 
+/* The deploy hook failed: the old key stays, and says how to go on. */
+static sesctl_err hook_failed(struct lc *lc, const char *old_id)
+{
+	if (!old_id || !old_id[0])
+		return err_set(&lc->ctx->err, SESCTL_ERR_FAIL,
+			       "%s\nthe new settings are written and recorded",
+			       lc->ctx->err.msg);
+	return err_set(&lc->ctx->err, SESCTL_ERR_FAIL,
+		       "%s\nthe new settings are written and recorded, and the "
+		       "old access key %s stays active, so the app keeps "
+		       "working; run '%s' to try the hook again and retire it, "
+		       "or '%s' once the app uses the new settings",
+		       lc->ctx->err.msg, old_id, lc_rerun(lc, "rotate"),
+		       lc_cmd(lc, "rotate --finish"));
+}
+
 /* A rotate of this machine recorded its new key and died (or failed)
  * before it retired the old one: retire it as that run meant to, unless
  * that run waited for SES (--verify), whose word only --finish may
- * overrule.  Returns whether it did (with *rc). */
+ * overrule.  A run that waited for its --deploy-hook is finished by a
+ * rerun with a --deploy-hook: the hook runs again, and only once it
+ * succeeds is the old key retired.  Returns whether it did (with *rc). */
 static bool finish_retirement(struct lc *lc, struct iam_access_key_list *keys,
 			      sesctl_err *rc)
 {
@@ -371,6 +392,7 @@ static bool finish_retirement(struct lc *lc, struct iam_access_key_list *keys,
 	bool was_before = false;
 
 	if (!j->present || strcmp(j->command, "rotate") != 0 || j->verify ||
+	    (j->hook && !opts_has(lc->o, OPT_DEPLOY_HOOK)) ||
 	    strcmp(j->mode, "keep") == 0 || !cur || !lc->rec.kept[0] ||
 	    !journal_made(j, cur->access_key_id, cur->create_date.t))
 		return false;
@@ -389,10 +411,39 @@ static bool finish_retirement(struct lc *lc, struct iam_access_key_list *keys,
 	ctx_info(lc->ctx, "an interrupted rotate delivered access key %s and "
 			  "recorded it; finishing it",
 		 cur->access_key_id);
+	if (j->hook) {
+		*rc = lc_deploy_hook(lc, cur->access_key_id);
+		if (*rc != SESCTL_OK) {
+			*rc = hook_failed(lc, kept->access_key_id);
+			return true;
+		}
+	}
 	*rc = retire(lc, kept->access_key_id,
 		     strcmp(j->mode, "deactivate") == 0, false);
 	if (*rc == SESCTL_OK)
 		*rc = runlock_journal_clear(lc->ctx, &lc->lock);
+	return true;
+}
+
+/* --max-age: is the app's key still young enough?  Then say so and do
+ * nothing (a timer runs this daily). */
+static bool young_enough(struct lc *lc, const struct iam_access_key_list *keys,
+			 long max_age_days)
+{
+	const struct iam_access_key_meta *cur = find_key(keys, lc->rec.current);
+	long age;
+
+	if (!cur && keys->count == 1)
+		cur = &keys->items[0]; /* no record: the only key */
+	if (!cur || !cur->create_date.present)
+		return false;
+	age = (long)(ctx_now(lc->ctx) - cur->create_date.t);
+	if (age > max_age_days * 86400L)
+		return false;
+	ctx_info(lc->ctx, "access key %s of '%s' is %ld day%s old, not older "
+			  "than --max-age %ld: nothing to rotate",
+		 cur->access_key_id, lc->user, age / 86400,
+		 age / 86400 == 1 ? "" : "s", max_age_days);
 	return true;
 }
 
@@ -560,6 +611,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	bool fin = opts_has(o, OPT_FINISH);
 	bool dry = opts_has(o, OPT_DRY_RUN);
 	bool armed = false, leave_journal = false, undone = false;
+	long max_age = 0;
 	sesctl_err rc = SESCTL_OK;
 	size_t i, in_flight = 0;
 
@@ -593,7 +645,16 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		       "--finish makes no new password, so there is nothing "
 		       "to --verify; check the current one with 'sesctl smtp "
 		       "verify'"));
+	ENSURE(!fin || (!opts_has(o, OPT_MAX_AGE) &&
+			!opts_has(o, OPT_DEPLOY_HOOK)),
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "--finish makes no new password, so --%s has no use "
+		       "there",
+		       opts_has(o, OPT_MAX_AGE) ? "max-age" : "deploy-hook"));
+	TRY(opts_number(&ctx->err, o, OPT_MAX_AGE, 1, MAX_AGE_DAYS_MAX, 0,
+			"days", &max_age));
 	TRY(lc_open(&lc, ctx, o, fin ? 0 : LC_REGION_LATER));
+	TRY(lc_check_hook_opts(&lc));
 	if (!dry)
 		TRY(lc_lock(&lc));
 
@@ -664,6 +725,8 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 
 	if (!dry && finish_retirement(&lc, &keys, &rc))
 		goto out;
+	if (max_age && young_enough(&lc, &keys, max_age))
+		goto clear; /* what a dead run left is settled above */
 	TRY(make_room(&lc, &keys, in_flight, dry));
 	{
 		const struct iam_access_key_meta *cur =
@@ -684,6 +747,9 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 			    lc.fmt->name, lc.regions[0],
 			    lc.n_regions > 1 ? " and more" : "",
 			    out_file ? out_file : "standard output"));
+		if (opts_has(o, OPT_DEPLOY_HOOK))
+			TRY(lc_plan(&lc, "# then run the deploy hook: %s",
+				    opts_get(o, OPT_DEPLOY_HOOK)));
 		if (old_id[0] && mode != RETIRE_KEEP)
 			TRY(retire(&lc, old_id, mode == RETIRE_DEACTIVATE,
 				   true));
@@ -696,6 +762,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	snprintf(j.mode, sizeof(j.mode), "%s", mode_name(mode));
 	j.started = ctx_now(ctx);
 	j.verify = opts_has(o, OPT_VERIFY);
+	j.hook = opts_has(o, OPT_DEPLOY_HOOK);
 	snprintf(j.user_id, sizeof(j.user_id), "%s", u.user.user_id);
 	if (out_file)
 		TRY(lc_abs_path(&lc, out_file, j.output, sizeof(j.output)));
@@ -797,6 +864,22 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 					     out_file ? out_file :
 							"the settings printed",
 					     lc_cmd(&lc, "rotate --finish"));
+			goto clear;
+		}
+	}
+	/* The app is told (certbot's deploy hook); the old key goes only
+	 * once the hook says the app took the new settings. */
+	if (opts_has(o, OPT_DEPLOY_HOOK)) {
+		if (interrupt_caught()) {
+			rc = stopped(&lc, old_id[0] ? old_id : NULL, mode,
+				     &leave_journal);
+			goto clear;
+		}
+		rc = lc_deploy_hook(&lc, key.access_key_id);
+		if (rc != SESCTL_OK) {
+			rc = hook_failed(&lc, old_id);
+			/* A plain rerun with the hook tries it again. */
+			leave_journal = old_id[0] && mode != RETIRE_KEEP;
 			goto clear;
 		}
 	}

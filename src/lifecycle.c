@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sesctl/credfile.h"
+#include "sesctl/hook.h"
 #include "sesctl/interrupt.h"
 #include "sesctl/smtp_pw.h"
 
@@ -597,6 +598,64 @@ sesctl_err lc_abs_path(struct lc *lc, const char *path, char *out,
 		return err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
 			       "the path '%s' is too long", path);
 	return SESCTL_OK;
+}
+
+sesctl_err lc_check_hook_opts(struct lc *lc)
+{
+	const char *cmd = opts_get(lc->o, OPT_DEPLOY_HOOK);
+	long t;
+
+	if (!cmd)
+		return opts_has(lc->o, OPT_DEPLOY_HOOK_TIMEOUT) ?
+			       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+				       "--deploy-hook-timeout only applies "
+				       "with --deploy-hook") :
+			       SESCTL_OK;
+	if (!cmd[strspn(cmd, " \t")])
+		return err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+			       "--deploy-hook is empty: give the command that "
+			       "makes the app read its new settings, e.g. "
+			       "'systemctl reload postfix'");
+	return opts_number(&lc->ctx->err, lc->o, OPT_DEPLOY_HOOK_TIMEOUT, 1,
+			   HOOK_MAX_TIMEOUT_S, HOOK_DEFAULT_TIMEOUT_S, "seconds",
+			   &t);
+}
+
+sesctl_err lc_deploy_hook(struct lc *lc, const char *key_id)
+{
+	const char *cmd = opts_get(lc->o, OPT_DEPLOY_HOOK);
+	const char *out = opts_get(lc->o, OPT_OUTPUT_FILE);
+	char regions[OPT_VALUES_MAX * (REGION_NAME_MAX + 1) + 1] = "";
+	char abs_out[PATH_MAX];
+	struct hook_var vars[4];
+	size_t i, len = 0;
+	long timeout_s;
+	sesctl_err rc = SESCTL_OK;
+
+	if (!cmd)
+		return SESCTL_OK;
+	TRY(opts_number(&lc->ctx->err, lc->o, OPT_DEPLOY_HOOK_TIMEOUT, 1,
+			HOOK_MAX_TIMEOUT_S, HOOK_DEFAULT_TIMEOUT_S, "seconds",
+			&timeout_s));
+	for (i = 0; i < lc->n_regions; i++) {
+		int n = snprintf(regions + len, sizeof(regions) - len, "%s%s",
+				 i ? " " : "", lc->regions[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(regions) - len)
+			break;
+		len += (size_t)n;
+	}
+	if (out)
+		TRY(lc_abs_path(lc, out, abs_out, sizeof(abs_out)));
+	vars[0] = (struct hook_var){ "SESCTL_USER", lc->user };
+	vars[1] = (struct hook_var){ "SESCTL_KEY_ID", key_id };
+	vars[2] = (struct hook_var){ "SESCTL_REGIONS", regions };
+	vars[3] = (struct hook_var){ "SESCTL_OUTPUT_FILE", out ? abs_out : NULL };
+	ctx_info(lc->ctx, "running the deploy hook for access key %s", key_id);
+	TRY(hook_run(lc->ctx, cmd, vars, 4, timeout_s * 1000));
+	ctx_info(lc->ctx, "the deploy hook succeeded");
+out:
+	return rc;
 }
 
 static void drop_key(struct iam_access_key_list *keys, size_t i)

@@ -125,6 +125,8 @@ static void journal_parse(const char *text, struct journal *j)
 			(void)str_copy(j->user_id, sizeof(j->user_id), buf + 8);
 		else if (strcmp(buf, "verify yes") == 0)
 			j->verify = true;
+		else if (strcmp(buf, "hook yes") == 0)
+			j->hook = true;
 		else if (strncmp(buf, "started ", 8) == 0)
 			j->started = (time_t)strtoll(buf + 8, NULL, 10);
 		else if (strncmp(buf, "output ", 7) == 0)
@@ -273,6 +275,7 @@ sesctl_err runlock_journal_write(struct ctx *ctx, struct runlock *l,
 	       add_line(buf, sizeof(buf), &len, "started", started) &&
 	       add_line(buf, sizeof(buf), &len, "verify",
 			j->verify ? "yes" : "") &&
+	       add_line(buf, sizeof(buf), &len, "hook", j->hook ? "yes" : "") &&
 	       add_line(buf, sizeof(buf), &len, "user-id", j->user_id) &&
 	       add_line(buf, sizeof(buf), &len, "output", j->output);
 	for (i = 0; fits && i < j->n_before; i++)

@@ -242,23 +242,8 @@ out:
 static sesctl_err parse_timeout(struct ctx *ctx, const struct opts *o,
 				long dflt, long *out)
 {
-	const char *v = opts_get(o, OPT_VERIFY_TIMEOUT);
-	char *end = NULL;
-	long t;
-
-	*out = dflt;
-	if (!v)
-		return SESCTL_OK;
-	errno = 0;
-	t = strtol(v, &end, 10);
-	if (errno || end == v || *end || t < 0 ||
-	    t > SMTP_VERIFY_MAX_TIMEOUT_S)
-		return err_set(&ctx->err, SESCTL_ERR_USAGE,
-			       "--verify-timeout '%s' is not a number of "
-			       "seconds from 0 to %ld",
-			       v, SMTP_VERIFY_MAX_TIMEOUT_S);
-	*out = t;
-	return SESCTL_OK;
+	return opts_number(&ctx->err, o, OPT_VERIFY_TIMEOUT, 0,
+			   SMTP_VERIFY_MAX_TIMEOUT_S, dflt, "seconds", out);
 }
 
 static const char *ca_bundle(const struct opts *o)

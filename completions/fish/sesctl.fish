@@ -60,6 +60,8 @@ complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l output-file -r -F -d 
 complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l verify -d 'Log in to SES SMTP with the new password first'
 complete -c sesctl -n '__sesctl_smtp_cmd enable rotate verify' -l verify-timeout -x -d 'Keep trying the SMTP login this many seconds'
 complete -c sesctl -n '__sesctl_smtp_cmd enable rotate verify' -l smtp-endpoint-url -x -d 'Log in at URL instead of the SES SMTP host'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l deploy-hook -x -a '(__fish_complete_command)' -d 'Run CMD once the settings are delivered'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l deploy-hook-timeout -x -d 'Stop the deploy hook after this many seconds'
 complete -c sesctl -n '__sesctl_smtp_cmd rotate disable' -l force -d 'Act on an unmanaged user, or past two active keys'
 complete -c sesctl -n '__sesctl_smtp_cmd derive verify' -l from-env -d 'Read the secret or settings from the environment'
 
@@ -72,6 +74,7 @@ complete -c sesctl -n '__sesctl_smtp_cmd enable' -l from-address -x -d 'Only all
 complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l deactivate-old -d 'Set the old key Inactive instead of deleting it'
 complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l keep-old -d 'Leave the old key active'
 complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l finish -d 'Delete every access key but the newest'
+complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l max-age -x -d 'Rotate only when the delivered key is older than DAYS'
 
 # smtp disable
 complete -c sesctl -n '__sesctl_smtp_cmd disable' -l yes -d 'Do not ask for confirmation'

@@ -21,6 +21,8 @@ enum opt_id {
 	OPT_CREDENTIALS_FILE,
 	OPT_DEACTIVATE_OLD,
 	OPT_DEBUG,
+	OPT_DEPLOY_HOOK,
+	OPT_DEPLOY_HOOK_TIMEOUT,
 	OPT_DRY_RUN,
 	OPT_ENDPOINT_URL,
 	OPT_FINISH,
@@ -32,6 +34,7 @@ enum opt_id {
 	OPT_IDENTITY,
 	OPT_KEEP_OLD,
 	OPT_LEGACY_V2,
+	OPT_MAX_AGE,
 	OPT_NAME,
 	OPT_OUTPUT_FILE,
 	OPT_PORT,
@@ -73,6 +76,12 @@ const char *opts_get(const struct opts *o, enum opt_id id);
 bool opts_has(const struct opts *o, enum opt_id id);
 /* How many times `id` was given. */
 unsigned opts_count(const struct opts *o, enum opt_id id);
+/* The value of `id` as a whole number of `unit` ("seconds", "days") from
+ * min to max (dflt when it was not given); a usage error naming the
+ * option otherwise. */
+MUST_USE sesctl_err opts_number(struct err_info *ei, const struct opts *o,
+				enum opt_id id, long min, long max, long dflt,
+				const char *unit, long *out);
 
 #define CMD_OFFLINE     0x1 /* never touches the network */
 #define CMD_NEEDS_CREDS 0x2 /* needs the caller's AWS credentials */

@@ -164,6 +164,14 @@ bool lc_file_names_key(struct lc *lc, const char *path, const char *id);
 MUST_USE sesctl_err lc_abs_path(struct lc *lc, const char *path, char *out,
 				size_t size);
 
+/* Run the --deploy-hook, if one was given, for the delivered key `key_id`
+ * (hook.h): SESCTL_USER, SESCTL_KEY_ID, SESCTL_REGIONS and, with
+ * --output-file, SESCTL_OUTPUT_FILE (absolute) in its environment. */
+MUST_USE sesctl_err lc_deploy_hook(struct lc *lc, const char *key_id);
+
+/* Check --deploy-hook and --deploy-hook-timeout. */
+MUST_USE sesctl_err lc_check_hook_opts(struct lc *lc);
+
 /* Print a planned IAM call for --dry-run on stdout. */
 MUST_USE sesctl_err lc_plan(struct lc *lc, const char *fmt, ...)
 	PRINTF_LIKE(2, 3);

@@ -40,6 +40,7 @@ struct journal {
 	 * enable died before CreateUser answered (it made no key then). */
 	char user_id[JOURNAL_ID_MAX + 1];
 	bool verify;      /* --verify: the old key waits for SES */
+	bool hook;        /* --deploy-hook: the old key waits for it */
 	time_t started;   /* just before CreateAccessKey went out */
 	char output[PATH_MAX]; /* --output-file, absolute; "" for stdout */
 	char before[JOURNAL_KEYS_MAX][JOURNAL_ID_MAX + 1];

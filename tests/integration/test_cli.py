@@ -593,6 +593,15 @@ class DocsAndCompletionsInStep(SesctlTestCase):
                 opts["datadir"], default)
             want[os.path.join(SOURCE_ROOT, rel)] = os.path.join(
                 under(d), os.path.basename(rel))
+        unit_dir = opts.get("systemd_unit_dir") or ""
+        if not unit_dir and shutil.which("pkg-config"):
+            unit_dir = subprocess.run(
+                ["pkg-config", "--variable=systemdsystemunitdir", "systemd"],
+                capture_output=True, text=True, timeout=60).stdout.strip()
+        if unit_dir and unit_dir != "no":
+            for unit in ("sesctl-rotate@.service", "sesctl-rotate@.timer"):
+                want[os.path.join(bdir, "contrib", "systemd", unit)] = \
+                    os.path.join(under(unit_dir), unit)
         if opts.get("man") != "disabled" and shutil.which("scdoc"):
             for page in ("sesctl.1", "sesctl-smtp.1"):
                 want[os.path.join(bdir, "docs", page)] = os.path.join(
@@ -600,8 +609,9 @@ class DocsAndCompletionsInStep(SesctlTestCase):
         return want
 
     def test_install_layout(self):
-        """meson introspect --installed: both man pages in man1 and the
-        three completion files in their shells' directories."""
+        """meson introspect --installed: both man pages in man1, the
+        three completion files in their shells' directories, and the
+        systemd units in systemd's."""
         bdir, installed, opts = self.meson_info()
         got = {os.path.realpath(k): v for k, v in installed.items()}
         want = self.expected_install(bdir, opts)
