@@ -20,8 +20,10 @@
 #include "sesctl/secret.h"
 #include "sesctl/smtp_verify.h"
 
-static const char *const format_values[] = { "env", "export", "dotenv",
-					     "json", "postfix", "text", NULL };
+static const char *const format_values[] = { "env",	"export",
+					     "dotenv",	"json",
+					     "postfix", "text",
+					     "prometheus", NULL };
 
 static const char *const port_values[] = { "587", "465", "2587", "2465",
 					   "25", NULL };
@@ -37,10 +39,16 @@ static const struct opt_def options[] = {
 	  "list every SMTP user sesctl manages (path /sesctl/)", NULL },
 	{ OPT_CA_BUNDLE, "ca-bundle", "FILE", OPT_ARG | OPT_GLOBAL,
 	  "trust the CA certificates in FILE (default: $AWS_CA_BUNDLE)", NULL },
+	{ OPT_CHECK, "check", NULL, 0,
+	  "for monitoring: one summary line; exit 0 OK, 1 warning, 2 critical, "
+	  "3 unknown",
+	  NULL },
 	{ OPT_CREDENTIALS_FILE, "credentials-file", "FILE", OPT_ARG,
 	  "read the SMTP settings to check from FILE (any --format sesctl "
 	  "writes)",
 	  NULL },
+	{ OPT_CRIT_AGE, "crit-age", "DAYS", OPT_ARG,
+	  "an active key older than DAYS is critical (default: never)", NULL },
 	{ OPT_DEACTIVATE_OLD, "deactivate-old", NULL, 0,
 	  "set the old key Inactive instead of deleting it", NULL },
 	{ OPT_DEBUG, "debug", NULL, OPT_GLOBAL,
@@ -66,8 +74,8 @@ static const struct opt_def options[] = {
 	  "act on a user sesctl does not manage, or past two active keys",
 	  NULL },
 	{ OPT_FORMAT, "format", "FORMAT", OPT_ARG,
-	  "output format: env, export, dotenv, json or postfix (status: text "
-	  "or json)",
+	  "output format: env, export, dotenv, json or postfix (status: text, "
+	  "json or prometheus)",
 	  format_values },
 	{ OPT_FROM_ADDRESS, "from-address", "ADDR", OPT_ARG | OPT_REPEAT,
 	  "only allow mail from ADDR (a pattern such as *@example.com)", NULL },
@@ -120,8 +128,12 @@ static const struct opt_def options[] = {
 	  NULL },
 	{ OPT_VERSION, "version", NULL, OPT_GLOBAL,
 	  "show the version and exit", NULL },
-	{ OPT_YES, "yes", NULL, 0,
-	  "do not ask for confirmation (needed without a terminal)", NULL },
+	{ OPT_WARN_AGE, "warn-age", "DAYS", OPT_ARG,
+	  "warn about an active key older than DAYS (default: 90)", NULL },
+	{ OPT_YES, "yes", NULL, OPT_GLOBAL,
+	  "do not ask for confirmation (disable needs it without a terminal; "
+	  "the other commands never ask)",
+	  NULL },
 };
 
 _Static_assert(sizeof(options) / sizeof(options[0]) == OPT__COUNT,
@@ -146,13 +158,14 @@ static const enum opt_id rotate_opts[] = {
 	OPT__COUNT
 };
 static const enum opt_id disable_opts[] = { OPT_DRY_RUN, OPT_FORCE, OPT_NAME,
-					    OPT_USER_NAME, OPT_YES,
-					    OPT__COUNT };
+					    OPT_USER_NAME, OPT__COUNT };
 static const enum opt_id verify_opts[] = { OPT_CREDENTIALS_FILE, OPT_FROM_ENV,
 					   OPT_PORT, OPT_SMTP_ENDPOINT_URL,
 					   OPT_VERIFY_TIMEOUT, OPT__COUNT };
-static const enum opt_id status_opts[] = { OPT_ALL, OPT_FORMAT, OPT_NAME,
-					   OPT_USER_NAME, OPT__COUNT };
+static const enum opt_id status_opts[] = { OPT_ALL,	      OPT_CHECK,
+					   OPT_CRIT_AGE,  OPT_FORMAT,
+					   OPT_NAME,	      OPT_USER_NAME,
+					   OPT_WARN_AGE,  OPT__COUNT };
 
 static const struct cmd_def smtp_cmds[] = {
 	{ "enable", smtp_enable, CMD_NEEDS_CREDS | CMD_MUTATES, enable_opts,
@@ -640,6 +653,10 @@ sesctl_err cli_run(struct ctx *ctx, int argc, char **argv)
 	sesctl_err rc = SESCTL_OK;
 
 	memset(&o, 0, sizeof(o));
+	/* A monitoring check reports even a usage error as "unknown". */
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		ctx->check |= strcmp(argv[i], "--check") == 0;
+	i = 1;
 
 	/* sesctl [GLOBAL...] */
 	while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0) {

@@ -162,6 +162,51 @@ static sesctl_err remove_leftover(struct lc *lc, const char *path)
 	return SESCTL_OK;
 }
 
+/* An identical enable ran before: `path` holds the settings of the
+ * user's recorded, active key, for the regions and format of this run.
+ * Then nothing is to be done (idempotent provisioning). */
+static bool already_enabled(struct lc *lc, const char *path)
+{
+	struct smtp_settings s;
+	struct iam_user_result u;
+	struct iam_access_key_list keys;
+	struct record rec;
+	struct err_info saved = lc->ctx->err;
+	bool yes = false;
+	size_t i, j;
+
+	memset(&u, 0, sizeof(u));
+	memset(&keys, 0, sizeof(keys));
+	memset(&rec, 0, sizeof(rec));
+	if (lc_read_settings(lc, path, &s) != SESCTL_OK || !s.n ||
+	    s.format != lc->fmt || s.n != lc->n_regions)
+		goto out;
+	for (i = 0; i < lc->n_regions; i++) {
+		bool found = false;
+
+		for (j = 0; j < s.n; j++)
+			found |= strcmp(s.item[j].region, lc->regions[i]) == 0;
+		if (!found)
+			goto out;
+	}
+	if (iam_get_user(&lc->iam, lc->user, &u) != SESCTL_OK ||
+	    !lc_is_managed(&u.user))
+		goto out;
+	record_read(&u.user, &rec);
+	if (strcmp(rec.current, s.item[0].user) != 0 ||
+	    iam_list_access_keys(&lc->iam, lc->user, &keys) != SESCTL_OK)
+		goto out;
+	for (i = 0; i < keys.count; i++)
+		yes |= strcmp(keys.items[i].access_key_id, rec.current) == 0 &&
+		       keys.items[i].status == IAM_STATUS_ACTIVE;
+out:
+	output_settings_release(&s);
+	iam_user_result_release(&u);
+	iam_access_key_list_release(&keys);
+	lc->ctx->err = saved;
+	return yes;
+}
+
 static sesctl_err policy_for(struct lc *lc, const char *arn, char **doc)
 {
 	const struct opts *o = lc->o;
@@ -304,9 +349,18 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	leftover = out_file && lc.lock.prev.present &&
 		   lc.lock.prev.user_id[0] &&
 		   strcmp(lc.lock.prev.output, abs_out) == 0;
-	if (out_file && !leftover)
-		TRY(credfile_check_new(ctx, out_file));
-	else if (!out_file)
+	if (out_file && !leftover) {
+		rc = credfile_check_new(ctx, out_file);
+		if (rc != SESCTL_OK && already_enabled(&lc, out_file)) {
+			ctx_info(ctx, "already enabled: '%s' holds the settings "
+				      "of '%s''s recorded access key; nothing "
+				      "changed",
+				 out_file, lc.user);
+			rc = SESCTL_OK;
+			goto out;
+		}
+		TRY(rc);
+	} else if (!out_file)
 		TRY(credfile_check_stdout(ctx));
 
 	/* The journal, from before the user is made: a rerun of this

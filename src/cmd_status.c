@@ -12,6 +12,9 @@
 
 #define MAX_WARNINGS 16
 #define WARNING_MAX 512
+/* An active key with no recorded use this many days after it was made:
+ * the app may not have its settings. */
+#define UNUSED_DAYS 7
 /* --all: IAM requests in flight at once (each user's tags and keys). */
 #define STATUS_ALL_IN_FLIGHT 8
 
@@ -48,6 +51,43 @@ static void add(struct text *t, const char *label, const char *fmt, ...)
 	t->buf[t->len++] = '\n';
 	t->buf[t->len] = '\0';
 }
+
+/* What status found wrong, each with a stable code (status --check,
+ * JSON, prometheus): see sesctl-smtp(1), WARNINGS. */
+struct warnings {
+	struct status_warning w[MAX_WARNINGS];
+	char msg[MAX_WARNINGS][WARNING_MAX];
+	size_t n;
+	int worst; /* 0 none, 1 warning, 2 critical */
+};
+
+static void warn(struct warnings *ws, const char *code, int severity,
+		 const char *fmt, ...) PRINTF_LIKE(4, 5);
+
+static void warn(struct warnings *ws, const char *code, int severity,
+		 const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ws->n >= MAX_WARNINGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ws->msg[ws->n], WARNING_MAX, fmt, ap);
+	va_end(ap);
+	ws->w[ws->n] = (struct status_warning){
+		code, severity >= 2 ? "critical" : "warning", ws->msg[ws->n]
+	};
+	ws->n++;
+	if (severity > ws->worst)
+		ws->worst = severity;
+}
+
+/* Every code status may report, for prometheus's zero-valued series. */
+static const char *const warning_codes[] = {
+	"key-old",	  "two-active-keys", "inactive-key",   "unused-key",
+	"unrecorded-key", "lost-key",	     "no-key",	       "policy-missing",
+	"policy-drift",	  "not-managed",     NULL
+};
 
 static long age_days(const struct iam_date *d, time_t now)
 {
@@ -165,6 +205,137 @@ out:
 	return rc;
 }
 
+static const char *const check_words[] = { "OK", "WARNING", "CRITICAL" };
+
+/* status --check: one line, monitoring plugin style, with perfdata. */
+static sesctl_err print_check(struct ctx *ctx, const struct status_report *r,
+			      const struct warnings *ws, const char *current,
+			      long warn_age, long crit_age)
+{
+	char line[WARNING_MAX + 512], crit[24] = "";
+	const struct status_key *key = NULL;
+	size_t i, first = 0;
+	int n;
+
+	for (i = 0; i < r->n_keys; i++)
+		if ((current && strcmp(r->keys[i].id, current) == 0) ||
+		    (!key && strcmp(r->keys[i].status, "Active") == 0))
+			key = &r->keys[i];
+	for (i = 0; i < ws->n; i++)
+		if ((ws->w[i].severity[0] == 'c') >
+		    (ws->w[first].severity[0] == 'c'))
+			first = i;
+	if (crit_age)
+		snprintf(crit, sizeof(crit), "%ld", crit_age);
+	if (ws->n)
+		n = snprintf(line, sizeof(line), "SESCTL %s - %s: %s: %s%s",
+			     check_words[ws->worst], r->user,
+			     ws->w[first].code, ws->w[first].message,
+			     ws->n > 1 ? " (and more: see sesctl smtp status)" :
+					 "");
+	else if (key)
+		n = snprintf(line, sizeof(line),
+			     "SESCTL OK - %s: access key %s is %ld day%s old",
+			     r->user, key->id, key->age_days,
+			     key->age_days == 1 ? "" : "s");
+	else
+		n = snprintf(line, sizeof(line), "SESCTL OK - %s", r->user);
+	if (n < 0)
+		return SESCTL_ERR_FAIL;
+	if ((size_t)n >= sizeof(line))
+		n = (int)sizeof(line) - 1;
+	/* Nagios perfdata: 'label'=value;warn;crit;min */
+	snprintf(line + n, sizeof(line) - (size_t)n,
+		 " | key_age_days=%ld;%ld;%s;0 keys=%zu;;;0 warnings=%zu;;;0\n",
+		 key ? key->age_days : 0, warn_age, crit, r->n_keys, ws->n);
+	return ctx_write_out(ctx, line, strlen(line));
+}
+
+/* Prometheus text format, for node_exporter's textfile collector. */
+static void prom_add(struct text *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+static void prom_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->len >= sizeof(t->buf) - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		t->len += (size_t)n;
+	if (t->len >= sizeof(t->buf))
+		t->len = sizeof(t->buf) - 1;
+}
+
+static sesctl_err print_prometheus(struct ctx *ctx,
+				   const struct status_report *r,
+				   const struct warnings *ws,
+				   const struct iam_access_key_list *keys,
+				   const struct iam_access_key_last_used *used,
+				   time_t now)
+{
+	struct text *t = calloc(1, sizeof(*t));
+	size_t i, j, count[2] = { 0, 0 };
+	sesctl_err rc;
+
+	if (!t)
+		return err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory");
+	/* User names and key ids hold no '"', '\\' or line break: they
+	 * need no escaping in a label value. */
+	prom_add(t, "# HELP sesctl_smtp_key_age_seconds How long ago IAM made "
+		    "each access key of the SMTP user.\n"
+		    "# TYPE sesctl_smtp_key_age_seconds gauge\n");
+	for (i = 0; i < keys->count; i++)
+		prom_add(t,
+			 "sesctl_smtp_key_age_seconds{user=\"%s\",key=\"%s\","
+			 "status=\"%s\",record=\"%s\"} %lld\n",
+			 r->user, r->keys[i].id, r->keys[i].status,
+			 r->keys[i].role ? r->keys[i].role : "",
+			 keys->items[i].create_date.present ?
+				 (long long)(now - keys->items[i].create_date.t) :
+				 0LL);
+	prom_add(t, "# HELP sesctl_smtp_key_last_used_timestamp_seconds When "
+		    "IAM last saw each access key used (absent: never).\n"
+		    "# TYPE sesctl_smtp_key_last_used_timestamp_seconds gauge\n");
+	for (i = 0; i < keys->count; i++)
+		if (used[i].last_used_date.present)
+			prom_add(t,
+				 "sesctl_smtp_key_last_used_timestamp_seconds"
+				 "{user=\"%s\",key=\"%s\"} %lld\n",
+				 r->user, r->keys[i].id,
+				 (long long)used[i].last_used_date.t);
+	for (i = 0; i < keys->count; i++)
+		count[keys->items[i].status == IAM_STATUS_ACTIVE ? 0 : 1]++;
+	prom_add(t, "# HELP sesctl_smtp_keys Access keys of the SMTP user.\n"
+		    "# TYPE sesctl_smtp_keys gauge\n"
+		    "sesctl_smtp_keys{user=\"%s\",status=\"Active\"} %zu\n"
+		    "sesctl_smtp_keys{user=\"%s\",status=\"Inactive\"} %zu\n",
+		 r->user, count[0], r->user, count[1]);
+	prom_add(t, "# HELP sesctl_smtp_warnings Warnings sesctl smtp status "
+		    "finds, by code.\n"
+		    "# TYPE sesctl_smtp_warnings gauge\n");
+	for (i = 0; warning_codes[i]; i++) {
+		size_t n = 0;
+
+		for (j = 0; j < ws->n; j++)
+			n += strcmp(ws->w[j].code, warning_codes[i]) == 0;
+		prom_add(t, "sesctl_smtp_warnings{user=\"%s\",code=\"%s\"} "
+			    "%zu\n",
+			 r->user, warning_codes[i], n);
+	}
+	prom_add(t, "# HELP sesctl_smtp_check_status What status --check "
+		    "says: 0 OK, 1 warning, 2 critical.\n"
+		    "# TYPE sesctl_smtp_check_status gauge\n"
+		    "sesctl_smtp_check_status{user=\"%s\"} %d\n",
+		 r->user, ws->worst);
+	rc = ctx_write_out(ctx, t->buf, t->len);
+	free(t);
+	return rc;
+}
+
 sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 		       char **argv)
 {
@@ -179,8 +350,9 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	struct text *t = NULL;
 	const char *fmt = opts_get(o, OPT_FORMAT);
 	const char *tag_keys[64], *tag_values[64];
-	char warn[MAX_WARNINGS][WARNING_MAX];
-	const char *warnings[MAX_WARNINGS];
+	struct warnings ws;
+	long warn_age, crit_age;
+	bool check = opts_has(o, OPT_CHECK), prom;
 	char desc[256] = "", host[REGION_HOST_MAX] = "", *doc = NULL;
 	time_t now = ctx_now(ctx);
 	size_t i, active = 0, inactive = 0;
@@ -193,12 +365,33 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	memset(&keys, 0, sizeof(keys));
 	memset(&r, 0, sizeof(r));
 	memset(&lc, 0, sizeof(lc));
+	memset(&ws, 0, sizeof(ws));
 	ENSURE(argc == 0, err_set(&ctx->err, SESCTL_ERR_USAGE,
 				  "'sesctl smtp status' takes no arguments; "
 				  "name the user with --name"));
-	ENSURE(!fmt || strcmp(fmt, "text") == 0 || strcmp(fmt, "json") == 0,
+	ENSURE(!fmt || strcmp(fmt, "text") == 0 || strcmp(fmt, "json") == 0 ||
+		       strcmp(fmt, "prometheus") == 0,
 	       err_set(&ctx->err, SESCTL_ERR_USAGE,
-		       "status prints --format text or json, not '%s'", fmt));
+		       "status prints --format text, json or prometheus, not "
+		       "'%s'",
+		       fmt));
+	prom = fmt && strcmp(fmt, "prometheus") == 0;
+	ENSURE(!check || !fmt,
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "--check prints one summary line; leave out --format"));
+	ENSURE(!(check || prom) || !opts_has(o, OPT_ALL),
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "--%s reports on one user; leave out --all and run it "
+		       "once per --name",
+		       check ? "check" : "format prometheus"));
+	TRY(opts_number(&ctx->err, o, OPT_WARN_AGE, 1, 36500,
+			LC_KEY_MAX_AGE_DAYS, "days", &warn_age));
+	TRY(opts_number(&ctx->err, o, OPT_CRIT_AGE, 1, 36500, 0, "days",
+			&crit_age));
+	ENSURE(!crit_age || crit_age >= warn_age,
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "--crit-age %ld is below --warn-age %ld", crit_age,
+		       warn_age));
 	ENSURE(opts_count(o, OPT_REGION) <= 1,
 	       err_set(&ctx->err, SESCTL_ERR_USAGE,
 		       "'sesctl smtp status' takes one --region"));
@@ -283,69 +476,75 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 
 	/* What deserves attention. */
 	record_read(&u.user, &lc.rec);
-	for (i = 0; i < keys.count && r.n_warnings < MAX_WARNINGS - 8; i++) {
-		enum key_role role =
-			record_role_in(&lc.rec, &keys, &keys.items[i], now);
+	for (i = 0; i < keys.count; i++) {
+		const struct iam_access_key_meta *k = &keys.items[i];
+		enum key_role role = record_role_in(&lc.rec, &keys, k, now);
+		bool on = k->status == IAM_STATUS_ACTIVE;
 
 		if (lc.rec.present || role == KEY_CURRENT || role == KEY_KEPT)
 			sk[i].role = record_role_name(role);
-		if (sk[i].age_days > LC_KEY_MAX_AGE_DAYS &&
-		    keys.items[i].status == IAM_STATUS_ACTIVE)
-			snprintf(warn[r.n_warnings++], WARNING_MAX,
-				 "access key %s is %ld days old (over %d); "
-				 "rotate it with '%s'",
-				 sk[i].id, sk[i].age_days, LC_KEY_MAX_AGE_DAYS,
-				 lc_cmd(&lc, "rotate"));
+		if (on && crit_age && sk[i].age_days > crit_age)
+			warn(&ws, "key-old", 2,
+			     "access key %s is %ld days old (over %ld); rotate "
+			     "it with '%s'",
+			     sk[i].id, sk[i].age_days, crit_age,
+			     lc_cmd(&lc, "rotate"));
+		else if (on && sk[i].age_days > warn_age)
+			warn(&ws, "key-old", 1,
+			     "access key %s is %ld days old (over %ld); rotate "
+			     "it with '%s'",
+			     sk[i].id, sk[i].age_days, warn_age,
+			     lc_cmd(&lc, "rotate"));
+		if (on && !sk[i].last_used && sk[i].age_days > UNUSED_DAYS &&
+		    role != KEY_KEPT)
+			warn(&ws, "unused-key", 1,
+			     "access key %s was made %ld days ago and IAM shows "
+			     "no use of it: does the app have its settings?",
+			     sk[i].id, sk[i].age_days);
 		if (role == KEY_IN_FLIGHT)
-			snprintf(warn[r.n_warnings++], WARNING_MAX,
-				 "access key %s has no delivery record: a "
-				 "sesctl run may be delivering it now; if not, "
-				 "its secret was lost, and after %d minutes the "
-				 "next '%s' deletes it",
-				 sk[i].id, RECORD_GRACE_SECONDS / 60,
-				 lc_cmd(&lc, "rotate"));
+			warn(&ws, "unrecorded-key", 1,
+			     "access key %s has no delivery record: a sesctl "
+			     "run may be delivering it now; if not, its secret "
+			     "was lost, and after %d minutes the next '%s' "
+			     "deletes it",
+			     sk[i].id, RECORD_GRACE_SECONDS / 60,
+			     lc_cmd(&lc, "rotate"));
 		else if (role == KEY_LEGACY && lc.rec.present)
-			snprintf(warn[r.n_warnings++], WARNING_MAX,
-				 "access key %s has no delivery record and no "
-				 "recorded key exists; sesctl takes it for the "
-				 "app's and deletes nothing; '%s' records a new "
-				 "one",
-				 sk[i].id, lc_cmd(&lc, "rotate"));
+			warn(&ws, "unrecorded-key", 1,
+			     "access key %s has no delivery record and no "
+			     "recorded key exists; sesctl takes it for the "
+			     "app's and deletes nothing; '%s' records a new one",
+			     sk[i].id, lc_cmd(&lc, "rotate"));
 		else if (role == KEY_LOST)
-			snprintf(warn[r.n_warnings++], WARNING_MAX,
-				 "access key %s has no delivery record and "
-				 "nobody holds its secret; the next '%s' "
-				 "deletes it",
-				 sk[i].id, lc_cmd(&lc, "rotate"));
+			warn(&ws, "lost-key", 1,
+			     "access key %s has no delivery record and nobody "
+			     "holds its secret; the next '%s' deletes it",
+			     sk[i].id, lc_cmd(&lc, "rotate"));
 	}
 	if (active > 1)
-		snprintf(warn[r.n_warnings++], WARNING_MAX,
-			 "two active access keys; once every app uses the "
-			 "newer one, run '%s'",
-			 lc_cmd(&lc, "rotate --finish"));
+		warn(&ws, "two-active-keys", 1,
+		     "two active access keys; once every app uses the newer "
+		     "one, run '%s'",
+		     lc_cmd(&lc, "rotate --finish"));
 	if (inactive > 0)
-		snprintf(warn[r.n_warnings++], WARNING_MAX,
-			 "an inactive access key lingers; '%s' deletes it",
-			 lc_cmd(&lc, "rotate --finish"));
+		warn(&ws, "inactive-key", 1,
+		     "an inactive access key lingers; '%s' deletes it",
+		     lc_cmd(&lc, "rotate --finish"));
 	if (keys.count == 0)
-		snprintf(warn[r.n_warnings++], WARNING_MAX,
-			 "no access key, so no SMTP password works; '%s' "
-			 "makes one",
-			 lc_cmd(&lc, "rotate"));
+		warn(&ws, "no-key", 2,
+		     "no access key, so no SMTP password works; '%s' makes one",
+		     lc_cmd(&lc, "rotate"));
 	if (!r.policy_present)
-		snprintf(warn[r.n_warnings++], WARNING_MAX,
-			 "no inline policy '%s': SES refuses this user's mail",
-			 POLICY_NAME);
+		warn(&ws, "policy-missing", 2,
+		     "no inline policy '%s': SES refuses this user's mail",
+		     POLICY_NAME);
 	else if (!r.policy_matches)
-		snprintf(warn[r.n_warnings++], WARNING_MAX,
-			 "policy '%s' was changed outside sesctl (drift): %s",
-			 POLICY_NAME, desc);
+		warn(&ws, "policy-drift", 1,
+		     "policy '%s' was changed outside sesctl (drift): %s",
+		     POLICY_NAME, desc);
 	if (!lc_is_managed(&u.user))
-		snprintf(warn[r.n_warnings++], WARNING_MAX,
-			 "not managed by sesctl (no tag %s=%s)",
-			 LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE);
-	for (i = 0; i < r.n_warnings; i++)
-		warnings[i] = warn[i];
+		warn(&ws, "not-managed", 1, "not managed by sesctl (no tag %s=%s)",
+		     LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE);
 
 	r.user = u.user.user_name[0] ? u.user.user_name : lc.user;
 	r.arn = u.user.arn;
@@ -376,7 +575,19 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 		r.smtp_host = host;
 		r.smtp_port = SMTP_PORT_STARTTLS;
 	}
-	r.warnings = warnings;
+	r.warnings = ws.w;
+	r.n_warnings = ws.n;
+	ctx->check_status = ws.worst;
+
+	if (check) {
+		TRY(print_check(ctx, &r, &ws, lc.rec.current, warn_age,
+				crit_age));
+		goto out;
+	}
+	if (prom) {
+		TRY(print_prometheus(ctx, &r, &ws, &keys, used, now));
+		goto out;
+	}
 
 	if (json) {
 		TRY(output_status_json(&r, &doc));
@@ -441,7 +652,9 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 		add(t, "smtp", "%s port %d (STARTTLS) or %d (TLS), region %s",
 		    r.smtp_host, SMTP_PORT_STARTTLS, SMTP_PORT_TLS, r.region);
 	for (i = 0; i < r.n_warnings; i++)
-		add(t, "warning", "%s", warnings[i]);
+		add(t, "warning", "%s%s: %s",
+		    ws.w[i].severity[0] == 'c' ? "CRITICAL " : "",
+		    ws.w[i].code, ws.w[i].message);
 	TRY(ctx_write_out(ctx, t->buf, t->len));
 out:
 	free(doc);

@@ -83,6 +83,13 @@ int main(int argc, char **argv)
 	ctx.stdout_was_closed = (closed & (1 << STDOUT_FILENO)) != 0;
 
 	rc = cli_run(&ctx, argc, argv);
+	if (ctx.check && rc != SESCTL_OK) {
+		const char *msg = ctx.err.code == rc && ctx.err.msg[0] ?
+					  ctx.err.msg :
+					  err_desc(rc);
+
+		printf("SESCTL UNKNOWN - %.*s\n", (int)strcspn(msg, "\n"), msg);
+	}
 	/* Library state goes now, wiped by their allocators, and the stack
 	 * they used after it. */
 	http_global_cleanup();
@@ -105,5 +112,7 @@ int main(int argc, char **argv)
 	 * finished or undone; say how we stopped as the shell would. */
 	if (interrupt_caught())
 		return 128 + interrupt_caught();
+	if (ctx.check)
+		return rc == SESCTL_OK ? ctx.check_status : 3;
 	return err_exit_code(rc);
 }

@@ -667,10 +667,15 @@ sesctl_err output_status_json(const struct status_report *r, char **out)
 		J(cJSON_AddNullToObject(root, "smtp"));
 	}
 	J(arr = cJSON_AddArrayToObject(root, "warnings"));
-	for (i = 0; ok && i < r->n_warnings; i++)
-		J(cJSON_AddItemToArray(arr, cJSON_CreateString(r->warnings[i])) ?
-			  arr :
-			  NULL);
+	for (i = 0; ok && i < r->n_warnings; i++) {
+		J(o = cJSON_CreateObject());
+		J(cJSON_AddItemToArray(arr, o) ? arr : NULL);
+		J(cJSON_AddStringToObject(o, "code", r->warnings[i].code));
+		J(cJSON_AddStringToObject(o, "severity",
+					  r->warnings[i].severity));
+		J(cJSON_AddStringToObject(o, "message",
+					  r->warnings[i].message));
+	}
 	ENSURE(ok, SESCTL_ERR_NOMEM);
 	TRY(print_json(root, out));
 out:

@@ -41,6 +41,7 @@ complete -c sesctl -l profile -x -a '(__sesctl_profiles)' -d 'The AWS profile to
 complete -c sesctl -l quiet -d 'Print errors only'
 complete -c sesctl -l region -x -a '(sesctl __complete --values region 2>/dev/null)' -d 'The SES region'
 complete -c sesctl -l version -d 'Show the version and exit'
+complete -c sesctl -l yes -d 'Do not ask for confirmation'
 
 # commands
 complete -c sesctl -n __sesctl_no_group -a smtp -d 'Manage SES SMTP credentials'
@@ -76,12 +77,12 @@ complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l keep-old -d 'Leave the old k
 complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l finish -d 'Delete every access key but the newest'
 complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l max-age -x -d 'Rotate only when the delivered key is older than DAYS'
 
-# smtp disable
-complete -c sesctl -n '__sesctl_smtp_cmd disable' -l yes -d 'Do not ask for confirmation'
-
 # smtp status
 complete -c sesctl -n '__sesctl_smtp_cmd status' -l all -d 'List every SMTP user sesctl manages'
-complete -c sesctl -n '__sesctl_smtp_cmd status' -l format -x -a 'text json' -d 'Output format'
+complete -c sesctl -n '__sesctl_smtp_cmd status' -l format -x -a 'text json prometheus' -d 'Output format'
+complete -c sesctl -n '__sesctl_smtp_cmd status' -l check -d 'One summary line and a monitoring exit status'
+complete -c sesctl -n '__sesctl_smtp_cmd status' -l warn-age -x -d 'Warn about an active key older than DAYS'
+complete -c sesctl -n '__sesctl_smtp_cmd status' -l crit-age -x -d 'An active key older than DAYS is critical'
 
 # smtp derive
 complete -c sesctl -n '__sesctl_smtp_cmd derive' -l access-key-id -x -d 'The access key id (the SMTP user name)'

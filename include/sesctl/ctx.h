@@ -21,6 +21,11 @@ struct ctx {
 	 * anyone: ctx_write_out() refuses, credfile_check_stdout() says so
 	 * before anything changes in IAM. */
 	bool stdout_was_closed;
+	/* status --check (monitoring plugin conventions): the exit status is
+	 * check_status (0 OK, 1 warning, 2 critical), or 3 (unknown) when
+	 * sesctl fails. */
+	bool check;
+	int check_status;
 };
 
 void ctx_init(struct ctx *ctx);

@@ -140,6 +140,12 @@ struct status_key {
 	const char *role; /* by the delivery record; NULL: no record */
 };
 
+/* A warning of status: a stable code ("key-old"), "warning" or
+ * "critical", and what to do about it. */
+struct status_warning {
+	const char *code, *severity, *message;
+};
+
 struct status_report {
 	const char *user, *arn, *path, *created;
 	bool managed;
@@ -152,7 +158,7 @@ struct status_report {
 	size_t n_keys;
 	const char *region, *smtp_host; /* NULL without a region */
 	int smtp_port;
-	const char *const *warnings;
+	const struct status_warning *warnings;
 	size_t n_warnings;
 };
 

@@ -61,8 +61,9 @@ class Help(SesctlTestCase):
             (["smtp", "enable-all"], b"unknown smtp command"),
             (["smtp", "dis"], b"unknown smtp command 'dis'"),
             (["smtp", "rot"], b"unknown smtp command 'rot'"),
-            (["smtp", "derive", "--yes"], b"unknown option '--yes'"),
-            (["smtp", "status", "--format", "env"], b"text or json"),
+            (["smtp", "derive", "--adopt"], b"unknown option '--adopt'"),
+            (["smtp", "status", "--format", "env"],
+             b"text, json or prometheus"),
             (["smtp", "enable", "--name", "a", "--user-name", "b"],
              b"exclude each other"),
             (["smtp", "rotate", "--keep-old", "--finish"],
@@ -243,7 +244,7 @@ class DocsAndCompletionsInStep(SesctlTestCase):
     def test_format_and_port_values(self):
         self.assertEqual(self.values["--format"],
                          ["env", "export", "dotenv", "json", "postfix",
-                          "text"])
+                          "text", "prometheus"])
         self.assertEqual(self.values["--port"],
                          ["587", "465", "2587", "2465", "25"])
 
@@ -512,7 +513,7 @@ class DocsAndCompletionsInStep(SesctlTestCase):
         self.assertEqual(sorted(lines[5].split()),
                          ["--ca-bundle", "--credentials-file"])
         self.assertEqual(sorted(lines[6].split()), ["admin", "ci", "default"])
-        self.assertEqual(lines[7].split(), ["text", "json"])
+        self.assertEqual(lines[7].split(), ["text", "json", "prometheus"])
         self.assertEqual(sorted(lines[8].split()),
                          ["--verify", "--verify-timeout", "--version"])
         self.assertEqual(lines[9].split(), ["--adopt"])
@@ -542,7 +543,7 @@ class DocsAndCompletionsInStep(SesctlTestCase):
                            "fish verify --p")
         self.assertSameSet(lines[2].split(), self.values["--port"],
                            "fish --port")
-        self.assertSameSet(lines[3].split(), ["text", "json"],
+        self.assertSameSet(lines[3].split(), ["text", "json", "prometheus"],
                            "fish status --format")
         self.assertSameSet(lines[4].split(),
                            ["eu-west-1", "eu-west-2", "eu-west-3"],

@@ -7,6 +7,7 @@ together, a day at a time, and a timer-style loop runs the same rotate
 line every day.  Every check looks at IAM's state, the app's file and the
 hook's own log, not at sesctl's messages."""
 import datetime
+import json
 import os
 import shlex
 import shutil
@@ -16,6 +17,8 @@ import subprocess
 import tempfile
 import time
 import unittest
+
+import prometheus_client.parser
 
 from fake_iam import FakeIAM
 from sesctl_test import (SesctlTestCase, clean_env, command, env_lines,
@@ -157,7 +160,7 @@ class Unattended(Base):
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assert_app_works()
             self.assertEqual(len(after), 1, "day %d: %s" % (day, after))
-            if not made and day - 1 != failed_day:
+            if not made and day - STEP != failed_day:
                 # nothing due: nothing changed, nothing printed, file as is
                 self.assertEqual(after, before)
                 self.assertEqual(p.stdout, b"")
@@ -287,6 +290,55 @@ class Unattended(Base):
         self.assertEqual(self.hook_log()[-1][1], new)
         self.assert_app_works()
 
+    def test_identical_enable_changes_nothing(self):
+        key = self.enable_app("--yes")
+        with open(self.app, "rb") as f:
+            content = f.read()
+        n = len(self.iam.requests)
+        self.at(3)
+        p = self.run_sesctl("smtp", "enable", "--name", "app", "--region",
+                            "eu-west-1", "--output-file", self.app)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"already enabled", p.stderr)
+        self.assertEqual(p.stdout, b"")
+        self.assertFalse([r["action"] for r in self.iam.requests[n:]
+                          if not r["action"].startswith(("Get", "List"))])
+        with open(self.app, "rb") as f:
+            self.assertEqual(f.read(), content)
+        self.assertEqual(set(self.keys()), {key})
+        # not identical: other regions, or another format, are refused as
+        # before (the file exists)
+        for extra in (("--region", "us-east-1"), ("--format", "json")):
+            p = self.run_sesctl("smtp", "enable", "--name", "app",
+                                "--region", "eu-west-1",
+                                "--output-file", self.app, *extra)
+            self.assertEqual(p.returncode, 2, (extra, p.stderr))
+            self.assertIn(b"already exists", p.stderr)
+        # a file that holds something else: refused too
+        with open(self.app, "w") as f:
+            f.write("SMTP_USER=AKIAIOSFODNN7EXAMPLE\nSMTP_PASS=x\n"
+                    "SMTP_HOST=email-smtp.eu-west-1.amazonaws.com\n")
+        p = self.run_sesctl("smtp", "enable", "--name", "app", "--region",
+                            "eu-west-1", "--output-file", self.app)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual(set(self.keys()), {key})
+
+    def test_yes_is_accepted_everywhere(self):
+        self.enable_app()
+        for args in (("smtp", "status", "--name", "app", "--yes"),
+                     ("--yes", "smtp", "rotate", "--name", "app",
+                      "--output-file", self.app),
+                     ("smtp", "verify", "--yes", "--credentials-file",
+                      self.app, "--smtp-endpoint-url", "smtp://127.0.0.1:1",
+                      "--verify-timeout", "0")):
+            p = self.run_sesctl(*args)
+            self.assertNotEqual(p.returncode, 2, (args, p.stderr))
+            self.assertNotIn(b"unknown option", p.stderr)
+        p = subprocess.run(command(["smtp", "derive", "--region", "eu-west-1",
+                                    "--yes"]), input=b"x" * 40,
+                           capture_output=True, env=self.env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
     def test_bad_hook_options(self):
         for args, msg in (
                 (("--deploy-hook", ""), b"needs a non-empty value"),
@@ -314,6 +366,142 @@ class Unattended(Base):
         self.assertIn(b"# then run the deploy hook: systemctl reload postfix",
                       p.stdout)
         self.assertEqual(self.hook_log(), [])
+
+
+CODES = ("key-old", "two-active-keys", "inactive-key", "unused-key",
+         "unrecorded-key", "lost-key", "no-key", "policy-missing",
+         "policy-drift", "not-managed")
+
+
+class StatusCheck(Base):
+    """status --check (monitoring plugin exit codes and one line),
+    warning codes in text and JSON, and --format prometheus."""
+
+    def check(self, *extra):
+        p = self.run_sesctl("smtp", "status", "--name", "app", "--check",
+                            *extra)
+        lines = p.stdout.decode().splitlines()
+        self.assertEqual(len(lines), 1, p.stdout)
+        return p.returncode, lines[0]
+
+    def codes(self):
+        p = self.run_sesctl("smtp", "status", "--name", "app", "--format",
+                            "json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        doc = json.loads(p.stdout)
+        for w in doc["warnings"]:
+            self.assertEqual(sorted(w), ["code", "message", "severity"])
+            self.assertIn(w["severity"], ("warning", "critical"))
+        text = self.run_sesctl("smtp", "status", "--name", "app").stdout
+        for w in doc["warnings"]:
+            self.assertIn(("%s: " % w["code"]).encode(), text)
+        return {w["code"]: w["severity"] for w in doc["warnings"]}
+
+    def prometheus(self):
+        p = self.run_sesctl("smtp", "status", "--name", "app", "--format",
+                            "prometheus")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        fams = {f.name: f for f in
+                prometheus_client.parser.text_string_to_metric_families(
+                    p.stdout.decode())}
+        return {s.labels["code"]: s.value
+                for s in fams["sesctl_smtp_warnings"].samples}, fams
+
+    def mutate_user(self, fn):
+        st = self.iam.dump_state()
+        for u in st["users"]:
+            if u["name"] == USER:
+                fn(u)
+        self.iam.load_state(st)
+
+    def test_ok_then_old_then_critical(self):
+        key = self.enable_app()
+        rc, line = self.check()
+        self.assertEqual(rc, 0, line)
+        self.assertTrue(line.startswith(
+            "SESCTL OK - %s: access key %s is 0 days old |" % (USER, key)),
+            line)
+        self.assertIn("key_age_days=0;90;;0", line)
+        self.assertEqual(self.codes(), {})
+        self.iam.set_access_key(key, last_used={"date": DAY0.isoformat(),
+                                                "service": "ses",
+                                                "region": "eu-west-1"})
+        self.at(91)
+        rc, line = self.check()
+        self.assertEqual(rc, 1, line)
+        self.assertTrue(line.startswith("SESCTL WARNING - %s: key-old: "
+                                        % USER), line)
+        self.assertEqual(self.codes(), {"key-old": "warning"})
+        rc, line = self.check("--warn-age", "30", "--crit-age", "60")
+        self.assertEqual(rc, 2, line)
+        self.assertIn("SESCTL CRITICAL", line)
+        self.assertIn("key_age_days=91;30;60;0", line)
+        rc, line = self.check("--warn-age", "100")
+        self.assertEqual(rc, 0, line)
+        counts, fams = self.prometheus()
+        self.assertEqual(counts["key-old"], 1)
+        self.assertEqual(set(counts), set(CODES))
+        age = fams["sesctl_smtp_key_age_seconds"].samples[0]
+        self.assertEqual(age.value, 91 * 86400)
+        self.assertEqual(age.labels, {"user": USER, "key": key,
+                                      "status": "Active",
+                                      "record": "current"})
+        used = fams["sesctl_smtp_key_last_used_timestamp_seconds"].samples
+        self.assertEqual(used[0].value, DAY0.timestamp())
+        self.assertEqual(
+            fams["sesctl_smtp_check_status"].samples[0].value, 1)
+
+    def test_every_code(self):
+        self.enable_app()
+        self.at(1)
+        # each case: make the state, the code it must raise, the exit
+        cases = [
+            ("two-active-keys", 1, lambda: self.run_sesctl(
+                "smtp", "rotate", "--name", "app", "--keep-old",
+                "--output-file", self.app)),
+            ("inactive-key", 1, lambda: self.iam.set_access_key(
+                self.tags()["SesctlKeptKey"], status="Inactive")),
+            ("unused-key", 1, lambda: self.at(20)),
+            ("unrecorded-key", 1, lambda: self.mutate_user(
+                lambda u: u["access_keys"].pop(0))
+                or self.iam.seed_user(USER, access_keys=1)),
+            ("lost-key", 1, lambda: self.at(21)),
+            ("policy-drift", 1, lambda: self.mutate_user(
+                lambda u: u["inline_policies"][0].update(document=json.dumps(
+                    {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": "iam:*",
+                         "Resource": "*"}]})))),
+            ("policy-missing", 2, lambda: self.mutate_user(
+                lambda u: u["inline_policies"].clear())),
+            ("not-managed", 2, lambda: self.mutate_user(
+                lambda u: u.update(tags=[t for t in u["tags"]
+                                         if t["Key"] != "ManagedBy"]))),
+            ("no-key", 2, lambda: self.mutate_user(
+                lambda u: u["access_keys"].clear())),
+        ]
+        seen = set()
+        for code, worst, make in cases:
+            make()
+            found = self.codes()
+            self.assertIn(code, found, (code, found))
+            rc, line = self.check()
+            self.assertEqual(rc, worst, (code, line))
+            counts, _ = self.prometheus()
+            self.assertGreaterEqual(counts[code], 1, code)
+            seen.add(code)
+        self.assertEqual(seen | {"key-old"}, set(CODES))
+
+    def test_unknown_when_it_cannot_tell(self):
+        rc, line = self.check()  # no such user
+        self.assertEqual(rc, 3, line)
+        self.assertTrue(line.startswith("SESCTL UNKNOWN - not enabled"), line)
+        rc, line = self.check("--format", "json")
+        self.assertEqual(rc, 3, line)
+        rc, line = self.check("--warn-age", "soon")
+        self.assertEqual(rc, 3, line)
+        self.assertIn("--warn-age 'soon'", line)
+        p = self.run_sesctl("smtp", "status", "--all", "--check")
+        self.assertEqual(p.returncode, 3, p.stderr)
 
 
 BUILD = os.environ.get("SESCTL_BUILD_ROOT", "")
