@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""fake_iam.py - a local stand-in for the AWS IAM Query API, for sesctl's tests.
+"""standins/iam.py - a local stand-in for the AWS IAM Query API, for sesctl's tests.
 
 It behaves like AWS IAM, not like whatever sesctl sends: the API model is
 botocore's (Debian python3-botocore), every request's SigV4 signature is checked
@@ -10,8 +10,8 @@ Run it with Debian's python: /usr/bin/python3 (botocore comes from python3-botoc
 
 In-process use
 --------------
-    import sys; sys.path.insert(0, "tests/integration")
-    from fake_iam import FakeIAM
+    import sys; sys.path.insert(0, "tests")
+    from standins.iam import FakeIAM
 
     with FakeIAM(tls=True) as iam:          # HTTPS on 127.0.0.1, ephemeral port
         iam.url                             # "https://127.0.0.1:PORT"
@@ -161,7 +161,7 @@ need no signature:
 
 Command line
 ------------
-    /usr/bin/python3 tests/integration/fake_iam.py --port 0 --cert-dir DIR \
+    /usr/bin/python3 tests/standins/iam.py --port 0 --cert-dir DIR \
         [--http] [--state FILE] [--caller AKID:SECRET[:TOKEN]]... [--now ISO] \
         [--no-skew-check] [--seed N] [--account-id ID] [--page-cap N] \
         [--latency SECONDS] [--verbose]
@@ -281,8 +281,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tlsutil  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from standins import tls as tlsutil  # noqa: E402
 
 NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 # InvalidAction comes back in this namespace from the query front end

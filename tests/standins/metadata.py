@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""fake_metadata.py - loopback stand-ins for the two AWS credential endpoints a
+"""standins/metadata.py - loopback stand-ins for the two AWS credential endpoints a
 machine itself offers: the container credentials endpoint (ECS task roles at
 http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, EKS Pod Identity at
 $AWS_CONTAINER_CREDENTIALS_FULL_URI with an Authorization token) and the EC2
@@ -46,7 +46,7 @@ role:<container role>/<task> and role:<instance role>/<instance id>, so they wor
 against the IAM stand-in; md.container_creds and md.imds_creds are the dicts.
 md.expired_creds() makes both sets expired (Expiration in the past).
 
-    from fake_metadata import FakeMetadata
+    from standins.metadata import FakeMetadata
     with FakeMetadata(iam=iam) as md:
         md.url                      "http://127.0.0.1:PORT"
         md.container_env()          {"AWS_CONTAINER_CREDENTIALS_FULL_URI": ...,
