@@ -112,7 +112,6 @@ import random
 import shutil
 import ssl
 import string
-import sys
 import tempfile
 import threading
 import time
@@ -120,7 +119,7 @@ import uuid
 
 from aiosmtpd.smtp import SMTP as _AioSMTP
 
-from standins import tls as tlsutil  # noqa: E402
+from .tls import make_ca_and_server_cert
 
 # aiosmtpd logs every connection to "mail.log"; without a handler its warnings
 # (unknown commands, TLS handshake errors) would land on the test's stderr.
@@ -541,7 +540,7 @@ class FakeSESSMTP:
             self._ca_file = iam_ca
         else:
             self._tmp_dir = tempfile.mkdtemp(prefix="fake-ses-smtp-tls-")
-            paths = tlsutil.make_ca_and_server_cert(
+            paths = make_ca_and_server_cert(
                 self._tmp_dir, common_name="sesctl test SES SMTP stand-in")
             cert, key, self._ca_file = paths.cert_file, paths.key_file, paths.ca_file
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
