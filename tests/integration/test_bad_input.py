@@ -9,7 +9,7 @@ import tempfile
 import threading
 import unittest
 
-from fake_iam import FakeIAM
+from standins.iam import FakeIAM
 from sesctl_test import (EXAMPLE_SECRET, SesctlTestCase, clean_env, command)
 
 

@@ -1,7 +1,7 @@
 """Every source of the caller's credentials, end to end.  The real sesctl
 binary gets its credentials from credential_process, an assume-role profile
-(STS AssumeRole on the IAM stand-in, fake_iam.py), the container credentials
-endpoint and EC2 instance metadata (IMDSv2; fake_metadata.py), and then uses
+(STS AssumeRole on the IAM stand-in, standins/iam.py), the container credentials
+endpoint and EC2 instance metadata (IMDSv2; standins/metadata.py), and then uses
 them as the caller of `sesctl smtp status` against the IAM stand-in, which
 checks every signature with botocore.  Each bad case gives its message and
 exit code, and no secret (secret keys, session tokens, the container token,
@@ -22,8 +22,8 @@ import textwrap
 import time
 import unittest
 
-from fake_iam import FakeIAM
-from fake_metadata import FakeMetadata
+from standins.iam import FakeIAM
+from standins.metadata import FakeMetadata
 from sesctl_test import SesctlTestCase, clean_env, command
 
 USER = "sesctl-smtp"

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Tests for the IAM stand-in (fake_iam.py), kept honest by the real AWS CLI.
+"""Tests for the IAM stand-in (standins/iam.py), kept honest by the real AWS CLI.
 
-Run: /usr/bin/python3 tests/integration/test_fake_iam.py -v
+Run: PYTHONPATH=tests /usr/bin/python3 tests/integration/test_fake_iam.py -v
 Needs Debian's python3-botocore, python3-cryptography and awscli (/usr/bin/aws).
 Only loopback is used.
 """
@@ -29,11 +29,13 @@ from botocore.auth import SigV4Auth  # noqa: E402
 from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 
-import fake_iam  # noqa: E402
-from fake_iam import FakeIAM  # noqa: E402
+from standins import iam as fake_iam  # noqa: E402
+from standins import state as fake_state  # noqa: E402
+from standins.iam import FakeIAM  # noqa: E402
 
 AWS = "/usr/bin/aws"
 PYTHON = "/usr/bin/python3"
+STANDINS = os.path.join(os.path.dirname(HERE), "standins")    # the launcher
 NS = "{https://iam.amazonaws.com/doc/2010-05-08/}"
 ACCT = fake_iam.DEFAULT_ACCOUNT_ID
 POLICY = {"Version": "2012-10-17", "Statement": [
@@ -473,7 +475,7 @@ class AwsCliLifecycle(Base):
         self.assertCliError(cli("delete-virtual-mfa-device", "--serial-number", serial),
                             "DeleteConflict")
         rc, out, err = cli("upload-ssh-public-key", *U, "--ssh-public-key-body",
-                           fake_iam._FAKE_SSH_KEY)
+                           fake_state._FAKE_SSH_KEY)
         self.assertEqual(rc, 0, err)
         self.assertRegex(out["SSHPublicKey"]["SSHPublicKeyId"], r"^APKA[A-Z2-7]{16}$")
         rc, out, err = cli("create-service-specific-credential", *U, "--service-name",
@@ -1063,7 +1065,7 @@ class Subprocess(unittest.TestCase):
         if tmp is None:
             tmp = tempfile.mkdtemp(prefix="test-fake-iam-proc-")
             self.addCleanup(shutil.rmtree, tmp, True)
-        p = subprocess.Popen([PYTHON, os.path.join(HERE, "fake_iam.py"), "--port", "0",
+        p = subprocess.Popen([PYTHON, STANDINS, "iam", "--port", "0",
                               "--cert-dir", os.path.join(tmp, "tls"), *extra],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         def cleanup():

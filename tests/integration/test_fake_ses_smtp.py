@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""Tests for the SES SMTP stand-in (fake_ses_smtp.py), with Python's smtplib as
+"""Tests for the SES SMTP stand-in (standins/ses_smtp.py), with Python's smtplib as
 the independent client and known-answer passwords from tests/vectors.
 
-Run: /usr/bin/python3 tests/integration/test_fake_ses_smtp.py -v
+Run: PYTHONPATH=tests /usr/bin/python3 tests/integration/test_fake_ses_smtp.py -v
 Needs Debian's python3-aiosmtpd, python3-botocore, python3-cryptography; the
 AWS CLI (/usr/bin/aws) for one test, skipped without it.  Only loopback is used.
 """
@@ -24,9 +24,9 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import fake_ses_smtp  # noqa: E402
-from fake_iam import FakeIAM  # noqa: E402
-from fake_ses_smtp import FakeSESSMTP, start_smtp_servers  # noqa: E402
+from standins import ses_smtp as fake_ses_smtp  # noqa: E402
+from standins.iam import FakeIAM  # noqa: E402
+from standins.ses_smtp import FakeSESSMTP, start_smtp_servers  # noqa: E402
 
 AWS = "/usr/bin/aws"
 EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -504,7 +504,7 @@ def _unrelated_ca_pem():
     """A CA that did not sign the server certificate."""
     global _UNRELATED_CA
     if _UNRELATED_CA is None:
-        import tlsutil
+        from standins import tls as tlsutil
         d = tempfile.mkdtemp()
         try:
             with open(tlsutil.make_ca_and_server_cert(d).ca_file) as f:

@@ -42,7 +42,7 @@ import tempfile
 import time
 import unittest
 
-from fake_iam import FakeIAM
+from standins.iam import FakeIAM
 from sesctl_test import (SesctlTestCase, clean_env, command, env_lines,
                          smtp_password)
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from fake_iam import FakeIAM
+from standins.iam import FakeIAM
 from sesctl_test import clean_env, command
 
 DRIVER = os.environ.get("SESCTL_IAM_DRIVER", "")

@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import unittest
 
-from fake_iam import FakeIAM
+from standins.iam import FakeIAM
 from sesctl_test import (SesctlTestCase, clean_env, command, env_lines,
                          smtp_password)
 

@@ -19,9 +19,9 @@ import subprocess
 import tempfile
 import unittest
 
-from fake_iam import FakeIAM
-from fake_metadata import FakeMetadata
-from fake_ses_smtp import FakeSESSMTP
+from standins.iam import FakeIAM
+from standins.metadata import FakeMetadata
+from standins.ses_smtp import FakeSESSMTP
 from sesctl_test import BIN, EXAMPLE_SECRET, SesctlTestCase, clean_env
 
 

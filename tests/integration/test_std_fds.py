@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import unittest
 
-from fake_iam import FakeIAM
+from standins.iam import FakeIAM
 from sesctl_test import (EXAMPLE_SECRET, SesctlTestCase, clean_env, command,
                          smtp_password)
 

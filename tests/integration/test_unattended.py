@@ -20,7 +20,7 @@ import unittest
 
 import prometheus_client.parser
 
-from fake_iam import FakeIAM
+from standins.iam import FakeIAM
 from sesctl_test import (SesctlTestCase, clean_env, command, env_lines,
                          smtp_password)
 

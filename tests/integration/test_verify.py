@@ -1,5 +1,5 @@
 """SMTP verification, end to end: `sesctl smtp verify`, and `--verify` on
-enable and rotate, against the SES SMTP stand-in (fake_ses_smtp.py, real
+enable and rotate, against the SES SMTP stand-in (standins/ses_smtp.py, real
 STARTTLS or TLS on loopback, sharing the IAM stand-in's keys and accepting
 only the v4 password of an active key for its region, optionally only after
 a propagation delay).  What a user notices is asserted: exit codes, the
@@ -15,8 +15,8 @@ import tempfile
 import time
 import unittest
 
-from fake_iam import FakeIAM
-from fake_ses_smtp import FakeSESSMTP, smtp_password_v2
+from standins.iam import FakeIAM
+from standins.ses_smtp import FakeSESSMTP, smtp_password_v2
 from sesctl_test import (SesctlTestCase, clean_env, command, env_lines,
                          smtp_password)
 

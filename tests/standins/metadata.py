@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""fake_metadata.py - loopback stand-ins for the two AWS credential endpoints a
+"""standins/metadata.py - loopback stand-ins for the two AWS credential endpoints a
 machine itself offers: the container credentials endpoint (ECS task roles at
 http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, EKS Pod Identity at
 $AWS_CONTAINER_CREDENTIALS_FULL_URI with an Authorization token) and the EC2
@@ -46,7 +46,7 @@ role:<container role>/<task> and role:<instance role>/<instance id>, so they wor
 against the IAM stand-in; md.container_creds and md.imds_creds are the dicts.
 md.expired_creds() makes both sets expired (Expiration in the past).
 
-    from fake_metadata import FakeMetadata
+    from standins.metadata import FakeMetadata
     with FakeMetadata(iam=iam) as md:
         md.url                      "http://127.0.0.1:PORT"
         md.container_env()          {"AWS_CONTAINER_CREDENTIALS_FULL_URI": ...,
@@ -54,14 +54,14 @@ md.expired_creds() makes both sets expired (Expiration in the past).
         md.requests                 [{method, path, headers, status}], a copy
         md.issued_tokens            the IMDSv2 tokens handed out
 
-Plain HTTP on 127.0.0.1, an ephemeral port.  Run with /usr/bin/python3.
+Plain HTTP on 127.0.0.1, an ephemeral port.  Run with /usr/bin/python3; in a
+process of its own: /usr/bin/python3 tests/standins metadata (__main__.py).
 """
 
 import copy
 import datetime
 import http.server
 import json
-import os
 import secrets
 import socketserver
 import string
@@ -325,18 +325,3 @@ class FakeMetadata:
         h.reply(200, json.dumps(doc), "application/json")
         return 200
 
-
-if __name__ == "__main__":
-    import signal
-    import sys
-    import time
-    md = FakeMetadata().start()
-    sys.stdout.write(json.dumps({"url": md.url, "container_path": md.container_path,
-                                 "pid": os.getpid()}) + "\n")
-    sys.stdout.flush()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        while True:
-            time.sleep(1)
-    finally:
-        md.stop()

@@ -1,22 +1,22 @@
 #!/usr/bin/python3
-"""fake_ses_smtp.py - a local stand-in for Amazon SES's SMTP interface, for sesctl's tests.
+"""standins/ses_smtp.py - a local stand-in for Amazon SES's SMTP interface, for sesctl's tests.
 
 It behaves like the SES SMTP endpoint (email-smtp.<region>.amazonaws.com), not like
 whatever a client sends: it shares the key store of the IAM stand-in (FakeIAM from
-fake_iam.py, in the same Python process) and accepts AUTH only with the SES SMTP
+standins/iam.py, in the same Python process) and accepts AUTH only with the SES SMTP
 *v4* password of an Active access key, for this server's region, once the key has
 "propagated".  Nothing is ever delivered: mail that an authenticated client sends
 is answered like SES answers it and then dropped, and every MAIL/RCPT/DATA attempt
 is logged so that a test can assert there was none.
 
 Run with Debian's python (/usr/bin/python3): aiosmtpd comes from python3-aiosmtpd,
-the certificates from python3-cryptography (via tlsutil.py).
+the certificates from python3-cryptography (via standins/tls.py).
 
 In-process use
 --------------
-    import sys; sys.path.insert(0, "tests/integration")
-    from fake_iam import FakeIAM
-    from fake_ses_smtp import FakeSESSMTP
+    import sys; sys.path.insert(0, "tests")
+    from standins.iam import FakeIAM
+    from standins.ses_smtp import FakeSESSMTP
 
     with FakeIAM(tls=True) as iam, FakeSESSMTP(iam, region="eu-west-1") as smtp:
         smtp.url        # "smtp://127.0.0.1:PORT" (STARTTLS), "smtps://..." in mode="tls"
@@ -112,7 +112,6 @@ import random
 import shutil
 import ssl
 import string
-import sys
 import tempfile
 import threading
 import time
@@ -120,8 +119,7 @@ import uuid
 
 from aiosmtpd.smtp import SMTP as _AioSMTP
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tlsutil  # noqa: E402
+from .tls import make_ca_and_server_cert
 
 # aiosmtpd logs every connection to "mail.log"; without a handler its warnings
 # (unknown commands, TLS handshake errors) would land on the test's stderr.
@@ -542,7 +540,7 @@ class FakeSESSMTP:
             self._ca_file = iam_ca
         else:
             self._tmp_dir = tempfile.mkdtemp(prefix="fake-ses-smtp-tls-")
-            paths = tlsutil.make_ca_and_server_cert(
+            paths = make_ca_and_server_cert(
                 self._tmp_dir, common_name="sesctl test SES SMTP stand-in")
             cert, key, self._ca_file = paths.cert_file, paths.key_file, paths.ca_file
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -1,6 +1,6 @@
 """Make a throw-away CA and a server certificate for loopback tests.
 
-    from tlsutil import make_ca_and_server_cert
+    from standins.tls import make_ca_and_server_cert
     paths = make_ca_and_server_cert("/tmp/dir")
     paths.ca_file, paths.cert_file, paths.key_file
 
