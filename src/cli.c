@@ -71,18 +71,15 @@ static const struct opt_def options[] = {
 	{ OPT_FINISH, "finish", NULL, 0,
 	  "delete every access key but the newest (after --keep-old)", NULL },
 	{ OPT_FORCE, "force", NULL, 0,
-	  "act on a user sesctl does not manage, or past two active keys",
+	  "act on a user sesctl does not manage",
 	  NULL },
 	{ OPT_FORMAT, "format", "FORMAT", OPT_ARG,
-	  "output format: env, export, dotenv, json or postfix (status: text, "
-	  "json or prometheus)",
+	  "output format (see each command's --help)",
 	  format_values },
 	{ OPT_FROM_ADDRESS, "from-address", "ADDR", OPT_ARG | OPT_REPEAT,
 	  "only allow mail from ADDR (a pattern such as *@example.com)", NULL },
 	{ OPT_FROM_ENV, "from-env", NULL, 0,
-	  "read the secret from the environment instead of stdin (derive: "
-	  "AWS_SECRET_ACCESS_KEY; verify: SMTP_USER, SMTP_PASS, SMTP_HOST, "
-	  "SMTP_PORT)",
+	  "read the input from the environment instead of stdin",
 	  NULL },
 	{ OPT_HELP, "help", NULL, OPT_GLOBAL, "show help and exit", NULL },
 	{ OPT_IDENTITY, "identity", "IDENTITY", OPT_ARG | OPT_REPEAT,
@@ -105,7 +102,9 @@ static const struct opt_def options[] = {
 	  "SMTP port: 587, 2587 or 25 (STARTTLS), 465 or 2465 (TLS)",
 	  port_values },
 	{ OPT_PROFILE, "profile", "PROFILE", OPT_ARG | OPT_GLOBAL,
-	  "the AWS profile to use (default: $AWS_PROFILE, default)", NULL },
+	  "the AWS profile to use (default: $AWS_PROFILE, $AWS_DEFAULT_PROFILE, "
+	  "default)",
+	  NULL },
 	{ OPT_QUIET, "quiet", NULL, OPT_GLOBAL,
 	  "print errors only, no warnings or progress", NULL },
 	{ OPT_REGION, "region", "REGION", OPT_ARG | OPT_GLOBAL | OPT_REPEAT,
@@ -169,7 +168,7 @@ static const enum opt_id status_opts[] = { OPT_ALL,	      OPT_CHECK,
 
 static const struct cmd_def smtp_cmds[] = {
 	{ "enable", smtp_enable, CMD_NEEDS_CREDS | CMD_MUTATES, enable_opts,
-	  NULL,
+	  "--region REGION...",
 	  "create the IAM user, its send-only policy and key; print SMTP "
 	  "settings",
 	  "Creates the IAM user sesctl-smtp (or sesctl-smtp-NAME) under path\n"
@@ -230,15 +229,18 @@ static const struct cmd_def smtp_cmds[] = {
 	  "show the user, policy, keys, their age and last use, and warnings",
 	  "Shows the IAM user (ARN, creation, tags), its policy and whether it\n"
 	  "is still the one sesctl writes, each access key (status, age, last\n"
-	  "use), the SMTP host for the region, and warnings: a key older than\n"
-	  "90 days, two active keys, a changed policy, a lingering inactive\n"
-	  "key.  Exit status 4 when the user does not exist.  --all lists every\n"
-	  "user under /sesctl/.\n"
+	  "use), the SMTP host for the region, and warnings, each with a\n"
+	  "stable code: key-old, two-active-keys, policy-drift, ... (see\n"
+	  "sesctl-smtp(1)).  Exit status 4 when the user does not exist.\n"
+	  "--all lists every user under /sesctl/.  For monitoring, --check\n"
+	  "prints one line and exits 0 OK, 1 warning, 2 critical, 3 unknown;\n"
+	  "--format prometheus writes metrics for node_exporter.\n"
 	  "\n"
 	  "Examples:\n"
 	  "  sesctl smtp status --region eu-west-1\n"
+	  "  sesctl smtp status --name blog --check --crit-age 120\n"
 	  "  sesctl smtp status --all --format json\n" },
-	{ "derive", smtp_derive, CMD_OFFLINE, derive_opts, NULL,
+	{ "derive", smtp_derive, CMD_OFFLINE, derive_opts, "--region REGION",
 	  "turn an IAM secret access key into an SES SMTP password (offline)",
 	  "Reads an IAM secret access key from standard input (without echo on a\n"
 	  "terminal) or, with --from-env, from AWS_SECRET_ACCESS_KEY, and prints\n"
@@ -333,8 +335,78 @@ sesctl_err opts_number(struct err_info *ei, const struct opts *o,
 
 /* ---- help ---------------------------------------------------------- */
 
-static void print_option(FILE *f, const struct opt_def *d)
+/* Where an option means something particular to one command, its help
+ * says so there (and only there). */
+static const struct {
+	const char *cmd;
+	enum opt_id id;
+	const char *help;
+} cmd_option_help[] = {
+	{ "enable", OPT_FORMAT,
+	  "how to print the settings: env (the default), export, dotenv, json "
+	  "or postfix" },
+	{ "rotate", OPT_FORMAT,
+	  "env, export, dotenv, json or postfix (default: the --output-file's "
+	  "format, else the recorded one)" },
+	{ "derive", OPT_FORMAT,
+	  "print the whole settings: env, export, dotenv, json or postfix "
+	  "(with --access-key-id)" },
+	{ "status", OPT_FORMAT,
+	  "text (the default), json or prometheus" },
+	{ "enable", OPT_OUTPUT_FILE,
+	  "write the settings to FILE (mode 0600; never over an existing "
+	  "file) instead of stdout" },
+	{ "rotate", OPT_OUTPUT_FILE,
+	  "replace FILE atomically with the new settings (its format, mode "
+	  "and owner kept)" },
+	{ "rotate", OPT_FORCE,
+	  "rotate a user sesctl does not manage; with two active keys, delete "
+	  "the kept one first; with --finish, delete a kept key still in use" },
+	{ "disable", OPT_FORCE,
+	  "delete a user sesctl does not manage (no ManagedBy=sesctl tag)" },
+	{ "disable", OPT_DRY_RUN,
+	  "print the IAM calls that would delete something; delete nothing" },
+	{ "derive", OPT_FROM_ENV,
+	  "read the secret from AWS_SECRET_ACCESS_KEY instead of stdin" },
+	{ "verify", OPT_FROM_ENV,
+	  "read the settings from SMTP_USER, SMTP_PASS, SMTP_HOST and "
+	  "SMTP_PORT" },
+	{ "enable", OPT_VERIFY,
+	  "log in to SES SMTP with the new password before reporting success" },
+	{ "rotate", OPT_VERIFY,
+	  "log in to SES SMTP with the new password before retiring the old "
+	  "key" },
+	{ "enable", OPT_VERIFY_TIMEOUT,
+	  "keep trying the --verify login this long while IAM propagates the "
+	  "new key (default: 120)" },
+	{ "rotate", OPT_VERIFY_TIMEOUT,
+	  "keep trying the --verify login this long while IAM propagates the "
+	  "new key (default: 120)" },
+	{ "verify", OPT_VERIFY_TIMEOUT,
+	  "keep trying the login this long while SES refuses it (default: 0, "
+	  "one attempt)" },
+	{ "enable", OPT_DEPLOY_HOOK,
+	  "run CMD with /bin/sh once the settings are delivered" },
+};
+
+static const char *option_help(const struct cmd_def *cmd,
+			       const struct opt_def *d)
 {
+	size_t i;
+
+	for (i = 0; cmd && i < sizeof(cmd_option_help) /
+					 sizeof(cmd_option_help[0]);
+	     i++)
+		if (cmd_option_help[i].id == d->id &&
+		    strcmp(cmd_option_help[i].cmd, cmd->name) == 0)
+			return cmd_option_help[i].help;
+	return d->help;
+}
+
+static void print_option(FILE *f, const struct cmd_def *cmd,
+			 const struct opt_def *d)
+{
+	const char *help = option_help(cmd, d);
 	char left[64];
 	int n;
 
@@ -343,9 +415,9 @@ static void print_option(FILE *f, const struct opt_def *d)
 	if (n < 0 || (size_t)n >= sizeof(left))
 		left[sizeof(left) - 1] = '\0';
 	if (strlen(left) > 22) /* too wide: the help goes below */
-		fprintf(f, "  %s\n  %-22s %s\n", left, "", d->help);
+		fprintf(f, "  %s\n  %-22s %s\n", left, "", help);
 	else
-		fprintf(f, "  %-22s %s\n", left, d->help);
+		fprintf(f, "  %-22s %s\n", left, help);
 }
 
 static void print_globals(FILE *f)
@@ -355,7 +427,7 @@ static void print_globals(FILE *f)
 	fputs("Global options:\n", f);
 	for (i = 0; i < OPT__COUNT; i++)
 		if (options[i].flags & OPT_GLOBAL)
-			print_option(f, &options[i]);
+			print_option(f, NULL, &options[i]);
 }
 
 static void print_main_help(FILE *f)
@@ -413,7 +485,7 @@ static void print_cmd_help(FILE *f, const struct cmd_def *cmd)
 	print_cmd_usage(f, cmd);
 	fprintf(f, "\n%s\nOptions:\n", cmd->help);
 	for (id = cmd->opts; *id != OPT__COUNT; id++)
-		print_option(f, &options[*id]);
+		print_option(f, cmd, &options[*id]);
 	fputc('\n', f);
 	print_globals(f);
 }
@@ -475,6 +547,27 @@ static sesctl_err check_value(struct ctx *ctx, const struct opt_def *d,
 		       d->name, list);
 }
 
+/* Names other AWS tools use for an option sesctl has (the AWS CLI's
+ * --output, --user for --user-name, ...), for a "did you mean". */
+static const char *option_alias(const char *name, size_t len)
+{
+	static const char *const aliases[][2] = {
+		{ "output", "format" },		 { "user", "user-name" },
+		{ "username", "user-name" },	 { "out", "output-file" },
+		{ "file", "output-file" },	 { "output-path", "output-file" },
+		{ "regions", "region" },	 { "endpoint", "endpoint-url" },
+		{ "timeout", "verify-timeout" }, { "hook", "deploy-hook" },
+		{ "assume-yes", "yes" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (strlen(aliases[i][0]) == len &&
+		    strncmp(aliases[i][0], name, len) == 0)
+			return aliases[i][1];
+	return NULL;
+}
+
 /* Parse the option at argv[*i] (which starts with "-") into `o`. */
 static sesctl_err parse_option(struct ctx *ctx, const struct cmd_def *cmd,
 			       const char *where, int argc, char **argv,
@@ -495,10 +588,19 @@ static sesctl_err parse_option(struct ctx *ctx, const struct cmd_def *cmd,
 	eq = strchr(name, '=');
 	len = eq ? (size_t)(eq - name) : strlen(name);
 	d = find_option(name, len);
-	if (!d || !cmd_allows(cmd, d))
+	if (!d || !cmd_allows(cmd, d)) {
+		const char *alias = option_alias(name, len);
+
+		if (alias && find_option(alias, strlen(alias)) &&
+		    cmd_allows(cmd, find_option(alias, strlen(alias))))
+			return err_set(&ctx->err, SESCTL_ERR_USAGE,
+				       "unknown option '--%.*s' for '%s'; did "
+				       "you mean '--%s'?\nsee '%s --help'",
+				       (int)len, name, where, alias, where);
 		return err_set(&ctx->err, SESCTL_ERR_USAGE,
 			       "unknown option '--%.*s' for '%s'\nsee '%s --help'",
 			       (int)len, name, where, where);
+	}
 	if (d->flags & OPT_SECRET) {
 		if (eq)
 			cli_wipe_arg((char *)eq + 1);

@@ -463,10 +463,23 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 		goto clear;
 	}
 	delivered = true;
-	ctx_info(ctx, "SMTP user %s enabled for %s%s; settings written to %s",
-		 key.access_key_id, lc.regions[0],
-		 lc.n_regions > 1 ? " and more regions" : "",
-		 out_file ? out_file : "standard output");
+	{
+		char names[OPT_VALUES_MAX * (REGION_NAME_MAX + 2) + 1] = "";
+		size_t i, len = 0;
+
+		for (i = 0; i < lc.n_regions; i++) {
+			int n = snprintf(names + len, sizeof(names) - len,
+					 "%s%s", i ? ", " : "", lc.regions[i]);
+
+			if (n < 0 || (size_t)n >= sizeof(names) - len)
+				break;
+			len += (size_t)n;
+		}
+		ctx_info(ctx, "SMTP user %s enabled for %s; settings written "
+			      "to %s",
+			 key.access_key_id, names,
+			 out_file ? out_file : "standard output");
+	}
 	if (opts_has(o, OPT_VERIFY) && !interrupt_caught()) {
 		rc = smtp_verify_new_key(&lc, key.access_key_id,
 					 &key.secret_access_key);

@@ -228,6 +228,7 @@ static enum smtp_login_result classify(CURLcode cc, const struct attempt *a)
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 		return SMTP_LOGIN_TLS;
 	case CURLE_COULDNT_RESOLVE_HOST:
+		return SMTP_LOGIN_DNS;
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_OPERATION_TIMEDOUT:
 	case CURLE_SEND_ERROR:

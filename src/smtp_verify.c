@@ -219,12 +219,23 @@ sesctl_err smtp_verify_login(struct ctx *ctx, const struct smtp_verify_opts *o,
 			     "--ca-bundle",
 			     where, ans.detail);
 		break;
+	case SMTP_LOGIN_DNS:
+		/* Not SES's doing, and no port helps. */
+		rc = err_set(&ctx->err, SESCTL_ERR_NETWORK,
+			     "could not resolve the SMTP host of %s: %s\ncheck "
+			     "the region (SES has no SMTP endpoint in some) and "
+			     "this machine's DNS",
+			     where, ans.detail);
+		break;
 	case SMTP_LOGIN_NETWORK:
 		rc = err_set(&ctx->err, SESCTL_ERR_NETWORK,
 			     "could not reach the SMTP server %s: %s\noutbound "
-			     "SMTP ports are often blocked (EC2 blocks 25); "
-			     "try --port 2587 or --port 465",
-			     where, ans.detail);
+			     "SMTP ports are often blocked (EC2 blocks 25); %s",
+			     where, ans.detail,
+			     o->new_key ? "check the settings on another port "
+					  "with 'sesctl smtp verify --port "
+					  "2587' (or 465)" :
+					  "try --port 2587 or --port 465");
 		break;
 	case SMTP_LOGIN_PROTOCOL:
 	default:

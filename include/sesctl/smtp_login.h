@@ -37,6 +37,7 @@ enum smtp_login_result {
 	SMTP_LOGIN_REFUSED,  /* 535 (or another 5xx answer to AUTH) */
 	SMTP_LOGIN_BUSY,     /* a 4xx answer: try again later */
 	SMTP_LOGIN_NETWORK,  /* could not connect, or the connection died */
+	SMTP_LOGIN_DNS,      /* the host name does not resolve */
 	SMTP_LOGIN_TLS,      /* certificate or handshake failure */
 	SMTP_LOGIN_PROTOCOL, /* no STARTTLS, no AUTH, or a reply that makes
 				no sense */

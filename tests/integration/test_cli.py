@@ -51,6 +51,30 @@ class Help(SesctlTestCase):
             for opt in complete("smtp", cmd):
                 self.assertIn(opt.encode(), p.stdout, (cmd, opt))
 
+    def test_help_says_only_what_applies(self):
+        # each command's --help: its own values and wording, none of
+        # another command's
+        absent = {"enable": [b"prometheus", b"status:", b"two active keys",
+                             b"SMTP_USER", b"AWS_SECRET_ACCESS_KEY"],
+                  "rotate": [b"prometheus", b"SMTP_USER"],
+                  "disable": [b"two active keys", b"prometheus"],
+                  "derive": [b"SMTP_USER", b"SMTP_PASS", b"prometheus"],
+                  "verify": [b"AWS_SECRET_ACCESS_KEY", b"prometheus"],
+                  "status": [b"postfix", b"AWS_SECRET_ACCESS_KEY"]}
+        for cmd, words in absent.items():
+            out = run(["smtp", cmd, "--help"]).stdout
+            for w in words:
+                self.assertNotIn(w, out, (cmd, w))
+        self.assertIn(b"prometheus", run(["smtp", "status", "--help"]).stdout)
+        self.assertIn(b"AWS_SECRET_ACCESS_KEY",
+                      run(["smtp", "derive", "--help"]).stdout)
+        # where a region is needed, the usage line says so
+        for cmd in ("enable", "derive"):
+            first = run(["smtp", cmd, "--help"]).stdout.splitlines()[0]
+            self.assertIn(b"sesctl smtp %s --region REGION" % cmd.encode(),
+                          first)
+        self.assertIn(b"AWS_DEFAULT_PROFILE", run(["--help"]).stdout)
+
     def test_usage_errors(self):
         cases = [
             ([], b"no command given"),
@@ -62,6 +86,12 @@ class Help(SesctlTestCase):
             (["smtp", "dis"], b"unknown smtp command 'dis'"),
             (["smtp", "rot"], b"unknown smtp command 'rot'"),
             (["smtp", "derive", "--adopt"], b"unknown option '--adopt'"),
+            (["smtp", "enable", "--output", "json"],
+             b"unknown option '--output' for 'sesctl smtp enable'; did you "
+             b"mean '--format'?"),
+            (["smtp", "status", "--user=x"], b"did you mean '--user-name'?"),
+            (["smtp", "verify", "--hook", "x"], b"unknown option '--hook' for "
+             b"'sesctl smtp verify'\n"),
             (["smtp", "status", "--format", "env"],
              b"text, json or prometheus"),
             (["smtp", "enable", "--name", "a", "--user-name", "b"],

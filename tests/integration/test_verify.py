@@ -401,6 +401,22 @@ class VerifyCommand(VerifyBase):
                     code=6)
         self.assertIn("could not reach the SMTP server 127.0.0.1:%d" % port,
                       self.err)
+        self.assertIn("try --port 2587 or --port 465", self.err)
+        # enable --verify has no --port: the advice names verify's
+        self.sesctl("smtp", "enable", "--name", "np", "--verify",
+                    "--verify-timeout", "0", "--smtp-endpoint-url",
+                    "smtp://127.0.0.1:%d" % port, code=6)
+        self.assertNotIn("try --port", self.err)
+        self.assertIn("'sesctl smtp verify --port 2587'", self.err)
+
+    def test_unknown_host_is_not_blamed_on_ses(self):
+        self.sesctl("smtp", "verify", "--credentials-file", self.path,
+                    "--smtp-endpoint-url", "smtp://no-such-host.invalid:587",
+                    code=6)
+        self.assertIn("could not resolve the SMTP host of "
+                      "no-such-host.invalid:587", self.err)
+        self.assertNotIn("--port", self.err)
+        self.assertNotIn("SES refused", self.err)
 
 
 class ImplicitTLS(VerifyBase):
