@@ -756,8 +756,14 @@ sesctl_err cli_run(struct ctx *ctx, int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	/* A monitoring check reports even a usage error as "unknown". */
-	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+	/* With --format json, even a usage error is reported as JSON. */
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
 		ctx->check |= strcmp(argv[i], "--check") == 0;
+		ctx->json_errors |= strcmp(argv[i], "--format=json") == 0 ||
+				    (strcmp(argv[i], "--format") == 0 &&
+				     i + 1 < argc &&
+				     strcmp(argv[i + 1], "json") == 0);
+	}
 	i = 1;
 
 	/* sesctl [GLOBAL...] */

@@ -215,8 +215,8 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 	}
 	TRY(rc);
 	ENSURE(lc_is_managed(&u.user) || opts_has(o, OPT_FORCE),
-	       err_set(&ctx->err, SESCTL_ERR_CONFLICT,
-		       "IAM user '%s' is not managed by sesctl (no tag %s=%s); "
+	       err_setk(&ctx->err, SESCTL_ERR_CONFLICT, "not-managed",
+			"IAM user '%s' is not managed by sesctl (no tag %s=%s); "
 		       "pass --force to delete it anyway",
 		       lc.user, LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE));
 	TRY(gone_is_done(iam_list_access_keys(&lc.iam, lc.user, &keys)));

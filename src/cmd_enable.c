@@ -38,7 +38,7 @@ static sesctl_err resume_existing(struct lc *lc, bool adopt, bool ours,
 	TRY(iam_get_user(&lc->iam, lc->user, &u));
 	if (!lc_is_managed(&u.user)) {
 		ENSURE(adopt,
-		       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+		       err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT, "not-managed",
 			       "IAM user '%s' exists but sesctl did not create "
 			       "it (no tag %s=%s); pass --adopt to take it "
 			       "over, or choose another --name",
@@ -60,7 +60,7 @@ static sesctl_err resume_existing(struct lc *lc, bool adopt, bool ours,
 		goto out;
 	}
 	ENSURE(in_flight == 0,
-	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+	       err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT, "key-in-flight",
 		       "IAM user '%s' has access key %s, made %ld s ago with "
 		       "no delivery record: another sesctl run may be enabling "
 		       "it right now\nif none is, its secret was lost and it "
@@ -78,7 +78,7 @@ static sesctl_err resume_existing(struct lc *lc, bool adopt, bool ours,
 		       !u.user.create_date.present ||
 		       ctx_now(lc->ctx) - u.user.create_date.t >=
 			       RECORD_GRACE_SECONDS,
-	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+	       err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT, "user-in-flight",
 		       "IAM user '%s' was created %ld s ago and has no access "
 		       "key yet: another sesctl run may be enabling it right "
 		       "now\nif none is, run '%s' again %d minutes after it "
@@ -87,7 +87,7 @@ static sesctl_err resume_existing(struct lc *lc, bool adopt, bool ours,
 		       (long)(ctx_now(lc->ctx) - u.user.create_date.t),
 		       lc_rerun(lc, "enable"), RECORD_GRACE_SECONDS / 60));
 	ENSURE(keys.count == 0,
-	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+	       err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT, "already-enabled",
 		       "already enabled: IAM user '%s' has access key %s, "
 		       "whose secret cannot be shown again\nuse '%s' for a new "
 		       "SMTP password",

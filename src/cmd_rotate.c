@@ -90,7 +90,7 @@ static sesctl_err no_record(struct lc *lc,
 			    const struct iam_access_key_list *keys,
 			    const char *so)
 {
-	return err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+	return err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT, "no-record",
 		       "no delivery record says which access key of '%s' the "
 		       "app holds (%s, %s), so %s; delete the one no app uses "
 		       "with 'aws iam delete-access-key --user-name %s "
@@ -160,7 +160,7 @@ static sesctl_err check_unused(struct lc *lc,
 	    lu[1].last_used_date.t < cur->create_date.t)
 		goto out;
 	ENSURE(opts_has(lc->o, OPT_FORCE),
-	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+	       err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT, "key-in-use",
 		       "access key %s was used at %s, after the new key %s was "
 		       "created, and %s has no recorded use yet: an app may "
 		       "still send with the old key\nIAM's last-used data lags "
@@ -249,7 +249,7 @@ static sesctl_err check_file_is_ours(struct lc *lc,
 	if (!id[0] || find_key(keys, id) || strcmp(id, lc->rec.current) == 0 ||
 	    strcmp(id, lc->rec.kept) == 0)
 		return SESCTL_OK;
-	return err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+	return err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT, "foreign-output-file",
 		       "'%s' holds the settings of access key %s, which is not "
 		       "a key of IAM user '%s': it is another user's (another "
 		       "app's file?) or was deleted\nnothing was changed; give "
@@ -465,8 +465,8 @@ static sesctl_err make_room(struct lc *lc, struct iam_access_key_list *keys,
 			    KEY_IN_FLIGHT)
 				break;
 		k = &keys->items[i < keys->count ? i : 0];
-		return err_set(
-			&lc->ctx->err, SESCTL_ERR_CONFLICT,
+		return err_setk(
+			&lc->ctx->err, SESCTL_ERR_CONFLICT, "key-in-flight",
 			"access key %s of '%s' has no delivery record and was "
 			"created %ld s ago: another sesctl run may be delivering "
 			"it right now\nIAM allows no third key; if no other run "
@@ -491,7 +491,7 @@ static sesctl_err make_room(struct lc *lc, struct iam_access_key_list *keys,
 				      "neither"));
 		victim = &keys->items[cur == &keys->items[0] ? 1 : 0];
 		ENSURE(opts_has(lc->o, OPT_FORCE),
-		       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+		       err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT, "key-limit",
 			       "'%s' has two active access keys and IAM allows "
 			       "no third: %s (current) and %s (kept)\nrun '%s' "
 			       "to delete the kept one once no app uses it, or "
@@ -660,13 +660,13 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 
 	rc = iam_get_user(&lc.iam, lc.user, &u);
 	ENSURE(rc != SESCTL_ERR_NOT_FOUND,
-	       err_set(&ctx->err, SESCTL_ERR_NOT_FOUND,
+	       err_setk(&ctx->err, SESCTL_ERR_NOT_FOUND, "not-enabled",
 		       "not enabled: there is no IAM user '%s'; '%s' creates "
 		       "it",
 		       lc.user, lc_cmd(&lc, "enable")));
 	TRY(rc);
 	ENSURE(lc_is_managed(&u.user) || opts_has(o, OPT_FORCE),
-	       err_set(&ctx->err, SESCTL_ERR_CONFLICT,
+	       err_setk(&ctx->err, SESCTL_ERR_CONFLICT, "not-managed",
 		       "IAM user '%s' is not managed by sesctl (no tag %s=%s); "
 		       "pass --force to rotate its keys anyway",
 		       lc.user, LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE));

@@ -425,7 +425,7 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	rc = iam_read_many(&lc.iam, reads, 3, 0);
 	rc = iam_read_result(&lc.iam, &reads[0]);
 	if (rc == SESCTL_ERR_NOT_FOUND) {
-		rc = err_set(&ctx->err, SESCTL_ERR_NOT_FOUND,
+		rc = err_setk(&ctx->err, SESCTL_ERR_NOT_FOUND, "not-enabled",
 			     "not enabled: there is no IAM user '%s'; '%s' "
 			     "creates it",
 			     lc.user, lc_cmd(&lc, "enable"));

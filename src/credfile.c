@@ -65,7 +65,7 @@ static sesctl_err io_error(struct ctx *ctx, const char *what, const char *path,
 
 static sesctl_err exists_error(struct ctx *ctx, const char *path)
 {
-	return err_set(&ctx->err, SESCTL_ERR_USAGE,
+	return err_setk(&ctx->err, SESCTL_ERR_USAGE, "output-file-exists",
 		       "'%s' already exists; sesctl does not overwrite "
 		       "credentials (use 'sesctl smtp rotate', which replaces "
 		       "them atomically, or choose another path)",

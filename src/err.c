@@ -8,10 +8,11 @@
 struct err_entry {
 	const char *name;
 	int exit_code;
+	const char *kind;
 	const char *desc;
 };
 
-#define SESCTL_ERR_X_ENTRY(n, e, d) { #n, e, d },
+#define SESCTL_ERR_X_ENTRY(n, e, k, d) { #n, e, k, d },
 static const struct err_entry err_table[] = {
 	SESCTL_ERR_LIST(SESCTL_ERR_X_ENTRY)
 };
@@ -26,27 +27,68 @@ static const struct err_entry *err_lookup(sesctl_err code)
 	return &err_table[code];
 }
 
+static sesctl_err err_vset(struct err_info *ei, sesctl_err code,
+			   const char *fmt, va_list ap) PRINTF_LIKE(3, 0);
+
 sesctl_err err_set(struct err_info *ei, sesctl_err code, const char *fmt, ...)
 {
-	char msg[ERR_MSG_MAX];
 	va_list ap;
+
+	va_start(ap, fmt);
+	code = err_vset(ei, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+sesctl_err err_setk(struct err_info *ei, sesctl_err code, const char *kind,
+		    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	code = err_vset(ei, code, fmt, ap);
+	va_end(ap);
+	if (ei)
+		(void)err_kind(ei, kind);
+	return code;
+}
+
+static sesctl_err err_vset(struct err_info *ei, sesctl_err code,
+			   const char *fmt, va_list ap)
+{
+	char msg[ERR_MSG_MAX];
 	int n;
 
 	if (!ei)
 		return code;
 	/* Formatted aside first, so the current message may be one of the
 	 * arguments ("%s: %s", action, ei->msg). */
-	va_start(ap, fmt);
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		snprintf(msg, sizeof(msg), "%s", err_desc(code));
 	else if ((size_t)n >= sizeof(msg))
 		/* Truncated: say so rather than cut a word silently. */
 		memcpy(msg + sizeof(msg) - 4, "...", 4);
+	if (ei->code != code)
+		ei->kind[0] = '\0';
 	ei->code = code;
 	memcpy(ei->msg, msg, sizeof(msg));
 	return code;
+}
+
+sesctl_err err_kind(struct err_info *ei, const char *kind)
+{
+	(void)str_copy(ei->kind, sizeof(ei->kind), kind);
+	return ei->code;
+}
+
+const char *err_kind_of(const struct err_info *ei)
+{
+	const struct err_entry *e = err_lookup(ei->code);
+
+	if (ei->kind[0])
+		return ei->kind;
+	return e ? e->kind : "failure";
 }
 
 int err_exit_code(sesctl_err code)

@@ -1859,7 +1859,7 @@ sesctl_err iam_read_many(struct iam_client *c, struct iam_read *reads,
 								max_items() };
 			calls[m] = (struct iam_call_item){
 				s->d->action, s->p, k, SESCTL_OK, SECRET_INIT,
-				{ SESCTL_OK, "" }, { "", "", "", "" }, 0
+				{ SESCTL_OK, "", "" }, { "", "", "", "" }, 0
 			};
 			which[m++] = i;
 		}

@@ -652,7 +652,8 @@ sesctl_err lc_deploy_hook(struct lc *lc, const char *key_id)
 	vars[2] = (struct hook_var){ "SESCTL_REGIONS", regions };
 	vars[3] = (struct hook_var){ "SESCTL_OUTPUT_FILE", out ? abs_out : NULL };
 	ctx_info(lc->ctx, "running the deploy hook for access key %s", key_id);
-	TRY(hook_run(lc->ctx, cmd, vars, 4, timeout_s * 1000));
+	rc = hook_run(lc->ctx, cmd, vars, 4, timeout_s * 1000);
+	ENSURE(rc == SESCTL_OK, err_kind(&lc->ctx->err, "deploy-hook-failed"));
 	ctx_info(lc->ctx, "the deploy hook succeeded");
 out:
 	return rc;

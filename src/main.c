@@ -104,10 +104,27 @@ int main(int argc, char **argv)
 				     "cannot write to standard output: %s",
 				     strerror(errno));
 	}
-	if (rc != SESCTL_OK)
+	if (rc != SESCTL_OK && ctx.json_errors) {
+		const char *msg = ctx.err.code == rc && ctx.err.msg[0] ?
+					  ctx.err.msg :
+					  err_desc(rc);
+		char *doc = NULL;
+
+		if (ctx.err.code != rc)
+			err_set(&ctx.err, rc, "%s", msg);
+		if (output_error_json(interrupt_caught() ? "interrupted" :
+							   err_kind_of(&ctx.err),
+				      interrupt_caught() ?
+					      128 + interrupt_caught() :
+					      err_exit_code(rc),
+				      msg, &doc) == SESCTL_OK)
+			fputs(doc, stderr);
+		free(doc);
+	} else if (rc != SESCTL_OK) {
 		fprintf(stderr, "sesctl: error: %s\n",
 			ctx.err.code == rc && ctx.err.msg[0] ? ctx.err.msg :
 							       err_desc(rc));
+	}
 	/* A signal held back during a critical section: the work was
 	 * finished or undone; say how we stopped as the shell would. */
 	if (interrupt_caught())

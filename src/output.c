@@ -603,6 +603,30 @@ static sesctl_err print_json(cJSON *root, char **out)
  * readable: `ok` turns false at the first failure. */
 #define J(expr) (ok = ok && ((expr) != NULL))
 
+sesctl_err output_error_json(const char *kind, int exit_code,
+			     const char *message, char **out)
+{
+	cJSON *root = cJSON_CreateObject(), *e;
+	char *text;
+	bool ok = root != NULL;
+
+	*out = NULL;
+	J(cJSON_AddStringToObject(root, "schema", "sesctl/error/1"));
+	J(e = cJSON_AddObjectToObject(root, "error"));
+	J(cJSON_AddStringToObject(e, "code", kind));
+	J(cJSON_AddNumberToObject(e, "exit", exit_code));
+	J(cJSON_AddStringToObject(e, "message", message));
+	text = ok ? cJSON_PrintUnformatted(root) : NULL;
+	cJSON_Delete(root);
+	if (!text)
+		return SESCTL_ERR_NOMEM;
+	*out = malloc(strlen(text) + 2);
+	if (*out)
+		sprintf(*out, "%s\n", text);
+	cJSON_free(text);
+	return *out ? SESCTL_OK : SESCTL_ERR_NOMEM;
+}
+
 sesctl_err output_status_json(const struct status_report *r, char **out)
 {
 	cJSON *root = cJSON_CreateObject(), *o, *arr, *k, *lu;
@@ -610,6 +634,7 @@ sesctl_err output_status_json(const struct status_report *r, char **out)
 	bool ok = root != NULL;
 	size_t i;
 
+	J(cJSON_AddStringToObject(root, "schema", "sesctl/status/1"));
 	J(o = cJSON_AddObjectToObject(root, "user"));
 	J(cJSON_AddStringToObject(o, "name", r->user));
 	J(cJSON_AddStringToObject(o, "arn", r->arn));

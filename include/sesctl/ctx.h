@@ -26,6 +26,9 @@ struct ctx {
 	 * sesctl fails. */
 	bool check;
 	int check_status;
+	/* --format json: a failure is reported on stderr as one JSON object
+	 * (output_error_json), for scripts. */
+	bool json_errors;
 };
 
 void ctx_init(struct ctx *ctx);

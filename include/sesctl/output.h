@@ -169,6 +169,12 @@ struct status_entry {
 	long oldest_key_days; /* -1 without keys */
 };
 
+/* A failure as one JSON line for stderr under --format json:
+ * {"schema":"sesctl/error/1","error":{"code":..,"exit":..,"message":..}};
+ * *out malloc'd, with a final newline. */
+MUST_USE sesctl_err output_error_json(const char *kind, int exit_code,
+				      const char *message, char **out);
+
 /* One JSON object (`sesctl smtp status --format json`); *out malloc'd,
  * with a final newline. */
 MUST_USE sesctl_err output_status_json(const struct status_report *r,

@@ -18,6 +18,7 @@ import tempfile
 import time
 import unittest
 
+import jsonschema
 import prometheus_client.parser
 
 from standins.iam import FakeIAM
@@ -502,6 +503,94 @@ class StatusCheck(Base):
         self.assertIn("--warn-age 'soon'", line)
         p = self.run_sesctl("smtp", "status", "--all", "--check")
         self.assertEqual(p.returncode, 3, p.stderr)
+
+
+SCHEMAS = os.path.join(os.environ.get("SESCTL_SOURCE_ROOT", ""), "docs",
+                       "schema")
+
+
+def schema(name):
+    with open(os.path.join(SCHEMAS, name + ".schema.json")) as f:
+        doc = json.load(f)
+    jsonschema.Draft7Validator.check_schema(doc)
+    return jsonschema.Draft7Validator(doc)
+
+
+class JsonForScripts(Base):
+    """What --format json gives a script: documented schemas, and a
+    failure as one JSON object on stderr with a stable code."""
+
+    def error(self, *args, code):
+        p = self.run_sesctl(*args)
+        self.assertEqual(p.returncode, code, p.stderr)
+        last = p.stderr.decode().splitlines()[-1]
+        doc = json.loads(last)
+        schema("error").validate(doc)
+        self.assertEqual(doc["error"]["exit"], code)
+        return doc["error"]["code"]
+
+    def status_doc(self):
+        p = self.run_sesctl("smtp", "status", "--name", "app", "--format",
+                            "json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        doc = json.loads(p.stdout)
+        schema("status").validate(doc)
+        return doc
+
+    def test_status_follows_its_schema(self):
+        self.enable_app()
+        self.assertEqual(self.status_doc()["schema"], "sesctl/status/1")
+        self.run_sesctl("smtp", "rotate", "--name", "app", "--keep-old",
+                        "--output-file", self.app)
+        key = self.file_settings()["SMTP_USER"]
+        self.iam.set_access_key(key, last_used={"date": DAY0.isoformat(),
+                                                "service": "ses",
+                                                "region": "eu-west-1"})
+        self.at(200)
+        doc = self.status_doc()
+        self.assertEqual(len(doc["keys"]), 2)
+        self.assertTrue(doc["warnings"])
+
+    def test_failures_are_one_json_object_with_a_stable_code(self):
+        j = ("--format", "json")
+        self.assertEqual(self.error("smtp", "status", "--name", "app", *j,
+                                    code=4), "not-enabled")
+        self.assertEqual(self.error("smtp", "status", "--bogus", *j,
+                                    code=2), "usage")
+        self.enable_app()
+        self.assertEqual(self.error("smtp", "enable", "--name", "app",
+                                    "--region", "eu-west-1", *j, code=5),
+                         "already-enabled")
+        self.assertEqual(self.error("smtp", "enable", "--name", "app",
+                                    "--region", "eu-west-1", "--format=json",
+                                    "--output-file", self.app,
+                                    "--region", "us-east-1", code=2),
+                         "output-file-exists")
+        other = os.path.join(self.tmp, "other.json")
+        p = self.run_sesctl("smtp", "enable", "--name", "other", "--region",
+                            "eu-west-1", "--output-file", other, *j)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.error("smtp", "rotate", "--name", "app",
+                                    "--output-file", other, *j, code=5),
+                         "foreign-output-file")
+        self.run_sesctl("smtp", "rotate", "--name", "app", "--keep-old",
+                        "--output-file", self.app)
+        self.assertEqual(self.error("smtp", "rotate", "--name", "app", *j,
+                                    code=5), "key-limit")
+        self.assertEqual(self.error("smtp", "rotate", "--name", "app",
+                                    "--finish", "--output-file", self.app,
+                                    *j, code=2), "usage")
+        self.run_sesctl("smtp", "rotate", "--name", "app", "--finish")
+        self.assertEqual(self.error("smtp", "rotate", "--name", "app",
+                                    "--output-file", self.app,
+                                    "--deploy-hook", "exit 3", *j, code=1),
+                         "deploy-hook-failed")
+        self.iam.seed_user("hand-made", access_keys=0)
+        self.assertEqual(self.error("smtp", "rotate", "--user-name",
+                                    "hand-made", *j, code=5), "not-managed")
+        # without --format json, the plain message as before
+        p = self.run_sesctl("smtp", "status", "--name", "nobody")
+        self.assertTrue(p.stderr.startswith(b"sesctl: error: not enabled"))
 
 
 BUILD = os.environ.get("SESCTL_BUILD_ROOT", "")

@@ -25,7 +25,7 @@ static void test_err_exit_codes(void **state)
 
 static void test_err_set_formats_and_returns_code(void **state)
 {
-	struct err_info ei = { SESCTL_OK, "" };
+	struct err_info ei = { SESCTL_OK, "", "" };
 
 	(void)state;
 	assert_int_equal(err_set(&ei, SESCTL_ERR_CONFLICT, "user '%s' exists",
@@ -39,7 +39,7 @@ static void test_err_set_formats_and_returns_code(void **state)
 
 static void test_err_set_wraps_its_own_message(void **state)
 {
-	struct err_info ei = { SESCTL_OK, "" };
+	struct err_info ei = { SESCTL_OK, "", "" };
 
 	(void)state;
 	err_set(&ei, SESCTL_ERR_NETWORK, "no answer from '%s'", "iam");
@@ -50,6 +50,27 @@ static void test_err_set_wraps_its_own_message(void **state)
 	err_set(&ei, SESCTL_ERR_FAIL, "gave up: %s (%s)", ei.msg, ei.msg);
 	assert_string_equal(ei.msg, "gave up: GetUser: no answer from 'iam' "
 				    "(GetUser: no answer from 'iam')");
+}
+
+static void test_err_kinds(void **state)
+{
+	struct err_info ei = { SESCTL_OK, "", "" };
+
+	(void)state;
+	/* Each code has a kind of its own ... */
+	err_set(&ei, SESCTL_ERR_AUTH, "no");
+	assert_string_equal(err_kind_of(&ei), "access-denied");
+	err_set(&ei, SESCTL_ERR_USAGE, "no");
+	assert_string_equal(err_kind_of(&ei), "usage");
+	/* ... a refusal may name its own, which survives a wrapped message
+	 * of the same code ... */
+	err_set(&ei, SESCTL_ERR_CONFLICT, "already enabled");
+	assert_int_equal(err_kind(&ei, "already-enabled"), SESCTL_ERR_CONFLICT);
+	err_set(&ei, SESCTL_ERR_CONFLICT, "%s; use rotate", ei.msg);
+	assert_string_equal(err_kind_of(&ei), "already-enabled");
+	/* ... and not another error's. */
+	err_set(&ei, SESCTL_ERR_NETWORK, "later: no answer");
+	assert_string_equal(err_kind_of(&ei), "network");
 }
 
 static void test_err_set_truncates_visibly(void **state)
@@ -72,6 +93,7 @@ int main(void)
 		cmocka_unit_test(test_err_exit_codes),
 		cmocka_unit_test(test_err_set_formats_and_returns_code),
 		cmocka_unit_test(test_err_set_wraps_its_own_message),
+		cmocka_unit_test(test_err_kinds),
 		cmocka_unit_test(test_err_set_truncates_visibly),
 	};
 

@@ -312,7 +312,7 @@ static const struct iam_param policy_p[] = { { "UserName", "u" },
 					     { "PolicyName", "p" } };
 
 #define CALL(action, params, n)                                             \
-	{ action, params, n, SESCTL_OK, SECRET_INIT, { SESCTL_OK, "" },     \
+	{ action, params, n, SESCTL_OK, SECRET_INIT, { SESCTL_OK, "", "" }, \
 	  { "", "", "", "" }, 0 }
 
 /* Open `f` on an IAM that follows `how` and answers nothing before three
