@@ -67,10 +67,19 @@ void smtp_warn_region(struct ctx *ctx, const char *region, const char *host)
 			 "endpoints; deriving anyway%s%s",
 			 region, host ? ", assuming SMTP host " : "",
 			 host ? host : "");
+	else if (!ri->smtp_host && host)
+		ctx_warn(ctx,
+			 "SES has no SMTP endpoint in '%s' as far as sesctl "
+			 "knows (the SES Developer Guide lists none there), so "
+			 "the host %s does not exist unless AWS has added it; "
+			 "send through another region's SMTP endpoint",
+			 region, host);
 	else if (!ri->smtp_host)
 		ctx_warn(ctx,
-			 "SES has no endpoint in '%s' as far as sesctl knows; "
-			 "mail sent there will fail unless AWS has added it",
+			 "SES has no SMTP endpoint in '%s' as far as sesctl "
+			 "knows (the SES Developer Guide lists none there): a "
+			 "password for it works only if AWS has added one; "
+			 "send through another region's SMTP endpoint",
 			 region);
 }
 

@@ -6,10 +6,12 @@
 
 /* From tests/vectors/ses-smtp-endpoints.tsv (region, SMTP host, FIPS SMTP
  * host; NULL where the table says "-").  Rows with a NULL SMTP host are
- * regions where SES has no API endpoint.  test_region checks this table
- * against the TSV row by row. */
+ * regions where SES has no SMTP endpoint: no SES at all there, or only its
+ * API (the SES Developer Guide lists af-south-1, ap-southeast-3,
+ * eu-south-1, il-central-1 and me-south-1 among the regions without SMTP
+ * endpoints).  test_region checks this table against the TSV row by row. */
 static const struct region_info regions[] = {
-	{ "af-south-1", "email-smtp.af-south-1.amazonaws.com", NULL },
+	{ "af-south-1", NULL, NULL },
 	{ "ap-east-1", NULL, NULL },
 	{ "ap-east-2", NULL, NULL },
 	{ "ap-northeast-1", "email-smtp.ap-northeast-1.amazonaws.com", NULL },
@@ -19,7 +21,7 @@ static const struct region_info regions[] = {
 	{ "ap-south-2", "email-smtp.ap-south-2.amazonaws.com", NULL },
 	{ "ap-southeast-1", "email-smtp.ap-southeast-1.amazonaws.com", NULL },
 	{ "ap-southeast-2", "email-smtp.ap-southeast-2.amazonaws.com", NULL },
-	{ "ap-southeast-3", "email-smtp.ap-southeast-3.amazonaws.com", NULL },
+	{ "ap-southeast-3", NULL, NULL },
 	{ "ap-southeast-4", NULL, NULL },
 	{ "ap-southeast-5", "email-smtp.ap-southeast-5.amazonaws.com", NULL },
 	{ "ap-southeast-6", NULL, NULL },
@@ -29,14 +31,14 @@ static const struct region_info regions[] = {
 	{ "eu-central-1", "email-smtp.eu-central-1.amazonaws.com", NULL },
 	{ "eu-central-2", "email-smtp.eu-central-2.amazonaws.com", NULL },
 	{ "eu-north-1", "email-smtp.eu-north-1.amazonaws.com", NULL },
-	{ "eu-south-1", "email-smtp.eu-south-1.amazonaws.com", NULL },
+	{ "eu-south-1", NULL, NULL },
 	{ "eu-south-2", NULL, NULL },
 	{ "eu-west-1", "email-smtp.eu-west-1.amazonaws.com", NULL },
 	{ "eu-west-2", "email-smtp.eu-west-2.amazonaws.com", NULL },
 	{ "eu-west-3", "email-smtp.eu-west-3.amazonaws.com", NULL },
-	{ "il-central-1", "email-smtp.il-central-1.amazonaws.com", NULL },
+	{ "il-central-1", NULL, NULL },
 	{ "me-central-1", "email-smtp.me-central-1.amazonaws.com", NULL },
-	{ "me-south-1", "email-smtp.me-south-1.amazonaws.com", NULL },
+	{ "me-south-1", NULL, NULL },
 	{ "mx-central-1", NULL, NULL },
 	{ "sa-east-1", "email-smtp.sa-east-1.amazonaws.com", NULL },
 	{ "us-east-1", "email-smtp.us-east-1.amazonaws.com", "email-smtp-fips.us-east-1.amazonaws.com" },

@@ -205,8 +205,25 @@ class DeriveRefusals(SesctlTestCase):
         p = run(["smtp", "derive", "--region", "ap-east-1"],
                 stdin=EXAMPLE_SECRET)
         self.assertExit(p, 0)
-        self.assertIn(b"SES has no endpoint in 'ap-east-1'", p.stderr)
+        self.assertIn(b"SES has no SMTP endpoint in 'ap-east-1'", p.stderr)
         self.assertEqual(len(p.stdout.strip()), 44)
+
+    def test_regions_with_ses_but_no_smtp_endpoint_warn(self):
+        # the SES Developer Guide: no SMTP endpoints in these five
+        for region in ("af-south-1", "ap-southeast-3", "eu-south-1",
+                       "il-central-1", "me-south-1"):
+            p = run(["smtp", "derive", "--region", region,
+                     "--access-key-id", EXAMPLE_KEY_ID], stdin=EXAMPLE_SECRET)
+            self.assertExit(p, 0)
+            self.assertIn(b"SES has no SMTP endpoint in '%s'"
+                          % region.encode(), p.stderr)
+            self.assertIn(b"email-smtp.%s.amazonaws.com does not exist"
+                          % region.encode(), p.stderr)
+        # and one that has: no warning
+        p = run(["smtp", "derive", "--region", "eu-west-3"],
+                stdin=EXAMPLE_SECRET)
+        self.assertExit(p, 0)
+        self.assertEqual(p.stderr, b"")
 
     def test_bad_secrets(self):
         cases = [
