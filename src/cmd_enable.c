@@ -17,6 +17,7 @@
 #include "sesctl/interrupt.h"
 #include "sesctl/lifecycle.h"
 #include "sesctl/smtp_verify.h"
+#include "sesctl/sts.h"
 
 /* The user exists already: may we go on, and with which ARN?  An
  * interrupted enable is cleaned up (its undelivered key deleted) or, when
@@ -261,36 +262,100 @@ static sesctl_err check_narrowing(struct lc *lc)
 	return SESCTL_OK;
 }
 
+/* The caller's account, for a policy scoped to --identity of a user that
+ * does not exist yet (STS GetCallerIdentity needs no permission). */
+static sesctl_err caller_user_arn(struct lc *lc, char *arn, size_t size)
+{
+	struct sts_config cfg;
+	struct iam_caller_identity id;
+	sesctl_err rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.region = lc->n_regions ? lc->regions[0] : NULL;
+	cfg.ca_bundle = opts_get(lc->o, OPT_CA_BUNDLE);
+	cfg.access_key_id = lc->cr.access_key_id;
+	cfg.secret_key = &lc->cr.secret_key;
+	cfg.session_token = lc->cr.session_token.len ? &lc->cr.session_token :
+						       NULL;
+	rc = sts_get_caller_identity(lc->ctx, &cfg, &id);
+	if (rc == SESCTL_OK)
+		snprintf(arn, size, "arn:%s:iam::%s:user%s%s",
+			 lc->partition->name, id.account, LC_PATH, lc->user);
+	iam_caller_identity_release(&id);
+	return rc;
+}
+
+/* --dry-run: what the real run would do, call by call, or the refusal it
+ * would meet, with its exit status. */
 static sesctl_err dry_run(struct lc *lc)
 {
 	struct iam_user_result u;
-	char *doc = NULL;
+	struct iam_access_key_list keys;
+	char *doc = NULL, arn[IAM_XML_ARN_MAX + 1] = "";
 	const char *out = opts_get(lc->o, OPT_OUTPUT_FILE);
+	bool name_tag = !strchr(lc->name, ',');
 	sesctl_err rc = SESCTL_OK;
 	bool exists;
 
 	memset(&u, 0, sizeof(u));
+	memset(&keys, 0, sizeof(keys));
+	if (out && credfile_check_new(lc->ctx, out) != SESCTL_OK) {
+		if (already_enabled(lc, out)) {
+			TRY(lc_plan(lc, "# already enabled: '%s' holds the "
+					"settings of '%s''s recorded key; "
+					"nothing to do",
+				    out, lc->user));
+			goto out;
+		}
+		rc = lc->ctx->err.code;
+		goto out;
+	}
 	rc = iam_get_user(&lc->iam, lc->user, &u);
 	exists = rc == SESCTL_OK;
 	if (rc == SESCTL_ERR_NOT_FOUND)
 		rc = SESCTL_OK;
 	TRY(rc);
-	if (exists)
-		TRY(lc_plan(lc, "# IAM user '%s' exists (%s); enable would "
-				"resume it only if it is managed and has no key",
-			    lc->user, lc_is_managed(&u.user) ?
-					      "managed by sesctl" :
-					      "NOT managed by sesctl"));
-	else
+	if (exists) {
+		bool managed = lc_is_managed(&u.user);
+
+		snprintf(arn, sizeof(arn), "%s", u.user.arn);
+		TRY(iam_list_access_keys(&lc->iam, lc->user, &keys));
+		ENSURE(managed || opts_has(lc->o, OPT_ADOPT),
+		       err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+				"not-managed",
+				"IAM user '%s' exists but sesctl did not create "
+				"it (no tag %s=%s); enable would stop here "
+				"(pass --adopt to take it over)",
+				lc->user, LC_TAG_MANAGED_BY,
+				LC_TAG_MANAGED_VALUE));
+		ENSURE(keys.count == 0,
+		       err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+				"already-enabled",
+				"already enabled: IAM user '%s' has access key "
+				"%s, whose secret cannot be shown again; enable "
+				"would stop here (use '%s')",
+				lc->user, keys.items[0].access_key_id,
+				lc_cmd(lc, "rotate")));
+		TRY(lc_plan(lc, "# IAM user '%s' exists%s without an access "
+				"key: enable resumes it",
+			    lc->user, managed ? "" : ", not managed by sesctl,"));
+		if (!managed)
+			TRY(lc_plan(lc, "TagUser UserName=%s Tags=%s=%s%s%s%s%s",
+				    lc->user, LC_TAG_MANAGED_BY,
+				    LC_TAG_MANAGED_VALUE, name_tag ? "," : "",
+				    name_tag ? LC_TAG_NAME : "",
+				    name_tag ? "=" : "",
+				    name_tag ? lc->name : ""));
+	} else {
 		TRY(lc_plan(lc, "CreateUser UserName=%s Path=%s Tags=%s=%s%s%s%s%s",
 			    lc->user, LC_PATH, LC_TAG_MANAGED_BY,
-			    LC_TAG_MANAGED_VALUE,
-			    strchr(lc->name, ',') ? "" : ",",
-			    strchr(lc->name, ',') ? "" : LC_TAG_NAME,
-			    strchr(lc->name, ',') ? "" : "=",
-			    strchr(lc->name, ',') ? "" : lc->name));
-	TRY(policy_for(lc, exists ? u.user.arn :
-				    "arn:aws:iam::ACCOUNT:user/x",
+			    LC_TAG_MANAGED_VALUE, name_tag ? "," : "",
+			    name_tag ? LC_TAG_NAME : "", name_tag ? "=" : "",
+			    name_tag ? lc->name : ""));
+		if (opts_count(lc->o, OPT_IDENTITY))
+			TRY(caller_user_arn(lc, arn, sizeof(arn)));
+	}
+	TRY(policy_for(lc, arn[0] ? arn : "arn:aws:iam::000000000000:user/x",
 		       &doc));
 	TRY(lc_plan(lc, "PutUserPolicy UserName=%s PolicyName=%s "
 			"PolicyDocument=%s",
@@ -298,11 +363,16 @@ static sesctl_err dry_run(struct lc *lc)
 	TRY(lc_plan(lc, "CreateAccessKey UserName=%s", lc->user));
 	TRY(lc_plan(lc, "# then write the SMTP settings (%s) to %s",
 		    lc->fmt->name, out ? out : "standard output"));
+	TRY(lc_plan(lc, "TagUser UserName=%s Tags=%s=NEW-KEY,%s=,%s=...,%s=%s "
+			"(the delivery record)",
+		    lc->user, RECORD_TAG_CURRENT, RECORD_TAG_KEPT,
+		    RECORD_TAG_REGIONS, RECORD_TAG_FORMAT, lc->fmt->name));
 	if (opts_has(lc->o, OPT_DEPLOY_HOOK))
 		TRY(lc_plan(lc, "# then run the deploy hook: %s",
 			    opts_get(lc->o, OPT_DEPLOY_HOOK)));
 out:
 	free(doc);
+	iam_access_key_list_release(&keys);
 	iam_user_result_release(&u);
 	return rc;
 }

@@ -191,8 +191,60 @@ static cJSON *creds_object(const struct smtp_creds *c)
 	return obj;
 }
 
+/* cJSON to text in `o` (wiped memory), with a final newline. */
+static sesctl_err print_settings(cJSON *root, struct secret *o)
+{
+	sesctl_err rc = SESCTL_OK;
+
+	secret_clear(o);
+	TRY(secret_alloc(o, OUTPUT_MAX));
+	ENSURE(cJSON_PrintPreallocated(root, (char *)o->p, (int)o->cap, 0),
+	       SESCTL_ERR_NOMEM);
+	o->len = strlen((char *)o->p);
+	TRY(put(o, "\n"));
+out:
+	return rc;
+}
+
+/* "json": one object of the same shape whatever the number of regions
+ * (docs/schema/smtp-settings.schema.json): the first region's settings
+ * at the top, as the single-region object has always had them, and every
+ * region's in "regions". */
 static sesctl_err render_json(const struct smtp_creds *c, size_t n,
 			      struct secret *o)
+{
+	cJSON *root = NULL, *arr, *item;
+	sesctl_err rc = SESCTL_OK;
+	size_t i;
+
+	ENSURE(n > 0, SESCTL_ERR_INPUT);
+	root = creds_object(c);
+	ENSURE(root, SESCTL_ERR_NOMEM);
+	ENSURE(cJSON_AddItemToObject(root, "schema",
+				     cJSON_CreateStringReference(
+					     JSON_SETTINGS_SCHEMA)) &&
+		       (arr = cJSON_AddArrayToObject(root, "regions")),
+	       SESCTL_ERR_NOMEM);
+	for (i = 0; i < n; i++) {
+		struct smtp_creds one = c[i];
+
+		one.user = NULL; /* once, at the top */
+		item = creds_object(&one);
+		ENSURE(item && cJSON_AddItemToArray(arr, item),
+		       SESCTL_ERR_NOMEM);
+	}
+	TRY(print_settings(root, o));
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* "json-array": what sesctl wrote before the schema, an object for one
+ * region and an array for several.  Not a --format: rotate writes it
+ * again into a file that holds it, so that an app reading an array keeps
+ * working. */
+static sesctl_err render_json_array(const struct smtp_creds *c, size_t n,
+				    struct secret *o)
 {
 	cJSON *root = NULL, *item;
 	sesctl_err rc = SESCTL_OK;
@@ -210,16 +262,17 @@ static sesctl_err render_json(const struct smtp_creds *c, size_t n,
 			       SESCTL_ERR_NOMEM);
 		}
 	}
-	secret_clear(o);
-	TRY(secret_alloc(o, OUTPUT_MAX));
-	ENSURE(cJSON_PrintPreallocated(root, (char *)o->p, (int)o->cap, 0),
-	       SESCTL_ERR_NOMEM);
-	o->len = strlen((char *)o->p);
-	TRY(put(o, "\n"));
+	TRY(print_settings(root, o));
 out:
 	cJSON_Delete(root);
 	return rc;
 }
+
+static const struct output_format json_array_format = {
+	"json-array", render_json_array, 0,
+	"an array of JSON objects, as sesctl wrote several regions before "
+	"the settings schema"
+};
 
 static const struct output_format formats[] = {
 	{ "env", render_env, 0,
@@ -229,7 +282,8 @@ static const struct output_format formats[] = {
 	{ "dotenv", render_dotenv, 0,
 	  "the same with double-quoted values, for .env files" },
 	{ "json", render_json, 0,
-	  "one JSON object: region, host, port, tls, user, password" },
+	  "one JSON object: region, host, port, tls, user, password, and "
+	  "every region's in regions" },
 	{ "postfix", render_postfix, OUTPUT_NEEDS_USER,
 	  "a Postfix sasl_passwd line: [host]:port user:password" },
 };
@@ -241,6 +295,9 @@ const struct output_format *output_lookup(const char *name)
 	for (i = 0; name && i < sizeof(formats) / sizeof(formats[0]); i++)
 		if (strcmp(formats[i].name, name) == 0)
 			return &formats[i];
+	/* (Recorded by a rotate that kept an old file's array.) */
+	if (name && strcmp(name, json_array_format.name) == 0)
+		return &json_array_format;
 	return NULL;
 }
 
@@ -1040,7 +1097,8 @@ static bool json_string(const cJSON *o, const char *name, char *dst,
 }
 
 static sesctl_err json_setting(struct err_info *err, const cJSON *o,
-			       const char *source, struct smtp_settings *s)
+			       const char *user, const char *source,
+			       struct smtp_settings *s)
 {
 	const cJSON *port = cJSON_GetObjectItemCaseSensitive(o, "port");
 	const cJSON *pw = cJSON_GetObjectItemCaseSensitive(o, "password");
@@ -1058,7 +1116,8 @@ static sesctl_err json_setting(struct err_info *err, const cJSON *o,
 	if (!json_string(o, "region", st->region, sizeof(st->region)) ||
 	    !region_is_well_formed(st->region))
 		st->region[0] = '\0';
-	(void)json_string(o, "user", st->user, sizeof(st->user));
+	if (!json_string(o, "user", st->user, sizeof(st->user)) && user)
+		(void)str_copy(st->user, sizeof(st->user), user);
 	if (cJSON_IsNumber(port) && port->valuedouble >= 1 &&
 	    port->valuedouble <= 65535)
 		st->port = (int)port->valuedouble;
@@ -1081,10 +1140,25 @@ static sesctl_err parse_json(struct err_info *err, const char *text,
 			     source));
 	s->format = output_lookup("json");
 	if (cJSON_IsArray(root)) {
+		/* Several regions, as sesctl wrote them before the schema:
+		 * a rotate writes the array again. */
+		if (cJSON_GetArraySize(root) > 1)
+			s->format = &json_array_format;
 		cJSON_ArrayForEach(o, root)
-			TRY(json_setting(err, o, source, s));
+			TRY(json_setting(err, o, NULL, source, s));
+	} else if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(
+			   root, "regions"))) {
+		const cJSON *user =
+			cJSON_GetObjectItemCaseSensitive(root, "user");
+
+		cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(
+					      root, "regions"))
+			TRY(json_setting(err, o,
+					 cJSON_IsString(user) ? user->valuestring :
+								NULL,
+					 source, s));
 	} else {
-		TRY(json_setting(err, root, source, s));
+		TRY(json_setting(err, root, NULL, source, s));
 	}
 out:
 	cJSON_Delete(root);

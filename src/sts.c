@@ -143,6 +143,7 @@ out:
 struct call {
 	struct ctx *ctx;
 	const struct sts_config *cfg;
+	const char *action; /* "AssumeRole", "GetCallerIdentity" */
 	struct http_client *http;
 	char url[HTTP_URL_MAX];
 	char host[256];
@@ -219,7 +220,8 @@ static sesctl_err map_error(struct call *c, const struct iam_error *e,
 
 	if (e->request_id[0])
 		snprintf(rid, sizeof(rid), " (request id %s)", e->request_id);
-	if (strcmp(code, "AccessDenied") == 0)
+	if (strcmp(code, "AccessDenied") == 0 &&
+	    strcmp(c->action, "AssumeRole") == 0)
 		return err_set(ei, rc,
 			       "STS refused (AccessDenied): %s%s\nthe role "
 			       "must exist, its trust policy must name the "
@@ -261,7 +263,7 @@ static sesctl_err map_error(struct call *c, const struct iam_error *e,
 			       "AWS_ENDPOINT_URL_STS=%s",
 			       c->region, e->message, rid,
 			       STS_GLOBAL_ENDPOINT);
-	return err_set(ei, rc, "STS AssumeRole: %s: %s%s", code, e->message,
+	return err_set(ei, rc, "STS %s: %s: %s%s", c->action, code, e->message,
 		       rid);
 }
 
@@ -274,7 +276,7 @@ static sesctl_err error_answer(struct call *c,
 	sesctl_err rc;
 
 	*retryable = false;
-	rc = iam_xml_parse_error(&resp->body, "AssumeRole", &e, &c->ctx->err);
+	rc = iam_xml_parse_error(&resp->body, c->action, &e, &c->ctx->err);
 	if (rc == SESCTL_OK) {
 		*retryable = iam_xml_error_retryable(&e, resp->status);
 		return map_error(c, &e, resp->status);
@@ -285,62 +287,53 @@ static sesctl_err error_answer(struct call *c,
 	return err_set(&c->ctx->err,
 		       resp->status >= 500 ? SESCTL_ERR_NETWORK :
 					     SESCTL_ERR_FAIL,
-		       "AssumeRole: unexpected HTTP %ld from '%s' that is not "
-		       "an STS error (%s); is AWS_ENDPOINT_URL_STS right?",
-		       resp->status, c->url,
+		       "%s: unexpected HTTP %ld from '%s' that is not an STS "
+		       "error (%s); is AWS_ENDPOINT_URL_STS right?",
+		       c->action, resp->status, c->url,
 		       resp->content_type[0] ? resp->content_type :
 					       "no content type");
 }
 
-sesctl_err sts_assume_role(struct ctx *ctx, const struct sts_config *cfg,
-			   const struct sts_assume_role_in *in,
-			   struct iam_assume_role *out)
+typedef sesctl_err (*parse_fn)(const struct secret *body, void *out,
+			       struct err_info *ei);
+
+/* Send `body` for c->action with the SDKs' standard-mode retries (both
+ * actions are safe to repeat: a lost answer costs at most a session) and
+ * parse a 2xx answer into `out`. */
+static sesctl_err call(struct call *c, const char *body, parse_fn parse,
+		       void *out)
 {
+	struct ctx *ctx = c->ctx;
+	const struct sts_config *cfg = c->cfg;
 	struct http_options ho = { NULL, cfg->connect_timeout_ms,
 				   cfg->timeout_ms };
 	struct http_response resp = HTTP_RESPONSE_INIT;
-	struct call c;
-	char body[FORM_MAX];
 	const char *source = NULL;
 	sesctl_err rc = SESCTL_OK;
 	int attempt, attempts;
 	bool retry = false;
 
-	memset(out, 0, sizeof(*out));
-	memset(&c, 0, sizeof(c));
-	c.ctx = ctx;
-	c.cfg = cfg;
-	ENSURE(in->role_arn && in->role_session_name,
-	       err_set(&ctx->err, SESCTL_ERR_INPUT,
-		       "AssumeRole needs a role ARN and a session name"));
-	ENSURE(assume_role_body(in, body, sizeof(body)) == SESCTL_OK,
-	       err_set(&ctx->err, SESCTL_ERR_INPUT,
-		       "the AssumeRole request for role '%.200s' is too large",
-		       in->role_arn));
-	TRY(sts_endpoint(ctx, cfg, c.url, sizeof(c.url), c.region,
-			 sizeof(c.region), &source));
-	TRY(http_url_parts(ctx, c.url, c.host, sizeof(c.host), c.path,
-			   sizeof(c.path)));
+	TRY(sts_endpoint(ctx, cfg, c->url, sizeof(c->url), c->region,
+			 sizeof(c->region), &source));
+	TRY(http_url_parts(ctx, c->url, c->host, sizeof(c->host), c->path,
+			   sizeof(c->path)));
 	ho.ca_bundle = cfg->ca_bundle ? cfg->ca_bundle :
 					env_get(cfg->env, "AWS_CA_BUNDLE");
-	ctx_debug(ctx,
-		  "STS AssumeRole of '%s' as session '%s' at %s (from %s), "
-		  "signed for %s",
-		  in->role_arn, in->role_session_name, c.url, source, c.region);
-	TRY(http_client_new(ctx, &ho, &c.http));
+	ctx_debug(ctx, "STS %s at %s (from %s), signed for %s", c->action,
+		  c->url, source, c->region);
+	TRY(http_client_new(ctx, &ho, &c->http));
 
 	attempts = max_attempts(ctx, cfg->env);
 	for (attempt = 1;; attempt++) {
 		retry = false;
-		rc = send_once(&c, body, &resp);
+		rc = send_once(c, body, &resp);
 		if (rc != SESCTL_OK) {
-			err_set(&ctx->err, rc, "AssumeRole: %s", ctx->err.msg);
-			/* Safe to repeat: a lost answer only costs a
-			 * session. */
+			err_set(&ctx->err, rc, "%s: %s", c->action,
+				ctx->err.msg);
 			retry = resp.failure == HTTP_NOT_SENT ||
 				resp.failure == HTTP_NO_ANSWER;
 		} else if (resp.status >= 200 && resp.status < 300) {
-			rc = iam_xml_assume_role(&resp.body, out, &ctx->err);
+			rc = parse(&resp.body, out, &ctx->err);
 			if (rc != SESCTL_OK)
 				rc = err_set(&ctx->err, rc,
 					     "STS answered with something "
@@ -348,16 +341,16 @@ sesctl_err sts_assume_role(struct ctx *ctx, const struct sts_config *cfg,
 					     ctx->err.msg);
 			goto out;
 		} else {
-			rc = error_answer(&c, &resp, &retry);
+			rc = error_answer(c, &resp, &retry);
 		}
 		if (!retry || attempt >= attempts)
 			break;
 		{
 			long ms = backoff_jitter_ms(backoff_base_ms(), attempt);
 
-			ctx_debug(ctx, "AssumeRole: attempt %d of %d failed; "
-				       "retrying in %ld ms",
-				  attempt, attempts, ms);
+			ctx_debug(ctx, "%s: attempt %d of %d failed; retrying "
+				       "in %ld ms",
+				  c->action, attempt, attempts, ms);
 			backoff_sleep_ms(ms);
 		}
 	}
@@ -366,8 +359,67 @@ sesctl_err sts_assume_role(struct ctx *ctx, const struct sts_config *cfg,
 			     attempt, ctx->err.msg);
 out:
 	http_response_release(&resp);
-	http_client_free(c.http);
+	http_client_free(c->http);
+	c->http = NULL;
+	return rc;
+}
+
+static sesctl_err parse_assume_role(const struct secret *body, void *out,
+				    struct err_info *ei)
+{
+	return iam_xml_assume_role(body, out, ei);
+}
+
+static sesctl_err parse_caller_identity(const struct secret *body, void *out,
+					struct err_info *ei)
+{
+	return iam_xml_get_caller_identity(body, out, ei);
+}
+
+sesctl_err sts_assume_role(struct ctx *ctx, const struct sts_config *cfg,
+			   const struct sts_assume_role_in *in,
+			   struct iam_assume_role *out)
+{
+	struct call c;
+	char body[FORM_MAX];
+	sesctl_err rc = SESCTL_OK;
+
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	c.ctx = ctx;
+	c.cfg = cfg;
+	c.action = "AssumeRole";
+	ENSURE(in->role_arn && in->role_session_name,
+	       err_set(&ctx->err, SESCTL_ERR_INPUT,
+		       "AssumeRole needs a role ARN and a session name"));
+	ENSURE(assume_role_body(in, body, sizeof(body)) == SESCTL_OK,
+	       err_set(&ctx->err, SESCTL_ERR_INPUT,
+		       "the AssumeRole request for role '%.200s' is too large",
+		       in->role_arn));
+	ctx_debug(ctx, "STS AssumeRole of '%s' as session '%s'", in->role_arn,
+		  in->role_session_name);
+	rc = call(&c, body, parse_assume_role, out);
+out:
 	if (rc != SESCTL_OK)
 		iam_assume_role_release(out);
+	return rc;
+}
+
+sesctl_err sts_get_caller_identity(struct ctx *ctx,
+				   const struct sts_config *cfg,
+				   struct iam_caller_identity *out)
+{
+	struct call c;
+	sesctl_err rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	c.ctx = ctx;
+	c.cfg = cfg;
+	c.action = "GetCallerIdentity";
+	rc = call(&c, "Action=GetCallerIdentity&Version=" STS_API_VERSION,
+		  parse_caller_identity, out);
+	if (rc != SESCTL_OK)
+		iam_caller_identity_release(out);
 	return rc;
 }

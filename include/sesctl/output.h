@@ -36,6 +36,9 @@ struct output_format {
 	const char *description;
 };
 
+/* The "schema" of --format json settings. */
+#define JSON_SETTINGS_SCHEMA "sesctl/smtp-settings/1"
+
 /* The format called `name`, or NULL. */
 const struct output_format *output_lookup(const char *name);
 

@@ -1,6 +1,7 @@
-/* sts.h - the STS Query API client, for the caller's assume-role profiles.
+/* sts.h - the STS Query API client, for the caller's assume-role profiles
+ * and the caller's own account.
  *
- * One action, AssumeRole, as botocore sends it for a profile with role_arn
+ * GetCallerIdentity, and AssumeRole as botocore sends it for a profile with role_arn
  * (credentials.py AssumeRoleCredentialFetcher): a form body
  * "Action=AssumeRole&Version=2011-06-15&RoleArn=..&RoleSessionName=..
  * [&ExternalId=..][&DurationSeconds=..]", signed with the project's SigV4
@@ -83,5 +84,12 @@ MUST_USE sesctl_err sts_assume_role(struct ctx *ctx,
 				    const struct sts_config *cfg,
 				    const struct sts_assume_role_in *in,
 				    struct iam_assume_role *out);
+
+/* Call GetCallerIdentity (which needs no permission): the caller's
+ * account, ARN and user id.  Release `out` with
+ * iam_caller_identity_release; on error it is empty. */
+MUST_USE sesctl_err sts_get_caller_identity(struct ctx *ctx,
+					    const struct sts_config *cfg,
+					    struct iam_caller_identity *out);
 
 #endif

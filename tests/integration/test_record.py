@@ -95,10 +95,10 @@ class Record(SesctlTestCase):
         self.assertEqual(st.st_gid, gid)
         with open(path, "rb") as f:
             after = json.loads(f.read())
-        # the same JSON shape: one object per region, the same fields
-        self.assertIsInstance(after, list)
-        self.assertEqual([sorted(x) for x in after],
-                         [sorted(x) for x in before])
+        # the same JSON shape: the same fields, every region
+        self.assertEqual(sorted(after), sorted(before))
+        self.assertEqual([sorted(x) for x in after["regions"]],
+                         [sorted(x) for x in before["regions"]])
         new = self.key_ids()
         self.assertEqual(len(new), 1)
         self.assertNotEqual(new, old)

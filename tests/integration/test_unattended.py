@@ -505,6 +505,47 @@ class StatusCheck(Base):
         self.assertEqual(p.returncode, 3, p.stderr)
 
 
+class DryRun(Base):
+    """enable --dry-run shows what the real run would do, or the refusal
+    it would meet with its exit status, and changes nothing."""
+
+    def dry(self, *args, code=0, env=None):
+        n = len(self.iam.requests)
+        p = subprocess.run(command(["smtp", "enable", "--name", "app",
+                                    "--region", "eu-west-1", "--dry-run"] +
+                                   list(args)),
+                           capture_output=True, stdin=subprocess.DEVNULL,
+                           env=env or self.at(self.day), timeout=120)
+        self.assertEqual(p.returncode, code, p.stderr)
+        self.assertFalse([r["action"] for r in self.iam.requests[n:]
+                          if not r["action"].startswith(("Get", "List"))])
+        return p.stdout.decode(), p.stderr.decode()
+
+    def test_identity_for_a_new_user_takes_the_account_from_sts(self):
+        env = dict(self.at(0), AWS_ENDPOINT_URL_STS=self.iam.url)
+        out, _ = self.dry("--identity", "example.com", env=env)
+        self.assertIn("CreateUser UserName=%s" % USER, out)
+        self.assertIn("arn:aws:ses:eu-west-1:%s:identity/example.com"
+                      % self.iam.account_id, out)
+        self.assertIn("GetCallerIdentity",
+                      [r["action"] for r in self.iam.requests])
+        self.assertIsNone(self.iam.user(USER))
+
+    def test_refusals_and_adopt(self):
+        self.iam.seed_user(USER, tags={"Team": "mail"})
+        out, err = self.dry(code=5)
+        self.assertIn("did not create it", err)
+        out, _ = self.dry("--adopt")
+        self.assertIn("TagUser UserName=%s Tags=ManagedBy=sesctl" % USER, out)
+        self.assertIn("CreateAccessKey", out)
+        self.iam.seed_user(USER, tags={"ManagedBy": "sesctl"}, access_keys=1)
+        out, err = self.dry(code=5)
+        self.assertIn("already enabled", err)
+        self.assertNotIn("CreateAccessKey", out)
+        open(self.app, "w").close()
+        self.dry("--output-file", self.app, code=2)
+
+
 SCHEMAS = os.path.join(os.environ.get("SESCTL_SOURCE_ROOT", ""), "docs",
                        "schema")
 
@@ -550,6 +591,76 @@ class JsonForScripts(Base):
         doc = self.status_doc()
         self.assertEqual(len(doc["keys"]), 2)
         self.assertTrue(doc["warnings"])
+
+    def test_settings_have_one_shape_whatever_the_regions(self):
+        v = schema("smtp-settings")
+        for regions in (["eu-west-1"], ["eu-west-1", "us-east-1"]):
+            name = "r%d" % len(regions)
+            path = os.path.join(self.tmp, name + ".json")
+            args = ["smtp", "enable", "--name", name, "--format", "json",
+                    "--output-file", path]
+            for r in regions:
+                args += ["--region", r]
+            p = self.run_sesctl(*args)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(path) as f:
+                doc = json.load(f)
+            v.validate(doc)
+            self.assertEqual([x["region"] for x in doc["regions"]], regions)
+            user = "sesctl-smtp-" + name
+            key = self.iam.user(user)["access_keys"][0]
+            self.assertEqual(doc["user"], key["access_key_id"])
+            for x in doc["regions"]:
+                self.assertEqual(x["password"], smtp_password(
+                    key["secret_access_key"], x["region"]))
+            # the top is the first region, as one region always had it
+            self.assertEqual(doc["password"], doc["regions"][0]["password"])
+            # rotate keeps the shape; derive gives it too
+            p = self.run_sesctl("smtp", "rotate", "--name", name,
+                                "--output-file", path)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(path) as f:
+                v.validate(json.load(f))
+        p = subprocess.run(command(["smtp", "derive", "--region",
+                                    "eu-west-1", "--access-key-id",
+                                    "AKIAIOSFODNN7EXAMPLE", "--format",
+                                    "json"]),
+                           input=b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                           capture_output=True, env=self.env, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        v.validate(json.loads(p.stdout))
+
+    def test_an_app_reading_the_old_array_keeps_it(self):
+        # a file sesctl wrote for two regions before the schema: an array;
+        # the app parses an array, so rotate writes one again
+        path = os.path.join(self.tmp, "old.json")
+        p = self.run_sesctl("smtp", "enable", "--name", "app", "--region",
+                            "eu-west-1", "--region", "us-east-1", "--format",
+                            "json", "--output-file", path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(path) as f:
+            doc = json.load(f)
+        old = [{k: v for k, v in x.items() if k != "user"} | {
+            "user": doc["user"]} for x in doc["regions"]]
+        with open(path, "w") as f:
+            json.dump(old, f)
+        p = self.run_sesctl("smtp", "rotate", "--name", "app",
+                            "--output-file", path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(path) as f:
+            new = json.load(f)
+        self.assertIsInstance(new, list)
+        self.assertEqual([x["region"] for x in new],
+                         ["eu-west-1", "us-east-1"])
+        key = self.iam.user(USER)["access_keys"][0]
+        for x in new:
+            self.assertEqual(x["user"], key["access_key_id"])
+            self.assertEqual(x["password"], smtp_password(
+                key["secret_access_key"], x["region"]))
+        # and a plain rotate (no file) remembers that format
+        p = self.run_sesctl("smtp", "rotate", "--name", "app")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIsInstance(json.loads(p.stdout), list)
 
     def test_failures_are_one_json_object_with_a_stable_code(self):
         j = ("--format", "json")
