@@ -278,7 +278,8 @@ class DocsAndCompletionsInStep(SesctlTestCase):
         env = scd_sections(self.read("docs/sesctl.1.scd"))["ENVIRONMENT"]
         src = os.path.join(SOURCE_ROOT, "src")
         names = set()
-        for f in sorted(os.listdir(src)):
+        for f in sorted(os.path.relpath(os.path.join(d, n), src)
+                        for d, _, ns in os.walk(src) for n in ns):
             if not f.endswith(".c"):
                 continue
             with open(os.path.join(src, f), encoding="utf-8") as fh:
