@@ -2,7 +2,7 @@
  * recognising it again (drift), and multi-region renderings. */
 #include "testutil.h"
 
-#include "sesctl/output.h"
+#include "sesctl/smtp/output.h"
 
 #define DEFAULT_POLICY                                                       \
 	"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","   \
