@@ -17,7 +17,6 @@
 #include "sesctl/smtp/output.h"
 #include "sesctl/aws/region.h"
 #include "sesctl/base/secret.h"
-#include "sesctl/smtp/smtp_verify.h"
 
 static const char *const format_values[] = { "env", "export", "dotenv",
 					     "json", "postfix", "text", NULL };

@@ -16,7 +16,7 @@
 #include "sesctl/smtp/credfile.h"
 #include "sesctl/base/interrupt.h"
 #include "sesctl/cli/lifecycle.h"
-#include "sesctl/smtp/smtp_verify.h"
+#include "sesctl/cli/cmd_verify.h"
 
 /* The user exists already: may we go on, and with which ARN?  An
  * interrupted enable is cleaned up (its undelivered key deleted) or, when

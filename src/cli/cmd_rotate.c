@@ -24,7 +24,7 @@
 #include "sesctl/smtp/credfile.h"
 #include "sesctl/base/interrupt.h"
 #include "sesctl/cli/lifecycle.h"
-#include "sesctl/smtp/smtp_verify.h"
+#include "sesctl/cli/cmd_verify.h"
 
 static int by_create_date(const void *a, const void *b)
 {
