@@ -621,7 +621,7 @@ static sesctl_err xfer_start(struct xfer *x, const struct http_request *req,
 
 	curl_easy_setopt(x->curl, CURLOPT_URL, req->url);
 	/* Plain http goes only to loopback (http_check_url) or to the
-	 * container and instance metadata addresses (creds.c): never
+	 * container and instance metadata addresses (aws/creds/): never
 	 * through a proxy from http_proxy/ALL_PROXY, which would see the
 	 * signed requests and the answers, CreateAccessKey's secret among
 	 * them, in the clear.  https keeps the environment's proxy. */

@@ -5,7 +5,7 @@
  *
  *   meson setup build
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ibuild \
- *       tests/fuzz/fuzz_creds.c src/aws/creds/chain.c src/base/secret.c \
+ *       tests/fuzz/fuzz_creds.c src/aws/creds/[a-z]*.c src/base/secret.c \
  *       src/base/err.c src/base/ctx.c -lcrypto -o build/fuzz_creds
  *   mkdir -p build/corpus-creds
  *   build/fuzz_creds -max_total_time=60 -max_len=4096 \

@@ -2,8 +2,8 @@
  * who runs sesctl), resolved the way the AWS CLI (v2) resolves them.
  *
  * Credentials come from a chain of providers tried in order, one function
- * per provider in a table in creds.c (DESIGN.md "Credentials of the
- * caller"), in botocore's order (credentials.py
+ * per provider in a table in src/aws/creds/chain.c (DESIGN.md
+ * "Credentials of the caller"), in botocore's order (credentials.py
  * create_credential_resolver, ProfileProviderBuilder.providers):
  *
  *   1. env                      AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY
