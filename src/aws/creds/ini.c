@@ -5,7 +5,7 @@
 #include "creds_int.h"
 
 #include <stdarg.h>
-#include <stdint.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
