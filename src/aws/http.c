@@ -425,6 +425,47 @@ static sesctl_err parse_url(struct ctx *ctx, const char *url, CURLU **u,
 	return SESCTL_OK;
 }
 
+bool http_url_host(const char *url, bool *https, char *host, size_t size)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *h = NULL, *user = NULL, *pw = NULL;
+	const char *start;
+	size_t len;
+	bool ok = false;
+
+	if (!u || strlen(url) >= HTTP_URL_MAX ||
+	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK)
+		goto out;
+	if (strcmp(scheme, "https") == 0)
+		*https = true;
+	else if (strcmp(scheme, "http") == 0)
+		*https = false;
+	else
+		goto out;
+	start = h;
+	len = strlen(h);
+	if (len >= 2 && h[0] == '[' && h[len - 1] == ']') {
+		start = h + 1;
+		len -= 2;
+	}
+	if (len == 0 || len >= size)
+		goto out;
+	memcpy(host, start, len);
+	host[len] = '\0';
+	ok = true;
+out:
+	curl_free(scheme);
+	curl_free(h);
+	curl_free(user);
+	curl_free(pw);
+	curl_url_cleanup(u);
+	return ok;
+}
+
 sesctl_err http_check_url(struct ctx *ctx, const char *url)
 {
 	CURLU *u = NULL;

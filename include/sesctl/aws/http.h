@@ -85,6 +85,13 @@ struct http_response {
  * refusals are SESCTL_ERR_USAGE with a message in ctx->err. */
 MUST_USE sesctl_err http_check_url(struct ctx *ctx, const char *url);
 
+/* Whether libcurl parses `url` as http:// or https:// (*https says which)
+ * with a host and without a user name or password; the host, without an
+ * IPv6 address's brackets and without the port, into host[size].  For
+ * callers that decide where plain http may go: the host they check is the
+ * one libcurl will connect to. */
+bool http_url_host(const char *url, bool *https, char *host, size_t size);
+
 /* The Host header value ("host" or "host:port" when the URL names a port
  * that is not the scheme's default, as libcurl would send it) and the path
  * ("/" when empty) of `url`.  SESCTL_ERR_USAGE for an unparsable URL or

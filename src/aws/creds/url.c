@@ -6,45 +6,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sesctl/aws/http.h"
+
 /* ------------------------------------------------------------------ */
 /* Metadata endpoints (container, instance metadata): where plain http
- * is allowed.  Hosts are compared literally, as botocore does (no DNS). */
-
-/* Whether `url` is http(s):// with a host and no user info; its host
- * (brackets and port removed) into host[size]. */
-static bool url_host(const char *url, bool *https, char *host, size_t size)
-{
-	const char *p, *end, *h, *he;
-
-	if (strncasecmp(url, "https://", 8) == 0) {
-		*https = true;
-		p = url + 8;
-	} else if (strncasecmp(url, "http://", 7) == 0) {
-		*https = false;
-		p = url + 7;
-	} else {
-		return false;
-	}
-	end = p + strcspn(p, "/?#");
-	if (memchr(p, '@', (size_t)(end - p)))
-		return false;
-	if (*p == '[') {
-		h = p + 1;
-		he = memchr(h, ']', (size_t)(end - h));
-		if (!he || (he + 1 != end && he[1] != ':'))
-			return false;
-	} else {
-		h = p;
-		he = memchr(h, ':', (size_t)(end - h));
-		if (!he)
-			he = end;
-	}
-	if (he == h || (size_t)(he - h) >= size)
-		return false;
-	memcpy(host, h, (size_t)(he - h));
-	host[he - h] = '\0';
-	return true;
-}
+ * is allowed.  The URL is parsed by libcurl (http_url_host), which then
+ * connects to it; hosts are compared literally, as botocore does (no
+ * DNS). */
 
 /* `host` is the IP address `ip` (any spelling of it). */
 static bool host_is(const char *host, const char *ip)
@@ -75,7 +43,7 @@ bool url_allowed(const char *url, const char *const *hosts, size_t n,
 	bool https;
 	size_t i;
 
-	if (!url_host(url, &https, host, size))
+	if (!http_url_host(url, &https, host, size))
 		return false;
 	if (https || host_is_loopback(host))
 		return true;
