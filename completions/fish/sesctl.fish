@@ -1,6 +1,6 @@
 # fish completion for sesctl.
 # Kept in step with `sesctl __complete` (the option and command tables in
-# src/cli.c) by tests/integration/test_cli.py: a `complete` line without a
+# src/cli/cli.c) by tests/integration/test_cli.py: a `complete` line without a
 # condition is a global option; one with '__sesctl_smtp_cmd CMD...' belongs
 # to exactly those commands.
 

@@ -5,8 +5,8 @@
  *
  *   meson setup build
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ibuild \
- *       tests/fuzz/fuzz_creds.c src/creds.c src/secret.c src/err.c \
- *       src/ctx.c -lcrypto -o build/fuzz_creds
+ *       tests/fuzz/fuzz_creds.c src/aws/creds/[a-z]*.c src/base/secret.c \
+ *       src/base/err.c src/base/ctx.c -lcrypto -o build/fuzz_creds
  *   mkdir -p build/corpus-creds
  *   build/fuzz_creds -max_total_time=60 -max_len=4096 \
  *       build/corpus-creds tests/fuzz/corpus/creds
@@ -37,7 +37,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "sesctl/creds.h"
+#include "sesctl/aws/creds.h"
 
 #define CANARY "wJalrXUtnFEMI"
 #define SPLIT "\n====\n"

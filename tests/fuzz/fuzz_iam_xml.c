@@ -3,7 +3,8 @@
  * Not built by default.  Build and run from the top of the tree:
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I/tmp/bx \
- *     tests/fuzz/fuzz_iam_xml.c src/iam_xml.c src/secret.c src/err.c \
+ *     tests/fuzz/fuzz_iam_xml.c src/aws/iam_xml.c src/base/secret.c \
+ *     src/base/err.c \
  *     $(pkg-config --cflags --libs libxml-2.0) -lcrypto -o /tmp/fuzz_iam_xml
  *   mkdir -p /tmp/fuzz_iam_xml_corpus
  *   /tmp/fuzz_iam_xml -max_len=65536 -max_total_time=60 \
@@ -27,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sesctl/iam_xml.h"
-#include "sesctl/secret.h"
+#include "sesctl/aws/iam_xml.h"
+#include "sesctl/base/secret.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

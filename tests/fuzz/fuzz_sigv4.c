@@ -56,9 +56,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sesctl/crypto.h"
-#include "sesctl/secret.h"
-#include "sesctl/sigv4.h"
+#include "sesctl/base/crypto.h"
+#include "sesctl/base/secret.h"
+#include "sesctl/aws/sigv4.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

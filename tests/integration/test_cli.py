@@ -2,7 +2,7 @@
 level, usage errors with exit 2 and nothing on stdout, exact command
 matching; and sesctl(1), sesctl-smtp(1) and the bash, zsh and fish
 completions naming exactly the options and commands that `sesctl
-__complete` (the tables in src/cli.c) has, installed where `meson install`
+__complete` (the tables in src/cli/cli.c) has, installed where `meson install`
 should put them."""
 import json
 import os
@@ -220,7 +220,7 @@ def build_dir():
 
 
 class DocsAndCompletionsInStep(SesctlTestCase):
-    """The tables in src/cli.c are the truth, as `sesctl __complete` prints
+    """The tables in src/cli/cli.c are the truth, as `sesctl __complete` prints
     them.  Both man pages and the three completion scripts must name
     exactly what they hold: every option under every command that takes
     it, and nothing the binary does not know (git t0450, curl test1139)."""
@@ -309,7 +309,8 @@ class DocsAndCompletionsInStep(SesctlTestCase):
         env = scd_sections(self.read("docs/sesctl.1.scd"))["ENVIRONMENT"]
         src = os.path.join(SOURCE_ROOT, "src")
         names = set()
-        for f in sorted(os.listdir(src)):
+        for f in sorted(os.path.relpath(os.path.join(d, n), src)
+                        for d, _, ns in os.walk(src) for n in ns):
             if not f.endswith(".c"):
                 continue
             with open(os.path.join(src, f), encoding="utf-8") as fh:

@@ -179,8 +179,11 @@ class Delivery(SesctlTestCase):
     def json_settings(self, path):
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-        self.assertIsInstance(data, list)
-        return {d["region"]: d for d in data}
+        # one object (sesctl/smtp-settings/1): the user at the top, each
+        # region in "regions"
+        self.assertEqual(data["schema"], "sesctl/smtp-settings/1")
+        return {d["region"]: dict(d, user=data["user"])
+                for d in data["regions"]}
 
     def check_two_region_json(self, owner):
         path = os.path.join(self.tmp, "app.json")

@@ -17,9 +17,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "sesctl/creds.h"
-#include "sesctl/ctx.h"
-#include "sesctl/iam.h"
+#include "sesctl/aws/creds.h"
+#include "sesctl/base/ctx.h"
+#include "sesctl/aws/iam.h"
 
 #define MAX_ARGS 64
 

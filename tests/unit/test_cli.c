@@ -5,8 +5,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "sesctl/cli.h"
-#include "sesctl/ctx.h"
+#include "sesctl/cli/cli.h"
+#include "sesctl/base/ctx.h"
 
 #define EXAMPLE_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 

@@ -32,9 +32,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sesctl/credfile.h"
-#include "sesctl/ctx.h"
-#include "sesctl/secret.h"
+#include "sesctl/smtp/credfile.h"
+#include "sesctl/base/ctx.h"
+#include "sesctl/base/secret.h"
 
 #define FAKE_PASS "FAKE-SMTP-PASS-BJ3x9QzKq7WmVd2"
 #define CONTENT                                                              \

@@ -22,8 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sesctl/creds.h"
-#include "sesctl/sts.h"
+#include "sesctl/aws/creds.h"
+#include "sesctl/aws/sts.h"
 
 #define KEY_ID "AKIAIOSFODNN7EXAMPLE"
 #define SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -2,7 +2,7 @@
  * hex and base64 (RFC 4648) known answers and bad sizes. */
 #include "testutil.h"
 
-#include "sesctl/crypto.h"
+#include "sesctl/base/crypto.h"
 
 static void hex_of(const unsigned char *in, size_t n, char *out)
 {

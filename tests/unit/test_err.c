@@ -2,7 +2,7 @@
  * messages, truncation. */
 #include "testutil.h"
 
-#include "sesctl/err.h"
+#include "sesctl/base/err.h"
 
 static void test_err_exit_codes(void **state)
 {

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <unistd.h>
 
-#include "sesctl/ctx.h"
-#include "sesctl/http.h"
+#include "sesctl/base/ctx.h"
+#include "sesctl/aws/http.h"
 
 #include "loopback_server.h"
 

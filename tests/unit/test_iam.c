@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-#include "sesctl/iam.h"
+#include "sesctl/aws/iam.h"
 
 #include "loopback_server.h"
 

@@ -21,8 +21,8 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "sesctl/iam_xml.h"
-#include "sesctl/secret.h"
+#include "sesctl/aws/iam_xml.h"
+#include "sesctl/base/secret.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -2,7 +2,7 @@
  * recognising it again (drift), and multi-region renderings. */
 #include "testutil.h"
 
-#include "sesctl/output.h"
+#include "sesctl/smtp/output.h"
 
 #define DEFAULT_POLICY                                                       \
 	"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","   \
@@ -132,7 +132,15 @@ static void test_output_several_regions(void **state)
 	assert_string_equal(secret_str(&out),
 			    "[email-smtp.eu-west-1.amazonaws.com]:587 AKIAX:BPASS1\n"
 			    "[email-smtp.us-east-1.amazonaws.com]:587 AKIAX:BPASS2\n");
+	/* json: one object whatever the number of regions; json-array (not
+	 * a --format: for files earlier versions wrote) an array. */
 	assert_int_equal(output_render(output_lookup("json"), c, 2, &out),
+			 SESCTL_OK);
+	assert_int_equal(secret_str(&out)[0], '{');
+	assert_non_null(strstr(secret_str(&out),
+			       "\"schema\":\"sesctl/smtp-settings/1\""));
+	assert_non_null(strstr(secret_str(&out), "\"regions\":[{"));
+	assert_int_equal(output_render(output_lookup("json-array"), c, 2, &out),
 			 SESCTL_OK);
 	assert_int_equal(secret_str(&out)[0], '[');
 	assert_int_equal(output_render(output_lookup("env"), c, 0, &out),
@@ -308,11 +316,23 @@ static void test_output_parse_format(void **state)
 		     "\"email-smtp.us-east-1.amazonaws.com\"},"
 		     "{\"user\":\"AKIAX\",\"password\":\"BPASS3\","
 		     "\"region\":\"not a region\"} ]");
-	assert_string_equal(s->format->name, "json");
+	/* the array earlier versions wrote: written back as one */
+	assert_string_equal(s->format->name, "json-array");
 	assert_int_equal(s->n, 3);
 	assert_string_equal(s->item[0].region, "eu-west-1");
 	assert_string_equal(s->item[1].region, "us-east-1");
 	assert_string_equal(s->item[2].region, "");
+	release(s);
+	s = parse_ok("{\"region\":\"eu-west-1\",\"user\":\"AKIAX\","
+		     "\"password\":\"BPASS\",\"schema\":\"sesctl/smtp-settings/1\","
+		     "\"regions\":[{\"region\":\"eu-west-1\",\"password\":"
+		     "\"BPASS\"},{\"region\":\"us-east-1\",\"password\":"
+		     "\"BPASS2\"}]}");
+	assert_string_equal(s->format->name, "json");
+	assert_int_equal(s->n, 2);
+	assert_string_equal(s->item[1].region, "us-east-1");
+	assert_string_equal(s->item[1].user, "AKIAX");
+	assert_string_equal(secret_str(&s->item[1].password), "BPASS2");
 	release(s);
 	s = parse_ok("\n[email-smtp.us-east-1.amazonaws.com]:587 AKIAX:BPASS\n");
 	assert_string_equal(s->format->name, "postfix");

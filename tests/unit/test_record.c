@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "sesctl/interrupt.h"
-#include "sesctl/record.h"
-#include "sesctl/runlock.h"
+#include "sesctl/base/interrupt.h"
+#include "sesctl/smtp/record.h"
+#include "sesctl/base/runlock.h"
 
 static struct iam_user user_with(struct iam_tag *tags, size_t n)
 {

@@ -2,7 +2,7 @@
  * shapes, partitions and SMTP hosts. */
 #include "testutil.h"
 
-#include "sesctl/region.h"
+#include "sesctl/aws/region.h"
 
 static void test_region_table_matches_tsv(void **state)
 {

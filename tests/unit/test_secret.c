@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sesctl/secret.h"
+#include "sesctl/base/secret.h"
 
 void __real_OPENSSL_cleanse(void *ptr, size_t len);
 void __wrap_OPENSSL_cleanse(void *ptr, size_t len);

@@ -21,9 +21,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "sesctl/crypto.h"
-#include "sesctl/secret.h"
-#include "sesctl/sigv4.h"
+#include "sesctl/base/crypto.h"
+#include "sesctl/base/secret.h"
+#include "sesctl/aws/sigv4.h"
 
 /* Case directories in the sets as copied from the shared vectors; a
  * missing or shrunken set must fail, not pass quietly. */

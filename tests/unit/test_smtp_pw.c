@@ -2,8 +2,8 @@
  * from tests/vectors/smtp-password-*.tsv, shape checks, bad input. */
 #include "testutil.h"
 
-#include "sesctl/secret.h"
-#include "sesctl/smtp_pw.h"
+#include "sesctl/base/secret.h"
+#include "sesctl/smtp/smtp_pw.h"
 
 static void set_secret(struct secret *s, const char *v)
 {

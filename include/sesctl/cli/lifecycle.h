@@ -1,0 +1,183 @@
+/* lifecycle.h - what enable, rotate, disable and status share: the user's
+ * name in IAM, the caller's credentials and the IAM client, the "managed
+ * by sesctl" test, SMTP settings for a new key, and writing them out. */
+#ifndef SESCTL_LIFECYCLE_H
+#define SESCTL_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sesctl/cli/cli.h"
+#include "sesctl/aws/creds.h"
+#include "sesctl/aws/iam.h"
+#include "sesctl/smtp/output.h"
+#include "sesctl/smtp/record.h"
+#include "sesctl/aws/region.h"
+#include "sesctl/base/runlock.h"
+
+#define LC_PATH "/sesctl/"
+#define LC_USER_PREFIX "sesctl-smtp"
+#define LC_TAG_MANAGED_BY "ManagedBy"
+#define LC_TAG_MANAGED_VALUE "sesctl"
+#define LC_TAG_NAME "SesctlName"
+#define LC_TAG_CURRENT_KEY RECORD_TAG_CURRENT
+#define LC_HINT_MAX 1024
+#define LC_SETTINGS_FILE_MAX 65536 /* an SMTP settings file sesctl reads */
+#define LC_USER_MAX 64 /* CreateUser's UserName limit */
+#define LC_KEY_MAX_AGE_DAYS 90
+
+/* One lifecycle command's working state. */
+struct lc {
+	struct ctx *ctx;
+	const struct opts *o;
+	struct creds cr;
+	struct iam_client iam;
+	bool iam_open;
+	char user[LC_USER_MAX + 1]; /* the IAM user name */
+	char name[LC_USER_MAX + 1]; /* its SesctlName tag */
+	const char *regions[OPT_VALUES_MAX];
+	size_t n_regions;
+	char region_buf[CREDS_REGION_MAX + 1]; /* from the environment */
+	const struct partition_info *partition;
+	const struct output_format *fmt; /* with LC_NEEDS_REGION */
+	bool regions_given;  /* by --region, not from the environment */
+	struct record rec;   /* read by lc_read_user */
+	struct runlock lock; /* taken by lc_lock */
+	bool locked;
+	char hint[4][LC_HINT_MAX]; /* lc_cmd's answers */
+	char status_cmd[LC_HINT_MAX]; /* for the IAM client's hints */
+	unsigned hint_next;
+};
+
+#define LC_NEEDS_REGION 0x1 /* SMTP settings are made: a region is a must */
+#define LC_REGION_LATER 0x2 /* ... but it may come from the record */
+
+/* Work out the user name (--name / --user-name), the region(s), the
+ * caller's credentials, and open the IAM client.  Release with lc_close
+ * whatever happened. */
+MUST_USE sesctl_err lc_open(struct lc *lc, struct ctx *ctx,
+			    const struct opts *o, unsigned flags);
+void lc_close(struct lc *lc);
+
+/* Whether `u` carries ManagedBy=sesctl. */
+bool lc_is_managed(const struct iam_user *u);
+
+/* The value of tag `key` on `u`, or NULL. */
+const char *lc_tag(const struct iam_user *u, const char *key);
+
+/* Which of `keys` is the newest: the one named by the user's
+ * SesctlCurrentKey tag (`current`, may be NULL) if present, else the one
+ * with the latest CreateDate.  -1 when two share the latest date and no
+ * tag decides (IAM dates have whole seconds only). */
+long lc_newest_key(const struct iam_access_key_list *keys,
+		   const char *current);
+
+/* The account id from an IAM ARN ("arn:aws:iam::123456789012:user/x")
+ * into out (13 bytes); false if the ARN has none. */
+bool lc_account_of(const char *arn, char *out, size_t size);
+
+/* Check every region's shape (usage error with a hint) and warn about the
+ * ones the endpoint table does not vouch for. */
+MUST_USE sesctl_err lc_check_regions(struct lc *lc);
+
+/* Render the SMTP settings of key `key_id` with `secret_key` for every
+ * region in the --format chosen (env by default) into `out`. */
+MUST_USE sesctl_err lc_render(struct lc *lc, const char *key_id,
+			      const struct secret *secret_key,
+			      struct secret *out);
+
+/* Write rendered settings where the user asked: --output-file (created,
+ * or with `replace` swapped in atomically) or stdout; durably either way.
+ * `what` names them in messages. */
+MUST_USE sesctl_err lc_write(struct lc *lc, const struct secret *content,
+			     bool replace);
+
+/* Delete a key sesctl just created whose secret could not be delivered,
+ * so that no key is left whose secret nobody holds.  Keeps the error
+ * already in ctx->err and adds what happened to the key. */
+sesctl_err lc_undo_key(struct lc *lc, const char *key_id, sesctl_err why,
+		       bool *deleted);
+
+/* After a CreateAccessKey whose answer was lost, or that libcurl sent
+ * twice: delete every access key of the user that is neither in `before`
+ * (NULL: the user had none) nor `keep` (the new key whose secret arrived;
+ * NULL: none did).  IAM made those, and their secret is lost.  *dropped
+ * counts the deleted keys.  When listing or deleting fails, ctx->err says
+ * so and how to delete the key by hand. */
+MUST_USE sesctl_err lc_drop_new_keys(struct lc *lc,
+				     const struct iam_access_key_list *before,
+				     const char *keep, size_t *dropped);
+
+/* "sesctl smtp <sub>" with the --name/--user-name, --profile, --region,
+ * --endpoint-url and --ca-bundle this run was given, shell-quoted: a
+ * command that works when pasted.  The answer lives in lc (the last four
+ * stay valid). */
+const char *lc_cmd(struct lc *lc, const char *sub);
+
+/* lc_cmd(lc, sub) and every other option this run was given (its
+ * --output-file, --format, --keep-old, ...): the same command again. */
+const char *lc_rerun(struct lc *lc, const char *sub);
+
+/* Take the run lock for the user (runlock.h). */
+MUST_USE sesctl_err lc_lock(struct lc *lc);
+
+/* Set the regions from `regions` (the record or a file), with the usual
+ * checks. */
+MUST_USE sesctl_err lc_set_regions(struct lc *lc, const char *const *regions,
+				   size_t n);
+
+/* What an interrupted run, or a lost answer, left among `keys`: every
+ * unrecorded key a dead run of this machine made (the journal says so)
+ * or older than the grace period is deleted and dropped from `keys`,
+ * unless its settings are in the dead run's output file: then its id goes
+ * to `delivered` (size RECORD_KEY_MAX + 1; "" if none) and it stays.
+ * Keys in flight are counted in *in_flight. */
+MUST_USE sesctl_err lc_reconcile(struct lc *lc,
+				 struct iam_access_key_list *keys,
+				 char *delivered, size_t *in_flight);
+
+/* Write the delivery record: `current` delivered, `kept` (may be NULL)
+ * kept, with lc's regions and format. */
+MUST_USE sesctl_err lc_record(struct lc *lc, const char *current,
+			      const char *kept);
+
+/* CreateAccessKey, with a lost answer resolved by reading back: a key IAM
+ * made whose secret never arrived is deleted and the call made again
+ * (once).  `before` are the user's keys before (NULL: none). */
+MUST_USE sesctl_err lc_create_key(struct lc *lc,
+				  const struct iam_access_key_list *before,
+				  const char *rerun,
+				  struct iam_access_key *key);
+
+/* Read settings sesctl wrote back from `path`: SESCTL_ERR_NOT_FOUND when
+ * there is no such file.  Release `out` with output_settings_release. */
+MUST_USE sesctl_err lc_read_settings(struct lc *lc, const char *path,
+				     struct smtp_settings *out);
+
+/* Whether the settings file at `path` names key `id` as its SMTP user
+ * (leaves ctx->err as it was). */
+bool lc_file_names_key(struct lc *lc, const char *path, const char *id);
+
+/* `path` made absolute for the journal (another run may start in another
+ * directory): its directory resolved with realpath(3), else the working
+ * directory put in front.  Fails (usage) when it does not fit. */
+MUST_USE sesctl_err lc_abs_path(struct lc *lc, const char *path, char *out,
+				size_t size);
+
+/* Run the --deploy-hook, if one was given, for the delivered key `key_id`
+ * (hook.h): SESCTL_USER, SESCTL_KEY_ID, SESCTL_REGIONS and, with
+ * --output-file, SESCTL_OUTPUT_FILE (absolute) in its environment. */
+MUST_USE sesctl_err lc_deploy_hook(struct lc *lc, const char *key_id);
+
+/* Check --deploy-hook and --deploy-hook-timeout. */
+MUST_USE sesctl_err lc_check_hook_opts(struct lc *lc);
+
+/* Print a planned IAM call for --dry-run on stdout. */
+MUST_USE sesctl_err lc_plan(struct lc *lc, const char *fmt, ...)
+	PRINTF_LIKE(2, 3);
+
+/* Region checks shared with derive (cmd_smtp.c). */
+MUST_USE sesctl_err smtp_check_region(struct ctx *ctx, const char *region);
+void smtp_warn_region(struct ctx *ctx, const char *region, const char *host);
+
+#endif

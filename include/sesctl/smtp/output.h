@@ -1,0 +1,189 @@
+/* output.h - the SMTP settings in the formats programs consume.
+ *
+ * With creds (credential_process's JSON), the only module that includes
+ * cJSON; both use the wiping allocator output_init() installs.  Rendered
+ * output contains the SMTP password, so it is built in a struct secret and
+ * written with ctx_write_out(); no other copy is made (the password goes
+ * into cJSON as a string reference and is printed with
+ * cJSON_PrintPreallocated).
+ */
+#ifndef SESCTL_OUTPUT_H
+#define SESCTL_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sesctl/base/err.h"
+#include "sesctl/aws/region.h"
+#include "sesctl/base/secret.h"
+
+/* One set of SMTP settings. */
+struct smtp_creds {
+	const char *region;
+	const char *host;
+	int port;
+	const char *user;               /* the access key id; NULL if unknown */
+	const struct secret *password;
+};
+
+#define OUTPUT_NEEDS_USER 0x1 /* the format makes no sense without a user */
+
+struct output_format {
+	const char *name;
+	sesctl_err (*render)(const struct smtp_creds *c, size_t n,
+			     struct secret *out);
+	unsigned flags;
+	const char *description;
+};
+
+/* The "schema" of --format json settings. */
+#define JSON_SETTINGS_SCHEMA "sesctl/smtp-settings/1"
+
+/* The format called `name`, or NULL. */
+const struct output_format *output_lookup(const char *name);
+
+/* All formats, in the order --help lists them; the first is the default. */
+const struct output_format *output_formats(size_t *count);
+
+/* Render `n` sets of settings (one per region, same user) in format `fmt`
+ * into `out` (replacing its contents).  One region: SMTP_HOST=... lines,
+ * one JSON object, one postfix line.  Several: SMTP_USER once, then
+ * SMTP_HOST_<REGION>=... (region upper-cased, '-' as '_'), a JSON array,
+ * one postfix line each.  SESCTL_ERR_INPUT if the format needs a user and
+ * `c` has none, or n is 0. */
+MUST_USE sesctl_err output_render(const struct output_format *fmt,
+				  const struct smtp_creds *c, size_t n,
+				  struct secret *out);
+
+/* Make cJSON's allocations wiped when freed (main calls it first: parsed
+ * JSON can hold a password or a secret key). */
+void output_init(void);
+
+/* ---- reading SMTP settings back -------------------------------------- */
+#define SMTP_SETTINGS_MAX 64
+#define SMTP_USER_MAX 128
+
+/* One set of SMTP settings read back. */
+struct smtp_setting {
+	char suffix[REGION_NAME_MAX + 2];  /* "_EU_WEST_1" in a multi-region
+					      env file, else "" */
+	char host[REGION_HOST_MAX];        /* "" when not given */
+	char region[REGION_NAME_MAX + 1];  /* of an email-smtp.<r>. host */
+	int port;                          /* 0 when not given */
+	char user[SMTP_USER_MAX + 1];
+	struct secret password;
+};
+
+struct smtp_settings {
+	struct smtp_setting item[SMTP_SETTINGS_MAX];
+	size_t n;
+	/* The format the text is in (output_lookup()'s "env", "export",
+	 * "dotenv", "json" or "postfix"), so that output_render() with it
+	 * writes the same kind of file again.  JSON and postfix are told by
+	 * their syntax; NAME=VALUE lines by the first SMTP_* line: "export "
+	 * before it is export, a double-quoted value dotenv, else env. */
+	const struct output_format *format;
+};
+
+/* Parse `text` (env, export, dotenv, json or postfix, as output_render
+ * writes them) into `out`, which must be zeroed.  The settings come in the
+ * order the text gives them (for output_render's multi-region text: the
+ * order of its regions); each one's region is that of an SES host, else a
+ * JSON "region" field, else the env suffix ("_EU_WEST_1").  `source` names the input
+ * in messages ("'/etc/app/smtp.env'", "standard input").  SESCTL_ERR_INPUT
+ * with a message in `err` when no user and password can be found; messages
+ * never quote a line (it may hold the password). */
+MUST_USE sesctl_err output_parse(struct err_info *err, const char *text,
+				 size_t len, const char *source,
+				 struct smtp_settings *out);
+void output_settings_release(struct smtp_settings *s);
+
+/* ---- the IAM policy sesctl writes ------------------------------------
+ *   {"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+ *    "Action":"ses:SendRawEmail","Resource":"*"}]}
+ * Identities narrow Resource to arn:<partition>:ses:<region>:<account>:
+ * identity/<identity> for every region; from-addresses add
+ * {"StringLike":{"ses:FromAddress":...}}.  One value is written as a
+ * string, several as an array. */
+struct policy_spec {
+	const char *partition;                /* "aws", "aws-cn", ... */
+	const char *account;                  /* needed with identities */
+	const char *const *regions;           /* with identities */
+	size_t n_regions;
+	const char *const *identities;
+	size_t n_identities;
+	const char *const *from;              /* ses:FromAddress patterns */
+	size_t n_from;
+};
+
+#define POLICY_NAME "sesctl-ses-send"
+
+/* The document for `spec`, minified; *out is malloc'd. */
+MUST_USE sesctl_err output_policy(const struct policy_spec *spec, char **out);
+
+/* Whether `doc` is a policy sesctl writes (for some identities, regions
+ * and from-addresses: the document is rebuilt from what it says and must
+ * come out the same), and a one-line description of what it allows in
+ * `desc`.  A document that is not JSON is simply not a match. */
+MUST_USE sesctl_err output_policy_check(const char *doc, bool *matches,
+					char *desc, size_t desc_size);
+
+/* Whether the policy `doc` lets SES send in `region`: false only when
+ * every Resource it names is an SES identity ARN of other regions (as
+ * --identity makes them); anything sesctl cannot read counts as yes. */
+bool output_policy_allows_region(const char *doc, const char *region);
+
+/* ---- status as JSON ------------------------------------------------- */
+
+struct status_key {
+	const char *id, *status, *created;
+	long age_days;
+	const char *last_used;     /* ISO date, NULL: never used */
+	const char *last_service, *last_region;
+	const char *role; /* by the delivery record; NULL: no record */
+};
+
+/* A warning of status: a stable code ("key-old"), "warning" or
+ * "critical", and what to do about it. */
+struct status_warning {
+	const char *code, *severity, *message;
+};
+
+struct status_report {
+	const char *user, *arn, *path, *created;
+	bool managed;
+	const char *const *tag_keys, *const *tag_values;
+	size_t n_tags;
+	const char *policy_name;
+	bool policy_present, policy_matches;
+	const char *policy_desc;
+	struct status_key *keys;
+	size_t n_keys;
+	const char *region, *smtp_host; /* NULL without a region */
+	int smtp_port;
+	const struct status_warning *warnings;
+	size_t n_warnings;
+};
+
+struct status_entry {
+	const char *user, *name, *arn, *created;
+	bool managed;
+	size_t keys, active_keys;
+	long oldest_key_days; /* -1 without keys */
+};
+
+/* A failure as one JSON line for stderr under --format json:
+ * {"schema":"sesctl/error/1","error":{"code":..,"exit":..,"message":..}};
+ * *out malloc'd, with a final newline. */
+MUST_USE sesctl_err output_error_json(const char *kind, int exit_code,
+				      const char *message, char **out);
+
+/* One JSON object (`sesctl smtp status --format json`); *out malloc'd,
+ * with a final newline. */
+MUST_USE sesctl_err output_status_json(const struct status_report *r,
+				       char **out);
+/* A JSON array for `status --all --format json`. */
+MUST_USE sesctl_err output_status_list_json(const struct status_entry *e,
+					    size_t n, char **out);
+
+#endif
