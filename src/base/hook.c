@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include "sesctl/base/backoff.h"
 #include "sesctl/base/interrupt.h"
+#include "sesctl/base/spawn.h"
 
 #define GRACE_MS 2000
 
@@ -105,19 +105,17 @@ sesctl_err hook_run(struct ctx *ctx, const char *cmd,
 		    const struct hook_var *vars, size_t n_vars,
 		    long timeout_ms)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, dflt;
+	struct spawn_setup sp;
 	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
 	char **envp = NULL, *owned[HOOK_VARS_MAX];
 	int devnull = -1, e = 0, status = 0, r, out_fd;
-	bool fa_ok = false, attr_ok = false;
 	long deadline;
 	pid_t pid = -1;
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 
 	memset(owned, 0, sizeof(owned));
+	memset(&sp, 0, sizeof(sp));
 	ENSURE(n_vars <= HOOK_VARS_MAX,
 	       err_set(&ctx->err, SESCTL_ERR_FAIL, "too many hook variables"));
 	TRY(build_env(ctx, vars, n_vars, &envp, owned));
@@ -125,39 +123,13 @@ sesctl_err hook_run(struct ctx *ctx, const char *cmd,
 	       err_set(&ctx->err, SESCTL_ERR_IO,
 		       "cannot run the deploy hook: /dev/null: %s",
 		       strerror(errno)));
-	ENSURE(posix_spawn_file_actions_init(&fa) == 0,
-	       err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	fa_ok = true;
-	ENSURE(posix_spawnattr_init(&attr) == 0,
-	       err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	attr_ok = true;
 	/* Its output goes where our messages go: standard output may hold
 	 * the settings, and nothing else belongs there. */
 	out_fd = ctx->err_fd >= 0 ? ctx->err_fd : devnull;
-	e = posix_spawn_file_actions_adddup2(&fa, devnull, 0);
-	if (!e)
-		e = posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-	if (!e)
-		e = posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
-	sigemptyset(&none);
-	sigemptyset(&dflt);
-	sigaddset(&dflt, SIGPIPE); /* main ignores it; the hook must not */
-	sigaddset(&dflt, SIGINT);
-	sigaddset(&dflt, SIGTERM);
-	sigaddset(&dflt, SIGHUP);
-	if (!e)
-		e = posix_spawnattr_setsigmask(&attr, &none);
-	if (!e)
-		e = posix_spawnattr_setsigdefault(&attr, &dflt);
-	if (!e)
-		e = posix_spawnattr_setpgroup(&attr, 0);
-	if (!e)
-		e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-							    POSIX_SPAWN_SETSIGDEF |
-							    POSIX_SPAWN_SETPGROUP);
+	e = spawn_setup_init(&sp, devnull, out_fd, out_fd, true);
 	ENSURE(!e, err_set(&ctx->err, SESCTL_ERR_FAIL,
 			   "cannot run the deploy hook: %s", strerror(e)));
-	e = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, envp);
+	e = posix_spawn(&pid, "/bin/sh", &sp.fa, &sp.attr, argv, envp);
 	if (e) {
 		pid = -1;
 		rc = err_set(&ctx->err, SESCTL_ERR_FAIL,
@@ -204,10 +176,7 @@ out:
 		stop_group(pid);
 	if (devnull >= 0)
 		close(devnull);
-	if (fa_ok)
-		posix_spawn_file_actions_destroy(&fa);
-	if (attr_ok)
-		posix_spawnattr_destroy(&attr);
+	spawn_setup_release(&sp);
 	for (i = 0; i < HOOK_VARS_MAX; i++)
 		free(owned[i]);
 	free(envp);

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -13,6 +12,7 @@
 
 #include "config.h"
 #include "sesctl/base/backoff.h"
+#include "sesctl/base/spawn.h"
 
 /* ------------------------------------------------------------------ */
 /* credential_process
@@ -65,50 +65,28 @@ static sesctl_err run_process(struct state *st, const char *profile,
 			      char *const *argv, struct secret *out)
 {
 	extern char **environ;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, dflt;
+	struct spawn_setup sp;
 	unsigned char buf[4096];
 	struct ctx *ctx = st->ctx;
 	long timeout = process_timeout_ms(st), deadline, left;
 	int pfd[2] = { -1, -1 }, devnull = -1, e = 0, status = 0, r;
-	bool fa_ok = false, attr_ok = false;
 	pid_t pid = -1;
 	ssize_t n;
 	sesctl_err rc = SESCTL_OK;
 
+	memset(&sp, 0, sizeof(sp));
 	ENSURE(pipe2(pfd, O_CLOEXEC) == 0 &&
 		       (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0,
 	       err_set(&ctx->err, SESCTL_ERR_IO,
 		       "cannot run credential_process of profile '%s': %s",
 		       profile, strerror(errno)));
-	ENSURE(posix_spawn_file_actions_init(&fa) == 0,
-	       err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	fa_ok = true;
-	ENSURE(posix_spawnattr_init(&attr) == 0,
-	       err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	attr_ok = true;
-	e = posix_spawn_file_actions_adddup2(&fa, devnull, 0);
-	if (!e)
-		e = posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
 	/* Its messages go where ours go (stderr; a test's log). */
-	if (!e && ctx->err_fd != 2)
-		e = posix_spawn_file_actions_adddup2(
-			&fa, ctx->err_fd >= 0 ? ctx->err_fd : devnull, 2);
-	sigemptyset(&none);
-	sigemptyset(&dflt);
-	sigaddset(&dflt, SIGPIPE); /* main ignores it; the child must not */
-	if (!e)
-		e = posix_spawnattr_setsigmask(&attr, &none);
-	if (!e)
-		e = posix_spawnattr_setsigdefault(&attr, &dflt);
-	if (!e)
-		e = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-							    POSIX_SPAWN_SETSIGDEF);
+	e = spawn_setup_init(&sp, devnull, pfd[1],
+			     ctx->err_fd >= 0 ? ctx->err_fd : devnull, false);
 	ENSURE(!e, err_set(&ctx->err, SESCTL_ERR_FAIL,
 			   "cannot run credential_process of profile '%s': %s",
 			   profile, strerror(e)));
-	e = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+	e = posix_spawnp(&pid, argv[0], &sp.fa, &sp.attr, argv, environ);
 	if (e) {
 		pid = -1;
 		rc = err_set(&ctx->err, SESCTL_ERR_FAIL,
@@ -208,10 +186,7 @@ out:
 		close(pfd[1]);
 	if (devnull >= 0)
 		close(devnull);
-	if (fa_ok)
-		posix_spawn_file_actions_destroy(&fa);
-	if (attr_ok)
-		posix_spawnattr_destroy(&attr);
+	spawn_setup_release(&sp);
 	if (rc != SESCTL_OK)
 		secret_free(out);
 	return rc;
