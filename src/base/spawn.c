@@ -26,6 +26,10 @@ int spawn_setup_init(struct spawn_setup *s, int in_fd, int out_fd,
 		e = posix_spawn_file_actions_adddup2(&s->fa, out_fd, 1);
 	if (!e)
 		e = posix_spawn_file_actions_adddup2(&s->fa, err_fd, 2);
+	/* Nothing else of ours: libcurl's sockets (the TLS connection to
+	 * IAM, its wake-up pair) are not all close-on-exec. */
+	if (!e)
+		e = posix_spawn_file_actions_addclosefrom_np(&s->fa, 3);
 	sigemptyset(&none);
 	sigemptyset(&dflt);
 	sigaddset(&dflt, SIGPIPE);

@@ -340,6 +340,51 @@ class Unattended(Base):
                            capture_output=True, env=self.env, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
 
+    def test_sigint_while_the_hook_runs_stops_it_and_keeps_the_old_key(self):
+        old = self.enable_app()
+        started = os.path.join(self.tmp, "hook-started")
+        hook = "echo $$ > %s; exec sleep 30" % started
+        q = subprocess.Popen(command(["smtp", "rotate", "--name", "app",
+                                      "--output-file", self.app,
+                                      "--deploy-hook", hook]),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=self.at(self.day))
+        deadline = time.monotonic() + 60
+        while not os.path.exists(started) or not os.path.getsize(started):
+            self.assertIsNone(q.poll(), "sesctl ended before the hook ran")
+            self.assertLess(time.monotonic(), deadline, "no hook ran")
+            time.sleep(0.02)
+        with open(started) as f:
+            hook_pid = int(f.read())
+        q.send_signal(signal.SIGINT)
+        _, err = q.communicate(timeout=60)
+        self.assertEqual(q.returncode, 130, err)
+        self.assertIn(b"the deploy hook was stopped", err)
+        self.assertFalse(running(hook_pid), "the hook still runs")
+        new = self.file_settings()["SMTP_USER"]
+        self.assertEqual(set(self.keys()), {old, new})
+        self.assert_app_works()
+        # the same line again: the hook runs, then the old key goes
+        p = self.run_sesctl("smtp", "rotate", "--name", "app",
+                            "--output-file", self.app, "--deploy-hook",
+                            self.hook)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(set(self.keys()), {new})
+
+    def test_the_hook_inherits_no_descriptor_of_sesctl(self):
+        # no TLS socket to IAM, no lock file, no settings file: only its
+        # standard streams
+        self.enable_app()
+        fds = os.path.join(self.tmp, "fds")
+        p = self.run_sesctl("smtp", "rotate", "--name", "app",
+                            "--output-file", self.app, "--deploy-hook",
+                            "ls /proc/$$/fd > %s" % fds)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(fds) as f:
+            open_fds = sorted(int(x) for x in f.read().split())
+        # (the shell's redirection of ls's output takes one more, >= 10)
+        self.assertEqual([fd for fd in open_fds if fd < 10], [0, 1, 2])
+
     def test_bad_hook_options(self):
         for args, msg in (
                 (("--deploy-hook", ""), b"needs a non-empty value"),

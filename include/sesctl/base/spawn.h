@@ -1,7 +1,8 @@
 /* spawn.h - how sesctl starts a child process (a credential_process, a
  * --deploy-hook): its standard streams, its signals, its process group.
  *
- * The child's fds 0, 1 and 2 are dup2'ed from the given ones; its signal
+ * The child's fds 0, 1 and 2 are dup2'ed from the given ones and every
+ * other descriptor is closed in it (glibc's addclosefrom_np); its signal
  * mask is empty and SIGPIPE (which sesctl ignores, and an ignored signal
  * stays ignored across exec) and the interrupt signals are back to their
  * default action; with own_group it leads a process group of its own, so
