@@ -296,7 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct secret body = SECRET_INIT;
 	struct iam_error e;
-	struct err_info ei;
+	struct err_info ei = { SESCTL_OK, "", "" };
 	char date[80];
 	size_t i;
 

@@ -75,7 +75,7 @@ static void test_err_kinds(void **state)
 
 static void test_err_set_truncates_visibly(void **state)
 {
-	struct err_info ei;
+	struct err_info ei = { SESCTL_OK, "", "" };
 	char big[ERR_MSG_MAX * 2];
 
 	(void)state;

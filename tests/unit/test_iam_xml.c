@@ -1645,7 +1645,7 @@ static void test_iam_xml_every_fixture_every_parser(void **state)
 		"bad-truncated.xml", "bad-billion-laughs.xml", "bad-empty.xml",
 	};
 	struct secret body = SECRET_INIT;
-	struct err_info ei;
+	struct err_info ei = { SESCTL_OK, "", "" };
 	size_t i;
 
 	(void)state;
@@ -1739,7 +1739,7 @@ static void *parse_in_thread(void *arg)
 {
 	const struct secret *body = arg;
 	struct iam_access_key k;
-	struct err_info ei;
+	struct err_info ei = { SESCTL_OK, "", "" };
 	int i;
 
 	for (i = 0; i < 50; i++) {

@@ -159,7 +159,7 @@ static void test_output_several_regions(void **state)
 static struct smtp_settings *parse_ok(const char *text)
 {
 	struct smtp_settings *s = calloc(1, sizeof(*s));
-	struct err_info err;
+	struct err_info err = { SESCTL_OK, "", "" };
 
 	memset(&err, 0, sizeof(err));
 	assert_non_null(s);
@@ -171,7 +171,7 @@ static struct smtp_settings *parse_ok(const char *text)
 static void parse_fails(const char *text, const char *msg_part)
 {
 	struct smtp_settings *s = calloc(1, sizeof(*s));
-	struct err_info err;
+	struct err_info err = { SESCTL_OK, "", "" };
 
 	memset(&err, 0, sizeof(err));
 	assert_non_null(s);
