@@ -1,9 +1,13 @@
 /* iam_xml.c - IAM and STS Query API response bodies into structs (see
  * iam_xml.h).
  *
- * The only file that includes libxml2.  The shape of every result is data:
- * a table of `struct field` per action says which element goes where, and
- * one walker fills (parse_fields) and frees (release_fields) any of them.
+ * This file holds what touches libxml2 itself: its set-up, reading a body,
+ * element names and text, error documents and the success envelope of
+ * every action (parse_action).  The shape of every result is data: a table
+ * of `struct field` per action (iam_xml_actions.c) says which element goes
+ * where, and one walker (iam_xml_fields.c) fills (parse_fields) and frees
+ * (release_fields) any of them; iam_xml_int.h is what the three share.
+ * They are the one module that includes libxml2.
  *
  * Secret hygiene.  A body may hold a SecretAccessKey, and libxml2 copies
  * what it parses: its input buffer, text nodes (grown with realloc when the
@@ -51,6 +55,8 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlversion.h>
 
+#include "iam_xml_int.h"
+
 /* libxml2 2.12 made the structured error handler take a const pointer. */
 #if LIBXML_VERSION >= 21200
 typedef const xmlError *xml_error_arg;
@@ -59,9 +65,6 @@ typedef xmlErrorPtr xml_error_arg;
 #endif
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Longest action name we build "<Action>Response" from. */
-#define ACTION_NAME_MAX 64
 
 /* ------------------------------------------------------------------ */
 /* libxml2 set-up and error capture                                   */
@@ -118,15 +121,6 @@ static void xml_init_once(void)
 	(void)xmlMemSetup(xml_free, xml_malloc, xml_realloc, xml_strdup);
 	xmlInitParser();
 }
-
-/* The first error libxml2 reported while parsing one body. */
-struct xml_errors {
-	bool have;
-	bool nomem;
-	int code;
-	int line;
-	int column;
-};
 
 static void capture_error(void *ctx, xml_error_arg e)
 {
@@ -210,20 +204,7 @@ static const char *xml_error_text(int code)
 /* ------------------------------------------------------------------ */
 /* Parse context                                                      */
 
-struct pctx {
-	const char *action;     /* for messages */
-	struct err_info *ei;
-	struct secret scratch;  /* joins multi-node text; wiped */
-	bool doctype;           /* the body had a DOCTYPE */
-	bool doctype_html;
-	struct xml_errors xerr;
-};
-
-static sesctl_err fail(struct pctx *pc, sesctl_err code, const char *fmt, ...)
-	PRINTF_LIKE(3, 4);
-
-/* err_set with the action prepended: "CreateUser: <detail>". */
-static sesctl_err fail(struct pctx *pc, sesctl_err code, const char *fmt, ...)
+sesctl_err fail(struct pctx *pc, sesctl_err code, const char *fmt, ...)
 {
 	char detail[ERR_MSG_MAX];
 	va_list ap;
@@ -254,7 +235,7 @@ static const char *local_name(const xmlNode *n)
 	return colon ? colon + 1 : name;
 }
 
-static bool is_elem(const xmlNode *n, const char *name)
+bool is_elem(const xmlNode *n, const char *name)
 {
 	return n && n->type == XML_ELEMENT_NODE &&
 	       strcmp(local_name(n), name) == 0;
@@ -262,7 +243,7 @@ static bool is_elem(const xmlNode *n, const char *name)
 
 /* An element name fit to quote in a message: a plain identifier of a
  * sane length, otherwise "?" (names come from the body). */
-static const char *printable_name(const xmlNode *n)
+const char *printable_name(const xmlNode *n)
 {
 	const char *s = n ? local_name(n) : "";
 	size_t i, len = strlen(s);
@@ -522,8 +503,8 @@ out:
 /* The text of element `el`: its text and CDATA children joined.  The usual
  * single text node is returned in place; several are joined in
  * pc->scratch, so the result is only good until the next call. */
-static sesctl_err elem_text(struct pctx *pc, const xmlNode *el,
-			    const unsigned char **p, size_t *n)
+sesctl_err elem_text(struct pctx *pc, const xmlNode *el,
+		     const unsigned char **p, size_t *n)
 {
 	const xmlNode *c;
 	const xmlChar *only = NULL;
@@ -562,7 +543,7 @@ out:
 	return rc;
 }
 
-static void trim(const unsigned char **p, size_t *n)
+void trim(const unsigned char **p, size_t *n)
 {
 	while (*n > 0 && is_space((*p)[0])) {
 		(*p)++;
@@ -570,640 +551,6 @@ static void trim(const unsigned char **p, size_t *n)
 	}
 	while (*n > 0 && is_space((*p)[*n - 1]))
 		(*n)--;
-}
-
-/* ------------------------------------------------------------------ */
-/* Dates and percent-decoding                                         */
-
-static bool digits(const char *s, int n, int *out)
-{
-	int i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-static bool leap_year(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-sesctl_err iam_xml_parse_date(const char *s, time_t *out)
-{
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30,
-				     31, 31, 30, 31, 30, 31 };
-	int y, mo, d, h, mi, sec, tzh = 0, tzm = 0, sign = 0, dim;
-	int64_t t;
-
-	if (!s || !out || strlen(s) < 19)
-		return SESCTL_ERR_INPUT;
-	if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) ||
-	    s[7] != '-' || !digits(s + 8, 2, &d) ||
-	    (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
-	    s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
-	    !digits(s + 17, 2, &sec))
-		return SESCTL_ERR_INPUT;
-	s += 19;
-	if (*s == '.') {
-		s++;
-		if (*s < '0' || *s > '9')
-			return SESCTL_ERR_INPUT;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		sign = *s == '+' ? 1 : -1;
-		s++;
-		if (!digits(s, 2, &tzh))
-			return SESCTL_ERR_INPUT;
-		s += 2;
-		if (*s == ':')
-			s++;
-		if (!digits(s, 2, &tzm))
-			return SESCTL_ERR_INPUT;
-		s += 2;
-	}
-	if (*s != '\0')
-		return SESCTL_ERR_INPUT;
-	if (mo < 1 || mo > 12)
-		return SESCTL_ERR_INPUT;
-	dim = mdays[mo - 1] + (mo == 2 && leap_year(y));
-	/* 60 seconds: a leap second, which ISO 8601 allows. */
-	if (d < 1 || d > dim || h > 23 || mi > 59 || sec > 60 || tzh > 23 ||
-	    tzm > 59)
-		return SESCTL_ERR_INPUT;
-	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-	    sign * (tzh * 3600 + tzm * 60);
-	if ((int64_t)(time_t)t != t)
-		return SESCTL_ERR_INPUT;
-	*out = (time_t)t;
-	return SESCTL_OK;
-}
-
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* RFC 3986 percent-decoding the way botocore reads GetUserPolicy
- * (urllib.parse.unquote, not unquote_plus): "%XX" is the byte 0xXX, '+'
- * stays '+', a '%' without two hex digits after it is kept as it is. */
-static sesctl_err percent_decode(struct pctx *pc, const char *name,
-				 const unsigned char *p, size_t n, char **out,
-				 size_t *out_len)
-{
-	char *d;
-	size_t i, j = 0;
-
-	d = malloc(n + 1);
-	if (!d)
-		return fail(pc, SESCTL_ERR_NOMEM, "out of memory");
-	for (i = 0; i < n; i++) {
-		int hi, lo;
-
-		if (p[i] == '%' && n - i > 2 &&
-		    (hi = hex_value(p[i + 1])) >= 0 &&
-		    (lo = hex_value(p[i + 2])) >= 0) {
-			d[j++] = (char)(hi * 16 + lo);
-			i += 2;
-		} else {
-			d[j++] = (char)p[i];
-		}
-		if (d[j - 1] == '\0') {
-			free(d);
-			return fail(pc, SESCTL_ERR_NETWORK,
-				    "'%s' decodes to a NUL byte", name);
-		}
-	}
-	d[j] = '\0';
-	*out = d;
-	*out_len = j;
-	return SESCTL_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* Field tables                                                       */
-
-enum kind {
-	K_END,    /* end of a table */
-	K_STR,    /* char[size], trimmed */
-	K_RAW,    /* char[size], kept byte for byte (tag keys and values) */
-	K_KEYID,  /* char[size], trimmed, an access key id (key_id_ok) */
-	K_DATE,   /* struct iam_date */
-	K_BOOL,   /* bool */
-	K_STATUS, /* enum iam_status at off, its text as char[size] at off2 */
-	K_SECRET, /* struct secret, trimmed */
-	K_DOC,    /* char * (malloc'd, percent-decoded) at off, its length
-		   * (size_t) at off2 */
-	K_STRUCT, /* nested element whose fields (sub) live at off */
-	K_LIST,   /* <member> list: items pointer at off, size_t count at off2,
-		   * item size in size, item fields in sub */
-};
-
-struct field {
-	const char *name;  /* element local name; NULL: the element's own
-			    * text (a list of plain strings) */
-	enum kind kind;
-	bool required;     /* must be present (and non-empty for strings) */
-	size_t off, off2;
-	size_t size;
-	const struct field *sub;
-};
-
-#define MEMBER_SIZE(type, m) sizeof(((type *)0)->m)
-#define F_END { NULL, K_END, false, 0, 0, 0, NULL }
-#define F_STR(name, req, type, m) \
-	{ name, K_STR, req, offsetof(type, m), 0, MEMBER_SIZE(type, m), NULL }
-#define F_KEYID(name, type, m) \
-	{ name, K_KEYID, true, offsetof(type, m), 0, MEMBER_SIZE(type, m), NULL }
-#define F_RAW(name, req, type, m) \
-	{ name, K_RAW, req, offsetof(type, m), 0, MEMBER_SIZE(type, m), NULL }
-#define F_DATE(name, req, type, m) \
-	{ name, K_DATE, req, offsetof(type, m), 0, 0, NULL }
-#define F_BOOL(name, type, m) \
-	{ name, K_BOOL, false, offsetof(type, m), 0, 0, NULL }
-#define F_STATUS(name, req, type, m, text) \
-	{ name, K_STATUS, req, offsetof(type, m), offsetof(type, text), \
-	  MEMBER_SIZE(type, text), NULL }
-#define F_SECRET(name, type, m) \
-	{ name, K_SECRET, true, offsetof(type, m), 0, 0, NULL }
-#define F_DOC(name, type, m, len) \
-	{ name, K_DOC, true, offsetof(type, m), offsetof(type, len), 0, NULL }
-#define F_STRUCT(name, req, off, sub) \
-	{ name, K_STRUCT, req, off, 0, 0, sub }
-#define F_LIST(name, type, items, count, item_type, sub) \
-	{ name, K_LIST, false, offsetof(type, items), offsetof(type, count), \
-	  sizeof(item_type), sub }
-/* IsTruncated and Marker of a paginated result. */
-#define F_PAGE(type) \
-	F_BOOL("IsTruncated", type, is_truncated), \
-	F_STR("Marker", false, type, marker)
-
-static const struct field tag_fields[] = {
-	F_RAW("Key", true, struct iam_tag, key),
-	F_RAW("Value", false, struct iam_tag, value),
-	F_END,
-};
-
-static const struct field user_fields[] = {
-	F_STR("UserName", false, struct iam_user, user_name),
-	F_STR("UserId", true, struct iam_user, user_id),
-	F_STR("Arn", true, struct iam_user, arn),
-	F_STR("Path", false, struct iam_user, path),
-	F_DATE("CreateDate", false, struct iam_user, create_date),
-	F_DATE("PasswordLastUsed", false, struct iam_user, password_last_used),
-	F_LIST("Tags", struct iam_user, tags, tag_count, struct iam_tag,
-	       tag_fields),
-	F_END,
-};
-
-static const struct field user_result_fields[] = {
-	F_STRUCT("User", true, offsetof(struct iam_user_result, user),
-		 user_fields),
-	F_END,
-};
-
-static const struct field user_list_fields[] = {
-	F_LIST("Users", struct iam_user_list, items, count, struct iam_user,
-	       user_fields),
-	F_PAGE(struct iam_user_list),
-	F_END,
-};
-
-static const struct field tag_list_fields[] = {
-	F_LIST("Tags", struct iam_tag_list, items, count, struct iam_tag,
-	       tag_fields),
-	F_PAGE(struct iam_tag_list),
-	F_END,
-};
-
-static const struct field user_policy_fields[] = {
-	F_STR("UserName", true, struct iam_user_policy, user_name),
-	F_STR("PolicyName", true, struct iam_user_policy, policy_name),
-	F_DOC("PolicyDocument", struct iam_user_policy, policy_document,
-	      policy_document_len),
-	F_END,
-};
-
-static const struct field attached_policy_fields[] = {
-	F_STR("PolicyName", true, struct iam_attached_policy, policy_name),
-	F_STR("PolicyArn", true, struct iam_attached_policy, policy_arn),
-	F_END,
-};
-
-static const struct field attached_policy_list_fields[] = {
-	F_LIST("AttachedPolicies", struct iam_attached_policy_list, items,
-	       count, struct iam_attached_policy, attached_policy_fields),
-	F_PAGE(struct iam_attached_policy_list),
-	F_END,
-};
-
-/* The id lists: one item table per action, one list table per action. */
-static const struct field policy_name_item[] = {
-	F_STR(NULL, true, struct iam_id, id),
-	F_END,
-};
-static const struct field group_item[] = {
-	F_STR("GroupName", true, struct iam_id, id),
-	F_END,
-};
-static const struct field cert_item[] = {
-	F_STR("CertificateId", true, struct iam_id, id),
-	F_END,
-};
-static const struct field ssh_key_item[] = {
-	F_STR("SSHPublicKeyId", true, struct iam_id, id),
-	F_END,
-};
-static const struct field ssc_item[] = {
-	F_STR("ServiceSpecificCredentialId", true, struct iam_id, id),
-	F_STR("ServiceName", true, struct iam_id, service_name),
-	F_END,
-};
-static const struct field mfa_item[] = {
-	F_STR("SerialNumber", true, struct iam_id, id),
-	F_END,
-};
-
-#define ID_LIST_FIELDS(var, list_name, item)                                \
-	static const struct field var[] = {                                \
-		F_LIST(list_name, struct iam_id_list, items, count,         \
-		       struct iam_id, item),                                \
-		F_PAGE(struct iam_id_list),                                 \
-		F_END,                                                      \
-	}
-
-ID_LIST_FIELDS(policy_names_fields, "PolicyNames", policy_name_item);
-ID_LIST_FIELDS(groups_fields, "Groups", group_item);
-ID_LIST_FIELDS(certs_fields, "Certificates", cert_item);
-ID_LIST_FIELDS(ssh_keys_fields, "SSHPublicKeys", ssh_key_item);
-ID_LIST_FIELDS(sscs_fields, "ServiceSpecificCredentials", ssc_item);
-ID_LIST_FIELDS(mfa_fields, "MFADevices", mfa_item);
-
-static const struct field access_key_fields[] = {
-	F_STR("UserName", false, struct iam_access_key, user_name),
-	F_KEYID("AccessKeyId", struct iam_access_key, access_key_id),
-	F_STATUS("Status", true, struct iam_access_key, status, status_text),
-	F_DATE("CreateDate", false, struct iam_access_key, create_date),
-	F_SECRET("SecretAccessKey", struct iam_access_key, secret_access_key),
-	F_END,
-};
-
-static const struct field create_access_key_fields[] = {
-	F_STRUCT("AccessKey", true, 0, access_key_fields),
-	F_END,
-};
-
-static const struct field access_key_meta_fields[] = {
-	F_STR("UserName", false, struct iam_access_key_meta, user_name),
-	F_KEYID("AccessKeyId", struct iam_access_key_meta, access_key_id),
-	F_STATUS("Status", true, struct iam_access_key_meta, status,
-		 status_text),
-	F_DATE("CreateDate", false, struct iam_access_key_meta, create_date),
-	F_END,
-};
-
-static const struct field access_key_list_fields[] = {
-	F_LIST("AccessKeyMetadata", struct iam_access_key_list, items, count,
-	       struct iam_access_key_meta, access_key_meta_fields),
-	F_PAGE(struct iam_access_key_list),
-	F_END,
-};
-
-static const struct field last_used_inner[] = {
-	F_DATE("LastUsedDate", false, struct iam_access_key_last_used,
-	       last_used_date),
-	F_STR("ServiceName", true, struct iam_access_key_last_used,
-	      service_name),
-	F_STR("Region", true, struct iam_access_key_last_used, region),
-	F_END,
-};
-
-static const struct field last_used_fields[] = {
-	F_STR("UserName", false, struct iam_access_key_last_used, user_name),
-	F_STRUCT("AccessKeyLastUsed", true, 0, last_used_inner),
-	F_END,
-};
-
-static const struct field login_profile_inner[] = {
-	F_STR("UserName", false, struct iam_login_profile, user_name),
-	F_DATE("CreateDate", false, struct iam_login_profile, create_date),
-	F_BOOL("PasswordResetRequired", struct iam_login_profile,
-	       password_reset_required),
-	F_END,
-};
-
-static const struct field login_profile_fields[] = {
-	F_STRUCT("LoginProfile", true, 0, login_profile_inner),
-	F_END,
-};
-
-static const struct field caller_identity_fields[] = {
-	F_STR("Arn", true, struct iam_caller_identity, arn),
-	F_STR("UserId", true, struct iam_caller_identity, user_id),
-	F_STR("Account", true, struct iam_caller_identity, account),
-	F_END,
-};
-
-/* ------------------------------------------------------------------ */
-/* The walker                                                         */
-
-static void *at(void *obj, size_t off)
-{
-	return (unsigned char *)obj + off;
-}
-
-static void release_fields(void *obj, const struct field *fields)
-{
-	const struct field *f;
-
-	if (!obj || !fields)
-		return;
-	for (f = fields; f->kind != K_END; f++) {
-		switch (f->kind) {
-		case K_SECRET:
-			secret_free(at(obj, f->off));
-			break;
-		case K_DOC: {
-			char *doc;
-
-			memcpy(&doc, at(obj, f->off), sizeof(doc));
-			free(doc);
-			break;
-		}
-		case K_STRUCT:
-			release_fields(at(obj, f->off), f->sub);
-			break;
-		case K_LIST: {
-			unsigned char *items;
-			size_t n, i;
-
-			memcpy(&items, at(obj, f->off), sizeof(items));
-			memcpy(&n, at(obj, f->off2), sizeof(n));
-			for (i = 0; items && i < n; i++)
-				release_fields(items + i * f->size, f->sub);
-			free(items);
-			break;
-		}
-		case K_END:
-		case K_STR:
-		case K_RAW:
-		case K_KEYID:
-		case K_DATE:
-		case K_BOOL:
-		case K_STATUS:
-		default:
-			break;
-		}
-	}
-}
-
-static sesctl_err parse_fields(struct pctx *pc, const xmlNode *parent,
-			       const struct field *fields, void *obj);
-
-static const char *field_name(const struct field *f, const xmlNode *el)
-{
-	return f->name ? f->name : printable_name(el);
-}
-
-/* Copy `n` bytes into the char[size] at `dst`; too long is an error. */
-static sesctl_err put_str(struct pctx *pc, const struct field *f,
-			  const xmlNode *el, char *dst, size_t size,
-			  const unsigned char *p, size_t n)
-{
-	if (n >= size)
-		return fail(pc, SESCTL_ERR_NETWORK,
-			    "'%s' is longer than %zu bytes", field_name(f, el),
-			    size - 1);
-	memcpy(dst, p, n);
-	dst[n] = '\0';
-	return SESCTL_OK;
-}
-
-/* An access key id as IAM documents it (AccessKeyId: 16 to 128 characters
- * of [\w]+; in practice AKIA or ASIA and 16 upper-case letters and
- * digits).  It reaches output files and headers as it is, so anything
- * else (a line break, '=', a space) makes the answer malformed. */
-static bool key_id_ok(const unsigned char *p, size_t n)
-{
-	size_t i;
-
-	if (n < 16 || n > 128)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!((p[i] >= 'A' && p[i] <= 'Z') ||
-		      (p[i] >= 'a' && p[i] <= 'z') ||
-		      (p[i] >= '0' && p[i] <= '9') || p[i] == '_'))
-			return false;
-	return true;
-}
-
-static enum iam_status status_of(const char *s)
-{
-	if (strcmp(s, "Active") == 0)
-		return IAM_STATUS_ACTIVE;
-	if (strcmp(s, "Inactive") == 0)
-		return IAM_STATUS_INACTIVE;
-	if (strcmp(s, "Expired") == 0)
-		return IAM_STATUS_EXPIRED;
-	return IAM_STATUS_OTHER;
-}
-
-static sesctl_err parse_list(struct pctx *pc, const xmlNode *el,
-			     const struct field *f, void *obj)
-{
-	const xmlNode *c;
-	unsigned char *items;
-	size_t n = 0, i = 0;
-	sesctl_err rc = SESCTL_OK;
-
-	for (c = el->children; c; c = c->next)
-		if (is_elem(c, "member") && ++n > IAM_XML_LIST_MAX)
-			return fail(pc, SESCTL_ERR_INPUT,
-				    "'%s' has more than %d members", f->name,
-				    IAM_XML_LIST_MAX);
-	if (n == 0)
-		return SESCTL_OK;
-	items = calloc(n, f->size);
-	if (!items)
-		return fail(pc, SESCTL_ERR_NOMEM, "out of memory");
-	/* Owned by `obj` from here: release_fields frees it on failure. */
-	memcpy(at(obj, f->off), &items, sizeof(items));
-	memcpy(at(obj, f->off2), &n, sizeof(n));
-	for (c = el->children; c; c = c->next) {
-		if (!is_elem(c, "member"))
-			continue;
-		TRY(parse_fields(pc, c, f->sub, items + i * f->size));
-		i++;
-	}
-out:
-	return rc;
-}
-
-/* Element `el` holds the value of field `f` of `obj`. */
-static sesctl_err parse_value(struct pctx *pc, const xmlNode *el,
-			      const struct field *f, void *obj)
-{
-	const char *name = field_name(f, el);
-	const unsigned char *p = NULL;
-	size_t n = 0;
-	sesctl_err rc = SESCTL_OK;
-
-	if (f->kind == K_STRUCT)
-		return parse_fields(pc, el, f->sub, at(obj, f->off));
-	if (f->kind == K_LIST)
-		return parse_list(pc, el, f, obj);
-
-	TRY(elem_text(pc, el, &p, &n));
-	if (f->kind != K_RAW)
-		trim(&p, &n);
-	ENSURE(!(f->required && n == 0),
-	       fail(pc, SESCTL_ERR_NETWORK, "'%s' is empty", name));
-
-	switch (f->kind) {
-	case K_STR:
-	case K_RAW:
-		TRY(put_str(pc, f, el, at(obj, f->off), f->size, p, n));
-		break;
-	case K_KEYID:
-		ENSURE(key_id_ok(p, n),
-		       fail(pc, SESCTL_ERR_NETWORK,
-			    "'%s' is not an access key id (16 to 128 letters, "
-			    "digits or '_')",
-			    name));
-		TRY(put_str(pc, f, el, at(obj, f->off), f->size, p, n));
-		break;
-	case K_STATUS: {
-		char *text = at(obj, f->off2);
-		enum iam_status st;
-
-		TRY(put_str(pc, f, el, text, f->size, p, n));
-		st = status_of(text);
-		memcpy(at(obj, f->off), &st, sizeof(st));
-		break;
-	}
-	case K_DATE: {
-		struct iam_date *d = at(obj, f->off);
-
-		ENSURE(n > 0 && n <= IAM_XML_DATE_MAX,
-		       fail(pc, SESCTL_ERR_NETWORK,
-			    "'%s' is not an ISO 8601 date", name));
-		memcpy(d->iso, p, n);
-		d->iso[n] = '\0';
-		if (iam_xml_parse_date(d->iso, &d->t) != SESCTL_OK) {
-			memset(d, 0, sizeof(*d));
-			rc = fail(pc, SESCTL_ERR_NETWORK,
-				  "'%s' is not an ISO 8601 date", name);
-			goto out;
-		}
-		d->present = true;
-		break;
-	}
-	case K_BOOL: {
-		bool v;
-
-		if (n == 4 && memcmp(p, "true", 4) == 0)
-			v = true;
-		else if (n == 5 && memcmp(p, "false", 5) == 0)
-			v = false;
-		else if (n == 1 && (p[0] == '1' || p[0] == '0'))
-			v = p[0] == '1';
-		else {
-			rc = fail(pc, SESCTL_ERR_NETWORK,
-				  "'%s' is not a boolean", name);
-			goto out;
-		}
-		memcpy(at(obj, f->off), &v, sizeof(v));
-		break;
-	}
-	case K_SECRET:
-		/* Straight from the text node into locked, wiped memory. */
-		rc = secret_set(at(obj, f->off), p, n);
-		ENSURE(rc == SESCTL_OK,
-		       fail(pc, rc == SESCTL_ERR_NOMEM ? rc : SESCTL_ERR_NETWORK,
-			    "cannot hold '%s'", name));
-		break;
-	case K_DOC: {
-		char *doc = NULL;
-		size_t len = 0;
-
-		TRY(percent_decode(pc, name, p, n, &doc, &len));
-		memcpy(at(obj, f->off), &doc, sizeof(doc));
-		memcpy(at(obj, f->off2), &len, sizeof(len));
-		break;
-	}
-	case K_END:
-	case K_STRUCT:
-	case K_LIST:
-	default:
-		break;
-	}
-out:
-	return rc;
-}
-
-/* Fill `obj` from the children of `parent` as `fields` say.  Unknown
- * children are ignored; a known one appearing twice is an error. */
-static sesctl_err parse_fields(struct pctx *pc, const xmlNode *parent,
-			       const struct field *fields, void *obj)
-{
-	const struct field *f;
-	sesctl_err rc = SESCTL_OK;
-
-	for (f = fields; f->kind != K_END; f++) {
-		const xmlNode *c, *found = NULL;
-
-		if (!f->name) {
-			TRY(parse_value(pc, parent, f, obj));
-			continue;
-		}
-		for (c = parent->children; c; c = c->next) {
-			if (!is_elem(c, f->name))
-				continue;
-			ENSURE(!found,
-			       fail(pc, SESCTL_ERR_NETWORK,
-				    "'%s' appears more than once in '%s'",
-				    f->name, printable_name(parent)));
-			found = c;
-		}
-		if (!found) {
-			ENSURE(!f->required,
-			       fail(pc, SESCTL_ERR_NETWORK,
-				    "'%s' is missing from '%s'", f->name,
-				    printable_name(parent)));
-			continue;
-		}
-		TRY(parse_value(pc, found, f, obj));
-	}
-out:
-	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1407,21 +754,6 @@ sesctl_err iam_xml_error_err(const struct iam_error *e, long http_status)
 /* ------------------------------------------------------------------ */
 /* Success documents                                                  */
 
-struct action {
-	const char *name;             /* "ListUsers" */
-	const struct field *result;   /* NULL: no {name}Result expected */
-	size_t size;                  /* of the result struct */
-	size_t meta_off;              /* its struct iam_metadata */
-	bool paged;
-	size_t truncated_off, marker_off;
-};
-
-#define ACTION(n, fields, type) \
-	{ n, fields, sizeof(type), offsetof(type, meta), false, 0, 0 }
-#define PAGED_ACTION(n, fields, type) \
-	{ n, fields, sizeof(type), offsetof(type, meta), true, \
-	  offsetof(type, is_truncated), offsetof(type, marker) }
-
 static void copy_request_id(struct pctx *pc, const xmlNode *root,
 			    struct iam_metadata *meta)
 {
@@ -1466,9 +798,9 @@ out:
 	return rc;
 }
 
-static sesctl_err parse_action(const struct action *a,
-			       const struct secret *body, void *out,
-			       struct err_info *ei)
+sesctl_err parse_action(const struct action *a,
+			const struct secret *body, void *out,
+			struct err_info *ei)
 {
 	struct pctx pc = { .action = a->name, .ei = ei,
 			   .scratch = SECRET_INIT };
@@ -1516,7 +848,7 @@ out:
 	return rc;
 }
 
-static void release_action(const struct action *a, void *obj)
+void release_action(const struct action *a, void *obj)
 {
 	if (!obj)
 		return;
@@ -1524,285 +856,7 @@ static void release_action(const struct action *a, void *obj)
 	memset(obj, 0, a->size);
 }
 
-/* ------------------------------------------------------------------ */
-/* The actions                                                        */
-
-static const struct action act_create_user =
-	ACTION("CreateUser", user_result_fields, struct iam_user_result);
-static const struct action act_get_user =
-	ACTION("GetUser", user_result_fields, struct iam_user_result);
-static const struct action act_list_users =
-	PAGED_ACTION("ListUsers", user_list_fields, struct iam_user_list);
-static const struct action act_list_user_tags =
-	PAGED_ACTION("ListUserTags", tag_list_fields, struct iam_tag_list);
-static const struct action act_get_user_policy =
-	ACTION("GetUserPolicy", user_policy_fields, struct iam_user_policy);
-static const struct action act_list_attached =
-	PAGED_ACTION("ListAttachedUserPolicies", attached_policy_list_fields,
-		     struct iam_attached_policy_list);
-static const struct action act_list_user_policies =
-	PAGED_ACTION("ListUserPolicies", policy_names_fields,
-		     struct iam_id_list);
-static const struct action act_list_groups =
-	PAGED_ACTION("ListGroupsForUser", groups_fields, struct iam_id_list);
-static const struct action act_list_certs =
-	PAGED_ACTION("ListSigningCertificates", certs_fields,
-		     struct iam_id_list);
-static const struct action act_list_ssh_keys =
-	PAGED_ACTION("ListSSHPublicKeys", ssh_keys_fields, struct iam_id_list);
-static const struct action act_list_sscs =
-	PAGED_ACTION("ListServiceSpecificCredentials", sscs_fields,
-		     struct iam_id_list);
-static const struct action act_list_mfa =
-	PAGED_ACTION("ListMFADevices", mfa_fields, struct iam_id_list);
-static const struct action act_create_access_key =
-	ACTION("CreateAccessKey", create_access_key_fields,
-	       struct iam_access_key);
-static const struct action act_list_access_keys =
-	PAGED_ACTION("ListAccessKeys", access_key_list_fields,
-		     struct iam_access_key_list);
-static const struct action act_last_used =
-	ACTION("GetAccessKeyLastUsed", last_used_fields,
-	       struct iam_access_key_last_used);
-static const struct action act_login_profile =
-	ACTION("GetLoginProfile", login_profile_fields,
-	       struct iam_login_profile);
-static const struct action act_caller_identity =
-	ACTION("GetCallerIdentity", caller_identity_fields,
-	       struct iam_caller_identity);
-
-sesctl_err iam_xml_parse_ack(const struct secret *body, const char *action,
-			     struct iam_metadata *out, struct err_info *ei)
-{
-	struct action a = { action, NULL, sizeof(struct iam_metadata), 0,
-			    false, 0, 0 };
-
-	if (!action || !*action || strlen(action) > ACTION_NAME_MAX) {
-		if (out)
-			memset(out, 0, sizeof(*out));
-		return err_set(ei, SESCTL_ERR_INPUT, "invalid action name");
-	}
-	return parse_action(&a, body, out, ei);
-}
-
-void iam_metadata_release(struct iam_metadata *m)
-{
-	if (m)
-		memset(m, 0, sizeof(*m));
-}
-
-sesctl_err iam_xml_create_user(const struct secret *body,
-			       struct iam_user_result *out, struct err_info *ei)
-{
-	return parse_action(&act_create_user, body, out, ei);
-}
-
-sesctl_err iam_xml_get_user(const struct secret *body,
-			    struct iam_user_result *out, struct err_info *ei)
-{
-	return parse_action(&act_get_user, body, out, ei);
-}
-
-void iam_user_result_release(struct iam_user_result *r)
-{
-	release_action(&act_get_user, r);
-}
-
-sesctl_err iam_xml_list_users(const struct secret *body,
-			      struct iam_user_list *out, struct err_info *ei)
-{
-	return parse_action(&act_list_users, body, out, ei);
-}
-
-void iam_user_list_release(struct iam_user_list *l)
-{
-	release_action(&act_list_users, l);
-}
-
-sesctl_err iam_xml_list_user_tags(const struct secret *body,
-				  struct iam_tag_list *out, struct err_info *ei)
-{
-	return parse_action(&act_list_user_tags, body, out, ei);
-}
-
-void iam_tag_list_release(struct iam_tag_list *l)
-{
-	release_action(&act_list_user_tags, l);
-}
-
-sesctl_err iam_xml_get_user_policy(const struct secret *body,
-				   struct iam_user_policy *out,
-				   struct err_info *ei)
-{
-	return parse_action(&act_get_user_policy, body, out, ei);
-}
-
-void iam_user_policy_release(struct iam_user_policy *p)
-{
-	release_action(&act_get_user_policy, p);
-}
-
-sesctl_err iam_xml_list_attached_user_policies(
-	const struct secret *body, struct iam_attached_policy_list *out,
-	struct err_info *ei)
-{
-	return parse_action(&act_list_attached, body, out, ei);
-}
-
-void iam_attached_policy_list_release(struct iam_attached_policy_list *l)
-{
-	release_action(&act_list_attached, l);
-}
-
-sesctl_err iam_xml_list_user_policies(const struct secret *body,
-				      struct iam_id_list *out,
-				      struct err_info *ei)
-{
-	return parse_action(&act_list_user_policies, body, out, ei);
-}
-
-sesctl_err iam_xml_list_groups_for_user(const struct secret *body,
-					struct iam_id_list *out,
-					struct err_info *ei)
-{
-	return parse_action(&act_list_groups, body, out, ei);
-}
-
-sesctl_err iam_xml_list_signing_certificates(const struct secret *body,
-					     struct iam_id_list *out,
-					     struct err_info *ei)
-{
-	return parse_action(&act_list_certs, body, out, ei);
-}
-
-sesctl_err iam_xml_list_ssh_public_keys(const struct secret *body,
-					struct iam_id_list *out,
-					struct err_info *ei)
-{
-	return parse_action(&act_list_ssh_keys, body, out, ei);
-}
-
-sesctl_err iam_xml_list_service_specific_credentials(
-	const struct secret *body, struct iam_id_list *out,
-	struct err_info *ei)
-{
-	return parse_action(&act_list_sscs, body, out, ei);
-}
-
-sesctl_err iam_xml_list_mfa_devices(const struct secret *body,
-				    struct iam_id_list *out,
-				    struct err_info *ei)
-{
-	return parse_action(&act_list_mfa, body, out, ei);
-}
-
-void iam_id_list_release(struct iam_id_list *l)
-{
-	/* Every id-list table has the same shape; any of them frees. */
-	release_action(&act_list_sscs, l);
-}
-
-sesctl_err iam_xml_create_access_key(const struct secret *body,
-				     struct iam_access_key *out,
-				     struct err_info *ei)
-{
-	return parse_action(&act_create_access_key, body, out, ei);
-}
-
-void iam_access_key_release(struct iam_access_key *k)
-{
-	release_action(&act_create_access_key, k);
-}
-
-sesctl_err iam_xml_list_access_keys(const struct secret *body,
-				    struct iam_access_key_list *out,
-				    struct err_info *ei)
-{
-	return parse_action(&act_list_access_keys, body, out, ei);
-}
-
-void iam_access_key_list_release(struct iam_access_key_list *l)
-{
-	release_action(&act_list_access_keys, l);
-}
-
-sesctl_err iam_xml_get_access_key_last_used(
-	const struct secret *body, struct iam_access_key_last_used *out,
-	struct err_info *ei)
-{
-	return parse_action(&act_last_used, body, out, ei);
-}
-
-void iam_access_key_last_used_release(struct iam_access_key_last_used *u)
-{
-	release_action(&act_last_used, u);
-}
-
-sesctl_err iam_xml_get_login_profile(const struct secret *body,
-				     struct iam_login_profile *out,
-				     struct err_info *ei)
-{
-	return parse_action(&act_login_profile, body, out, ei);
-}
-
-void iam_login_profile_release(struct iam_login_profile *p)
-{
-	release_action(&act_login_profile, p);
-}
-
-sesctl_err iam_xml_get_caller_identity(const struct secret *body,
-				       struct iam_caller_identity *out,
-				       struct err_info *ei)
-{
-	return parse_action(&act_caller_identity, body, out, ei);
-}
-
-void iam_caller_identity_release(struct iam_caller_identity *c)
-{
-	release_action(&act_caller_identity, c);
-}
-
 void iam_xml_global_cleanup(void)
 {
 	xmlCleanupParser();
-}
-
-/* ------------------------------------------------------------------ */
-/* STS AssumeRole (for sts.c; see iam_xml.h)                          */
-
-static const struct field assume_role_credentials[] = {
-	F_KEYID("AccessKeyId", struct iam_assume_role, access_key_id),
-	F_SECRET("SecretAccessKey", struct iam_assume_role,
-		 secret_access_key),
-	F_SECRET("SessionToken", struct iam_assume_role, session_token),
-	F_DATE("Expiration", true, struct iam_assume_role, expiration),
-	F_END,
-};
-
-static const struct field assume_role_user[] = {
-	F_STR("Arn", true, struct iam_assume_role, assumed_role_arn),
-	F_STR("AssumedRoleId", false, struct iam_assume_role,
-	      assumed_role_id),
-	F_END,
-};
-
-static const struct field assume_role_fields[] = {
-	F_STRUCT("Credentials", true, 0, assume_role_credentials),
-	F_STRUCT("AssumedRoleUser", false, 0, assume_role_user),
-	F_END,
-};
-
-static const struct action act_assume_role =
-	ACTION("AssumeRole", assume_role_fields, struct iam_assume_role);
-
-sesctl_err iam_xml_assume_role(const struct secret *body,
-			       struct iam_assume_role *out,
-			       struct err_info *ei)
-{
-	return parse_action(&act_assume_role, body, out, ei);
-}
-
-void iam_assume_role_release(struct iam_assume_role *r)
-{
-	release_action(&act_assume_role, r);
 }

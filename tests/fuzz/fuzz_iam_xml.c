@@ -3,8 +3,8 @@
  * Not built by default.  Build and run from the top of the tree:
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -I/tmp/bx \
- *     tests/fuzz/fuzz_iam_xml.c src/aws/iam_xml.c src/base/secret.c \
- *     src/base/err.c \
+ *     tests/fuzz/fuzz_iam_xml.c src/aws/iam_xml.c src/aws/iam_xml_fields.c \
+ *     src/aws/iam_xml_actions.c src/base/secret.c src/base/err.c \
  *     $(pkg-config --cflags --libs libxml-2.0) -lcrypto -o /tmp/fuzz_iam_xml
  *   mkdir -p /tmp/fuzz_iam_xml_corpus
  *   /tmp/fuzz_iam_xml -max_len=65536 -max_total_time=60 \
