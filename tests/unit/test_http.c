@@ -195,7 +195,7 @@ struct job {
 	struct http_header hh[3];
 	struct http_request req;
 	struct http_response resp;
-	struct err_info err = { SESCTL_OK, "", "" };
+	struct err_info err;
 	sesctl_err rc;
 	unsigned id;
 	bool done;
