@@ -591,6 +591,24 @@ class DryRun(Base):
         self.dry("--output-file", self.app, code=2)
 
 
+    def test_rotate_and_disable_dry_runs_meet_the_same_refusals(self):
+        self.enable_app()
+        self.run_sesctl("smtp", "rotate", "--name", "app", "--keep-old",
+                        "--output-file", self.app)
+        n = len(self.iam.requests)
+        p = self.run_sesctl("smtp", "rotate", "--name", "app", "--dry-run")
+        self.assertEqual(p.returncode, 5, p.stderr)
+        self.assertIn(b"two active access keys", p.stderr)
+        self.iam.seed_user("hand", access_keys=1)
+        for cmd in ("rotate", "disable"):
+            p = self.run_sesctl("smtp", cmd, "--user-name", "hand",
+                                "--dry-run", "--yes")
+            self.assertEqual(p.returncode, 5, (cmd, p.stderr))
+            self.assertIn(b"not managed by sesctl", p.stderr)
+        self.assertFalse([r["action"] for r in self.iam.requests[n:]
+                          if not r["action"].startswith(("Get", "List"))])
+
+
 SCHEMAS = os.path.join(os.environ.get("SESCTL_SOURCE_ROOT", ""), "docs",
                        "schema")
 
@@ -744,6 +762,18 @@ class JsonForScripts(Base):
         self.iam.seed_user("hand-made", access_keys=0)
         self.assertEqual(self.error("smtp", "rotate", "--user-name",
                                     "hand-made", *j, code=5), "not-managed")
+        # no credentials anywhere: its own code (exit 1)
+        env = {k: v for k, v in self.at(self.day).items()
+               if not k.startswith("AWS_") or k in ("AWS_REGION",)}
+        env["AWS_EC2_METADATA_DISABLED"] = "true"
+        p = subprocess.run(command(["smtp", "status", "--name", "app",
+                                    "--format", "json"]),
+                           capture_output=True, stdin=subprocess.DEVNULL,
+                           env=env, timeout=120)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        doc = json.loads(p.stderr.decode().splitlines()[-1])
+        schema("error").validate(doc)
+        self.assertEqual(doc["error"]["code"], "no-credentials")
         # without --format json, the plain message as before
         p = self.run_sesctl("smtp", "status", "--name", "nobody")
         self.assertTrue(p.stderr.startswith(b"sesctl: error: not enabled"))

@@ -348,17 +348,19 @@ sesctl_err creds_resolve_net(struct ctx *ctx, const struct creds_opts *o,
 	}
 	if (!found) {
 		if (st.cli_profile)
-			rc = err_set(&ctx->err, SESCTL_ERR_FAIL,
-				     "no AWS credentials found; looked in %s\n"
-				     "run 'aws configure --profile %s'",
-				     st.looked, st.profile);
+			rc = err_setk(&ctx->err, SESCTL_ERR_FAIL,
+				      "no-credentials",
+				      "no AWS credentials found; looked in %s\n"
+				      "run 'aws configure --profile %s'",
+				      st.looked, st.profile);
 		else
-			rc = err_set(&ctx->err, SESCTL_ERR_FAIL,
-				     "no AWS credentials found; looked in %s\n"
-				     "run 'aws configure', or set "
-				     "AWS_ACCESS_KEY_ID and "
-				     "AWS_SECRET_ACCESS_KEY",
-				     st.looked);
+			rc = err_setk(&ctx->err, SESCTL_ERR_FAIL,
+				      "no-credentials",
+				      "no AWS credentials found; looked in %s\n"
+				      "run 'aws configure', or set "
+				      "AWS_ACCESS_KEY_ID and "
+				      "AWS_SECRET_ACCESS_KEY",
+				      st.looked);
 		goto out;
 	}
 	ctx_debug(ctx, "credentials from %s: access key id %s%s", out->source,
