@@ -231,14 +231,16 @@ static const struct cmd_def smtp_cmds[] = {
 	  "use), the SMTP host for the region, and warnings, each with a\n"
 	  "stable code: key-old, two-active-keys, policy-drift, ... (see\n"
 	  "sesctl-smtp(1)).  Exit status 4 when the user does not exist.\n"
-	  "--all lists every user under /sesctl/.  For monitoring, --check\n"
-	  "prints one line and exits 0 OK, 1 warning, 2 critical, 3 unknown;\n"
-	  "--format prometheus writes metrics for node_exporter.\n"
+	  "--all looks at every user under /sesctl/ the same way: a row each\n"
+	  "in text, each user's object in JSON.  For monitoring, --check\n"
+	  "prints one line and exits 0 OK, 1 warning, 2 critical, 3 unknown\n"
+	  "(with --all, the worst of all users); --format prometheus writes\n"
+	  "metrics for node_exporter.\n"
 	  "\n"
 	  "Examples:\n"
 	  "  sesctl smtp status --region eu-west-1\n"
 	  "  sesctl smtp status --name blog --check --crit-age 120\n"
-	  "  sesctl smtp status --all --format json\n" },
+	  "  sesctl smtp status --all --check\n" },
 	{ "derive", smtp_derive, CMD_OFFLINE, derive_opts, "--region REGION",
 	  "turn an IAM secret access key into an SES SMTP password (offline)",
 	  "Reads an IAM secret access key from standard input (without echo on a\n"

@@ -462,6 +462,11 @@ static void hint_add(char *buf, size_t size, const char *opt, const char *v)
 
 const char *lc_cmd(struct lc *lc, const char *sub)
 {
+	return lc_cmd_user(lc, sub, NULL);
+}
+
+const char *lc_cmd_user(struct lc *lc, const char *sub, const char *user)
+{
 	static const enum opt_id carry[] = { OPT_NAME, OPT_USER_NAME,
 					     OPT_PROFILE, OPT_ENDPOINT_URL,
 					     OPT_CA_BUNDLE };
@@ -469,6 +474,8 @@ const char *lc_cmd(struct lc *lc, const char *sub)
 	size_t i;
 
 	snprintf(buf, LC_HINT_MAX, "sesctl smtp %s", sub);
+	if (user)
+		hint_add(buf, LC_HINT_MAX, "user-name", user);
 	for (i = 0; i < sizeof(carry) / sizeof(carry[0]); i++)
 		if (opts_get(lc->o, carry[i]))
 			hint_add(buf, LC_HINT_MAX, cli_option(carry[i])->name,

@@ -684,10 +684,10 @@ sesctl_err output_error_json(const char *kind, int exit_code,
 	return *out ? SESCTL_OK : SESCTL_ERR_NOMEM;
 }
 
-sesctl_err output_status_json(const struct status_report *r, char **out)
+/* The JSON object of one user's status. */
+static cJSON *status_object(const struct status_report *r)
 {
 	cJSON *root = cJSON_CreateObject(), *o, *arr, *k, *lu;
-	sesctl_err rc = SESCTL_OK;
 	bool ok = root != NULL;
 	size_t i;
 
@@ -758,42 +758,41 @@ sesctl_err output_status_json(const struct status_report *r, char **out)
 		J(cJSON_AddStringToObject(o, "message",
 					  r->warnings[i].message));
 	}
-	ENSURE(ok, SESCTL_ERR_NOMEM);
+	if (!ok) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+sesctl_err output_status_json(const struct status_report *r, char **out)
+{
+	cJSON *root = status_object(r);
+	sesctl_err rc = SESCTL_OK;
+
+	ENSURE(root, SESCTL_ERR_NOMEM);
 	TRY(print_json(root, out));
 out:
 	cJSON_Delete(root);
 	return rc;
 }
 
-sesctl_err output_status_list_json(const struct status_entry *e, size_t n,
-				   char **out)
+sesctl_err output_status_list_json(const struct status_report *const *r,
+				   size_t n, char **out)
 {
-	cJSON *root = cJSON_CreateArray(), *o;
+	cJSON *root = cJSON_CreateObject(), *arr, *o;
 	sesctl_err rc = SESCTL_OK;
 	bool ok = root != NULL;
 	size_t i;
 
+	J(cJSON_AddStringToObject(root, "schema", "sesctl/status-list/1"));
+	J(arr = cJSON_AddArrayToObject(root, "users"));
 	for (i = 0; ok && i < n; i++) {
-		J(o = cJSON_CreateObject());
-		J(cJSON_AddItemToArray(root, o) ? o : NULL);
-		J(cJSON_AddStringToObject(o, "user", e[i].user));
-		J(cJSON_AddItemToObject(o, "name", str_or_null(e[i].name)) ?
-			  o :
-			  NULL);
-		J(cJSON_AddStringToObject(o, "arn", e[i].arn));
-		J(cJSON_AddItemToObject(o, "created",
-					str_or_null(e[i].created)) ?
-			  o :
-			  NULL);
-		J(cJSON_AddBoolToObject(o, "managed", e[i].managed));
-		J(cJSON_AddNumberToObject(o, "keys", (double)e[i].keys));
-		J(cJSON_AddNumberToObject(o, "active_keys",
-					  (double)e[i].active_keys));
-		if (e[i].oldest_key_days >= 0)
-			J(cJSON_AddNumberToObject(o, "oldest_key_days",
-						  (double)e[i].oldest_key_days));
-		else
-			J(cJSON_AddNullToObject(o, "oldest_key_days"));
+		J(o = status_object(r[i]));
+		if (ok && !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			ok = false;
+		}
 	}
 	ENSURE(ok, SESCTL_ERR_NOMEM);
 	TRY(print_json(root, out));

@@ -246,7 +246,8 @@ class Lifecycle(SesctlTestCase):
         self.assertIn("sesctl-smtp-shop", out)
         doc = json.loads(self.sesctl("smtp", "status", "--all", "--format",
                                      "json"))
-        self.assertEqual(sorted(e["name"] for e in doc), ["blog", "shop"])
+        self.assertEqual(sorted(e["user"]["tags"]["SesctlName"]
+                                for e in doc["users"]), ["blog", "shop"])
         self.sesctl("smtp", "disable", "--name", "blog", "--yes")
         self.assertIsNone(self.user("sesctl-smtp-blog"))
         self.assertIsNotNone(self.user("sesctl-smtp-shop"))

@@ -11,6 +11,7 @@ answered_at] interval overlaps those of its round and none of the next.
 Faults on one of the concurrent calls are retried on their own, and a
 failing concurrent call gives the error and exit code the one-by-one
 calls gave (the first failure in the old order wins)."""
+import json
 import os
 import subprocess
 import tempfile
@@ -150,16 +151,41 @@ class StatusConcurrency(SesctlTestCase):
         self.iam.set_latency(LATENCY / 2)
         self.assertEqual(self.sesctl("smtp", "status", "--all"), want)
         reqs = self.iam.requests
-        self.assertEqual(self.actions().count("ListUserTags"), 12)
-        self.assertEqual(self.actions().count("ListAccessKeys"), 12)
-        # 24 calls, at most 8 at a time, so at least 3 rounds after
-        # ListUsers, far fewer than 24
+        # each user as single status reads it: the user with its tags,
+        # the policy, the keys, then when each key was last used
+        for action in ("GetUser", "GetUserPolicy", "ListAccessKeys"):
+            self.assertEqual(self.actions().count(action), 12, action)
+        self.assertEqual(self.actions().count("GetAccessKeyLastUsed"),
+                         sum(1 + i % 2 for i in range(11)) + 2)
+        # 36 + 18 calls, at most 8 at a time, so at least 7 rounds after
+        # ListUsers, far fewer than 54
         self.assertLessEqual(most_at_once(reqs), 8)
         self.assertGreaterEqual(most_at_once(reqs), 4)
-        self.assertLessEqual(len(rounds(reqs)), 12)
+        self.assertLessEqual(len(rounds(reqs)), 14)
         self.assertLessEqual(len(self.iam.iam_connection_ids()), 8)
         self.assertEqual(self.sesctl("smtp", "status", "--all", "--format",
                                      "json"), want_json)
+
+    def test_status_all_lists_every_user_in_full(self):
+        # 200 users (several pages of ListUsers), more than any fixed
+        # buffer held: a row and an object for each, nothing cut
+        for i in range(199):
+            self.iam.seed_user("sesctl-smtp-user%03d" % i, path="/sesctl/",
+                               tags={"ManagedBy": "sesctl",
+                                     "SesctlName": "user%03d" % i},
+                               access_keys=1,
+                               inline_policies={"sesctl-ses-send": POLICY})
+        text = self.sesctl("smtp", "status", "--all")
+        rows = text.splitlines()
+        self.assertEqual(rows[0].split()[0], "USER")
+        self.assertEqual(len(rows), 201)
+        self.assertEqual(rows[-1].split()[0], "sesctl-smtp-user198")
+        doc = json.loads(self.sesctl("smtp", "status", "--all", "--format",
+                                     "json"))
+        self.assertEqual(len(doc["users"]), 200)
+        self.assertEqual(sorted(u["user"]["name"] for u in doc["users"]),
+                         sorted(r.split()[0] for r in rows[1:]))
+        self.assertEqual(doc["users"][-1]["keys"][0]["status"], "Active")
 
     # ---- faults on a concurrent call are retried on their own ---------------
 
@@ -198,7 +224,7 @@ class StatusConcurrency(SesctlTestCase):
                            access_keys=1)
         want = self.sesctl("smtp", "status", "--all")
         self.iam.add_fault("throttling", "ListAccessKeys", nth=2)
-        self.iam.add_fault("internal_failure", "ListUserTags")
+        self.iam.add_fault("internal_failure", "GetUser")
         self.assertEqual(self.sesctl("smtp", "status", "--all"), want)
 
     # ---- a failing concurrent call: the error the one-by-one calls gave -----
@@ -246,10 +272,10 @@ class StatusConcurrency(SesctlTestCase):
         self.assertIn("policy     sesctl-ses-send: missing", out)
         self.assertIn("no inline policy 'sesctl-ses-send'", out)
 
-    def test_all_denied_tags(self):
-        self.iam.deny(self.iam.admin["access_key_id"], ["iam:ListUserTags"])
+    def test_all_denied_user(self):
+        self.iam.deny(self.iam.admin["access_key_id"], ["iam:GetUser"])
         self.assertEqual(self.sesctl("smtp", "status", "--all", code=3), "")
-        self.assertIn("IAM refused ListUserTags (AccessDenied)", self.err)
+        self.assertIn("IAM refused GetUser (AccessDenied)", self.err)
 
     def test_not_enabled_is_one_round_trip(self):
         self.iam.set_latency(LATENCY)

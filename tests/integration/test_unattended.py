@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import warnings
 
 import jsonschema
 import prometheus_client.parser
@@ -534,8 +535,106 @@ class StatusCheck(Base):
             self.assertEqual(rc, worst, (code, line))
             counts, _ = self.prometheus()
             self.assertGreaterEqual(counts[code], 1, code)
+            self.assert_all_agrees(worst)
             seen.add(code)
         self.assertEqual(seen | {"key-old"}, set(CODES))
+
+    def assert_all_agrees(self, worst):
+        """status --all says of the user what status says: the same
+        object in JSON, the same codes in text, --check and prometheus."""
+        def facts(doc):
+            # (the advice names the user with --user-name under --all)
+            return dict(doc, warnings=[(w["code"], w["severity"])
+                                       for w in doc["warnings"]])
+        p = self.run_sesctl("smtp", "status", "--name", "app", "--format",
+                            "json")
+        one = json.loads(p.stdout)
+        p = self.run_sesctl("smtp", "status", "--all", "--format", "json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        every = json.loads(p.stdout)
+        schema("status-list").validate(every)
+        self.assertEqual([facts(u) for u in every["users"]], [facts(one)])
+        row = self.run_sesctl("smtp", "status", "--all").stdout.decode()
+        row = row.splitlines()[1].split()[-1]
+        self.assertEqual(sorted(row.replace("!", "").split(","))
+                         if row != "-" else [],
+                         sorted(w["code"] for w in one["warnings"]))
+        p = self.run_sesctl("smtp", "status", "--all", "--check")
+        self.assertEqual(p.returncode, worst, p.stdout)
+        p = self.run_sesctl("smtp", "status", "--all", "--format",
+                            "prometheus")
+        fams = {f.name: f for f in
+                prometheus_client.parser.text_string_to_metric_families(
+                    p.stdout.decode())}
+        self.assertEqual(
+            {s.labels["code"]: s.value
+             for s in fams["sesctl_smtp_warnings"].samples},
+            self.prometheus()[0])
+
+    def test_all_checks_every_user(self):
+        # nobody: OK, and prometheus gives the families with no series
+        p = self.run_sesctl("smtp", "status", "--all", "--check")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.startswith(
+            b"SESCTL OK - 0 SMTP users under /sesctl/ | users=0;"), p.stdout)
+        self.enable_app()
+        for name in ("blog", "shop"):
+            p = self.run_sesctl("smtp", "enable", "--name", name,
+                                "--region", "eu-west-1")
+            self.assertEqual(p.returncode, 0, p.stderr)
+        rc, line = self.check()
+        self.assertEqual(rc, 0, line)
+        p = self.run_sesctl("smtp", "status", "--all", "--check")
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertTrue(p.stdout.startswith(
+            b"SESCTL OK - 3 SMTP users under /sesctl/ | users=3;;;0 "
+            b"users_warning=0;;;0 users_critical=0;;;0"), p.stdout)
+        # shop keeps its old key too: a warning for shop alone
+        p = self.run_sesctl("smtp", "rotate", "--name", "shop",
+                            "--keep-old")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.run_sesctl("smtp", "status", "--all", "--check")
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn(b"SESCTL WARNING - 1 of 3 SMTP users: sesctl-smtp-shop:"
+                      b" two-active-keys:", p.stdout)
+        # ... with advice that works when pasted
+        advice = p.stdout.decode().split("run '")[1].split("'")[0]
+        self.assertEqual(advice, "sesctl smtp rotate --finish --user-name "
+                                 "sesctl-smtp-shop")
+        p = self.run_sesctl(*shlex.split(advice)[1:])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(self.iam.user("sesctl-smtp-shop")
+                             ["access_keys"]), 1)
+        # blog loses its policy: critical, and the critical user is named
+        st = self.iam.dump_state()
+        for u in st["users"]:
+            if u["name"] == "sesctl-smtp-blog":
+                u["inline_policies"].clear()
+        self.iam.load_state(st)
+        p = self.run_sesctl("smtp", "status", "--all", "--check")
+        self.assertEqual(p.returncode, 2, p.stdout)
+        self.assertIn(b"SESCTL CRITICAL - 1 of 3 SMTP users: "
+                      b"sesctl-smtp-blog: policy-missing:", p.stdout)
+        # prometheus: each family once, a series per user
+        p = self.run_sesctl("smtp", "status", "--all", "--format",
+                            "prometheus")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        text = p.stdout.decode()
+        self.assertEqual(text.count("# TYPE sesctl_smtp_keys gauge"), 1)
+        fams = {f.name: f for f in
+                prometheus_client.parser.text_string_to_metric_families(
+                    text)}
+        self.assertEqual(
+            {s.labels["user"]: s.value
+             for s in fams["sesctl_smtp_check_status"].samples},
+            {"sesctl-smtp-app": 0, "sesctl-smtp-blog": 2,
+             "sesctl-smtp-shop": 0})
+        # the text table: a row per user, the codes, '!' for critical
+        rows = self.run_sesctl("smtp", "status", "--all").stdout.decode()
+        rows = {r.split()[0]: r.split()[-1] for r in rows.splitlines()[1:]}
+        self.assertEqual(rows, {"sesctl-smtp-app": "-",
+                                "sesctl-smtp-blog": "policy-missing!",
+                                "sesctl-smtp-shop": "-"})
 
     def test_unknown_when_it_cannot_tell(self):
         rc, line = self.check()  # no such user
@@ -546,8 +645,10 @@ class StatusCheck(Base):
         rc, line = self.check("--warn-age", "soon")
         self.assertEqual(rc, 3, line)
         self.assertIn("--warn-age 'soon'", line)
-        p = self.run_sesctl("smtp", "status", "--all", "--check")
+        p = self.run_sesctl("smtp", "status", "--all", "--check",
+                            "--name", "app")
         self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn(b"--all lists every user", p.stderr)
 
 
 class DryRun(Base):
@@ -614,10 +715,22 @@ SCHEMAS = os.path.join(os.environ.get("SESCTL_SOURCE_ROOT", ""), "docs",
 
 
 def schema(name):
-    with open(os.path.join(SCHEMAS, name + ".schema.json")) as f:
-        doc = json.load(f)
-    jsonschema.Draft7Validator.check_schema(doc)
-    return jsonschema.Draft7Validator(doc)
+    """A validator for docs/schema/<name>.schema.json; the $refs between
+    the documented schemas (by their $id) resolve to one another."""
+    store = {}
+    for f in os.listdir(SCHEMAS):
+        with open(os.path.join(SCHEMAS, f)) as fp:
+            doc = json.load(fp)
+        jsonschema.Draft7Validator.check_schema(doc)
+        store[doc["$id"]] = doc
+        if f == name + ".schema.json":
+            mine = doc
+    with warnings.catch_warnings():
+        # (RefResolver: deprecated in newer jsonschema, the one Debian 12
+        # has needs it)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        resolver = jsonschema.RefResolver.from_schema(mine, store=store)
+    return jsonschema.Draft7Validator(mine, resolver=resolver)
 
 
 class JsonForScripts(Base):

@@ -113,6 +113,9 @@ MUST_USE sesctl_err lc_drop_new_keys(struct lc *lc,
  * command that works when pasted.  The answer lives in lc (the last four
  * stay valid). */
 const char *lc_cmd(struct lc *lc, const char *sub);
+/* The same for another user than lc's (status --all): --user-name USER
+ * (NULL: as lc_cmd). */
+const char *lc_cmd_user(struct lc *lc, const char *sub, const char *user);
 
 /* lc_cmd(lc, sub) and every other option this run was given (its
  * --output-file, --format, --keep-old, ...): the same command again. */

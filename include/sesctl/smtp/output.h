@@ -165,13 +165,6 @@ struct status_report {
 	size_t n_warnings;
 };
 
-struct status_entry {
-	const char *user, *name, *arn, *created;
-	bool managed;
-	size_t keys, active_keys;
-	long oldest_key_days; /* -1 without keys */
-};
-
 /* A failure as one JSON line for stderr under --format json:
  * {"schema":"sesctl/error/1","error":{"code":..,"exit":..,"message":..}};
  * *out malloc'd, with a final newline. */
@@ -182,8 +175,9 @@ MUST_USE sesctl_err output_error_json(const char *kind, int exit_code,
  * with a final newline. */
 MUST_USE sesctl_err output_status_json(const struct status_report *r,
 				       char **out);
-/* A JSON array for `status --all --format json`. */
-MUST_USE sesctl_err output_status_list_json(const struct status_entry *e,
+/* `status --all --format json`: {"schema":"sesctl/status-list/1",
+ * "users":[...]}, each user the object output_status_json gives. */
+MUST_USE sesctl_err output_status_list_json(const struct status_report *const *r,
 					    size_t n, char **out);
 
 #endif
