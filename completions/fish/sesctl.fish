@@ -77,6 +77,9 @@ complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l keep-old -d 'Leave the old k
 complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l finish -d 'Delete every access key but the newest'
 complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l max-age -x -d 'Rotate only when the delivered key is older than DAYS'
 
+# smtp disable
+complete -c sesctl -n '__sesctl_smtp_cmd disable' -l format -x -a 'text json' -d 'Output format of --dry-run'
+
 # smtp status
 complete -c sesctl -n '__sesctl_smtp_cmd status' -l all -d 'List every SMTP user sesctl manages'
 complete -c sesctl -n '__sesctl_smtp_cmd status' -l format -x -a 'text json prometheus' -d 'Output format'

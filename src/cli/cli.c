@@ -155,7 +155,8 @@ static const enum opt_id rotate_opts[] = {
 	OPT_USER_NAME,	     OPT_VERIFY,      OPT_VERIFY_TIMEOUT,
 	OPT__COUNT
 };
-static const enum opt_id disable_opts[] = { OPT_DRY_RUN, OPT_FORCE, OPT_NAME,
+static const enum opt_id disable_opts[] = { OPT_DRY_RUN,   OPT_FORCE,
+					    OPT_FORMAT,	   OPT_NAME,
 					    OPT_USER_NAME, OPT__COUNT };
 static const enum opt_id verify_opts[] = { OPT_CREDENTIALS_FILE, OPT_FROM_ENV,
 					   OPT_PORT, OPT_SMTP_ENDPOINT_URL,
@@ -345,15 +346,19 @@ static const struct {
 } cmd_option_help[] = {
 	{ "enable", OPT_FORMAT,
 	  "how to print the settings: env (the default), export, dotenv, json "
-	  "or postfix" },
+	  "or postfix (json with --dry-run: the plan as JSON)" },
 	{ "rotate", OPT_FORMAT,
 	  "env, export, dotenv, json or postfix (default: the --output-file's "
-	  "format, else the recorded one)" },
+	  "format, else the recorded one; json with --dry-run: the plan as "
+	  "JSON)" },
 	{ "derive", OPT_FORMAT,
 	  "print the whole settings: env, export, dotenv, json or postfix "
 	  "(with --access-key-id)" },
 	{ "status", OPT_FORMAT,
 	  "text (the default), json or prometheus" },
+	{ "disable", OPT_FORMAT,
+	  "text (the default) or json: the --dry-run plan, and a failure, as "
+	  "JSON" },
 	{ "enable", OPT_OUTPUT_FILE,
 	  "write the settings to FILE (mode 0600; never over an existing "
 	  "file) instead of stdout" },

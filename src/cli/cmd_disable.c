@@ -192,6 +192,7 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 	struct iam_user_result u;
 	struct iam_access_key_list keys;
 	bool dry = opts_has(o, OPT_DRY_RUN);
+	const char *fmt = opts_get(o, OPT_FORMAT);
 	sesctl_err rc = SESCTL_OK;
 
 	(void)argv;
@@ -201,6 +202,9 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 	ENSURE(argc == 0, err_set(&ctx->err, SESCTL_ERR_USAGE,
 				  "'sesctl smtp disable' takes no arguments; "
 				  "name the user with --name"));
+	ENSURE(!fmt || strcmp(fmt, "text") == 0 || strcmp(fmt, "json") == 0,
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "disable prints --format text or json, not '%s'", fmt));
 	TRY(lc_open(&lc, ctx, o, 0));
 	if (!dry)
 		TRY(lc_lock(&lc));
@@ -231,6 +235,8 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 		TRY(runlock_journal_clear(ctx, &lc.lock));
 	}
 out:
+	if (rc == SESCTL_OK && dry)
+		rc = lc_plan_done(&lc, "disable");
 	iam_access_key_list_release(&keys);
 	iam_user_result_release(&u);
 	lc_close(&lc);

@@ -363,10 +363,7 @@ static sesctl_err dry_run(struct lc *lc)
 	TRY(lc_plan(lc, "CreateAccessKey UserName=%s", lc->user));
 	TRY(lc_plan(lc, "# then write the SMTP settings (%s) to %s",
 		    lc->fmt->name, out ? out : "standard output"));
-	TRY(lc_plan(lc, "TagUser UserName=%s Tags=%s=NEW-KEY,%s=,%s=...,%s=%s "
-			"(the delivery record)",
-		    lc->user, RECORD_TAG_CURRENT, RECORD_TAG_KEPT,
-		    RECORD_TAG_REGIONS, RECORD_TAG_FORMAT, lc->fmt->name));
+	TRY(lc_plan_record(lc, "NEW-KEY", NULL));
 	if (opts_has(lc->o, OPT_DEPLOY_HOOK))
 		TRY(lc_plan(lc, "# then run the deploy hook: %s",
 			    opts_get(lc->o, OPT_DEPLOY_HOOK)));
@@ -408,6 +405,8 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	TRY(smtp_verify_check_opts(ctx, o, lc.n_regions));
 	if (opts_has(o, OPT_DRY_RUN)) {
 		rc = dry_run(&lc);
+		if (rc == SESCTL_OK)
+			rc = lc_plan_done(&lc, "enable");
 		goto out;
 	}
 	TRY(lc_lock(&lc));

@@ -225,7 +225,9 @@ static sesctl_err finish(struct lc *lc, struct iam_access_key_list *keys,
 			TRY(check_unused(lc, cur, k));
 		TRY(retire(lc, k->access_key_id, false, dry));
 	}
-	if (!dry) {
+	if (dry) {
+		TRY(lc_plan_record(lc, cur->access_key_id, NULL));
+	} else {
 		TRY(lc_record(lc, cur->access_key_id, NULL));
 		ctx_info(lc->ctx, "access key %s is now the only one",
 			 cur->access_key_id);
@@ -747,6 +749,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 			    lc.fmt->name, lc.regions[0],
 			    lc.n_regions > 1 ? " and more" : "",
 			    out_file ? out_file : "standard output"));
+		TRY(lc_plan_record(&lc, "NEW-KEY", old_id[0] ? old_id : NULL));
 		if (opts_has(o, OPT_DEPLOY_HOOK))
 			TRY(lc_plan(&lc, "# then run the deploy hook: %s",
 				    opts_get(o, OPT_DEPLOY_HOOK)));
@@ -947,6 +950,8 @@ clear:
 		ctx->err = saved;
 	}
 out:
+	if (rc == SESCTL_OK && dry)
+		rc = lc_plan_done(&lc, "rotate");
 	if (armed)
 		interrupt_disarm();
 	if (rc == SESCTL_OK && interrupt_caught())

@@ -109,6 +109,8 @@ sesctl_err lc_open(struct lc *lc, struct ctx *ctx, const struct opts *o,
 	lc->o = o;
 	creds_init(&lc->cr);
 	TRY(lc_names(lc));
+	lc->plan_json = opts_has(o, OPT_DRY_RUN) && opts_get(o, OPT_FORMAT) &&
+			strcmp(opts_get(o, OPT_FORMAT), "json") == 0;
 
 	if (flags & (LC_NEEDS_REGION | LC_REGION_LATER)) {
 		const char *f = opts_get(o, OPT_FORMAT);
@@ -197,6 +199,10 @@ void lc_close(struct lc *lc)
 	}
 	lc->iam_open = false;
 	creds_release(&lc->cr);
+	while (lc->n_plan > 0)
+		free(lc->plan[--lc->n_plan]);
+	free(lc->plan);
+	lc->plan = NULL;
 }
 
 bool lc_is_managed(const struct iam_user *u)
@@ -416,7 +422,7 @@ out:
 
 sesctl_err lc_plan(struct lc *lc, const char *fmt, ...)
 {
-	char line[4096];
+	char line[4096], **more;
 	va_list ap;
 	int n;
 
@@ -427,8 +433,38 @@ sesctl_err lc_plan(struct lc *lc, const char *fmt, ...)
 		return SESCTL_ERR_FAIL;
 	if ((size_t)n >= sizeof(line) - 1)
 		n = (int)sizeof(line) - 2;
+	if (lc->plan_json) {
+		more = realloc(lc->plan, (lc->n_plan + 1) * sizeof(*more));
+		if (!more)
+			return err_set(&lc->ctx->err, SESCTL_ERR_NOMEM,
+				       "out of memory");
+		lc->plan = more;
+		lc->plan[lc->n_plan] = strdup(line);
+		if (!lc->plan[lc->n_plan])
+			return err_set(&lc->ctx->err, SESCTL_ERR_NOMEM,
+				       "out of memory");
+		lc->n_plan++;
+		return SESCTL_OK;
+	}
 	line[n++] = '\n';
 	return ctx_write_out(lc->ctx, line, (size_t)n);
+}
+
+sesctl_err lc_plan_done(struct lc *lc, const char *command)
+{
+	char *doc = NULL;
+	sesctl_err rc = SESCTL_OK;
+
+	if (!lc->plan_json)
+		return SESCTL_OK;
+	ENSURE(output_plan_json(command, lc->user,
+				(const char *const *)lc->plan, lc->n_plan,
+				&doc) == SESCTL_OK,
+	       err_set(&lc->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	TRY(ctx_write_out(lc->ctx, doc, strlen(doc)));
+out:
+	free(doc);
+	return rc;
 }
 
 /* ---- hints ------------------------------------------------------------ */
@@ -736,15 +772,18 @@ out:
 	return rc;
 }
 
-sesctl_err lc_record(struct lc *lc, const char *current, const char *kept)
+#define LC_RECORD_REGIONS_MAX (RECORD_REGIONS_MAX * (REGION_NAME_MAX + 1) + 1)
+
+/* The tags of the delivery record (record_tags) with lc's regions and
+ * format, or the recorded ones when this run delivers nothing. */
+static size_t record_tags_of(const struct lc *lc, const char *current,
+			     const char *kept, struct iam_tag_in tags[4],
+			     char regions[LC_RECORD_REGIONS_MAX])
 {
-	struct iam_tag_in tags[4];
-	char regions[RECORD_REGIONS_MAX * (REGION_NAME_MAX + 1) + 1];
 	const char *rec_regions[RECORD_REGIONS_MAX];
 	const char *const *rg = lc->regions;
 	const char *fmt = lc->fmt ? lc->fmt->name : "env";
-	size_t n_rg = lc->n_regions, n, i;
-	sesctl_err rc;
+	size_t n_rg = lc->n_regions, i;
 
 	if (!lc->fmt && lc->rec.present) {
 		/* This run delivers nothing (--finish): what was delivered
@@ -755,8 +794,37 @@ sesctl_err lc_record(struct lc *lc, const char *current, const char *kept)
 		n_rg = lc->rec.n_regions;
 		fmt = lc->rec.format[0] ? lc->rec.format : "env";
 	}
-	n = record_tags(current, kept, rg, n_rg, fmt, tags, regions,
-			sizeof(regions));
+	return record_tags(current, kept, rg, n_rg, fmt, tags, regions,
+			   LC_RECORD_REGIONS_MAX);
+}
+
+sesctl_err lc_plan_record(struct lc *lc, const char *current,
+			  const char *kept)
+{
+	struct iam_tag_in tags[4];
+	char regions[LC_RECORD_REGIONS_MAX], line[1024];
+	size_t n = record_tags_of(lc, current, kept, tags, regions), i, len;
+	sesctl_err rc;
+
+	TRY(lc_plan(lc, "# then record the delivery on the user"));
+	len = (size_t)snprintf(line, sizeof(line), "TagUser UserName=%s Tags=",
+			       lc->user);
+	for (i = 0; i < n && len < sizeof(line); i++)
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+					"%s%s=%s", i ? "," : "", tags[i].key,
+					tags[i].value);
+	TRY(lc_plan(lc, "%s", line));
+out:
+	return rc;
+}
+
+sesctl_err lc_record(struct lc *lc, const char *current, const char *kept)
+{
+	struct iam_tag_in tags[4];
+	char regions[LC_RECORD_REGIONS_MAX];
+	size_t n = record_tags_of(lc, current, kept, tags, regions);
+	sesctl_err rc;
+
 	rc = iam_tag_user(&lc->iam, lc->user, tags, n);
 	if (rc != SESCTL_OK)
 		return err_set(&lc->ctx->err, rc,

@@ -801,6 +801,88 @@ out:
 	return rc;
 }
 
+/* Where the parameter after `p` starts: the next " Name=" with Name in
+ * CamelCase; NULL at the last one. */
+static char *next_param(char *p)
+{
+	for (p = strchr(p, ' '); p; p = strchr(p + 1, ' ')) {
+		const char *q = p + 1;
+
+		if (!isupper((unsigned char)*q))
+			continue;
+		while (isalnum((unsigned char)*q))
+			q++;
+		if (*q == '=')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/* One step of the plan; `line` is cut up on the way. */
+static cJSON *plan_step(char *line)
+{
+	cJSON *step = cJSON_CreateObject(), *params = NULL;
+	char *p, *next, *eq;
+	bool ok = step != NULL;
+
+	if (ok && line[0] == '#') {
+		J(cJSON_AddStringToObject(step, "note",
+					  line + strspn(line, "# ")));
+		goto out;
+	}
+	p = strchr(line, ' ');
+	if (p)
+		*p++ = '\0';
+	J(cJSON_AddStringToObject(step, "action", line));
+	J(params = cJSON_AddObjectToObject(step, "params"));
+	for (; ok && p && *p; p = next) {
+		next = next_param(p);
+		eq = strchr(p, '=');
+		if (!eq || (next && eq > next))
+			break;
+		*eq = '\0';
+		if (next)
+			next[-1] = '\0';
+		J(cJSON_AddStringToObject(params, p, eq + 1));
+	}
+out:
+	if (!ok) {
+		cJSON_Delete(step);
+		return NULL;
+	}
+	return step;
+}
+
+sesctl_err output_plan_json(const char *command, const char *user,
+			    const char *const *lines, size_t n, char **out)
+{
+	cJSON *root = cJSON_CreateObject(), *arr, *step;
+	sesctl_err rc = SESCTL_OK;
+	bool ok = root != NULL;
+	size_t i;
+
+	J(cJSON_AddStringToObject(root, "schema", "sesctl/plan/1"));
+	J(cJSON_AddStringToObject(root, "command", command));
+	J(cJSON_AddStringToObject(root, "user", user));
+	J(arr = cJSON_AddArrayToObject(root, "steps"));
+	for (i = 0; ok && i < n; i++) {
+		char *copy = strdup(lines[i]);
+
+		J(copy);
+		J(step = copy ? plan_step(copy) : NULL);
+		free(copy);
+		if (ok && !cJSON_AddItemToArray(arr, step)) {
+			cJSON_Delete(step);
+			ok = false;
+		}
+	}
+	ENSURE(ok, SESCTL_ERR_NOMEM);
+	TRY(print_json(root, out));
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
 void output_init(void)
 {
 	cJSON_Hooks hooks = { secret_lib_malloc, secret_lib_free };

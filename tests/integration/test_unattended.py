@@ -709,6 +709,103 @@ class DryRun(Base):
         self.assertFalse([r["action"] for r in self.iam.requests[n:]
                           if not r["action"].startswith(("Get", "List"))])
 
+    def changes(self, since):
+        """The calls that changed something since request `since`:
+        (action, UserName, the parameter naming what else)."""
+        return [(r["action"], r["params"].get("UserName"),
+                 r["params"].get("AccessKeyId") or
+                 r["params"].get("PolicyName") or
+                 r["params"].get("PolicyArn") or "")
+                for r in self.iam.requests[since:]
+                if r["action"] and r["status"] < 300 and
+                not r["action"].startswith(("Get", "List"))]
+
+    def planned(self, doc):
+        return [(s["action"], s["params"].get("UserName"),
+                 s["params"].get("AccessKeyId") or
+                 s["params"].get("PolicyName") or
+                 s["params"].get("PolicyArn") or "")
+                for s in doc["steps"] if "action" in s]
+
+    def plan(self, *args, code=0):
+        n = len(self.iam.requests)
+        p = self.run_sesctl(*args, "--dry-run", "--format", "json")
+        self.assertEqual(p.returncode, code, p.stderr)
+        self.assertEqual(self.changes(n), [])
+        if code:
+            self.assertEqual(p.stdout, b"")
+            err = json.loads(p.stderr.decode().splitlines()[-1])
+            schema("error").validate(err)
+            return err["error"]["code"]
+        doc = json.loads(p.stdout)
+        schema("plan").validate(doc)
+        self.assertEqual(doc["command"], args[1])
+        self.assertEqual(doc["user"], USER)
+        return doc
+
+    def test_json_plans_are_what_the_real_runs_do(self):
+        """Each --dry-run --format json plan lists the IAM changes the
+        same command then makes, in order."""
+        enable = ("smtp", "enable", "--name", "app", "--region",
+                  "eu-west-1", "--output-file", self.app, "--deploy-hook",
+                  "true")
+        doc = self.plan(*enable)
+        self.assertEqual(doc["steps"][0]["params"],
+                         {"UserName": USER, "Path": "/sesctl/",
+                          "Tags": "ManagedBy=sesctl,SesctlName=app"})
+        policy = [s for s in doc["steps"]
+                  if s.get("action") == "PutUserPolicy"][0]
+        self.assertEqual(json.loads(policy["params"]["PolicyDocument"])
+                         ["Statement"][0]["Action"], "ses:SendRawEmail")
+        self.assertIn({"note": "then run the deploy hook: true"},
+                      doc["steps"])
+        n = len(self.iam.requests)
+        p = self.run_sesctl(*enable)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([c[:2] for c in self.changes(n)],
+                         [c[:2] for c in self.planned(doc)])
+
+        rotate = ("smtp", "rotate", "--name", "app", "--output-file",
+                  self.app)
+        old = self.file_settings()["SMTP_USER"]
+        doc = self.plan(*rotate)
+        self.assertIn(("DeleteAccessKey", USER, old), self.planned(doc))
+        n = len(self.iam.requests)
+        p = self.run_sesctl(*rotate)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([c[:2] for c in self.changes(n)],
+                         [c[:2] for c in self.planned(doc)])
+        self.assertIn(("DeleteAccessKey", USER, old), self.changes(n))
+
+        # --finish of a rotate that kept the old key
+        p = self.run_sesctl(*rotate, "--keep-old")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        finish = ("smtp", "rotate", "--name", "app", "--finish")
+        doc = self.plan(*finish)
+        n = len(self.iam.requests)
+        p = self.run_sesctl(*finish)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.changes(n), self.planned(doc))
+        self.assertEqual(len(self.keys()), 1)
+
+        # a refusal: no plan, the error object, the same exit status
+        self.assertEqual(self.plan("smtp", "enable", "--name", "app",
+                                   "--region", "eu-west-1", code=5),
+                         "already-enabled")
+
+        disable = ("smtp", "disable", "--name", "app", "--yes")
+        doc = self.plan(*disable)
+        n = len(self.iam.requests)
+        p = self.run_sesctl(*disable)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.changes(n), self.planned(doc))
+        self.assertIsNone(self.iam.user(USER))
+        # nothing to do: an empty plan
+        self.assertEqual(self.plan(*disable)["steps"], [])
+        p = self.run_sesctl("smtp", "disable", "--name", "app",
+                            "--format", "yaml")
+        self.assertEqual(p.returncode, 2, p.stderr)
+
 
 SCHEMAS = os.path.join(os.environ.get("SESCTL_SOURCE_ROOT", ""), "docs",
                        "schema")

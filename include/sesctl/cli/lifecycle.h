@@ -47,6 +47,9 @@ struct lc {
 	char hint[4][LC_HINT_MAX]; /* lc_cmd's answers */
 	char status_cmd[LC_HINT_MAX]; /* for the IAM client's hints */
 	unsigned hint_next;
+	bool plan_json; /* --dry-run --format json: lc_plan collects */
+	char **plan;    /* the plan's lines, for lc_plan_done */
+	size_t n_plan;
 };
 
 #define LC_NEEDS_REGION 0x1 /* SMTP settings are made: a region is a must */
@@ -143,6 +146,9 @@ MUST_USE sesctl_err lc_reconcile(struct lc *lc,
  * kept, with lc's regions and format. */
 MUST_USE sesctl_err lc_record(struct lc *lc, const char *current,
 			      const char *kept);
+/* The same as a step of a --dry-run plan (lc_plan). */
+MUST_USE sesctl_err lc_plan_record(struct lc *lc, const char *current,
+				   const char *kept);
 
 /* CreateAccessKey, with a lost answer resolved by reading back: a key IAM
  * made whose secret never arrived is deleted and the call made again
@@ -175,9 +181,15 @@ MUST_USE sesctl_err lc_deploy_hook(struct lc *lc, const char *key_id);
 /* Check --deploy-hook and --deploy-hook-timeout. */
 MUST_USE sesctl_err lc_check_hook_opts(struct lc *lc);
 
-/* Print a planned IAM call for --dry-run on stdout. */
+/* Print a planned IAM call for --dry-run on stdout: "Action Param=value
+ * ..." or "# what happens in between".  Under --format json the lines
+ * are kept for lc_plan_done. */
 MUST_USE sesctl_err lc_plan(struct lc *lc, const char *fmt, ...)
 	PRINTF_LIKE(2, 3);
+
+/* The end of a dry run that met no refusal: under --format json, the
+ * plan as one JSON object (output_plan_json); otherwise nothing. */
+MUST_USE sesctl_err lc_plan_done(struct lc *lc, const char *command);
 
 /* Region checks shared with derive (cmd_smtp.c). */
 MUST_USE sesctl_err smtp_check_region(struct ctx *ctx, const char *region);

@@ -165,6 +165,15 @@ struct status_report {
 	size_t n_warnings;
 };
 
+/* A dry run's plan as one JSON object (`--dry-run --format json`):
+ * {"schema":"sesctl/plan/1","command":..,"user":..,"steps":[..]}, each
+ * line "Action Param=value ..." a step {"action":..,"params":{..}} (a
+ * value runs to the next " Param=" with Param in CamelCase), each line
+ * "# text" a step {"note":"text"}; *out malloc'd, with a final newline. */
+MUST_USE sesctl_err output_plan_json(const char *command, const char *user,
+				     const char *const *lines, size_t n,
+				     char **out);
+
 /* A failure as one JSON line for stderr under --format json:
  * {"schema":"sesctl/error/1","error":{"code":..,"exit":..,"message":..}};
  * *out malloc'd, with a final newline. */
