@@ -184,3 +184,24 @@ const char *region_from_smtp_host(const char *host, char *out, size_t size)
 	}
 	return p + len;
 }
+
+char *region_join(const char *const *names, size_t n, const char *sep,
+		  char *out, size_t size)
+{
+	size_t i, len = 0;
+
+	if (size == 0)
+		return out;
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		int w = snprintf(out + len, size - len, "%s%s", i ? sep : "",
+				 names[i]);
+
+		if (w < 0 || (size_t)w >= size - len) {
+			out[len] = '\0';
+			break;
+		}
+		len += (size_t)w;
+	}
+	return out;
+}

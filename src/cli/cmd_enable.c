@@ -533,17 +533,10 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	}
 	delivered = true;
 	{
-		char names[OPT_VALUES_MAX * (REGION_NAME_MAX + 2) + 1] = "";
-		size_t i, len = 0;
+		char names[OPT_VALUES_MAX * (REGION_NAME_MAX + 2) + 1];
 
-		for (i = 0; i < lc.n_regions; i++) {
-			int n = snprintf(names + len, sizeof(names) - len,
-					 "%s%s", i ? ", " : "", lc.regions[i]);
-
-			if (n < 0 || (size_t)n >= sizeof(names) - len)
-				break;
-			len += (size_t)n;
-		}
+		region_join(lc.regions, lc.n_regions, ", ", names,
+			    sizeof(names));
 		ctx_info(ctx, "SMTP user %s enabled for %s; settings written "
 			      "to %s",
 			 key.access_key_id, names,

@@ -646,7 +646,6 @@ sesctl_err lc_abs_path(struct lc *lc, const char *path, char *out,
 sesctl_err lc_check_hook_opts(struct lc *lc)
 {
 	const char *cmd = opts_get(lc->o, OPT_DEPLOY_HOOK);
-	long t;
 
 	if (!cmd)
 		return opts_has(lc->o, OPT_DEPLOY_HOOK_TIMEOUT) ?
@@ -661,7 +660,7 @@ sesctl_err lc_check_hook_opts(struct lc *lc)
 			       "'systemctl reload postfix'");
 	return opts_number(&lc->ctx->err, lc->o, OPT_DEPLOY_HOOK_TIMEOUT, 1,
 			   HOOK_MAX_TIMEOUT_S, HOOK_DEFAULT_TIMEOUT_S, "seconds",
-			   &t);
+			   &lc->hook_timeout_s);
 }
 
 sesctl_err lc_deploy_hook(struct lc *lc, const char *key_id)
@@ -671,23 +670,11 @@ sesctl_err lc_deploy_hook(struct lc *lc, const char *key_id)
 	char regions[OPT_VALUES_MAX * (REGION_NAME_MAX + 1) + 1] = "";
 	char abs_out[PATH_MAX];
 	struct hook_var vars[4];
-	size_t i, len = 0;
-	long timeout_s;
 	sesctl_err rc = SESCTL_OK;
 
 	if (!cmd)
 		return SESCTL_OK;
-	TRY(opts_number(&lc->ctx->err, lc->o, OPT_DEPLOY_HOOK_TIMEOUT, 1,
-			HOOK_MAX_TIMEOUT_S, HOOK_DEFAULT_TIMEOUT_S, "seconds",
-			&timeout_s));
-	for (i = 0; i < lc->n_regions; i++) {
-		int n = snprintf(regions + len, sizeof(regions) - len, "%s%s",
-				 i ? " " : "", lc->regions[i]);
-
-		if (n < 0 || (size_t)n >= sizeof(regions) - len)
-			break;
-		len += (size_t)n;
-	}
+	region_join(lc->regions, lc->n_regions, " ", regions, sizeof(regions));
 	if (out)
 		TRY(lc_abs_path(lc, out, abs_out, sizeof(abs_out)));
 	vars[0] = (struct hook_var){ "SESCTL_USER", lc->user };
@@ -695,7 +682,7 @@ sesctl_err lc_deploy_hook(struct lc *lc, const char *key_id)
 	vars[2] = (struct hook_var){ "SESCTL_REGIONS", regions };
 	vars[3] = (struct hook_var){ "SESCTL_OUTPUT_FILE", out ? abs_out : NULL };
 	ctx_info(lc->ctx, "running the deploy hook for access key %s", key_id);
-	rc = hook_run(lc->ctx, cmd, vars, 4, timeout_s * 1000);
+	rc = hook_run(lc->ctx, cmd, vars, 4, lc->hook_timeout_s * 1000);
 	ENSURE(rc == SESCTL_OK, err_kind(&lc->ctx->err, "deploy-hook-failed"));
 	ctx_info(lc->ctx, "the deploy hook succeeded");
 out:

@@ -109,17 +109,9 @@ size_t record_tags(const char *current, const char *kept,
 		   const char *format, struct iam_tag_in tags[4], char *buf,
 		   size_t buf_size)
 {
-	size_t n = 0, len = 0, i;
+	size_t n = 0;
 
-	buf[0] = '\0';
-	for (i = 0; i < n_regions; i++) {
-		int w = snprintf(buf + len, buf_size - len, "%s%s",
-				 i ? " " : "", regions[i]);
-
-		if (w < 0 || (size_t)w >= buf_size - len)
-			break;
-		len += (size_t)w;
-	}
+	region_join(regions, n_regions, " ", buf, buf_size);
 	tags[n++] = (struct iam_tag_in){ RECORD_TAG_CURRENT, current };
 	tags[n++] = (struct iam_tag_in){ RECORD_TAG_KEPT, kept ? kept : "" };
 	tags[n++] = (struct iam_tag_in){ RECORD_TAG_REGIONS, buf };

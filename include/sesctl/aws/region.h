@@ -62,4 +62,9 @@ const char *region_from_smtp_host(const char *host, char *out, size_t size);
 /* The rows of the table, for tests and completion. */
 const struct region_info *region_table(size_t *count);
 
+/* The region names joined with `sep` into out (always terminated); the
+ * names that do not fit whole are left out.  Returns out. */
+char *region_join(const char *const *regions, size_t n, const char *sep,
+		  char *out, size_t size);
+
 #endif

@@ -47,6 +47,7 @@ struct lc {
 	char hint[4][LC_HINT_MAX]; /* lc_cmd's answers */
 	char status_cmd[LC_HINT_MAX]; /* for the IAM client's hints */
 	unsigned hint_next;
+	long hook_timeout_s; /* --deploy-hook-timeout, by lc_check_hook_opts */
 	bool plan_json; /* --dry-run --format json: lc_plan collects */
 	char **plan;    /* the plan's lines, for lc_plan_done */
 	size_t n_plan;
@@ -178,7 +179,7 @@ MUST_USE sesctl_err lc_abs_path(struct lc *lc, const char *path, char *out,
  * --output-file, SESCTL_OUTPUT_FILE (absolute) in its environment. */
 MUST_USE sesctl_err lc_deploy_hook(struct lc *lc, const char *key_id);
 
-/* Check --deploy-hook and --deploy-hook-timeout. */
+/* Check --deploy-hook and --deploy-hook-timeout (before lc_deploy_hook). */
 MUST_USE sesctl_err lc_check_hook_opts(struct lc *lc);
 
 /* Print a planned IAM call for --dry-run on stdout: "Action Param=value
