@@ -569,8 +569,8 @@ sesctl_err iam_remove_user_from_group(struct iam_client *c, const char *user,
 	return call_change(c, "RemoveUserFromGroup", p, 2);
 }
 
-static sesctl_err parse_login_profile(const struct secret *b, void *o,
-				      struct err_info *ei)
+sesctl_err parse_login_profile(const struct secret *b, void *o,
+			       struct err_info *ei)
 {
 	return iam_xml_get_login_profile(b, o, ei);
 }

@@ -133,5 +133,7 @@ MUST_USE sesctl_err parse_user_policy(const struct secret *b, void *o,
 				      struct err_info *ei);
 MUST_USE sesctl_err parse_last_used(const struct secret *b, void *o,
 				    struct err_info *ei);
+MUST_USE sesctl_err parse_login_profile(const struct secret *b, void *o,
+					struct err_info *ei);
 
 #endif

@@ -263,6 +263,20 @@ static const struct read_desc read_descs[] = {
 		NULL },
 	[IAM_READ_LIST_GROUPS_FOR_USER] = { "ListGroupsForUser", true, NULL,
 					    NULL, NULL, 0, &list_groups },
+	[IAM_READ_GET_LOGIN_PROFILE] = { "GetLoginProfile", true, NULL,
+					 parse_login_profile, NULL,
+					 sizeof(struct iam_login_profile),
+					 NULL },
+	[IAM_READ_LIST_SIGNING_CERTIFICATES] = { "ListSigningCertificates",
+						 true, NULL, NULL, NULL, 0,
+						 &list_certs },
+	[IAM_READ_LIST_SSH_PUBLIC_KEYS] = { "ListSSHPublicKeys", true, NULL,
+					    NULL, NULL, 0, &list_ssh },
+	[IAM_READ_LIST_SERVICE_SPECIFIC_CREDENTIALS] = {
+		"ListServiceSpecificCredentials", true, NULL, NULL, NULL, 0,
+		&list_svc },
+	[IAM_READ_LIST_MFA_DEVICES] = { "ListMFADevices", true, NULL, NULL,
+					NULL, 0, &list_mfa },
 };
 
 /* Where one read of iam_read_many stands. */

@@ -5,9 +5,11 @@
  * every user (STATUS_ALL_IN_FLIGHT requests at a time), and the same
  * facts and warnings for each user as for one. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sesctl/cli/cmd_smtp.h"
 #include "sesctl/cli/lifecycle.h"
@@ -15,6 +17,8 @@
 #define MAX_WARNINGS 16
 #define WARNING_MAX 512
 #define MAX_TAGS 64
+#define MAX_BEYOND 24
+#define BEYOND_LEN 320
 /* An active key with no recorded use this many days after it was made:
  * the app may not have its settings. */
 #define UNUSED_DAYS 7
@@ -137,7 +141,8 @@ static void warn(struct warnings *ws, const char *code, int severity,
 static const char *const warning_codes[] = {
 	"key-old",	  "two-active-keys", "inactive-key",   "unused-key",
 	"unrecorded-key", "lost-key",	     "no-key",	       "policy-missing",
-	"policy-drift",	  "not-managed",     NULL
+	"policy-drift",	  "not-managed",     "least-privilege", "console-login",
+	"other-credentials", "incomplete",   NULL
 };
 
 static long age_days(const struct iam_date *d, time_t now)
@@ -154,6 +159,37 @@ struct status_opts {
 	time_t now;
 };
 
+/* The first round's reads of a user: the user (with its tags), sesctl's
+ * policy and the keys, which status cannot do without; then everything
+ * else that may be attached, which status shows as unknown when it
+ * cannot read it. */
+enum first_read {
+	R_USER,
+	R_POLICY,
+	R_KEYS,
+	R_POLICIES,
+	R_ATTACHED,
+	R_GROUPS,
+	R_LOGIN,
+	R_CERTS,
+	R_SSH,
+	R_SVC,
+	R_MFA,
+	R_COUNT
+};
+
+/* What the optional reads are called in the output. */
+static const char *const optional_what[R_COUNT] = {
+	[R_POLICIES] = "inline policies",
+	[R_ATTACHED] = "attached policies",
+	[R_GROUPS] = "groups",
+	[R_LOGIN] = "login profile",
+	[R_CERTS] = "signing certificates",
+	[R_SSH] = "SSH public keys",
+	[R_SVC] = "service-specific credentials",
+	[R_MFA] = "MFA devices",
+};
+
 /* Everything status learns about one user, and what it makes of it. */
 struct user_status {
 	const char *name; /* as asked for */
@@ -161,13 +197,28 @@ struct user_status {
 	struct iam_user_result u;
 	struct iam_user_policy pol;
 	struct iam_access_key_list keys;
+	struct iam_id_list pols, groups, certs, ssh, svc, mfa;
+	struct iam_attached_policy_list att;
+	struct iam_login_profile lp;
+	sesctl_err first_rc[R_COUNT];
+	char first_error[R_COUNT][IAM_XML_ERR_CODE_MAX + 1];
+	/* the second round: when each key was last used (keys.count), then
+	 * the documents of the other inline policies (n_docs) */
+	struct iam_read *second;
 	struct iam_access_key_last_used *used;
-	struct iam_read *key_reads;
+	struct iam_user_policy *docs;
+	size_t n_docs;
 	struct status_key *sk;
+	struct status_policy *inl;
+	const char **att_arns, **group_names;
 	struct record rec;
 	struct warnings ws;
 	struct status_report r;
 	const char *tag_keys[MAX_TAGS], *tag_values[MAX_TAGS];
+	char beyond[MAX_BEYOND][BEYOND_LEN];
+	const char *beyond_p[MAX_BEYOND];
+	struct status_unknown unknown[R_COUNT + 8];
+	char unknown_perm[R_COUNT + 8][96];
 	char desc[256], host[REGION_HOST_MAX];
 };
 
@@ -178,25 +229,66 @@ static void user_status_release(struct user_status *us)
 	if (us->used)
 		for (i = 0; i < us->keys.count; i++)
 			iam_access_key_last_used_release(&us->used[i]);
+	if (us->docs)
+		for (i = 0; i < us->n_docs; i++)
+			iam_user_policy_release(&us->docs[i]);
 	free(us->used);
-	free(us->key_reads);
+	free(us->docs);
+	free(us->second);
 	free(us->sk);
+	free(us->inl);
+	free(us->att_arns);
+	free(us->group_names);
 	iam_access_key_list_release(&us->keys);
+	iam_id_list_release(&us->pols);
+	iam_id_list_release(&us->groups);
+	iam_id_list_release(&us->certs);
+	iam_id_list_release(&us->ssh);
+	iam_id_list_release(&us->svc);
+	iam_id_list_release(&us->mfa);
+	iam_attached_policy_list_release(&us->att);
+	iam_login_profile_release(&us->lp);
 	iam_user_policy_release(&us->pol);
 	iam_user_result_release(&us->u);
 }
 
-/* The first round's reads of one user: the user (with its tags), its
- * policy, its keys. */
-static void first_reads(struct user_status *us, struct iam_read rd[3])
+static void first_reads(struct user_status *us, struct iam_read rd[R_COUNT])
 {
-	rd[0] = (struct iam_read){ .kind = IAM_READ_GET_USER, .user = us->name,
-				   .out = &us->u };
-	rd[1] = (struct iam_read){ .kind = IAM_READ_GET_USER_POLICY,
-				   .user = us->name, .arg = POLICY_NAME,
-				   .out = &us->pol };
-	rd[2] = (struct iam_read){ .kind = IAM_READ_LIST_ACCESS_KEYS,
-				   .user = us->name, .out = &us->keys };
+	static const struct {
+		enum iam_read_kind kind;
+		size_t off;
+	} reads[R_COUNT] = {
+		[R_USER] = { IAM_READ_GET_USER,
+			     offsetof(struct user_status, u) },
+		[R_POLICY] = { IAM_READ_GET_USER_POLICY,
+			       offsetof(struct user_status, pol) },
+		[R_KEYS] = { IAM_READ_LIST_ACCESS_KEYS,
+			     offsetof(struct user_status, keys) },
+		[R_POLICIES] = { IAM_READ_LIST_USER_POLICIES,
+				 offsetof(struct user_status, pols) },
+		[R_ATTACHED] = { IAM_READ_LIST_ATTACHED_USER_POLICIES,
+				 offsetof(struct user_status, att) },
+		[R_GROUPS] = { IAM_READ_LIST_GROUPS_FOR_USER,
+			       offsetof(struct user_status, groups) },
+		[R_LOGIN] = { IAM_READ_GET_LOGIN_PROFILE,
+			      offsetof(struct user_status, lp) },
+		[R_CERTS] = { IAM_READ_LIST_SIGNING_CERTIFICATES,
+			      offsetof(struct user_status, certs) },
+		[R_SSH] = { IAM_READ_LIST_SSH_PUBLIC_KEYS,
+			    offsetof(struct user_status, ssh) },
+		[R_SVC] = { IAM_READ_LIST_SERVICE_SPECIFIC_CREDENTIALS,
+			    offsetof(struct user_status, svc) },
+		[R_MFA] = { IAM_READ_LIST_MFA_DEVICES,
+			    offsetof(struct user_status, mfa) },
+	};
+	size_t i;
+
+	for (i = 0; i < R_COUNT; i++)
+		rd[i] = (struct iam_read){ .kind = reads[i].kind,
+					   .user = us->name,
+					   .arg = i == R_POLICY ? POLICY_NAME :
+								  NULL,
+					   .out = (char *)us + reads[i].off };
 }
 
 /* The first round's answers, looked at in the order the calls used to be
@@ -204,10 +296,10 @@ static void first_reads(struct user_status *us, struct iam_read rd[3])
  * round's reads planned (when each key was last used).  A user that is
  * not there is NOT_FOUND, with nothing said. */
 static sesctl_err first_results(struct lc *lc, struct user_status *us,
-				struct iam_read rd[3])
+				struct iam_read rd[R_COUNT])
 {
 	sesctl_err rc;
-	size_t i;
+	size_t i, j, nk;
 
 	rc = iam_read_result(&lc->iam, &rd[0]);
 	if (rc != SESCTL_OK)
@@ -225,20 +317,41 @@ static sesctl_err first_results(struct lc *lc, struct user_status *us,
 	rc = iam_read_result(&lc->iam, &rd[2]);
 	if (rc != SESCTL_OK)
 		return rc;
-	us->used = calloc(us->keys.count ? us->keys.count : 1,
-			  sizeof(*us->used));
-	us->key_reads = calloc(us->keys.count ? us->keys.count : 1,
-			       sizeof(*us->key_reads));
-	us->sk = calloc(us->keys.count ? us->keys.count : 1, sizeof(*us->sk));
-	if (!us->used || !us->key_reads || !us->sk)
+	/* The rest may fail: what they would show is then unknown. */
+	for (i = R_KEYS + 1; i < R_COUNT; i++) {
+		us->first_rc[i] = rd[i].rc;
+		snprintf(us->first_error[i], sizeof(us->first_error[i]), "%s",
+			 rd[i].error.code[0] ? rd[i].error.code :
+					       err_desc(rd[i].rc));
+	}
+	for (i = 0, us->n_docs = 0;
+	     us->first_rc[R_POLICIES] == SESCTL_OK && i < us->pols.count; i++)
+		us->n_docs += strcmp(us->pols.items[i].id, POLICY_NAME) != 0;
+	nk = us->keys.count;
+	us->used = calloc(nk ? nk : 1, sizeof(*us->used));
+	us->docs = calloc(us->n_docs ? us->n_docs : 1, sizeof(*us->docs));
+	us->second = calloc(nk + us->n_docs ? nk + us->n_docs : 1,
+			    sizeof(*us->second));
+	us->sk = calloc(nk ? nk : 1, sizeof(*us->sk));
+	us->inl = calloc(us->n_docs ? us->n_docs : 1, sizeof(*us->inl));
+	if (!us->used || !us->docs || !us->second || !us->sk || !us->inl)
 		return err_set(&lc->ctx->err, SESCTL_ERR_NOMEM,
 			       "out of memory");
-	for (i = 0; i < us->keys.count; i++)
-		us->key_reads[i] = (struct iam_read){
+	for (i = 0; i < nk; i++)
+		us->second[i] = (struct iam_read){
 			.kind = IAM_READ_GET_ACCESS_KEY_LAST_USED,
 			.arg = us->keys.items[i].access_key_id,
 			.out = &us->used[i]
 		};
+	for (i = 0, j = 0; j < us->n_docs; i++) {
+		if (strcmp(us->pols.items[i].id, POLICY_NAME) == 0)
+			continue;
+		us->second[nk + j] = (struct iam_read){
+			.kind = IAM_READ_GET_USER_POLICY, .user = us->name,
+			.arg = us->pols.items[i].id, .out = &us->docs[j]
+		};
+		us->inl[j++].name = us->pols.items[i].id;
+	}
 	return SESCTL_OK;
 }
 
@@ -247,6 +360,189 @@ static const char *advice(struct lc *lc, const struct status_opts *so,
 			  const struct user_status *us, const char *sub)
 {
 	return so->all ? lc_cmd_user(lc, sub, us->r.user) : lc_cmd(lc, sub);
+}
+
+static void unknown_add(struct user_status *us, const char *what,
+			const char *action, const char *error)
+{
+	size_t n = us->r.n_unknown;
+
+	if (n >= sizeof(us->unknown) / sizeof(us->unknown[0]))
+		return;
+	snprintf(us->unknown_perm[n], sizeof(us->unknown_perm[n]), "iam:%s",
+		 action);
+	us->unknown[n] = (struct status_unknown){ what, us->unknown_perm[n],
+						  error };
+	us->r.n_unknown++;
+}
+
+static void beyond_add(struct user_status *us, const char *fmt, ...)
+	PRINTF_LIKE(2, 3);
+
+static void beyond_add(struct user_status *us, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (us->r.n_beyond >= MAX_BEYOND)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(us->beyond[us->r.n_beyond], BEYOND_LEN, fmt, ap);
+	va_end(ap);
+	us->beyond_p[us->r.n_beyond] = us->beyond[us->r.n_beyond];
+	us->r.n_beyond++;
+}
+
+/* Grants that hand out more than IAM itself or everything. */
+static bool grants_a_lot(const char *action)
+{
+	return strcmp(action, "*") == 0 || strcmp(action, "*:*") == 0 ||
+	       strncasecmp(action, "iam:", 4) == 0 ||
+	       strncmp(action, "NotAction", 9) == 0;
+}
+
+/* The user's policies, groups, login profile and other credentials, and
+ * the least-privilege verdict: what it may do beyond sending mail. */
+static sesctl_err attachments(struct lc *lc, const struct status_opts *so,
+			      struct user_status *us)
+{
+	static const char *const actions[R_COUNT] = {
+		[R_POLICIES] = "ListUserPolicies",
+		[R_ATTACHED] = "ListAttachedUserPolicies",
+		[R_GROUPS] = "ListGroupsForUser",
+		[R_LOGIN] = "GetLoginProfile",
+		[R_CERTS] = "ListSigningCertificates",
+		[R_SSH] = "ListSSHPublicKeys",
+		[R_SVC] = "ListServiceSpecificCredentials",
+		[R_MFA] = "ListMFADevices",
+	};
+	struct status_report *r = &us->r;
+	struct policy_beyond pb;
+	const struct iam_id_list *creds[] = { &us->certs, &us->ssh, &us->svc,
+					      &us->mfa };
+	long *counts[] = { &r->n_certs, &r->n_ssh, &r->n_service_creds,
+			   &r->n_mfa };
+	bool severe = false, unsure = false;
+	char list[WARNING_MAX] = "";
+	size_t i, j, len = 0, nk = us->keys.count;
+
+	if (us->first_rc[R_LOGIN] == SESCTL_ERR_NOT_FOUND)
+		us->first_rc[R_LOGIN] = SESCTL_OK; /* no login profile */
+	for (i = R_KEYS + 1; i < R_COUNT; i++)
+		if (us->first_rc[i] != SESCTL_OK)
+			unknown_add(us, optional_what[i], actions[i],
+				    us->first_error[i]);
+	r->unknown = us->unknown;
+
+	/* sesctl's own policy, then every other inline policy */
+	if (r->policy_present) {
+		output_policy_beyond(us->pol.policy_document, &pb);
+		for (j = 0; j < pb.n; j++) {
+			beyond_add(us, "%s (policy %s)", pb.what[j],
+				   POLICY_NAME);
+			severe |= grants_a_lot(pb.what[j]);
+		}
+	}
+	r->inline_known = us->first_rc[R_POLICIES] == SESCTL_OK;
+	r->inline_policies = us->inl;
+	r->n_inline = us->n_docs;
+	for (i = 0; i < us->n_docs; i++) {
+		const struct iam_read *rd = &us->second[nk + i];
+
+		if (rd->rc == SESCTL_ERR_NOT_FOUND)
+			continue; /* deleted since the list */
+		if (rd->rc != SESCTL_OK) {
+			unknown_add(us, us->inl[i].name, "GetUserPolicy",
+				    rd->error.code[0] ? rd->error.code :
+							err_desc(rd->rc));
+			unsure = true;
+			continue;
+		}
+		us->inl[i].document = us->docs[i].policy_document;
+		output_policy_beyond(us->inl[i].document, &pb);
+		for (j = 0; j < pb.n; j++) {
+			beyond_add(us, "%s (inline policy %s)", pb.what[j],
+				   us->inl[i].name);
+			severe |= grants_a_lot(pb.what[j]);
+		}
+	}
+
+	/* attached managed policies and groups: sesctl makes none, and
+	 * whatever they allow comes on top */
+	r->attached_known = us->first_rc[R_ATTACHED] == SESCTL_OK;
+	us->att_arns = calloc(us->att.count ? us->att.count : 1,
+			      sizeof(*us->att_arns));
+	r->groups_known = us->first_rc[R_GROUPS] == SESCTL_OK;
+	us->group_names = calloc(us->groups.count ? us->groups.count : 1,
+				 sizeof(*us->group_names));
+	if (!us->att_arns || !us->group_names)
+		return err_set(&lc->ctx->err, SESCTL_ERR_NOMEM,
+			       "out of memory");
+	for (i = 0; r->attached_known && i < us->att.count; i++) {
+		us->att_arns[i] = us->att.items[i].policy_arn;
+		beyond_add(us, "whatever attached policy %s allows",
+			   us->att.items[i].policy_arn);
+		severe |= strstr(us->att.items[i].policy_arn,
+				 "AdministratorAccess") != NULL ||
+			  strstr(us->att.items[i].policy_arn, "IAMFullAccess");
+	}
+	r->attached_arns = us->att_arns;
+	r->n_attached = r->attached_known ? us->att.count : 0;
+	for (i = 0; r->groups_known && i < us->groups.count; i++) {
+		us->group_names[i] = us->groups.items[i].id;
+		beyond_add(us, "whatever group %s allows",
+			   us->groups.items[i].id);
+	}
+	r->groups = us->group_names;
+	r->n_groups = r->groups_known ? us->groups.count : 0;
+	r->beyond = us->beyond_p;
+	unsure |= !r->inline_known || !r->attached_known || !r->groups_known;
+	r->least_privilege = r->n_beyond ? 0 : unsure ? -1 : 1;
+
+	r->login_profile = us->first_rc[R_LOGIN] != SESCTL_OK ? -1 :
+			   us->lp.user_name[0]			? 1 :
+								  0;
+	for (i = 0; i < 4; i++)
+		*counts[i] = us->first_rc[R_CERTS + i] == SESCTL_OK ?
+				     (long)creds[i]->count :
+				     -1;
+
+	if (r->least_privilege == 0) {
+		for (i = 0; i < r->n_beyond && len < sizeof(list); i++)
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+						"%s%s", i ? ", " : "",
+						r->beyond[i]);
+		warn(&us->ws, "least-privilege", severe ? 2 : 1,
+		     "'%s' may do more than send mail: %s", r->user, list);
+	}
+	if (r->login_profile > 0)
+		warn(&us->ws, "console-login", 1,
+		     "'%s' has a console password (login profile), which "
+		     "sending mail never needs; 'aws iam delete-login-profile "
+		     "--user-name %s' removes it",
+		     r->user, r->user);
+	if (r->n_certs > 0 || r->n_ssh > 0 || r->n_service_creds > 0)
+		warn(&us->ws, "other-credentials", 1,
+		     "'%s' has other credentials: %ld signing certificate%s, "
+		     "%ld SSH public key%s, %ld service-specific "
+		     "credential%s",
+		     r->user, r->n_certs > 0 ? r->n_certs : 0,
+		     r->n_certs == 1 ? "" : "s", r->n_ssh > 0 ? r->n_ssh : 0,
+		     r->n_ssh == 1 ? "" : "s",
+		     r->n_service_creds > 0 ? r->n_service_creds : 0,
+		     r->n_service_creds == 1 ? "" : "s");
+	if (r->n_unknown) {
+		list[0] = '\0';
+		for (i = 0, len = 0; i < r->n_unknown && len < sizeof(list);
+		     i++)
+			len += (size_t)snprintf(
+				list + len, sizeof(list) - len, "%s%s (%s: %s)",
+				i ? ", " : "", r->unknown[i].what,
+				r->unknown[i].permission, r->unknown[i].error);
+		warn(&us->ws, "incomplete", 1,
+		     "could not read %s; shown as unknown", list);
+	}
+	(void)so;
+	return SESCTL_OK;
 }
 
 /* The second round's answers, and what deserves attention. */
@@ -265,7 +561,7 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 		const struct iam_access_key_meta *k = &us->keys.items[i];
 		struct status_key *sk = &us->sk[i];
 
-		rc = iam_read_result(&lc->iam, &us->key_reads[i]);
+		rc = iam_read_result(&lc->iam, &us->second[i]);
 		if (rc != SESCTL_OK)
 			return rc;
 		sk->id = k->access_key_id;
@@ -357,6 +653,9 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 		warn(ws, "not-managed", 1, "not managed by sesctl (no tag %s=%s)",
 		     LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE);
 
+	rc = attachments(lc, so, us);
+	if (rc != SESCTL_OK)
+		return rc;
 	r->arn = us->u.user.arn;
 	r->path = us->u.user.path;
 	r->created = us->u.user.create_date.present ?
@@ -607,6 +906,37 @@ static sesctl_err print_text(struct ctx *ctx, const struct user_status *us)
 		    r->policy_matches ? "" : " (changed outside sesctl)");
 	else
 		add(&t, "policy", "%s: missing", POLICY_NAME);
+	for (i = 0; i < r->n_inline; i++)
+		add(&t, "inline", "%s%s", r->inline_policies[i].name,
+		    r->inline_policies[i].document ? "" : " (not readable)");
+	for (i = 0; i < r->n_attached; i++)
+		add(&t, "attached", "%s", r->attached_arns[i]);
+	for (i = 0; i < r->n_groups; i++)
+		add(&t, "group", "%s", r->groups[i]);
+	if (r->login_profile > 0)
+		add(&t, "login", "console password (login profile) since %s",
+		    us->lp.create_date.present ? us->lp.create_date.iso : "-");
+	if (r->n_certs > 0 || r->n_ssh > 0 || r->n_service_creds > 0 ||
+	    r->n_mfa > 0)
+		add(&t, "other", "%ld signing certificate%s, %ld SSH public "
+				 "key%s, %ld service-specific credential%s, "
+				 "%ld MFA device%s",
+		    r->n_certs > 0 ? r->n_certs : 0, r->n_certs == 1 ? "" : "s",
+		    r->n_ssh > 0 ? r->n_ssh : 0, r->n_ssh == 1 ? "" : "s",
+		    r->n_service_creds > 0 ? r->n_service_creds : 0,
+		    r->n_service_creds == 1 ? "" : "s",
+		    r->n_mfa > 0 ? r->n_mfa : 0, r->n_mfa == 1 ? "" : "s");
+	if (r->least_privilege > 0)
+		add(&t, "privilege", "least: it may send mail and nothing more");
+	else if (r->least_privilege < 0)
+		add(&t, "privilege", "unknown: not everything attached could "
+				     "be read");
+	for (i = 0; i < r->n_beyond; i++)
+		add(&t, "privilege", "more than sending mail: %s",
+		    r->beyond[i]);
+	for (i = 0; i < r->n_unknown; i++)
+		add(&t, "unknown", "%s: needs %s (%s)", r->unknown[i].what,
+		    r->unknown[i].permission, r->unknown[i].error);
 	for (i = 0; i < r->n_keys; i++) {
 		const struct status_key *sk = &r->keys[i];
 		char last[160];
@@ -683,26 +1013,26 @@ static sesctl_err gather(struct lc *lc, const struct status_opts *so,
 			 size_t *count)
 {
 	struct user_status *us = NULL;
-	struct iam_read *rd = NULL, **kr = NULL;
+	struct iam_read *rd = NULL, **back = NULL;
 	sesctl_err rc = SESCTL_OK;
-	size_t n, i, j, nk = 0;
+	size_t n, i, j, m = 0;
 
 	n = so->all ? users->count : 1;
 	*out = us = calloc(n ? n : 1, sizeof(*us));
 	*count = n;
-	rd = calloc(n ? 3 * n : 1, sizeof(*rd));
+	rd = calloc(n ? R_COUNT * n : 1, sizeof(*rd));
 	ENSURE(us && rd,
 	       err_set(&lc->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
 	for (i = 0; i < n; i++) {
 		us[i].name = so->all ? users->items[i].user_name : lc->user;
-		first_reads(&us[i], &rd[3 * i]);
+		first_reads(&us[i], &rd[R_COUNT * i]);
 	}
 	/* (The first failure it returns may be a NoSuchEntity, which is no
 	 * failure here: each read is looked at on its own.) */
-	rc = iam_read_many(&lc->iam, rd, 3 * n,
-			   so->all ? STATUS_ALL_IN_FLIGHT : 0);
+	rc = iam_read_many(&lc->iam, rd, R_COUNT * n,
+			   so->all ? STATUS_ALL_IN_FLIGHT : R_COUNT);
 	for (i = 0; i < n; i++) {
-		rc = first_results(lc, &us[i], &rd[3 * i]);
+		rc = first_results(lc, &us[i], &rd[R_COUNT * i]);
 		/* Deleted since ListUsers: not there to report on. */
 		if (so->all && rc == SESCTL_ERR_NOT_FOUND) {
 			us[i].gone = true;
@@ -710,23 +1040,26 @@ static sesctl_err gather(struct lc *lc, const struct status_opts *so,
 			continue;
 		}
 		TRY(rc);
-		nk += us[i].keys.count;
+		m += us[i].keys.count + us[i].n_docs;
 	}
-	/* When each key was last used: every user's keys at once. */
+	/* When each key was last used and the other inline policies: every
+	 * user's at once. */
 	free(rd);
-	rd = calloc(nk ? nk : 1, sizeof(*rd));
-	kr = calloc(nk ? nk : 1, sizeof(*kr));
-	ENSURE(rd && kr,
+	rd = calloc(m ? m : 1, sizeof(*rd));
+	back = calloc(m ? m : 1, sizeof(*back));
+	ENSURE(rd && back,
 	       err_set(&lc->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	for (i = 0, nk = 0; i < n; i++)
-		for (j = 0; !us[i].gone && j < us[i].keys.count; j++) {
-			kr[nk] = &us[i].key_reads[j];
-			rd[nk++] = us[i].key_reads[j];
+	for (i = 0, m = 0; i < n; i++)
+		for (j = 0; !us[i].gone &&
+			    j < us[i].keys.count + us[i].n_docs;
+		     j++) {
+			back[m] = &us[i].second[j];
+			rd[m++] = us[i].second[j];
 		}
-	rc = iam_read_many(&lc->iam, rd, nk,
-			   so->all ? STATUS_ALL_IN_FLIGHT : 0);
-	for (i = 0; i < nk; i++)
-		*kr[i] = rd[i];
+	rc = iam_read_many(&lc->iam, rd, m,
+			   so->all ? STATUS_ALL_IN_FLIGHT : R_COUNT);
+	for (i = 0; i < m; i++)
+		*back[i] = rd[i];
 	for (i = 0; i < n; i++) {
 		if (us[i].gone)
 			continue;
@@ -734,7 +1067,7 @@ static sesctl_err gather(struct lc *lc, const struct status_opts *so,
 	}
 	rc = SESCTL_OK;
 out:
-	free(kr);
+	free(back);
 	free(rd);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -330,6 +331,78 @@ sesctl_err output_render(const struct output_format *fmt,
 }
 
 /* ---- the IAM policy ------------------------------------------------ */
+
+static void beyond_add(struct policy_beyond *b, const char *prefix,
+		       const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (strncmp(b->what[i], prefix, strlen(prefix)) == 0 &&
+		    strcmp(b->what[i] + strlen(prefix), what) == 0)
+			return;
+	if (b->n >= POLICY_BEYOND_MAX) {
+		b->more = true;
+		return;
+	}
+	snprintf(b->what[b->n++], POLICY_BEYOND_LEN, "%s%s", prefix, what);
+}
+
+static bool sends_mail_only(const char *action)
+{
+	return strcasecmp(action, "ses:SendRawEmail") == 0 ||
+	       strcasecmp(action, "ses:SendEmail") == 0;
+}
+
+static void statement_beyond(const cJSON *st, struct policy_beyond *b)
+{
+	const cJSON *effect = cJSON_GetObjectItemCaseSensitive(st, "Effect");
+	const cJSON *v, *e;
+
+	if (!cJSON_IsString(effect) || strcmp(effect->valuestring, "Allow"))
+		return;
+	v = cJSON_GetObjectItemCaseSensitive(st, "NotAction");
+	if (v) {
+		if (cJSON_IsString(v))
+			beyond_add(b, "NotAction ", v->valuestring);
+		if (cJSON_IsArray(v))
+			cJSON_ArrayForEach(e, v)
+				if (cJSON_IsString(e))
+					beyond_add(b, "NotAction ",
+						   e->valuestring);
+		if (!cJSON_IsString(v) && !cJSON_IsArray(v))
+			beyond_add(b, "", "NotAction");
+		return;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(st, "Action");
+	if (cJSON_IsString(v) && !sends_mail_only(v->valuestring))
+		beyond_add(b, "", v->valuestring);
+	if (cJSON_IsArray(v))
+		cJSON_ArrayForEach(e, v)
+			if (cJSON_IsString(e) &&
+			    !sends_mail_only(e->valuestring))
+				beyond_add(b, "", e->valuestring);
+}
+
+void output_policy_beyond(const char *doc, struct policy_beyond *b)
+{
+	cJSON *tree = doc ? cJSON_Parse(doc) : NULL;
+	const cJSON *st, *e;
+
+	memset(b, 0, sizeof(*b));
+	if (!tree) {
+		beyond_add(b, "", "not valid JSON");
+		return;
+	}
+	st = cJSON_GetObjectItemCaseSensitive(tree, "Statement");
+	if (cJSON_IsObject(st))
+		statement_beyond(st, b);
+	if (cJSON_IsArray(st))
+		cJSON_ArrayForEach(e, st)
+			if (cJSON_IsObject(e))
+				statement_beyond(e, b);
+	cJSON_Delete(tree);
+}
 
 #define POLICY_VERSION "2012-10-17"
 #define POLICY_ACTION "ses:SendRawEmail"
@@ -757,6 +830,84 @@ static cJSON *status_object(const struct status_report *r)
 					  r->warnings[i].severity));
 		J(cJSON_AddStringToObject(o, "message",
 					  r->warnings[i].message));
+	}
+	J(arr = r->inline_known ? cJSON_AddArrayToObject(root,
+							 "inline_policies") :
+				  cJSON_AddNullToObject(root,
+							"inline_policies"));
+	for (i = 0; ok && r->inline_known && i < r->n_inline; i++) {
+		const struct status_policy *p = &r->inline_policies[i];
+		cJSON *d = p->document ? cJSON_Parse(p->document) : NULL;
+
+		if (!d)
+			d = p->document ? cJSON_CreateString(p->document) :
+					  cJSON_CreateNull();
+		J(o = cJSON_CreateObject());
+		if (o && !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			ok = false;
+		}
+		J(cJSON_AddStringToObject(o, "name", p->name));
+		if (ok && d && cJSON_AddItemToObject(o, "document", d))
+			d = NULL;
+		else
+			ok = false;
+		cJSON_Delete(d);
+	}
+	J(arr = r->attached_known ?
+			cJSON_AddArrayToObject(root, "attached_policies") :
+			cJSON_AddNullToObject(root, "attached_policies"));
+	for (i = 0; ok && r->attached_known && i < r->n_attached; i++)
+		J(cJSON_AddItemToArray(arr,
+				       cJSON_CreateString(r->attached_arns[i])) ?
+			  arr :
+			  NULL);
+	J(arr = r->groups_known ? cJSON_AddArrayToObject(root, "groups") :
+				  cJSON_AddNullToObject(root, "groups"));
+	for (i = 0; ok && r->groups_known && i < r->n_groups; i++)
+		J(cJSON_AddItemToArray(arr, cJSON_CreateString(r->groups[i])) ?
+			  arr :
+			  NULL);
+	J(r->login_profile < 0 ?
+		  cJSON_AddNullToObject(root, "login_profile") :
+		  cJSON_AddBoolToObject(root, "login_profile",
+					r->login_profile > 0));
+	J(o = cJSON_AddObjectToObject(root, "other_credentials"));
+	{
+		static const char *const names[] = {
+			"signing_certificates", "ssh_public_keys",
+			"service_specific_credentials", "mfa_devices"
+		};
+		const long counts[] = { r->n_certs, r->n_ssh,
+					r->n_service_creds, r->n_mfa };
+
+		for (i = 0; ok && i < 4; i++)
+			J(counts[i] < 0 ?
+				  cJSON_AddNullToObject(o, names[i]) :
+				  cJSON_AddNumberToObject(o, names[i],
+							  (double)counts[i]));
+	}
+	J(o = cJSON_AddObjectToObject(root, "least_privilege"));
+	J(cJSON_AddStringToObject(o, "verdict",
+				  r->least_privilege > 0 ? "yes" :
+				  r->least_privilege == 0 ? "no" :
+							    "unknown"));
+	J(arr = cJSON_AddArrayToObject(o, "beyond"));
+	for (i = 0; ok && i < r->n_beyond; i++)
+		J(cJSON_AddItemToArray(arr, cJSON_CreateString(r->beyond[i])) ?
+			  arr :
+			  NULL);
+	J(arr = cJSON_AddArrayToObject(root, "unknown"));
+	for (i = 0; ok && i < r->n_unknown; i++) {
+		J(o = cJSON_CreateObject());
+		if (o && !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			ok = false;
+		}
+		J(cJSON_AddStringToObject(o, "what", r->unknown[i].what));
+		J(cJSON_AddStringToObject(o, "permission",
+					  r->unknown[i].permission));
+		J(cJSON_AddStringToObject(o, "error", r->unknown[i].error));
 	}
 	if (!ok) {
 		cJSON_Delete(root);

@@ -58,6 +58,18 @@ def most_at_once(reqs):
     return best
 
 
+# What status reads of a user: the user, sesctl's policy and the keys,
+# everything else attached; then (USER has two keys and two more inline
+# policies) when each key was last used and the other policies.
+FIRST_ROUND = ["GetUser", "GetUserPolicy", "ListAccessKeys",
+               "ListUserPolicies", "ListAttachedUserPolicies",
+               "ListGroupsForUser", "GetLoginProfile",
+               "ListSigningCertificates", "ListSSHPublicKeys",
+               "ListServiceSpecificCredentials", "ListMFADevices"]
+SECOND_ROUND = ["GetAccessKeyLastUsed", "GetAccessKeyLastUsed",
+                "GetUserPolicy", "GetUserPolicy"]
+
+
 class StatusConcurrency(SesctlTestCase):
     def setUp(self):
         self.iam = FakeIAM(tls=True, seed=23, now=NOW)
@@ -105,14 +117,10 @@ class StatusConcurrency(SesctlTestCase):
         out = self.sesctl("smtp", "status", "--debug")
         reqs = self.iam.requests
         self.assertEqual(sorted(r["action"] for r in reqs),
-                         sorted(["GetUser", "GetUserPolicy", "ListAccessKeys",
-                                 "GetAccessKeyLastUsed",
-                                 "GetAccessKeyLastUsed"]))
+                         sorted(FIRST_ROUND + SECOND_ROUND))
         self.assertTrue(all(r["sigv4"]["ok"] for r in reqs))
         got = [sorted(r["action"] for r in rnd) for rnd in rounds(reqs)]
-        self.assertEqual(got, [["GetUser", "GetUserPolicy", "ListAccessKeys"],
-                               ["GetAccessKeyLastUsed",
-                                "GetAccessKeyLastUsed"]])
+        self.assertEqual(got, [sorted(FIRST_ROUND), sorted(SECOND_ROUND)])
         # each round's requests were in flight together...
         by = {}
         for r in reqs:
@@ -124,10 +132,10 @@ class StatusConcurrency(SesctlTestCase):
         # ...and every answer was held back, so rounds cannot overlap
         self.assertTrue(all(r["answered_at"] - r["received_at"] >= LATENCY
                             for r in reqs))
-        # three connections for the first round, reused by the second;
-        # the count sesctl reports agrees
-        self.assertEqual(len(self.iam.iam_connection_ids()), 3)
-        self.assertIn("5 IAM requests on 3 connections", self.err)
+        # a connection for each read of the first round, reused by the
+        # second; the count sesctl reports agrees
+        self.assertEqual(len(self.iam.iam_connection_ids()), 11)
+        self.assertIn("15 IAM requests on 11 connections", self.err)
         # interleaved --debug lines say which transfer they belong to
         self.assertIn("debug: #1 > POST / HTTP/1.1", self.err)
         self.assertIn("debug: #4 > POST / HTTP/1.1", self.err)
@@ -152,16 +160,19 @@ class StatusConcurrency(SesctlTestCase):
         self.assertEqual(self.sesctl("smtp", "status", "--all"), want)
         reqs = self.iam.requests
         # each user as single status reads it: the user with its tags,
-        # the policy, the keys, then when each key was last used
-        for action in ("GetUser", "GetUserPolicy", "ListAccessKeys"):
-            self.assertEqual(self.actions().count(action), 12, action)
+        # the policy, the keys, everything else attached, then when each
+        # key was last used and the other inline policies
+        for action in FIRST_ROUND:
+            if action != "GetUserPolicy":
+                self.assertEqual(self.actions().count(action), 12, action)
+        self.assertEqual(self.actions().count("GetUserPolicy"), 12 + 2)
         self.assertEqual(self.actions().count("GetAccessKeyLastUsed"),
                          sum(1 + i % 2 for i in range(11)) + 2)
-        # 36 + 18 calls, at most 8 at a time, so at least 7 rounds after
-        # ListUsers, far fewer than 54
+        # 132 + 20 calls, at most 8 at a time, so at least 19 rounds after
+        # ListUsers, far fewer than 152
         self.assertLessEqual(most_at_once(reqs), 8)
         self.assertGreaterEqual(most_at_once(reqs), 4)
-        self.assertLessEqual(len(rounds(reqs)), 14)
+        self.assertLessEqual(len(rounds(reqs)), 40)
         self.assertLessEqual(len(self.iam.iam_connection_ids()), 8)
         self.assertEqual(self.sesctl("smtp", "status", "--all", "--format",
                                      "json"), want_json)
@@ -199,7 +210,7 @@ class StatusConcurrency(SesctlTestCase):
         self.assertEqual(self.sesctl("smtp", "status"), want)
         acts = self.actions()
         self.assertEqual(acts.count("ListAccessKeys"), 2)
-        self.assertEqual(acts.count("GetUserPolicy"), 2)
+        self.assertEqual(acts.count("GetUserPolicy"), 2 + 2)
         self.assertEqual(acts.count("GetAccessKeyLastUsed"), 3)
         self.assertEqual(sorted(r["fault"] for r in self.iam.requests
                                 if r["fault"]),
@@ -215,7 +226,7 @@ class StatusConcurrency(SesctlTestCase):
         self.assertEqual(self.sesctl("smtp", "status"), want)
         acts = self.actions()
         self.assertEqual(acts.count("ListAccessKeys"), 2)
-        self.assertEqual(acts.count("GetUserPolicy"), 2)
+        self.assertEqual(acts.count("GetUserPolicy"), 2 + 2)
         self.assertEqual(acts.count("GetAccessKeyLastUsed"), 3)
 
     def test_all_retries_a_throttled_call(self):
@@ -285,8 +296,7 @@ class StatusConcurrency(SesctlTestCase):
         # the NoSuchEntity of the policy and key reads is not what is said
         self.assertNotIn("GetUserPolicy", self.err)
         self.assertNotIn("ListAccessKeys", self.err)
-        self.assertEqual(sorted(self.actions()),
-                         ["GetUser", "GetUserPolicy", "ListAccessKeys"])
+        self.assertEqual(sorted(self.actions()), sorted(FIRST_ROUND))
         self.assertEqual(len(rounds(self.iam.requests)), 1)
         self.iam.set_latency(0)
 

@@ -417,7 +417,8 @@ class Unattended(Base):
 
 CODES = ("key-old", "two-active-keys", "inactive-key", "unused-key",
          "unrecorded-key", "lost-key", "no-key", "policy-missing",
-         "policy-drift", "not-managed")
+         "policy-drift", "not-managed", "least-privilege", "console-login",
+         "other-credentials", "incomplete")
 
 
 class StatusCheck(Base):
@@ -516,8 +517,19 @@ class StatusCheck(Base):
             ("policy-drift", 1, lambda: self.mutate_user(
                 lambda u: u["inline_policies"][0].update(document=json.dumps(
                     {"Version": "2012-10-17", "Statement": [
-                        {"Effect": "Allow", "Action": "iam:*",
+                        {"Effect": "Allow", "Action": "ses:*",
                          "Resource": "*"}]})))),
+            ("least-privilege", 1, lambda: self.iam.seed_user(
+                USER, inline_policies={"extra": json.dumps(
+                    {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": "s3:*",
+                         "Resource": "*"}]})})),
+            ("console-login", 1, lambda: self.iam.seed_user(
+                USER, login_profile=True)),
+            ("other-credentials", 1, lambda: self.iam.seed_user(
+                USER, ssh_public_keys=1)),
+            ("incomplete", 1, lambda: self.iam.deny(
+                self.iam.admin["access_key_id"], ["iam:ListGroupsForUser"])),
             ("policy-missing", 2, lambda: self.mutate_user(
                 lambda u: u["inline_policies"].clear())),
             ("not-managed", 2, lambda: self.mutate_user(

@@ -300,6 +300,11 @@ enum iam_read_kind {
 	IAM_READ_GET_ACCESS_KEY_LAST_USED, /* arg: AccessKeyId (user unused);
 					      iam_access_key_last_used */
 	IAM_READ_LIST_GROUPS_FOR_USER, /* struct iam_id_list */
+	IAM_READ_GET_LOGIN_PROFILE,    /* struct iam_login_profile */
+	IAM_READ_LIST_SIGNING_CERTIFICATES, /* struct iam_id_list */
+	IAM_READ_LIST_SSH_PUBLIC_KEYS,      /* struct iam_id_list */
+	IAM_READ_LIST_SERVICE_SPECIFIC_CREDENTIALS, /* struct iam_id_list */
+	IAM_READ_LIST_MFA_DEVICES,          /* struct iam_id_list */
 };
 
 struct iam_read {

@@ -133,6 +133,20 @@ MUST_USE sesctl_err output_policy_check(const char *doc, bool *matches,
  * --identity makes them); anything sesctl cannot read counts as yes. */
 bool output_policy_allows_region(const char *doc, const char *region);
 
+/* What a policy document allows beyond sending mail: each allowed action
+ * other than ses:SendRawEmail and ses:SendEmail ("s3:*", "*"), each
+ * NotAction of an Allow ("NotAction ses:SendEmail": all but that), or
+ * "not valid JSON"; at most POLICY_BEYOND_MAX, `more` when there were
+ * more. */
+#define POLICY_BEYOND_MAX 16
+#define POLICY_BEYOND_LEN 128
+struct policy_beyond {
+	char what[POLICY_BEYOND_MAX][POLICY_BEYOND_LEN];
+	size_t n;
+	bool more;
+};
+void output_policy_beyond(const char *doc, struct policy_beyond *b);
+
 /* ---- status as JSON ------------------------------------------------- */
 
 struct status_key {
@@ -149,6 +163,16 @@ struct status_warning {
 	const char *code, *severity, *message;
 };
 
+/* An inline policy of the user (not sesctl's). */
+struct status_policy {
+	const char *name, *document; /* document NULL: could not be read */
+};
+
+/* What status could not read, and the permission that would reveal it. */
+struct status_unknown {
+	const char *what, *permission, *error;
+};
+
 struct status_report {
 	const char *user, *arn, *path, *created;
 	bool managed;
@@ -163,6 +187,26 @@ struct status_report {
 	int smtp_port;
 	const struct status_warning *warnings;
 	size_t n_warnings;
+	/* Everything else attached to the user; *_known false: unknown
+	 * (see `unknown`). */
+	const struct status_policy *inline_policies; /* besides sesctl's */
+	size_t n_inline;
+	bool inline_known;
+	const char *const *attached_arns;
+	size_t n_attached;
+	bool attached_known;
+	const char *const *groups;
+	size_t n_groups;
+	bool groups_known;
+	int login_profile; /* 1 yes, 0 no, -1 unknown */
+	/* signing certificates, SSH public keys, service-specific
+	 * credentials, MFA devices: -1 unknown */
+	long n_certs, n_ssh, n_service_creds, n_mfa;
+	int least_privilege; /* 1 yes, 0 no, -1 unknown */
+	const char *const *beyond; /* what it allows beyond sending mail */
+	size_t n_beyond;
+	const struct status_unknown *unknown;
+	size_t n_unknown;
 };
 
 /* A dry run's plan as one JSON object (`--dry-run --format json`):
