@@ -1,9 +1,10 @@
 """`sesctl smtp status` makes its independent IAM calls at once.
 
-For one user: GetUser, GetUserPolicy and ListAccessKeys together, then
-GetAccessKeyLastUsed for every key together: two round trips whatever
-the number of keys.  With --all: ListUsers, then every user's
-ListUserTags and ListAccessKeys, at most 8 in flight.
+For one user: GetUser, GetUserPolicy, ListAccessKeys and the reads of
+everything else attached together, then GetAccessKeyLastUsed for every key
+and GetUserPolicy for every other inline policy together: two round trips
+whatever the number of keys and policies.  With --all: ListUsers, then the
+same two rounds over every user, at most 8 requests in flight.
 
 Concurrency is shown by the stand-in's request log, not by a stopwatch:
 with latency added to every answer, each request's [received_at,
