@@ -40,16 +40,16 @@ static sesctl_err source_chain(struct state *st, const struct prof *s,
 	bool found = false;
 	sesctl_err rc = SESCTL_OK;
 
-	TRY(check_unsupported(st, s, false));
-	TRY(from_credentials_file(st, s, out, &found));
+	TRY(creds_check_unsupported(st, s, false));
+	TRY(creds_from_credentials_file(st, s, out, &found));
 	if (!found)
-		TRY(from_process(st, s, out, &found));
+		TRY(creds_from_process(st, s, out, &found));
 	if (!found)
-		TRY(from_config_file(st, s, out, &found));
+		TRY(creds_from_config_file(st, s, out, &found));
 	ENSURE(found, err_set(&st->ctx->err, SESCTL_ERR_INPUT,
 			      "source profile '%s' of profile '%s' has no "
 			      "credentials; looked in %s",
-			      s->name, parent, looked_since(st, mark)));
+			      s->name, parent, creds_looked_since(st, mark)));
 out:
 	return rc;
 }
@@ -87,8 +87,8 @@ static sesctl_err role_source(struct state *st, const struct prof *p,
 	struct prof s;
 	sesctl_err rc = SESCTL_OK;
 
-	have_sp = prof_get(st, p, "source_profile", &sp);
-	have_cs = prof_get(st, p, "credential_source", &cs);
+	have_sp = creds_prof_get(st, p, "source_profile", &sp);
+	have_cs = creds_prof_get(st, p, "credential_source", &cs);
 	ENSURE(!(have_sp && have_cs),
 	       err_set(&st->ctx->err, SESCTL_ERR_INPUT,
 		       "profile '%s' has both 'source_profile' and "
@@ -102,40 +102,43 @@ static sesctl_err role_source(struct state *st, const struct prof *p,
 		       "default')",
 		       p->name));
 	if (have_cs) {
-		TRY(val_text(st, &cs, false, source, sizeof(source)));
+		TRY(creds_val_text(st, &cs, false, source, sizeof(source)));
 		if (strcmp(source, "Environment") == 0)
-			TRY(from_env(st, src, &found));
+			TRY(creds_from_env(st, src, &found));
 		else if (strcmp(source, "EcsContainer") == 0)
-			TRY(from_container(st, src, &found));
+			TRY(creds_from_container(st, src, &found));
 		else if (strcmp(source, "Ec2InstanceMetadata") == 0) {
 			char note[CREDS_SOURCE_MAX];
 
-			TRY(from_imds(st, src, &found, note, sizeof(note)));
+			TRY(creds_from_imds(st, src, &found, note,
+					    sizeof(note)));
 			if (!found)
-				looked_add(st, "%s", note);
+				creds_looked_add(st, "%s", note);
 		} else {
-			rc = val_error(st, &cs,
-				       "is not one of 'Environment', "
-				       "'EcsContainer', 'Ec2InstanceMetadata'");
+			rc = creds_val_error(
+				st, &cs,
+				"is not one of 'Environment', "
+				"'EcsContainer', 'Ec2InstanceMetadata'");
 			goto out;
 		}
-		ENSURE(found, err_set(&st->ctx->err, SESCTL_ERR_INPUT,
-				      "credential_source '%s' of profile '%s' "
-				      "found no credentials: %s",
-				      source, p->name, looked_since(st, mark)));
+		ENSURE(found,
+		       err_set(&st->ctx->err, SESCTL_ERR_INPUT,
+			       "credential_source '%s' of profile '%s' "
+			       "found no credentials: %s",
+			       source, p->name, creds_looked_since(st, mark)));
 		goto out;
 	}
 
-	TRY(val_text(st, &sp, false, name, sizeof(name)));
-	ENSURE(prof_find(st, name, strlen(name), &s),
+	TRY(creds_val_text(st, &sp, false, name, sizeof(name)));
+	ENSURE(creds_prof_find(st, name, strlen(name), &s),
 	       err_set(&st->ctx->err, SESCTL_ERR_INPUT,
 		       "source profile '%s' of profile '%s' does not exist in "
 		       "'%s' or '%s'",
 		       name, p->name, st->config.path, st->credentials.path));
-	is_static = prof_get(st, &s, "aws_access_key_id", &v) ||
-		    prof_get(st, &s, "aws_secret_access_key", &v);
-	is_role = prof_get(st, &s, "role_arn", &v) &&
-		  !prof_get(st, &s, "web_identity_token_file", &v);
+	is_static = creds_prof_get(st, &s, "aws_access_key_id", &v) ||
+		    creds_prof_get(st, &s, "aws_secret_access_key", &v);
+	is_role = creds_prof_get(st, &s, "role_arn", &v) &&
+		  !creds_prof_get(st, &s, "web_identity_token_file", &v);
 	for (i = 0; i < st->n_visited; i++) {
 		if (strcmp(st->visited[i], s.name) != 0)
 			continue;
@@ -152,13 +155,13 @@ static sesctl_err role_source(struct state *st, const struct prof *p,
 	if (is_static || !is_role)
 		TRY(source_chain(st, &s, p->name, src));
 	else
-		TRY(assume_role(st, &s, src));
+		TRY(creds_assume_role(st, &s, src));
 out:
 	return rc;
 }
 
-sesctl_err assume_role(struct state *st, const struct prof *p,
-		       struct creds *out)
+sesctl_err creds_assume_role(struct state *st, const struct prof *p,
+			     struct creds *out)
 {
 	struct sts_assume_role_in in;
 	struct sts_config cfg;
@@ -175,43 +178,44 @@ sesctl_err assume_role(struct state *st, const struct prof *p,
 	creds_init(&src);
 	memset(&r, 0, sizeof(r));
 	memset(&in, 0, sizeof(in));
-	if (!prof_get(st, p, "role_arn", &v))
+	if (!creds_prof_get(st, p, "role_arn", &v))
 		return err_set(&st->ctx->err, SESCTL_ERR_FAIL,
 			       "profile '%s' has no 'role_arn'", p->name);
-	TRY(val_text(st, &v, false, arn, sizeof(arn)));
+	TRY(creds_val_text(st, &v, false, arn, sizeof(arn)));
 	ENSURE(strncmp(arn, "arn:", 4) == 0 && !strpbrk(arn, " \t"),
-	       val_error(st, &v,
-			 "is not a role ARN (like "
-			 "'arn:aws:iam::123456789012:role/name')"));
+	       creds_val_error(st, &v,
+			       "is not a role ARN (like "
+			       "'arn:aws:iam::123456789012:role/name')"));
 	in.role_arn = arn;
-	if (prof_get(st, p, "mfa_serial", &v)) {
-		rc = val_error(st, &v,
-			       "is set, but sesctl cannot ask for an MFA code; "
-			       "use a credential_process that asks for it, or "
-			       "run sesctl with temporary credentials in "
-			       "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and "
-			       "AWS_SESSION_TOKEN (e.g. from 'aws sts "
-			       "get-session-token')");
+	if (creds_prof_get(st, p, "mfa_serial", &v)) {
+		rc = creds_val_error(
+			st, &v,
+			"is set, but sesctl cannot ask for an MFA code; "
+			"use a credential_process that asks for it, or "
+			"run sesctl with temporary credentials in "
+			"AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and "
+			"AWS_SESSION_TOKEN (e.g. from 'aws sts "
+			"get-session-token')");
 		goto out;
 	}
-	if (prof_get(st, p, "external_id", &v)) {
-		TRY(val_text(st, &v, false, ext, sizeof(ext)));
+	if (creds_prof_get(st, p, "external_id", &v)) {
+		TRY(creds_val_text(st, &v, false, ext, sizeof(ext)));
 		in.external_id = ext;
 	}
-	if (prof_get(st, p, "role_session_name", &v)) {
-		TRY(val_text(st, &v, false, session, sizeof(session)));
+	if (creds_prof_get(st, p, "role_session_name", &v)) {
+		TRY(creds_val_text(st, &v, false, session, sizeof(session)));
 	} else {
-		set_text(session, sizeof(session), "sesctl-%lld",
-			 (long long)ctx_now(st->ctx));
+		creds_set_text(session, sizeof(session), "sesctl-%lld",
+			       (long long)ctx_now(st->ctx));
 	}
 	in.role_session_name = session;
-	if (prof_get(st, p, "duration_seconds", &v)) {
-		TRY(val_text(st, &v, false, dur, sizeof(dur)));
+	if (creds_prof_get(st, p, "duration_seconds", &v)) {
+		TRY(creds_val_text(st, &v, false, dur, sizeof(dur)));
 		errno = 0;
 		in.duration_seconds = strtol(dur, &end, 10);
 		ENSURE(!errno && end && !*end && dur[0] >= '0' &&
 			       dur[0] <= '9' && in.duration_seconds > 0,
-		       val_error(st, &v, "is not a number of seconds"));
+		       creds_val_error(st, &v, "is not a number of seconds"));
 	}
 	ENSURE(!st->net->offline,
 	       err_set(&st->ctx->err, SESCTL_ERR_INPUT,
@@ -221,10 +225,10 @@ sesctl_err assume_role(struct state *st, const struct prof *p,
 
 	TRY(role_source(st, p, &src));
 
-	sts_region(st, &region);
+	creds_sts_region(st, &region);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.region = region;
-	cfg.ca_bundle = ca_bundle(st);
+	cfg.ca_bundle = creds_ca_bundle(st);
 	cfg.connect_timeout_ms = st->net->connect_timeout_ms;
 	cfg.timeout_ms = st->net->timeout_ms;
 	cfg.env = st->env;
@@ -258,29 +262,29 @@ sesctl_err assume_role(struct state *st, const struct prof *p,
 	memset(&r.secret_access_key, 0, sizeof(r.secret_access_key));
 	memset(&r.session_token, 0, sizeof(r.session_token));
 	out->expiration = r.expiration.t;
-	set_text(out->source, sizeof(out->source),
-		 "role '%s' of profile '%s' (session '%s'), assumed with "
-		 "credentials from %s",
-		 arn, p->name, session, src.source);
+	creds_set_text(out->source, sizeof(out->source),
+		       "role '%s' of profile '%s' (session '%s'), assumed with "
+		       "credentials from %s",
+		       arn, p->name, session, src.source);
 out:
 	iam_assume_role_release(&r);
 	creds_release(&src);
 	return rc;
 }
 
-sesctl_err provider_assume_role(struct state *st, struct creds *out,
-				bool *found)
+sesctl_err creds_provider_assume_role(struct state *st, struct creds *out,
+				      bool *found)
 {
 	struct val v;
 	sesctl_err rc;
 
-	if (!prof_get(st, &st->top, "role_arn", &v) ||
-	    prof_get(st, &st->top, "web_identity_token_file", &v))
+	if (!creds_prof_get(st, &st->top, "role_arn", &v) ||
+	    creds_prof_get(st, &st->top, "web_identity_token_file", &v))
 		return SESCTL_OK;
 	st->n_visited = 0;
 	memcpy(st->visited[st->n_visited++], st->top.name,
 	       sizeof(st->top.name));
-	rc = assume_role(st, &st->top, out);
+	rc = creds_assume_role(st, &st->top, out);
 	if (rc == SESCTL_OK)
 		*found = true;
 	return rc;

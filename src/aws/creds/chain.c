@@ -46,7 +46,7 @@
  *   instance metadata) follow botocore's AssumeRoleProvider,
  *   ProcessProvider, ContainerProvider and InstanceMetadataFetcher; each
  *   has a section below that says how, and where sesctl differs.  Profile
- *   settings they read come from the merged profile (prof_get).
+ *   settings they read come from the merged profile (creds_prof_get).
  * - Environment variables are read through creds_opts.env, so the unit
  *   tests never touch the real environment; credential_process runs with
  *   the real one, as botocore's does.
@@ -70,7 +70,7 @@
 /* ------------------------------------------------------------------ */
 /* Resolution state shared by the providers. */
 
-const char *env_get(creds_env_fn env, const char *name)
+const char *creds_env_get(creds_env_fn env, const char *name)
 {
 	const char *v = env ? env(name) : getenv(name);
 
@@ -78,7 +78,7 @@ const char *env_get(creds_env_fn env, const char *name)
 }
 
 /* Format into a fixed buffer; on truncation end it with "...". */
-void set_text(char *dst, size_t size, const char *fmt, ...)
+void creds_set_text(char *dst, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -92,7 +92,7 @@ void set_text(char *dst, size_t size, const char *fmt, ...)
 		memcpy(dst + size - 4, "...", 4);
 }
 
-void looked_add(struct state *st, const char *fmt, ...)
+void creds_looked_add(struct state *st, const char *fmt, ...)
 {
 	size_t room = sizeof(st->looked) - st->looked_len;
 	va_list ap;
@@ -127,7 +127,7 @@ static const char *home_dir(struct state *st)
 	if (st->home_looked)
 		return st->home[0] ? st->home : NULL;
 	st->home_looked = true;
-	h = env_get(st->env, "HOME");
+	h = creds_env_get(st->env, "HOME");
 	if (!h && getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) == 0 &&
 	    res && res->pw_dir && *res->pw_dir)
 		h = res->pw_dir;
@@ -142,7 +142,7 @@ static const char *home_dir(struct state *st)
 static sesctl_err file_path(struct state *st, const char *var,
 			    const char *base, char *out, size_t size)
 {
-	const char *v = env_get(st->env, var), *home;
+	const char *v = creds_env_get(st->env, var), *home;
 	int n;
 
 	if (v && !(v[0] == '~' && (v[1] == '/' || v[1] == '\0'))) {
@@ -181,8 +181,8 @@ static void state_init(struct state *st, struct ctx *ctx,
 
 static void state_release(struct state *st)
 {
-	ini_release(&st->config);
-	ini_release(&st->credentials);
+	creds_ini_release(&st->config);
+	creds_ini_release(&st->credentials);
 }
 
 /* The "profile not found" error, with a hint for the usual mix-up of the
@@ -193,16 +193,17 @@ static sesctl_err profile_not_found(struct state *st)
 	char hint[ERR_MSG_MAX / 2] = "";
 	char wrong[CREDS_SOURCE_MAX];
 
-	set_text(wrong, sizeof(wrong), "profile %s", st->profile);
-	if (k->present && ini_section_named(k, wrong) != NO_INDEX)
-		set_text(hint, sizeof(hint),
-			 "\nin '%s' the section is '[%s]', without 'profile'",
-			 k->path, st->profile);
+	creds_set_text(wrong, sizeof(wrong), "profile %s", st->profile);
+	if (k->present && creds_ini_section_named(k, wrong) != NO_INDEX)
+		creds_set_text(
+			hint, sizeof(hint),
+			"\nin '%s' the section is '[%s]', without 'profile'",
+			k->path, st->profile);
 	else if (c->present && strcmp(st->profile, "default") != 0 &&
-		 ini_section_named(c, st->profile) != NO_INDEX)
-		set_text(hint, sizeof(hint),
-			 "\nin '%s' the section is '[profile %s]'", c->path,
-			 st->profile);
+		 creds_ini_section_named(c, st->profile) != NO_INDEX)
+		creds_set_text(hint, sizeof(hint),
+			       "\nin '%s' the section is '[profile %s]'",
+			       c->path, st->profile);
 	return err_set(&st->ctx->err, SESCTL_ERR_USAGE,
 		       "profile '%s' (from %s) not found in '%s'%s or "
 		       "'%s'%s%s",
@@ -223,11 +224,11 @@ static sesctl_err state_load(struct state *st)
 		      sizeof(st->config.path)));
 	TRY(file_path(st, "AWS_SHARED_CREDENTIALS_FILE", "credentials",
 		      st->credentials.path, sizeof(st->credentials.path)));
-	TRY(ini_load(st->ctx, &st->config));
-	TRY(ini_load(st->ctx, &st->credentials));
+	TRY(creds_ini_load(st->ctx, &st->config));
+	TRY(creds_ini_load(st->ctx, &st->credentials));
 	if (st->profile_origin &&
-	    ini_profile_section(&st->config, st->profile) == NO_INDEX &&
-	    ini_section_named(&st->credentials, st->profile) == NO_INDEX)
+	    creds_ini_profile_section(&st->config, st->profile) == NO_INDEX &&
+	    creds_ini_section_named(&st->credentials, st->profile) == NO_INDEX)
 		rc = profile_not_found(st);
 out:
 	return rc;
@@ -245,14 +246,14 @@ static const struct creds_provider {
 	const char *name;
 	creds_provider_fn load;
 } providers[] = {
-	{ "env", provider_env },
-	{ "assume-role", provider_assume_role },
-	{ "web-identity/sso", provider_unsupported },
-	{ "shared-credentials-file", provider_credentials_file },
-	{ "custom-process", provider_process },
-	{ "config-file", provider_config_file },
-	{ "container-role", provider_container },
-	{ "iam-role", provider_imds },
+	{ "env", creds_provider_env },
+	{ "assume-role", creds_provider_assume_role },
+	{ "web-identity/sso", creds_provider_unsupported },
+	{ "shared-credentials-file", creds_provider_credentials_file },
+	{ "custom-process", creds_provider_process },
+	{ "config-file", creds_provider_config_file },
+	{ "container-role", creds_provider_container },
+	{ "iam-role", creds_provider_imds },
 };
 
 /* ------------------------------------------------------------------ */
@@ -285,7 +286,7 @@ const char *creds_profile(const struct creds_opts *o, const char **origin)
 		return o->profile;
 	}
 	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		v = env_get(o->env, vars[i]);
+		v = creds_env_get(o->env, vars[i]);
 		if (v) {
 			if (origin)
 				*origin = vars[i];
@@ -299,8 +300,8 @@ const char *creds_profile(const struct creds_opts *o, const char **origin)
 
 static void note_profile(struct state *st)
 {
-	const char *a = env_get(st->env, "AWS_PROFILE");
-	const char *d = env_get(st->env, "AWS_DEFAULT_PROFILE");
+	const char *a = creds_env_get(st->env, "AWS_PROFILE");
+	const char *d = creds_env_get(st->env, "AWS_DEFAULT_PROFILE");
 
 	if (!st->cli_profile && a && d && strcmp(a, d) != 0)
 		ctx_warn(st->ctx,
@@ -339,7 +340,7 @@ sesctl_err creds_resolve_net(struct ctx *ctx, const struct creds_opts *o,
 		       "the profile name from %s is longer than %d characters",
 		       st.profile_origin ? st.profile_origin : "the default",
 		       PROFILE_MAX));
-	(void)prof_find(&st, st.profile, strlen(st.profile), &st.top);
+	(void)creds_prof_find(&st, st.profile, strlen(st.profile), &st.top);
 	for (i = 0; i < sizeof(providers) / sizeof(providers[0]) && !found;
 	     i++) {
 		TRY(providers[i].load(&st, out, &found));
@@ -378,8 +379,8 @@ out:
 
 /* `region` of the profile into `out`: the credentials file's, else the
  * config file's.  *found false if neither has one. */
-sesctl_err profile_region(struct state *st, struct creds_region *out,
-			  bool *found)
+sesctl_err creds_profile_region(struct state *st, struct creds_region *out,
+				bool *found)
 {
 	const struct ini_file *files[] = { &st->credentials, &st->config };
 	struct val v;
@@ -392,21 +393,23 @@ sesctl_err profile_region(struct state *st, struct creds_region *out,
 
 		if (!f->present)
 			continue;
-		sect = f->is_config ? ini_profile_section(f, st->profile) :
-				      ini_section_named(f, st->profile);
+		sect = f->is_config ?
+			       creds_ini_profile_section(f, st->profile) :
+			       creds_ini_section_named(f, st->profile);
 		/* An empty value counts as unset (botocore would use ''). */
-		if (!val_from_file(f, sect, "region", &v) ||
+		if (!creds_val_from_file(f, sect, "region", &v) ||
 		    (v.len == 0 && !v.flags))
 			continue;
-		rc = val_check_shape(st, &v);
+		rc = creds_val_check_shape(st, &v);
 		if (rc != SESCTL_OK)
 			return rc;
 		if (v.len > CREDS_REGION_MAX)
-			return val_error(st, &v, "is too long for a region");
+			return creds_val_error(st, &v,
+					       "is too long for a region");
 		memcpy(out->name, v.p, v.len);
 		out->name[v.len] = '\0';
-		set_text(out->source, sizeof(out->source),
-			 "profile '%s' in '%s'", st->profile, f->path);
+		creds_set_text(out->source, sizeof(out->source),
+			       "profile '%s' in '%s'", st->profile, f->path);
 		*found = true;
 		return SESCTL_OK;
 	}
@@ -416,7 +419,7 @@ sesctl_err profile_region(struct state *st, struct creds_region *out,
 /* The region STS is called in (see creds_opts.region); NULL: none, the
  * global endpoint.  A malformed profile region is left to STS's endpoint
  * check; a file error here was already seen by state_load. */
-void sts_region(struct state *st, const char **region)
+void creds_sts_region(struct state *st, const char **region)
 {
 	static const char *const vars[] = { "AWS_REGION", "AWS_DEFAULT_REGION" };
 	struct creds_region r;
@@ -430,12 +433,12 @@ void sts_region(struct state *st, const char **region)
 	if (!st->sts_region_done) {
 		st->sts_region_done = true;
 		for (i = 0; !v && i < sizeof(vars) / sizeof(vars[0]); i++)
-			v = env_get(st->env, vars[i]);
+			v = creds_env_get(st->env, vars[i]);
 		if (v && strlen(v) <= CREDS_REGION_MAX) {
 			memcpy(st->sts_region, v, strlen(v) + 1);
 		} else if (!v) {
 			memset(&r, 0, sizeof(r));
-			if (profile_region(st, &r, &found) == SESCTL_OK &&
+			if (creds_profile_region(st, &r, &found) == SESCTL_OK &&
 			    found)
 				memcpy(st->sts_region, r.name,
 				       sizeof(st->sts_region));
@@ -458,7 +461,7 @@ sesctl_err creds_region(struct ctx *ctx, const struct creds_opts *o,
 	memset(out, 0, sizeof(*out));
 	state_init(&st, ctx, o);
 	for (i = 0; !v && i < sizeof(vars) / sizeof(vars[0]); i++) {
-		v = env_get(o->env, vars[i]);
+		v = creds_env_get(o->env, vars[i]);
 		from = vars[i];
 	}
 	if (v) {
@@ -468,12 +471,12 @@ sesctl_err creds_region(struct ctx *ctx, const struct creds_opts *o,
 			       "characters)",
 			       from, CREDS_REGION_MAX));
 		memcpy(out->name, v, strlen(v) + 1);
-		set_text(out->source, sizeof(out->source), "%s", from);
+		creds_set_text(out->source, sizeof(out->source), "%s", from);
 		found = true;
 	} else {
 		note_profile(&st);
 		TRY(state_load(&st));
-		TRY(profile_region(&st, out, &found));
+		TRY(creds_profile_region(&st, out, &found));
 	}
 	if (!found) {
 		rc = err_set(&ctx->err, SESCTL_ERR_USAGE,

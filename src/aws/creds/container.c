@@ -36,15 +36,17 @@ static const char *const container_hosts[] = { "169.254.170.2",
 
 static bool container_configured(struct state *st)
 {
-	return env_get(st->env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") ||
-	       env_get(st->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	return creds_env_get(st->env,
+			     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") ||
+	       creds_env_get(st->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
 }
 
 static sesctl_err container_url(struct state *st, char *url, size_t size)
 {
-	const char *rel = env_get(st->env,
-				  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
-	const char *full = env_get(st->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+	const char *rel = creds_env_get(
+		st->env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+	const char *full =
+		creds_env_get(st->env, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
 	const char *base = "http://169.254.170.2";
 	char host[256];
 	int n;
@@ -52,8 +54,9 @@ static sesctl_err container_url(struct state *st, char *url, size_t size)
 	if (rel) {
 #if SESCTL_TEST_HOOKS
 		/* Tests stand in for 169.254.170.2 on loopback. */
-		if (env_get(st->env, "SESCTL_TEST_CONTAINER_BASE"))
-			base = env_get(st->env, "SESCTL_TEST_CONTAINER_BASE");
+		if (creds_env_get(st->env, "SESCTL_TEST_CONTAINER_BASE"))
+			base = creds_env_get(st->env,
+					     "SESCTL_TEST_CONTAINER_BASE");
 #endif
 		if (rel[0] != '/')
 			return err_set(&st->ctx->err, SESCTL_ERR_USAGE,
@@ -71,9 +74,10 @@ static sesctl_err container_url(struct state *st, char *url, size_t size)
 	if (n < 0 || (size_t)n >= size)
 		return err_set(&st->ctx->err, SESCTL_ERR_USAGE,
 			       "AWS_CONTAINER_CREDENTIALS_FULL_URI is too long");
-	if (!url_allowed(url, container_hosts,
-			 sizeof(container_hosts) / sizeof(container_hosts[0]),
-			 host, sizeof(host)))
+	if (!creds_url_allowed(url, container_hosts,
+			       sizeof(container_hosts) /
+				       sizeof(container_hosts[0]),
+			       host, sizeof(host)))
 		return err_set(&st->ctx->err, SESCTL_ERR_USAGE,
 			       "AWS_CONTAINER_CREDENTIALS_FULL_URI '%s' is not "
 			       "allowed: use https, or http to a loopback "
@@ -87,9 +91,10 @@ static sesctl_err container_url(struct state *st, char *url, size_t size)
 static sesctl_err container_token(struct state *st, struct secret *tok,
 				  const char **from)
 {
-	const char *file = env_get(st->env,
-				   "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
-	const char *val = env_get(st->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
+	const char *file = creds_env_get(
+		st->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+	const char *val =
+		creds_env_get(st->env, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
 	sesctl_err rc = SESCTL_OK;
 
 	*from = NULL;
@@ -119,8 +124,8 @@ out:
 	return rc;
 }
 
-sesctl_err from_container(struct state *st, struct creds *out,
-			  bool *found)
+sesctl_err creds_from_container(struct state *st, struct creds *out,
+				bool *found)
 {
 	struct http_options ho = { NULL, CONTAINER_TIMEOUT_MS,
 				   CONTAINER_TIMEOUT_MS };
@@ -136,7 +141,7 @@ sesctl_err from_container(struct state *st, struct creds *out,
 	int attempt;
 
 	if (!container_configured(st)) {
-		looked_add(st, "container credentials (not configured)");
+		creds_looked_add(st, "container credentials (not configured)");
 		return SESCTL_OK;
 	}
 	ENSURE(!st->net->offline,
@@ -145,7 +150,7 @@ sesctl_err from_container(struct state *st, struct creds *out,
 		       "them is disabled here"));
 	TRY(container_url(st, url, sizeof(url)));
 	TRY(container_token(st, &tok, &tok_from));
-	ho.ca_bundle = ca_bundle(st);
+	ho.ca_bundle = creds_ca_bundle(st);
 	req = (struct http_request){ "GET", url, hh, 0, NULL, 0 };
 	if (tok.len) {
 		hh[0] = (struct http_header){ "Authorization", secret_str(&tok) };
@@ -165,7 +170,7 @@ sesctl_err from_container(struct state *st, struct creds *out,
 		ctx_debug(st->ctx, "container credentials: attempt %d of %d "
 				   "failed; trying again",
 			  attempt, CONTAINER_ATTEMPTS);
-		backoff_sleep_ms(retry_pause_ms(st));
+		backoff_sleep_ms(creds_retry_pause_ms(st));
 	}
 	if (rc != SESCTL_OK) {
 		rc = err_set(&st->ctx->err, rc,
@@ -192,12 +197,13 @@ sesctl_err from_container(struct state *st, struct creds *out,
 			     url, resp.status);
 		goto out;
 	}
-	set_text(what, sizeof(what),
-		 "the answer of the container credentials endpoint '%s'", url);
-	TRY(json_creds(st, &resp.body, what, "Token",
-		       JC_TOKEN | JC_EXPIRATION, out));
-	set_text(out->source, sizeof(out->source),
-		 "container credentials from '%s'", url);
+	creds_set_text(what, sizeof(what),
+		       "the answer of the container credentials endpoint '%s'",
+		       url);
+	TRY(creds_json_creds(st, &resp.body, what, "Token",
+			     JC_TOKEN | JC_EXPIRATION, out));
+	creds_set_text(out->source, sizeof(out->source),
+		       "container credentials from '%s'", url);
 	*found = true;
 out:
 	http_response_release(&resp);
@@ -206,8 +212,8 @@ out:
 	return rc;
 }
 
-sesctl_err provider_container(struct state *st, struct creds *out,
-			      bool *found)
+sesctl_err creds_provider_container(struct state *st, struct creds *out,
+				    bool *found)
 {
-	return from_container(st, out, found);
+	return creds_from_container(st, out, found);
 }

@@ -17,7 +17,7 @@
  *
  * A provider is one function of type creds_provider_fn and one row in
  * chain.c's providers[]: it returns SESCTL_OK with *found false when it
- * has nothing (having said where it looked with looked_add()),
+ * has nothing (having said where it looked with creds_looked_add()),
  * SESCTL_OK with *found and `out` filled, or an error that ends the chain.
  */
 #ifndef SESCTL_CREDS_INT_H
@@ -49,7 +49,7 @@ struct ini_section {
 	uint32_t prof_off, prof_len; /* config file: the profile it defines */
 	bool is_default;             /* "[DEFAULT]" */
 	bool is_profile;             /* config file: defines prof_* */
-	bool rewritten;              /* name overwritten by shlex_split() */
+	bool rewritten;              /* name rewritten by creds_shlex_split() */
 };
 
 struct ini_entry {
@@ -73,20 +73,20 @@ struct ini_file {
 };
 
 /* Read f->path (a missing file is no error: f->present stays false) and
- * parse it; ini_release() frees and wipes it. */
-MUST_USE sesctl_err ini_load(struct ctx *ctx, struct ini_file *f);
-void ini_release(struct ini_file *f);
+ * parse it; creds_ini_release() frees and wipes it. */
+MUST_USE sesctl_err creds_ini_load(struct ctx *ctx, struct ini_file *f);
+void creds_ini_release(struct ini_file *f);
 /* Credentials file: the section called `name` (never [DEFAULT]). */
-uint32_t ini_section_named(const struct ini_file *f, const char *name);
+uint32_t creds_ini_section_named(const struct ini_file *f, const char *name);
 /* Config file: the last section that defines profile `name`. */
-uint32_t ini_profile_section(const struct ini_file *f, const char *name);
+uint32_t creds_ini_profile_section(const struct ini_file *f, const char *name);
 /* The entry for `key` in section `sect`, else in [DEFAULT]. */
-const struct ini_entry *ini_get(const struct ini_file *f, uint32_t sect,
-				const char *key);
+const struct ini_entry *creds_ini_get(const struct ini_file *f, uint32_t sect,
+				      const char *key);
 
 /* ---- shlex.c -------------------------------------------------------- */
 
-/* One word of shlex_split(): b[off, off + len). */
+/* One word of creds_shlex_split(): b[off, off + len). */
 struct shlex_word {
 	size_t off, len;
 };
@@ -99,8 +99,8 @@ struct shlex_word {
  * word that ends before b + len, so the words of a C string are C strings.
  * Returns n; -1 for an unterminated quote or a trailing backslash (shlex's
  * ValueError); -2 as soon as word max + 1 starts. */
-int shlex_split(unsigned char *b, size_t len, struct shlex_word *w,
-		size_t max);
+int creds_shlex_split(unsigned char *b, size_t len, struct shlex_word *w,
+		      size_t max);
 
 /* ---- the resolution state (chain.c) ------------------------------- */
 
@@ -142,15 +142,15 @@ struct state {
 typedef sesctl_err (*creds_provider_fn)(struct state *st, struct creds *out,
 					bool *found);
 
-const char *env_get(creds_env_fn env, const char *name);
-void set_text(char *dst, size_t size, const char *fmt, ...)
+const char *creds_env_get(creds_env_fn env, const char *name);
+void creds_set_text(char *dst, size_t size, const char *fmt, ...)
 	PRINTF_LIKE(3, 4);
-void looked_add(struct state *st, const char *fmt, ...)
+void creds_looked_add(struct state *st, const char *fmt, ...)
 	PRINTF_LIKE(2, 3);
 /* The region STS is called in, and the profile's region (chain.c). */
-void sts_region(struct state *st, const char **region);
-MUST_USE sesctl_err profile_region(struct state *st, struct creds_region *out,
-				   bool *found);
+void creds_sts_region(struct state *st, const char **region);
+MUST_USE sesctl_err creds_profile_region(struct state *st,
+					 struct creds_region *out, bool *found);
 
 /* ---- values and profiles (profile.c) ------------------------------- */
 
@@ -165,33 +165,35 @@ struct val {
 	const char *profile; /* the profile of a file entry; NULL: st->profile */
 };
 
-bool val_from_env(struct state *st, const char *name, struct val *v);
-bool val_from_file(const struct ini_file *f, uint32_t sect,
-		   const char *key, struct val *v);
-MUST_USE sesctl_err val_error(struct state *st, const struct val *v,
-			      const char *problem);
-MUST_USE sesctl_err val_check_shape(struct state *st, const struct val *v);
+bool creds_val_from_env(struct state *st, const char *name, struct val *v);
+bool creds_val_from_file(const struct ini_file *f, uint32_t sect,
+			 const char *key, struct val *v);
+MUST_USE sesctl_err creds_val_error(struct state *st, const struct val *v,
+				    const char *problem);
+MUST_USE sesctl_err creds_val_check_shape(struct state *st,
+					  const struct val *v);
 MUST_USE sesctl_err creds_fill(struct state *st, const struct val *id,
 			       const struct val *secret,
 			       const struct val *token, struct creds *out);
-bool prof_find(struct state *st, const char *name, size_t len,
-	       struct prof *p);
-bool prof_get(struct state *st, const struct prof *p, const char *key,
-	      struct val *v);
-MUST_USE sesctl_err val_text(struct state *st, const struct val *v,
-			     bool empty_ok, char *buf, size_t size);
-void val_where(const struct val *v, char *buf, size_t size);
-const char *looked_since(const struct state *st, size_t mark);
-bool env_true(struct state *st, const char *name);
-long retry_pause_ms(struct state *st);
-const char *ca_bundle(struct state *st);
-MUST_USE sesctl_err check_unsupported(struct state *st, const struct prof *p,
-				      bool env_ok);
-MUST_USE sesctl_err from_credentials_file(struct state *st,
-					  const struct prof *p,
-					  struct creds *out, bool *found);
-MUST_USE sesctl_err from_config_file(struct state *st, const struct prof *p,
-				     struct creds *out, bool *found);
+bool creds_prof_find(struct state *st, const char *name, size_t len,
+		     struct prof *p);
+bool creds_prof_get(struct state *st, const struct prof *p, const char *key,
+		    struct val *v);
+MUST_USE sesctl_err creds_val_text(struct state *st, const struct val *v,
+				   bool empty_ok, char *buf, size_t size);
+void creds_val_where(const struct val *v, char *buf, size_t size);
+const char *creds_looked_since(const struct state *st, size_t mark);
+bool creds_env_true(struct state *st, const char *name);
+long creds_retry_pause_ms(struct state *st);
+const char *creds_ca_bundle(struct state *st);
+MUST_USE sesctl_err creds_check_unsupported(struct state *st,
+					    const struct prof *p, bool env_ok);
+MUST_USE sesctl_err creds_from_credentials_file(struct state *st,
+						const struct prof *p,
+						struct creds *out, bool *found);
+MUST_USE sesctl_err creds_from_config_file(struct state *st,
+					   const struct prof *p,
+					   struct creds *out, bool *found);
 
 /* ---- json.c, url.c -------------------------------------------------- */
 
@@ -202,41 +204,44 @@ enum {
 	JC_EXPIRED_OK = 8u, /* expired credentials: warn, do not refuse */
 };
 
-MUST_USE sesctl_err json_creds(struct state *st, const struct secret *text,
-			       const char *what, const char *token_name,
-			       unsigned flags, struct creds *out);
-bool url_allowed(const char *url, const char *const *hosts, size_t n,
-		 char *host, size_t size);
+MUST_USE sesctl_err creds_json_creds(struct state *st,
+				     const struct secret *text,
+				     const char *what, const char *token_name,
+				     unsigned flags, struct creds *out);
+bool creds_url_allowed(const char *url, const char *const *hosts, size_t n,
+		       char *host, size_t size);
 
 /* ---- the providers' own sources (also used by assume-role) --------- */
 
-MUST_USE sesctl_err from_env(struct state *st, struct creds *out, bool *found);
-MUST_USE sesctl_err from_process(struct state *st, const struct prof *p,
-				 struct creds *out, bool *found);
-MUST_USE sesctl_err from_container(struct state *st, struct creds *out,
+MUST_USE sesctl_err creds_from_env(struct state *st, struct creds *out,
 				   bool *found);
-MUST_USE sesctl_err from_imds(struct state *st, struct creds *out,
-			      bool *found, char *note, size_t note_size);
-MUST_USE sesctl_err assume_role(struct state *st, const struct prof *p,
-				struct creds *out);
+MUST_USE sesctl_err creds_from_process(struct state *st, const struct prof *p,
+				       struct creds *out, bool *found);
+MUST_USE sesctl_err creds_from_container(struct state *st, struct creds *out,
+					 bool *found);
+MUST_USE sesctl_err creds_from_imds(struct state *st, struct creds *out,
+				    bool *found, char *note, size_t note_size);
+MUST_USE sesctl_err creds_assume_role(struct state *st, const struct prof *p,
+				      struct creds *out);
 
 /* ---- the providers, in chain.c's providers[] order ----------------- */
 
-MUST_USE sesctl_err provider_env(struct state *st, struct creds *out,
-				 bool *found);
-MUST_USE sesctl_err provider_assume_role(struct state *st, struct creds *out,
-					 bool *found);
-MUST_USE sesctl_err provider_unsupported(struct state *st, struct creds *out,
-					 bool *found);
-MUST_USE sesctl_err provider_credentials_file(struct state *st,
-					      struct creds *out, bool *found);
-MUST_USE sesctl_err provider_process(struct state *st, struct creds *out,
-				     bool *found);
-MUST_USE sesctl_err provider_config_file(struct state *st, struct creds *out,
-					 bool *found);
-MUST_USE sesctl_err provider_container(struct state *st, struct creds *out,
+MUST_USE sesctl_err creds_provider_env(struct state *st, struct creds *out,
 				       bool *found);
-MUST_USE sesctl_err provider_imds(struct state *st, struct creds *out,
-				  bool *found);
+MUST_USE sesctl_err creds_provider_assume_role(struct state *st,
+					       struct creds *out, bool *found);
+MUST_USE sesctl_err creds_provider_unsupported(struct state *st,
+					       struct creds *out, bool *found);
+MUST_USE sesctl_err creds_provider_credentials_file(struct state *st,
+						    struct creds *out,
+						    bool *found);
+MUST_USE sesctl_err creds_provider_process(struct state *st, struct creds *out,
+					   bool *found);
+MUST_USE sesctl_err creds_provider_config_file(struct state *st,
+					       struct creds *out, bool *found);
+MUST_USE sesctl_err creds_provider_container(struct state *st,
+					     struct creds *out, bool *found);
+MUST_USE sesctl_err creds_provider_imds(struct state *st, struct creds *out,
+					bool *found);
 
 #endif

@@ -5,7 +5,7 @@
 /* ------------------------------------------------------------------ */
 /* The environment. */
 
-sesctl_err from_env(struct state *st, struct creds *out, bool *found)
+sesctl_err creds_from_env(struct state *st, struct creds *out, bool *found)
 {
 	struct val id, secret, token;
 	bool have_id, have_secret, have_token;
@@ -15,10 +15,11 @@ sesctl_err from_env(struct state *st, struct creds *out, bool *found)
 	 * out const strings, a second resolve must see the same, and the
 	 * initial environment block is readable only by its owner, who
 	 * put the secret there. */
-	have_id = val_from_env(st, "AWS_ACCESS_KEY_ID", &id);
-	have_secret = val_from_env(st, "AWS_SECRET_ACCESS_KEY", &secret);
+	have_id = creds_val_from_env(st, "AWS_ACCESS_KEY_ID", &id);
+	have_secret = creds_val_from_env(st, "AWS_SECRET_ACCESS_KEY", &secret);
 	if (!have_id && !have_secret) {
-		looked_add(st, "the environment (AWS_ACCESS_KEY_ID is not set)");
+		creds_looked_add(
+			st, "the environment (AWS_ACCESS_KEY_ID is not set)");
 		return SESCTL_OK;
 	}
 	if (!have_secret)
@@ -32,26 +33,26 @@ sesctl_err from_env(struct state *st, struct creds *out, bool *found)
 			       "AWS_ACCESS_KEY_ID is not; set both, or unset "
 			       "AWS_SECRET_ACCESS_KEY to use a profile");
 	/* botocore's order: the legacy name first. */
-	have_token = val_from_env(st, "AWS_SECURITY_TOKEN", &token) ||
-		     val_from_env(st, "AWS_SESSION_TOKEN", &token);
+	have_token = creds_val_from_env(st, "AWS_SECURITY_TOKEN", &token) ||
+		     creds_val_from_env(st, "AWS_SESSION_TOKEN", &token);
 	rc = creds_fill(st, &id, &secret, have_token ? &token : NULL, out);
 	if (rc != SESCTL_OK)
 		return rc;
-	set_text(out->source, sizeof(out->source), "environment");
+	creds_set_text(out->source, sizeof(out->source), "environment");
 	*found = true;
 	return SESCTL_OK;
 }
 
-sesctl_err provider_env(struct state *st, struct creds *out,
-			bool *found)
+sesctl_err creds_provider_env(struct state *st, struct creds *out, bool *found)
 {
 	if (st->cli_profile) {
-		if (env_get(st->env, "AWS_ACCESS_KEY_ID"))
+		if (creds_env_get(st->env, "AWS_ACCESS_KEY_ID"))
 			ctx_debug(st->ctx,
 				  "ignoring AWS_ACCESS_KEY_ID: --profile "
 				  "takes precedence, as in the AWS CLI");
-		looked_add(st, "the environment (skipped: --profile given)");
+		creds_looked_add(st,
+				 "the environment (skipped: --profile given)");
 		return SESCTL_OK;
 	}
-	return from_env(st, out, found);
+	return creds_from_env(st, out, found);
 }

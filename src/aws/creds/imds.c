@@ -52,15 +52,16 @@ static long int_setting(struct state *st, const char *var, const char *key,
 			long dflt, long max)
 {
 	char buf[32], *end = NULL;
-	const char *s = env_get(st->env, var), *from = var;
+	const char *s = creds_env_get(st->env, var), *from = var;
 	struct val v;
 	long n;
 
-	if (!s && prof_get(st, &st->top, key, &v) && v.len > 0) {
+	if (!s && creds_prof_get(st, &st->top, key, &v) && v.len > 0) {
 		/* Copied as is: the check below refuses anything odd. */
-		set_text(buf, sizeof(buf), "%.*s",
-			 (int)(v.len < sizeof(buf) ? v.len : sizeof(buf) - 1),
-			 (const char *)v.p);
+		creds_set_text(buf, sizeof(buf), "%.*s",
+			       (int)(v.len < sizeof(buf) ? v.len :
+							   sizeof(buf) - 1),
+			       (const char *)v.p);
 		s = buf;
 		from = key;
 	}
@@ -79,24 +80,28 @@ static long int_setting(struct state *st, const char *var, const char *key,
 
 static sesctl_err imds_base(struct state *st, char *url, size_t size)
 {
-	const char *s = env_get(st->env, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
-	const char *mode = env_get(st->env,
-				   "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+	const char *s =
+		creds_env_get(st->env, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
+	const char *mode = creds_env_get(
+		st->env, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
 	const char *from = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
 	char buf[HTTP_URL_MAX], mbuf[16], host[256];
 	struct val v;
 	size_t n;
 
-	if (!s && prof_get(st, &st->top, "ec2_metadata_service_endpoint", &v)) {
-		if (val_text(st, &v, false, buf, sizeof(buf)) != SESCTL_OK)
+	if (!s &&
+	    creds_prof_get(st, &st->top, "ec2_metadata_service_endpoint", &v)) {
+		if (creds_val_text(st, &v, false, buf, sizeof(buf)) !=
+		    SESCTL_OK)
 			return st->ctx->err.code;
 		s = buf;
 		from = "ec2_metadata_service_endpoint";
 	}
 	if (s) {
-		if (!url_allowed(s, imds_hosts,
-				 sizeof(imds_hosts) / sizeof(imds_hosts[0]),
-				 host, sizeof(host)))
+		if (!creds_url_allowed(s, imds_hosts,
+				       sizeof(imds_hosts) /
+					       sizeof(imds_hosts[0]),
+				       host, sizeof(host)))
 			return err_set(&st->ctx->err, SESCTL_ERR_USAGE,
 				       "the instance metadata endpoint '%s' "
 				       "(from %s) is not allowed: use https, "
@@ -104,10 +109,10 @@ static sesctl_err imds_base(struct state *st, char *url, size_t size)
 				       "169.254.169.254 or [fd00:ec2::254]",
 				       s, from);
 	} else {
-		if (!mode && prof_get(st, &st->top,
-				      "ec2_metadata_service_endpoint_mode",
-				      &v)) {
-			if (val_text(st, &v, false, mbuf, sizeof(mbuf)) !=
+		if (!mode &&
+		    creds_prof_get(st, &st->top,
+				   "ec2_metadata_service_endpoint_mode", &v)) {
+			if (creds_val_text(st, &v, false, mbuf, sizeof(mbuf)) !=
 			    SESCTL_OK)
 				return st->ctx->err.code;
 			mode = mbuf;
@@ -169,8 +174,8 @@ static sesctl_err imds_send(struct http_client *http,
 	return rc;
 }
 
-sesctl_err from_imds(struct state *st, struct creds *out,
-		     bool *found, char *note, size_t note_size)
+sesctl_err creds_from_imds(struct state *st, struct creds *out, bool *found,
+			   char *note, size_t note_size)
 {
 	struct ctx quiet = *st->ctx;
 	struct http_options ho = { NULL, 0, 0 };
@@ -195,13 +200,14 @@ sesctl_err from_imds(struct state *st, struct creds *out,
 	} while (0)
 
 	note[0] = '\0';
-	if (env_true(st, "AWS_EC2_METADATA_DISABLED")) {
-		set_text(note, note_size,
-			 "instance metadata (AWS_EC2_METADATA_DISABLED=true)");
+	if (creds_env_true(st, "AWS_EC2_METADATA_DISABLED")) {
+		creds_set_text(
+			note, note_size,
+			"instance metadata (AWS_EC2_METADATA_DISABLED=true)");
 		return SESCTL_OK;
 	}
 	if (st->net->offline) {
-		set_text(note, note_size, "instance metadata (skipped)");
+		creds_set_text(note, note_size, "instance metadata (skipped)");
 		return SESCTL_OK;
 	}
 	TRY(imds_base(st, base, sizeof(base)));
@@ -210,7 +216,7 @@ sesctl_err from_imds(struct state *st, struct creds *out,
 	attempts = int_setting(st, "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
 			       "metadata_service_num_attempts", 1, 10);
 	ho.connect_timeout_ms = ho.timeout_ms = timeout_s * 1000L;
-	ho.ca_bundle = ca_bundle(st);
+	ho.ca_bundle = creds_ca_bundle(st);
 	quiet.debug = false;
 	ctx_debug(st->ctx,
 		  "instance metadata at '%s' (%ld s per request, %ld "
@@ -224,36 +230,38 @@ sesctl_err from_imds(struct state *st, struct creds *out,
 	}
 
 	/* The session token (IMDSv2). */
-	set_text(url, sizeof(url), "%s/latest/api/token", base);
+	creds_set_text(url, sizeof(url), "%s/latest/api/token", base);
 	hh[0] = (struct http_header){ "X-aws-ec2-metadata-token-ttl-seconds",
 				      IMDS_TOKEN_TTL };
 	req = (struct http_request){ "PUT", url, hh, 1, NULL, 0 };
 	rc = imds_send(qhttp, &req, attempts, false, &resp);
 	if (rc != SESCTL_OK) {
 		ctx_debug(st->ctx, "PUT %s: %s", url, quiet.err.msg);
-		set_text(note, note_size,
-			 "instance metadata at '%s' (no answer to the IMDSv2 "
-			 "token request within %ld s)",
-			 base, timeout_s);
+		creds_set_text(
+			note, note_size,
+			"instance metadata at '%s' (no answer to the IMDSv2 "
+			"token request within %ld s)",
+			base, timeout_s);
 		SKIP();
 	}
 	ctx_debug(st->ctx, "PUT %s: HTTP %ld (%zu bytes, not shown)", url,
 		  resp.status, resp.body.len);
 	if (resp.status != 200) {
-		set_text(note, note_size,
-			 "instance metadata at '%s' (the IMDSv2 token request "
-			 "got HTTP %ld; sesctl does not fall back to IMDSv1)",
-			 base, resp.status);
+		creds_set_text(
+			note, note_size,
+			"instance metadata at '%s' (the IMDSv2 token request "
+			"got HTTP %ld; sesctl does not fall back to IMDSv1)",
+			base, resp.status);
 		SKIP();
 	}
 	if (resp.body.len == 0 || resp.body.len > IMDS_TOKEN_MAX ||
 	    memchr(resp.body.p, '\r', resp.body.len) ||
 	    memchr(resp.body.p, '\n', resp.body.len) ||
 	    memchr(resp.body.p, '\0', resp.body.len)) {
-		set_text(note, note_size,
-			 "instance metadata at '%s' (the IMDSv2 token it "
-			 "gave is not usable)",
-			 base);
+		creds_set_text(note, note_size,
+			       "instance metadata at '%s' (the IMDSv2 token it "
+			       "gave is not usable)",
+			       base);
 		SKIP();
 	}
 	TRY(secret_set(&token, resp.body.p, resp.body.len));
@@ -262,24 +270,27 @@ sesctl_err from_imds(struct state *st, struct creds *out,
 				      secret_str(&token) };
 
 	/* The role. */
-	set_text(url, sizeof(url), "%s/latest/meta-data/iam/"
-		 "security-credentials/", base);
+	creds_set_text(url, sizeof(url),
+		       "%s/latest/meta-data/iam/"
+		       "security-credentials/",
+		       base);
 	req = (struct http_request){ "GET", url, hh, 1, NULL, 0 };
 	rc = imds_send(http, &req, attempts, true, &resp);
 	if (rc != SESCTL_OK || resp.status != 200 || resp.body.len == 0) {
 		if (rc != SESCTL_OK)
-			set_text(note, note_size,
-				 "instance metadata at '%s' (%s)", base,
-				 st->ctx->err.msg);
+			creds_set_text(note, note_size,
+				       "instance metadata at '%s' (%s)", base,
+				       st->ctx->err.msg);
 		else
-			set_text(note, note_size,
-				 "instance metadata at '%s' (%s, HTTP %ld)",
-				 base,
-				 resp.status == 404 ?
-				 "no IAM role is attached to this "
-				 "instance" :
-				 "cannot list its IAM role",
-				 resp.status);
+			creds_set_text(
+				note, note_size,
+				"instance metadata at '%s' (%s, HTTP %ld)",
+				base,
+				resp.status == 404 ?
+					"no IAM role is attached to this "
+					"instance" :
+					"cannot list its IAM role",
+				resp.status);
 		SKIP();
 	}
 	n = strcspn((const char *)resp.body.p, "\r\n");
@@ -287,45 +298,49 @@ sesctl_err from_imds(struct state *st, struct creds *out,
 			 resp.body.p[n - 1] == '\t'))
 		n--;
 	if (!role_name_ok(resp.body.p, n)) {
-		set_text(note, note_size,
-			 "instance metadata at '%s' (it named an IAM role "
-			 "that is not a valid role name)",
-			 base);
+		creds_set_text(
+			note, note_size,
+			"instance metadata at '%s' (it named an IAM role "
+			"that is not a valid role name)",
+			base);
 		SKIP();
 	}
 	memcpy(role, resp.body.p, n);
 	role[n] = '\0';
 
 	/* Its credentials. */
-	set_text(url, sizeof(url),
-		 "%s/latest/meta-data/iam/security-credentials/%s", base, role);
+	creds_set_text(url, sizeof(url),
+		       "%s/latest/meta-data/iam/security-credentials/%s", base,
+		       role);
 	rc = imds_send(http, &req, attempts, true, &resp);
 	if (rc != SESCTL_OK || resp.status != 200 || resp.body.len == 0) {
 		if (rc != SESCTL_OK)
-			set_text(note, note_size,
-				 "instance metadata at '%s' (role '%s': %s)",
-				 base, role, st->ctx->err.msg);
+			creds_set_text(
+				note, note_size,
+				"instance metadata at '%s' (role '%s': %s)",
+				base, role, st->ctx->err.msg);
 		else
-			set_text(note, note_size,
-				 "instance metadata at '%s' (role '%s': HTTP "
-				 "%ld)",
-				 base, role, resp.status);
+			creds_set_text(
+				note, note_size,
+				"instance metadata at '%s' (role '%s': HTTP "
+				"%ld)",
+				base, role, resp.status);
 		SKIP();
 	}
-	set_text(what, sizeof(what),
-		 "the answer of instance metadata at '%s' for role '%s'", base,
-		 role);
-	rc = json_creds(st, &resp.body, what, "Token",
-			JC_TOKEN | JC_EXPIRATION | JC_EXPIRED_OK, out);
+	creds_set_text(what, sizeof(what),
+		       "the answer of instance metadata at '%s' for role '%s'",
+		       base, role);
+	rc = creds_json_creds(st, &resp.body, what, "Token",
+			      JC_TOKEN | JC_EXPIRATION | JC_EXPIRED_OK, out);
 	if (rc == SESCTL_ERR_INPUT) {
 		/* An error document ({"Code": ..., "Message": ...}, when EC2
 		 * may not assume the role) or junk: botocore goes on. */
-		set_text(note, note_size, "%s", st->ctx->err.msg);
+		creds_set_text(note, note_size, "%s", st->ctx->err.msg);
 		SKIP();
 	}
 	TRY(rc);
-	set_text(out->source, sizeof(out->source),
-		 "instance metadata at '%s' (role '%s')", base, role);
+	creds_set_text(out->source, sizeof(out->source),
+		       "instance metadata at '%s' (role '%s')", base, role);
 	*found = true;
 out:
 	if (skipped) {
@@ -342,13 +357,12 @@ out:
 #undef SKIP
 }
 
-sesctl_err provider_imds(struct state *st, struct creds *out,
-			 bool *found)
+sesctl_err creds_provider_imds(struct state *st, struct creds *out, bool *found)
 {
 	char note[CREDS_SOURCE_MAX];
-	sesctl_err rc = from_imds(st, out, found, note, sizeof(note));
+	sesctl_err rc = creds_from_imds(st, out, found, note, sizeof(note));
 
 	if (rc == SESCTL_OK && !*found)
-		looked_add(st, "%s", note);
+		creds_looked_add(st, "%s", note);
 	return rc;
 }

@@ -406,8 +406,8 @@ static void ini_map_profiles(struct ini_file *f)
 			continue;
 		if (s->name_len >= 7 && memcmp(b + s->name_off, "profile", 7) == 0) {
 			s->rewritten = true;
-			if (shlex_split(b + s->name_off, s->name_len, w,
-					2) == 2) {
+			if (creds_shlex_split(b + s->name_off, s->name_len, w,
+					      2) == 2) {
 				s->is_profile = true;
 				s->prof_off = s->name_off + (uint32_t)w[1].off;
 				s->prof_len = (uint32_t)w[1].len;
@@ -420,7 +420,7 @@ static void ini_map_profiles(struct ini_file *f)
 	}
 }
 
-void ini_release(struct ini_file *f)
+void creds_ini_release(struct ini_file *f)
 {
 	secret_free(&f->text);
 	free(f->sect);
@@ -434,7 +434,7 @@ void ini_release(struct ini_file *f)
 
 /* Read f->path (a missing file is no error: f->present stays false) and
  * parse it. */
-sesctl_err ini_load(struct ctx *ctx, struct ini_file *f)
+sesctl_err creds_ini_load(struct ctx *ctx, struct ini_file *f)
 {
 	sesctl_err rc = SESCTL_OK;
 	bool missing = false;
@@ -464,12 +464,12 @@ out:
 		rc = err_set(&ctx->err, rc, "out of memory reading '%s'",
 			     f->path);
 	if (rc != SESCTL_OK)
-		ini_release(f);
+		creds_ini_release(f);
 	return rc;
 }
 
 /* Credentials file: the section called `name` (never [DEFAULT]). */
-uint32_t ini_section_named(const struct ini_file *f, const char *name)
+uint32_t creds_ini_section_named(const struct ini_file *f, const char *name)
 {
 	uint32_t i;
 
@@ -482,7 +482,7 @@ uint32_t ini_section_named(const struct ini_file *f, const char *name)
 }
 
 /* Config file: the last section that defines profile `name`. */
-uint32_t ini_profile_section(const struct ini_file *f, const char *name)
+uint32_t creds_ini_profile_section(const struct ini_file *f, const char *name)
 {
 	uint32_t i, found = NO_INDEX;
 
@@ -495,8 +495,8 @@ uint32_t ini_profile_section(const struct ini_file *f, const char *name)
 }
 
 /* The entry for `key` in section `sect`, else in [DEFAULT]. */
-const struct ini_entry *ini_get(const struct ini_file *f, uint32_t sect,
-				const char *key)
+const struct ini_entry *creds_ini_get(const struct ini_file *f, uint32_t sect,
+				      const char *key)
 {
 	const struct ini_entry *dflt = NULL;
 	uint32_t i;

@@ -45,7 +45,7 @@ static sesctl_err json_string(struct state *st, const cJSON *root,
 	bool dup = false;
 
 	memset(v, 0, sizeof(*v));
-	set_text(name_buf, name_size, "%s: '%s'", what, name);
+	creds_set_text(name_buf, name_size, "%s: '%s'", what, name);
 	v->name = name_buf;
 	*have = false;
 	m = json_member(root, name, &dup);
@@ -67,9 +67,9 @@ static sesctl_err json_string(struct state *st, const cJSON *root,
 	return SESCTL_OK;
 }
 
-sesctl_err json_creds(struct state *st, const struct secret *text,
-		      const char *what, const char *token_name,
-		      unsigned flags, struct creds *out)
+sesctl_err creds_json_creds(struct state *st, const struct secret *text,
+			    const char *what, const char *token_name,
+			    unsigned flags, struct creds *out)
 {
 	cJSON_Hooks hooks = { secret_lib_malloc, secret_lib_free };
 	char n_id[CREDS_SOURCE_MAX], n_secret[CREDS_SOURCE_MAX];

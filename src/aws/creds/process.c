@@ -33,7 +33,8 @@
 static long process_timeout_ms(struct state *st)
 {
 #if SESCTL_TEST_HOOKS
-	const char *v = env_get(st->env, "SESCTL_TEST_PROCESS_TIMEOUT_MS");
+	const char *v =
+		creds_env_get(st->env, "SESCTL_TEST_PROCESS_TIMEOUT_MS");
 
 	if (v)
 		return strtol(v, NULL, 10);
@@ -192,8 +193,8 @@ out:
 	return rc;
 }
 
-sesctl_err from_process(struct state *st, const struct prof *p,
-			struct creds *out, bool *found)
+sesctl_err creds_from_process(struct state *st, const struct prof *p,
+			      struct creds *out, bool *found)
 {
 	char *cmd = NULL, *argv[PROCESS_ARGS_MAX];
 	struct shlex_word words[PROCESS_ARGS_MAX - 1];
@@ -203,22 +204,24 @@ sesctl_err from_process(struct state *st, const struct prof *p,
 	sesctl_err rc = SESCTL_OK;
 	int argc, i;
 
-	if (!prof_get(st, p, "credential_process", &v))
+	if (!creds_prof_get(st, p, "credential_process", &v))
 		return SESCTL_OK;
-	val_where(&v, where, sizeof(where));
+	creds_val_where(&v, where, sizeof(where));
 	ENSURE(!st->net->offline,
-	       val_error(st, &v, "is set, but running it is disabled here"));
+	       creds_val_error(st, &v,
+			       "is set, but running it is disabled here"));
 	cmd = malloc(v.len + 1);
 	ENSURE(cmd, err_set(&st->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	TRY(val_text(st, &v, false, cmd, v.len + 1));
+	TRY(creds_val_text(st, &v, false, cmd, v.len + 1));
 	/* botocore's compat_shell_split: shlex.split() in POSIX mode */
-	argc = shlex_split((unsigned char *)cmd, strlen(cmd), words,
-			   PROCESS_ARGS_MAX - 1);
+	argc = creds_shlex_split((unsigned char *)cmd, strlen(cmd), words,
+				 PROCESS_ARGS_MAX - 1);
 	ENSURE(argc != -1,
-	       val_error(st, &v,
-			 "has an unterminated quote or ends in a backslash"));
-	ENSURE(argc != -2, val_error(st, &v, "has too many words"));
-	ENSURE(argc > 0, val_error(st, &v, "is empty"));
+	       creds_val_error(
+		       st, &v,
+		       "has an unterminated quote or ends in a backslash"));
+	ENSURE(argc != -2, creds_val_error(st, &v, "has too many words"));
+	ENSURE(argc > 0, creds_val_error(st, &v, "is empty"));
 	for (i = 0; i < argc; i++)
 		argv[i] = cmd + words[i].off;
 	argv[argc] = NULL;
@@ -228,11 +231,13 @@ sesctl_err from_process(struct state *st, const struct prof *p,
 		  "%d argument%s",
 		  p->name, where, argv[0], argc - 1, argc == 2 ? "" : "s");
 	TRY(run_process(st, p->name, argv, &text));
-	set_text(what, sizeof(what),
-		 "the output of credential_process of profile '%s'", p->name);
-	TRY(json_creds(st, &text, what, "SessionToken", JC_VERSION, out));
-	set_text(out->source, sizeof(out->source),
-		 "credential_process of profile '%s' (%s)", p->name, where);
+	creds_set_text(what, sizeof(what),
+		       "the output of credential_process of profile '%s'",
+		       p->name);
+	TRY(creds_json_creds(st, &text, what, "SessionToken", JC_VERSION, out));
+	creds_set_text(out->source, sizeof(out->source),
+		       "credential_process of profile '%s' (%s)", p->name,
+		       where);
 	*found = true;
 out:
 	secret_free(&text);
@@ -243,8 +248,8 @@ out:
 	return rc;
 }
 
-sesctl_err provider_process(struct state *st, struct creds *out,
-			    bool *found)
+sesctl_err creds_provider_process(struct state *st, struct creds *out,
+				  bool *found)
 {
-	return from_process(st, &st->top, out, found);
+	return creds_from_process(st, &st->top, out, found);
 }

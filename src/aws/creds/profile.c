@@ -13,9 +13,9 @@
 /* ------------------------------------------------------------------ */
 /* Checking and copying values. */
 
-bool val_from_env(struct state *st, const char *name, struct val *v)
+bool creds_val_from_env(struct state *st, const char *name, struct val *v)
 {
-	const char *s = env_get(st->env, name);
+	const char *s = creds_env_get(st->env, name);
 
 	memset(v, 0, sizeof(*v));
 	v->name = name;
@@ -26,10 +26,10 @@ bool val_from_env(struct state *st, const char *name, struct val *v)
 	return true;
 }
 
-bool val_from_file(const struct ini_file *f, uint32_t sect,
-		   const char *key, struct val *v)
+bool creds_val_from_file(const struct ini_file *f, uint32_t sect,
+			 const char *key, struct val *v)
 {
-	const struct ini_entry *e = ini_get(f, sect, key);
+	const struct ini_entry *e = creds_ini_get(f, sect, key);
 
 	memset(v, 0, sizeof(*v));
 	v->name = key;
@@ -45,8 +45,8 @@ bool val_from_file(const struct ini_file *f, uint32_t sect,
 
 /* "AWS_SECRET_ACCESS_KEY <problem>" or "'<path>' line N:
  * 'aws_secret_access_key' of profile 'x' <problem>". */
-sesctl_err val_error(struct state *st, const struct val *v,
-		     const char *problem)
+sesctl_err creds_val_error(struct state *st, const struct val *v,
+			   const char *problem)
 {
 	if (!v->file)
 		return err_set(&st->ctx->err, SESCTL_ERR_INPUT, "%s %s",
@@ -57,28 +57,30 @@ sesctl_err val_error(struct state *st, const struct val *v,
 		       v->profile ? v->profile : st->profile, problem);
 }
 
-sesctl_err val_check_shape(struct state *st, const struct val *v)
+sesctl_err creds_val_check_shape(struct state *st, const struct val *v)
 {
 	if (v->flags & ENT_NESTED)
-		return val_error(st, v, "is an indented block, not a value");
+		return creds_val_error(st, v,
+				       "is an indented block, not a value");
 	if (v->flags & ENT_MULTILINE)
-		return val_error(st, v,
-				 "continues on the indented line after it; "
-				 "a value must fit on one line");
+		return creds_val_error(
+			st, v,
+			"continues on the indented line after it; "
+			"a value must fit on one line");
 	return SESCTL_OK;
 }
 
 /* Secret key or session token: non-empty, no whitespace or controls. */
 static sesctl_err val_check_secret(struct state *st, const struct val *v)
 {
-	sesctl_err rc = val_check_shape(st, v);
+	sesctl_err rc = creds_val_check_shape(st, v);
 	bool bad = false, comment = false;
 	size_t i;
 
 	if (rc != SESCTL_OK)
 		return rc;
 	if (v->len == 0)
-		return val_error(st, v, "is empty");
+		return creds_val_error(st, v, "is empty");
 	for (i = 0; i < v->len; i++) {
 		if (v->p[i] <= 0x20 || v->p[i] == 0x7f) {
 			bad = true;
@@ -89,16 +91,17 @@ static sesctl_err val_check_secret(struct state *st, const struct val *v)
 	}
 	if (!bad)
 		return SESCTL_OK;
-	return val_error(st, v,
-			 comment && v->file ?
-			 "contains whitespace; comments must be on "
-			 "lines of their own" :
-			 "contains whitespace or control characters");
+	return creds_val_error(
+		st, v,
+		comment && v->file ?
+			"contains whitespace; comments must be on "
+			"lines of their own" :
+			"contains whitespace or control characters");
 }
 
 static sesctl_err val_check_key_id(struct state *st, const struct val *v)
 {
-	sesctl_err rc = val_check_shape(st, v);
+	sesctl_err rc = creds_val_check_shape(st, v);
 	bool upper = true, secret_like = true;
 	size_t i;
 
@@ -118,13 +121,14 @@ static sesctl_err val_check_key_id(struct state *st, const struct val *v)
 		return SESCTL_OK;
 	/* Never quote the value: it may be the secret, pasted in the
 	 * wrong place. */
-	return val_error(st, v,
-			 secret_like && v->len == 40 ?
-			 "is not an access key id but looks like a "
-			 "secret access key; are the two swapped?" :
-			 "is not an access key id (16 to 128 capital "
-			 "letters and digits, like "
-			 "'AKIAIOSFODNN7EXAMPLE')");
+	return creds_val_error(
+		st, v,
+		secret_like && v->len == 40 ?
+			"is not an access key id but looks like a "
+			"secret access key; are the two swapped?" :
+			"is not an access key id (16 to 128 capital "
+			"letters and digits, like "
+			"'AKIAIOSFODNN7EXAMPLE')");
 }
 
 /* Check and copy a provider's find into `out`. */
@@ -137,7 +141,7 @@ sesctl_err creds_fill(struct state *st, const struct val *id,
 	TRY(val_check_key_id(st, id));
 	TRY(val_check_secret(st, secret));
 	if (token) {
-		TRY(val_check_shape(st, token));
+		TRY(creds_val_check_shape(st, token));
 		if (token->len == 0) /* botocore: '' is no token */
 			token = NULL;
 		else
@@ -160,8 +164,8 @@ out:
 
 /* Fill `p` for profile `name` (len bytes); false if neither file has it
  * or the name is longer than PROFILE_MAX. */
-bool prof_find(struct state *st, const char *name, size_t len,
-	       struct prof *p)
+bool creds_prof_find(struct state *st, const char *name, size_t len,
+		     struct prof *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->cred = p->conf = NO_INDEX;
@@ -169,18 +173,18 @@ bool prof_find(struct state *st, const char *name, size_t len,
 		return false;
 	memcpy(p->name, name, len);
 	p->name[len] = '\0';
-	p->cred = ini_section_named(&st->credentials, p->name);
-	p->conf = ini_profile_section(&st->config, p->name);
+	p->cred = creds_ini_section_named(&st->credentials, p->name);
+	p->conf = creds_ini_profile_section(&st->config, p->name);
 	return p->cred != NO_INDEX || p->conf != NO_INDEX;
 }
 
 /* `key` of profile `p`: the credentials file's value, else the config
  * file's (each falling back to its file's [DEFAULT]). */
-bool prof_get(struct state *st, const struct prof *p, const char *key,
-	      struct val *v)
+bool creds_prof_get(struct state *st, const struct prof *p, const char *key,
+		    struct val *v)
 {
-	bool have = val_from_file(&st->credentials, p->cred, key, v) ||
-		    val_from_file(&st->config, p->conf, key, v);
+	bool have = creds_val_from_file(&st->credentials, p->cred, key, v) ||
+		    creds_val_from_file(&st->config, p->conf, key, v);
 
 	v->profile = p->name;
 	return have;
@@ -188,38 +192,39 @@ bool prof_get(struct state *st, const struct prof *p, const char *key,
 
 /* A setting's value as a C string in buf[size]: one line, no control
  * characters, not empty unless `empty_ok`. */
-sesctl_err val_text(struct state *st, const struct val *v,
-		    bool empty_ok, char *buf, size_t size)
+sesctl_err creds_val_text(struct state *st, const struct val *v, bool empty_ok,
+			  char *buf, size_t size)
 {
-	sesctl_err rc = val_check_shape(st, v);
+	sesctl_err rc = creds_val_check_shape(st, v);
 	size_t i;
 
 	if (rc != SESCTL_OK)
 		return rc;
 	if (v->len == 0 && !empty_ok)
-		return val_error(st, v, "is empty");
+		return creds_val_error(st, v, "is empty");
 	if (v->len >= size)
-		return val_error(st, v, "is too long");
+		return creds_val_error(st, v, "is too long");
 	for (i = 0; i < v->len; i++)
 		if (v->p[i] < 0x20 || v->p[i] == 0x7f)
-			return val_error(st, v, "contains control characters");
+			return creds_val_error(st, v,
+					       "contains control characters");
 	memcpy(buf, v->p, v->len);
 	buf[v->len] = '\0';
 	return SESCTL_OK;
 }
 
 /* "'<path>' line N" of a file entry, for messages. */
-void val_where(const struct val *v, char *buf, size_t size)
+void creds_val_where(const struct val *v, char *buf, size_t size)
 {
 	if (v->file)
-		set_text(buf, size, "'%s' line %u", v->file->path,
-			 (unsigned)v->line);
+		creds_set_text(buf, size, "'%s' line %u", v->file->path,
+			       (unsigned)v->line);
 	else
-		set_text(buf, size, "the environment");
+		creds_set_text(buf, size, "the environment");
 }
 
 /* What st->looked gained since `mark`, without the leading ", ". */
-const char *looked_since(const struct state *st, size_t mark)
+const char *creds_looked_since(const struct state *st, size_t mark)
 {
 	const char *s = st->looked + mark;
 
@@ -228,19 +233,19 @@ const char *looked_since(const struct state *st, size_t mark)
 	return *s ? s : "nothing";
 }
 
-bool env_true(struct state *st, const char *name)
+bool creds_env_true(struct state *st, const char *name)
 {
-	const char *v = env_get(st->env, name);
+	const char *v = creds_env_get(st->env, name);
 
 	return v && strcasecmp(v, "true") == 0;
 }
 
 /* Pause between attempts at the container endpoint (botocore's one
  * second); test builds shorten it with SESCTL_TEST_RETRY_BASE_MS. */
-long retry_pause_ms(struct state *st)
+long creds_retry_pause_ms(struct state *st)
 {
 #if SESCTL_TEST_HOOKS
-	const char *v = env_get(st->env, "SESCTL_TEST_RETRY_BASE_MS");
+	const char *v = creds_env_get(st->env, "SESCTL_TEST_RETRY_BASE_MS");
 
 	if (v)
 		return strtol(v, NULL, 10);
@@ -251,31 +256,31 @@ long retry_pause_ms(struct state *st)
 }
 
 /* --ca-bundle, else $AWS_CA_BUNDLE, else NULL (the system's CAs). */
-const char *ca_bundle(struct state *st)
+const char *creds_ca_bundle(struct state *st)
 {
 	return st->net->ca_bundle ? st->net->ca_bundle :
-				  env_get(st->env, "AWS_CA_BUNDLE");
+				    creds_env_get(st->env, "AWS_CA_BUNDLE");
 }
 
 /* ------------------------------------------------------------------ */
 /* Settings that botocore would act on and sesctl cannot. */
 
-sesctl_err check_unsupported(struct state *st, const struct prof *p,
-			     bool env_ok)
+sesctl_err creds_check_unsupported(struct state *st, const struct prof *p,
+				   bool env_ok)
 {
 	static const char *const sso_keys[] = { "sso_account_id",
 						"sso_role_name" };
 	struct val v;
 	size_t i;
 
-	if (env_ok && env_get(st->env, "AWS_WEB_IDENTITY_TOKEN_FILE"))
+	if (env_ok && creds_env_get(st->env, "AWS_WEB_IDENTITY_TOKEN_FILE"))
 		return err_set(&st->ctx->err, SESCTL_ERR_INPUT,
 			       "AWS_WEB_IDENTITY_TOKEN_FILE is set (web "
 			       "identity, as on EKS with IRSA), which sesctl "
 			       "does not support; run 'eval \"$(aws configure "
 			       "export-credentials --format env)\"' first, or "
 			       "unset it");
-	if (prof_get(st, p, "web_identity_token_file", &v))
+	if (creds_prof_get(st, p, "web_identity_token_file", &v))
 		return err_set(&st->ctx->err, SESCTL_ERR_INPUT,
 			       "'web_identity_token_file' of profile '%s' is "
 			       "set: sesctl does not support web identity\n"
@@ -284,7 +289,7 @@ sesctl_err check_unsupported(struct state *st, const struct prof *p,
 			       "profile's credential_process instead",
 			       p->name, p->name);
 	for (i = 0; i < sizeof(sso_keys) / sizeof(sso_keys[0]); i++)
-		if (prof_get(st, p, sso_keys[i], &v))
+		if (creds_prof_get(st, p, sso_keys[i], &v))
 			return err_set(&st->ctx->err, SESCTL_ERR_INPUT,
 				       "profile '%s' uses IAM Identity Center "
 				       "(SSO; '%s'), which sesctl does not "
@@ -297,12 +302,12 @@ sesctl_err check_unsupported(struct state *st, const struct prof *p,
 }
 
 /* Web identity and SSO, which botocore tries next: refused clearly. */
-sesctl_err provider_unsupported(struct state *st, struct creds *out,
-				bool *found)
+sesctl_err creds_provider_unsupported(struct state *st, struct creds *out,
+				      bool *found)
 {
 	(void)out;
 	(void)found;
-	return check_unsupported(st, &st->top, !st->cli_profile);
+	return creds_check_unsupported(st, &st->top, !st->cli_profile);
 }
 
 /* ------------------------------------------------------------------ */
@@ -320,88 +325,92 @@ static sesctl_err provider_file_section(struct state *st,
 	sesctl_err rc = SESCTL_OK;
 
 	if (sect == NO_INDEX) {
-		looked_add(st, "profile '%s' in '%s' (%s)", profile, f->path,
-			   missing);
+		creds_looked_add(st, "profile '%s' in '%s' (%s)", profile,
+				 f->path, missing);
 		return SESCTL_OK;
 	}
-	have_id = val_from_file(f, sect, "aws_access_key_id", &id);
-	have_secret = val_from_file(f, sect, "aws_secret_access_key", &secret);
+	have_id = creds_val_from_file(f, sect, "aws_access_key_id", &id);
+	have_secret =
+		creds_val_from_file(f, sect, "aws_secret_access_key", &secret);
 	id.profile = secret.profile = profile;
 	if (!have_id && !have_secret) {
-		looked_add(st, "profile '%s' in '%s' (no 'aws_access_key_id')",
-			   profile, f->path);
+		creds_looked_add(
+			st, "profile '%s' in '%s' (no 'aws_access_key_id')",
+			profile, f->path);
 		return SESCTL_OK;
 	}
 	/* A value that swallowed the next lines is the likelier story
 	 * than a missing key. */
 	if (have_id)
-		rc = val_check_shape(st, &id);
+		rc = creds_val_check_shape(st, &id);
 	if (rc == SESCTL_OK && have_secret)
-		rc = val_check_shape(st, &secret);
+		rc = creds_val_check_shape(st, &secret);
 	if (rc != SESCTL_OK)
 		return rc;
 	if (!have_secret)
-		return val_error(st, &id,
-				 "is set but 'aws_secret_access_key' is not");
+		return creds_val_error(
+			st, &id, "is set but 'aws_secret_access_key' is not");
 	if (!have_id)
-		return val_error(st, &secret,
-				 "is set but 'aws_access_key_id' is not");
-	have_token = val_from_file(f, sect, "aws_security_token", &token) ||
-		     val_from_file(f, sect, "aws_session_token", &token);
+		return creds_val_error(st, &secret,
+				       "is set but 'aws_access_key_id' is not");
+	have_token =
+		creds_val_from_file(f, sect, "aws_security_token", &token) ||
+		creds_val_from_file(f, sect, "aws_session_token", &token);
 	token.profile = profile;
 	rc = creds_fill(st, &id, &secret, have_token ? &token : NULL, out);
 	if (rc != SESCTL_OK)
 		return rc;
-	set_text(out->source, sizeof(out->source), "profile '%s' in '%s'",
-		 profile, f->path);
+	creds_set_text(out->source, sizeof(out->source), "profile '%s' in '%s'",
+		       profile, f->path);
 	*found = true;
 	return SESCTL_OK;
 }
 
-sesctl_err from_credentials_file(struct state *st, const struct prof *p,
-				 struct creds *out, bool *found)
+sesctl_err creds_from_credentials_file(struct state *st, const struct prof *p,
+				       struct creds *out, bool *found)
 {
 	const struct ini_file *f = &st->credentials;
 	char missing[CREDS_SOURCE_MAX];
 
 	if (!f->present) {
-		looked_add(st, "profile '%s' in '%s' (no such file)", p->name,
-			   f->path);
+		creds_looked_add(st, "profile '%s' in '%s' (no such file)",
+				 p->name, f->path);
 		return SESCTL_OK;
 	}
-	set_text(missing, sizeof(missing), "no '[%s]' section", p->name);
+	creds_set_text(missing, sizeof(missing), "no '[%s]' section", p->name);
 	return provider_file_section(st, f, p->cred, p->name, missing, out,
 				     found);
 }
 
-sesctl_err from_config_file(struct state *st, const struct prof *p,
-			    struct creds *out, bool *found)
+sesctl_err creds_from_config_file(struct state *st, const struct prof *p,
+				  struct creds *out, bool *found)
 {
 	const struct ini_file *f = &st->config;
 	char missing[CREDS_SOURCE_MAX];
 
 	if (!f->present) {
-		looked_add(st, "profile '%s' in '%s' (no such file)", p->name,
-			   f->path);
+		creds_looked_add(st, "profile '%s' in '%s' (no such file)",
+				 p->name, f->path);
 		return SESCTL_OK;
 	}
 	if (strcmp(p->name, "default") == 0)
-		set_text(missing, sizeof(missing), "no '[default]' section");
+		creds_set_text(missing, sizeof(missing),
+			       "no '[default]' section");
 	else
-		set_text(missing, sizeof(missing), "no '[profile %s]' section",
-			 p->name);
+		creds_set_text(missing, sizeof(missing),
+			       "no '[profile %s]' section", p->name);
 	return provider_file_section(st, f, p->conf, p->name, missing, out,
 				     found);
 }
 
-sesctl_err provider_credentials_file(struct state *st,
-				     struct creds *out, bool *found)
+sesctl_err creds_provider_credentials_file(struct state *st, struct creds *out,
+					   bool *found)
 {
-	return from_credentials_file(st, &st->top, out, found);
+	return creds_from_credentials_file(st, &st->top, out, found);
 }
 
-sesctl_err provider_config_file(struct state *st, struct creds *out,
-				bool *found)
+sesctl_err creds_provider_config_file(struct state *st, struct creds *out,
+				      bool *found)
 {
-	return from_config_file(st, &st->top, out, found);
+	return creds_from_config_file(st, &st->top, out, found);
 }

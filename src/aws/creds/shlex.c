@@ -4,8 +4,8 @@
  * credential_process (compat_shell_split). */
 #include "creds_int.h"
 
-int shlex_split(unsigned char *b, size_t len, struct shlex_word *w,
-		size_t max)
+int creds_shlex_split(unsigned char *b, size_t len, struct shlex_word *w,
+		      size_t max)
 {
 	size_t r = 0, o = 0;
 	bool in_word = false;

@@ -37,8 +37,8 @@ static bool host_is_loopback(const char *host)
 }
 
 /* https anywhere; http only to loopback or one of `hosts`. */
-bool url_allowed(const char *url, const char *const *hosts, size_t n,
-		 char *host, size_t size)
+bool creds_url_allowed(const char *url, const char *const *hosts, size_t n,
+		       char *host, size_t size)
 {
 	bool https;
 	size_t i;
