@@ -1,0 +1,383 @@
+/* output_policy.c - the IAM policy sesctl writes for the SMTP user
+ * (output_policy), how a policy found on a user compares with it
+ * (output_policy_check, output_policy_allows_region), and what a policy
+ * allows beyond sending mail (output_policy_beyond, for status's
+ * least-privilege verdict); see output.h. */
+#include "sesctl/smtp/output.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+/* ---- the IAM policy ------------------------------------------------ */
+
+static void beyond_add(struct policy_beyond *b, const char *prefix,
+		       const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (strncmp(b->what[i], prefix, strlen(prefix)) == 0 &&
+		    strcmp(b->what[i] + strlen(prefix), what) == 0)
+			return;
+	if (b->n >= POLICY_BEYOND_MAX) {
+		b->more = true;
+		return;
+	}
+	snprintf(b->what[b->n++], POLICY_BEYOND_LEN, "%s%s", prefix, what);
+}
+
+static bool sends_mail_only(const char *action)
+{
+	return strcasecmp(action, "ses:SendRawEmail") == 0 ||
+	       strcasecmp(action, "ses:SendEmail") == 0;
+}
+
+static void statement_beyond(const cJSON *st, struct policy_beyond *b)
+{
+	const cJSON *effect = cJSON_GetObjectItemCaseSensitive(st, "Effect");
+	const cJSON *v, *e;
+
+	if (!cJSON_IsString(effect) || strcmp(effect->valuestring, "Allow"))
+		return;
+	v = cJSON_GetObjectItemCaseSensitive(st, "NotAction");
+	if (v) {
+		if (cJSON_IsString(v))
+			beyond_add(b, "NotAction ", v->valuestring);
+		if (cJSON_IsArray(v))
+			cJSON_ArrayForEach(e, v)
+				if (cJSON_IsString(e))
+					beyond_add(b, "NotAction ",
+						   e->valuestring);
+		if (!cJSON_IsString(v) && !cJSON_IsArray(v))
+			beyond_add(b, "", "NotAction");
+		return;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(st, "Action");
+	if (cJSON_IsString(v) && !sends_mail_only(v->valuestring))
+		beyond_add(b, "", v->valuestring);
+	if (cJSON_IsArray(v))
+		cJSON_ArrayForEach(e, v)
+			if (cJSON_IsString(e) &&
+			    !sends_mail_only(e->valuestring))
+				beyond_add(b, "", e->valuestring);
+}
+
+void output_policy_beyond(const char *doc, struct policy_beyond *b)
+{
+	cJSON *tree = doc ? cJSON_Parse(doc) : NULL;
+	const cJSON *st, *e;
+
+	memset(b, 0, sizeof(*b));
+	if (!tree) {
+		beyond_add(b, "", "not valid JSON");
+		return;
+	}
+	st = cJSON_GetObjectItemCaseSensitive(tree, "Statement");
+	if (cJSON_IsObject(st))
+		statement_beyond(st, b);
+	if (cJSON_IsArray(st))
+		cJSON_ArrayForEach(e, st)
+			if (cJSON_IsObject(e))
+				statement_beyond(e, b);
+	cJSON_Delete(tree);
+}
+
+#define POLICY_VERSION "2012-10-17"
+#define POLICY_ACTION "ses:SendRawEmail"
+#define POLICY_MAX_VALUES 256
+
+/* One value as a string, several as an array. */
+static cJSON *one_or_many(const char *const *v, size_t n)
+{
+	cJSON *arr;
+	size_t i;
+
+	if (n == 1)
+		return cJSON_CreateString(v[0]);
+	arr = cJSON_CreateArray();
+	for (i = 0; arr && i < n; i++) {
+		cJSON *s = cJSON_CreateString(v[i]);
+
+		if (!s || !cJSON_AddItemToArray(arr, s)) {
+			cJSON_Delete(s);
+			cJSON_Delete(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static sesctl_err policy_tree(const struct policy_spec *s, cJSON **out)
+{
+	const char **arns = NULL;
+	char **owned = NULL;
+	cJSON *root = NULL, *stmts, *st, *res = NULL, *cond, *like, *from;
+	size_t n_arns = 0, i, j;
+	sesctl_err rc = SESCTL_OK;
+
+	*out = NULL;
+	ENSURE(s->n_identities == 0 ||
+		       (s->n_regions > 0 && s->partition && s->account),
+	       SESCTL_ERR_INPUT);
+	ENSURE(s->n_identities * (s->n_regions ? s->n_regions : 1) <=
+			       POLICY_MAX_VALUES &&
+		       s->n_from <= POLICY_MAX_VALUES,
+	       SESCTL_ERR_INPUT);
+	root = cJSON_CreateObject();
+	ENSURE(root, SESCTL_ERR_NOMEM);
+	ENSURE(cJSON_AddStringToObject(root, "Version", POLICY_VERSION),
+	       SESCTL_ERR_NOMEM);
+	stmts = cJSON_AddArrayToObject(root, "Statement");
+	st = cJSON_CreateObject();
+	ENSURE(stmts && st && cJSON_AddItemToArray(stmts, st), SESCTL_ERR_NOMEM);
+	ENSURE(cJSON_AddStringToObject(st, "Effect", "Allow") &&
+		       cJSON_AddStringToObject(st, "Action", POLICY_ACTION),
+	       SESCTL_ERR_NOMEM);
+	if (s->n_identities == 0) {
+		ENSURE(cJSON_AddStringToObject(st, "Resource", "*"),
+		       SESCTL_ERR_NOMEM);
+	} else {
+		n_arns = s->n_identities * s->n_regions;
+		arns = calloc(n_arns, sizeof(*arns));
+		owned = calloc(n_arns, sizeof(*owned));
+		ENSURE(arns && owned, SESCTL_ERR_NOMEM);
+		for (i = 0; i < s->n_regions; i++)
+			for (j = 0; j < s->n_identities; j++) {
+				size_t k = i * s->n_identities + j;
+				int len = asprintf(&owned[k],
+						   "arn:%s:ses:%s:%s:identity/%s",
+						   s->partition, s->regions[i],
+						   s->account, s->identities[j]);
+
+				ENSURE(len > 0, SESCTL_ERR_NOMEM);
+				arns[k] = owned[k];
+			}
+		res = one_or_many(arns, n_arns);
+		ENSURE(res && cJSON_AddItemToObject(st, "Resource", res),
+		       SESCTL_ERR_NOMEM);
+	}
+	if (s->n_from > 0) {
+		cond = cJSON_AddObjectToObject(st, "Condition");
+		like = cond ? cJSON_AddObjectToObject(cond, "StringLike") : NULL;
+		from = one_or_many(s->from, s->n_from);
+		ENSURE(like && from &&
+			       cJSON_AddItemToObject(like, "ses:FromAddress", from),
+		       SESCTL_ERR_NOMEM);
+	}
+	*out = root;
+	root = NULL;
+out:
+	for (i = 0; owned && i < n_arns; i++)
+		free(owned[i]);
+	free(owned);
+	free(arns);
+	cJSON_Delete(root);
+	return rc;
+}
+
+sesctl_err output_policy(const struct policy_spec *spec, char **out)
+{
+	cJSON *tree = NULL;
+	sesctl_err rc = SESCTL_OK;
+
+	*out = NULL;
+	TRY(policy_tree(spec, &tree));
+	*out = cJSON_PrintUnformatted(tree);
+	ENSURE(*out, SESCTL_ERR_NOMEM);
+out:
+	cJSON_Delete(tree);
+	return rc;
+}
+
+/* Strings of a string-or-array value into v[]; false if it is neither or
+ * holds something else. */
+static bool strings_of(const cJSON *item, const char **v, size_t *n,
+		       size_t max)
+{
+	const cJSON *e;
+
+	*n = 0;
+	if (cJSON_IsString(item)) {
+		v[(*n)++] = item->valuestring;
+		return true;
+	}
+	if (!cJSON_IsArray(item) || cJSON_GetArraySize(item) == 0)
+		return false;
+	cJSON_ArrayForEach(e, item) {
+		if (!cJSON_IsString(e) || *n >= max)
+			return false;
+		v[(*n)++] = e->valuestring;
+	}
+	return true;
+}
+
+static bool add_unique(const char **v, size_t *n, size_t max, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	if (*n >= max)
+		return false;
+	v[(*n)++] = s;
+	return true;
+}
+
+/* arn:<partition>:ses:<region>:<account>:identity/<identity>, split in
+ * place (the copy is the caller's). */
+static bool split_identity_arn(char *arn, char **part, char **region,
+			       char **account, char **identity)
+{
+	char *f[6], *p = arn;
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		f[i] = p;
+		p = strchr(p, ':');
+		if (!p)
+			return false;
+		*p++ = '\0';
+	}
+	f[5] = p;
+	if (strcmp(f[0], "arn") != 0 || strcmp(f[2], "ses") != 0 ||
+	    strncmp(f[5], "identity/", 9) != 0 || !f[5][9])
+		return false;
+	*part = f[1];
+	*region = f[3];
+	*account = f[4];
+	*identity = f[5] + 9;
+	return true;
+}
+
+sesctl_err output_policy_check(const char *doc, bool *matches, char *desc,
+			       size_t desc_size)
+{
+	const char *res[POLICY_MAX_VALUES], *from[POLICY_MAX_VALUES];
+	const char *regions[POLICY_MAX_VALUES], *ids[POLICY_MAX_VALUES];
+	char *copies[POLICY_MAX_VALUES] = { 0 };
+	struct policy_spec spec = { 0 };
+	cJSON *tree = NULL, *st, *cond = NULL, *like;
+	char *want = NULL, *have = NULL;
+	size_t n_res = 0, n_from = 0, n_regions = 0, n_ids = 0, i;
+	sesctl_err rc = SESCTL_OK;
+
+	*matches = false;
+	snprintf(desc, desc_size, "a policy sesctl did not write");
+	tree = cJSON_Parse(doc);
+	if (!tree) {
+		snprintf(desc, desc_size, "not valid JSON");
+		goto out;
+	}
+	st = cJSON_GetObjectItemCaseSensitive(tree, "Statement");
+	if (!cJSON_IsArray(st) || cJSON_GetArraySize(st) != 1)
+		goto out;
+	st = cJSON_GetArrayItem(st, 0);
+	if (!strings_of(cJSON_GetObjectItemCaseSensitive(st, "Resource"), res,
+			&n_res, POLICY_MAX_VALUES))
+		goto out;
+	cond = cJSON_GetObjectItemCaseSensitive(st, "Condition");
+	like = cond ? cJSON_GetObjectItemCaseSensitive(cond, "StringLike") :
+		      NULL;
+	if (cond && !strings_of(like ? cJSON_GetObjectItemCaseSensitive(
+					       like, "ses:FromAddress") :
+				       NULL,
+				from, &n_from, POLICY_MAX_VALUES))
+		goto out;
+
+	if (!(n_res == 1 && strcmp(res[0], "*") == 0)) {
+		for (i = 0; i < n_res; i++) {
+			char *part, *region, *account, *identity;
+
+			copies[i] = strdup(res[i]);
+			ENSURE(copies[i], SESCTL_ERR_NOMEM);
+			if (!split_identity_arn(copies[i], &part, &region,
+						&account, &identity))
+				goto out;
+			if (!spec.partition) {
+				spec.partition = part;
+				spec.account = account;
+			}
+			if (!add_unique(regions, &n_regions, POLICY_MAX_VALUES,
+					region) ||
+			    !add_unique(ids, &n_ids, POLICY_MAX_VALUES,
+					identity))
+				goto out;
+		}
+		spec.regions = regions;
+		spec.n_regions = n_regions;
+		spec.identities = ids;
+		spec.n_identities = n_ids;
+	}
+	spec.from = from;
+	spec.n_from = n_from;
+
+	/* What it says, written the way sesctl writes it: equal or not. */
+	TRY(output_policy(&spec, &want));
+	have = cJSON_PrintUnformatted(tree);
+	ENSURE(have, SESCTL_ERR_NOMEM);
+	*matches = strcmp(want, have) == 0;
+	if (!*matches)
+		goto out;
+	if (n_ids == 0)
+		snprintf(desc, desc_size, POLICY_ACTION " on any identity");
+	else
+		snprintf(desc, desc_size,
+			 POLICY_ACTION " on %zu identit%s (%s%s) in %zu "
+				       "region%s",
+			 n_ids, n_ids == 1 ? "y" : "ies", ids[0],
+			 n_ids > 1 ? ", ..." : "", n_regions,
+			 n_regions == 1 ? "" : "s");
+	if (n_from) {
+		size_t used = strlen(desc);
+
+		snprintf(desc + used, desc_size - used, ", from %s%s", from[0],
+			 n_from > 1 ? ", ..." : "");
+	}
+out:
+	for (i = 0; i < n_res; i++)
+		free(copies[i]);
+	free(want);
+	free(have);
+	cJSON_Delete(tree);
+	return rc;
+}
+
+bool output_policy_allows_region(const char *doc, const char *region)
+{
+	const char *res[POLICY_MAX_VALUES];
+	cJSON *tree = cJSON_Parse(doc), *st, *item;
+	size_t n = 0, i;
+	bool allows = true; /* only a policy we can read says no */
+
+	if (!tree)
+		return true;
+	st = cJSON_GetObjectItemCaseSensitive(tree, "Statement");
+	cJSON_ArrayForEach(item, st)
+	{
+		char copy[512], *part, *r, *account, *identity;
+
+		n = 0;
+		if (!strings_of(cJSON_GetObjectItemCaseSensitive(item,
+								 "Resource"),
+				res, &n, POLICY_MAX_VALUES))
+			goto out;
+		for (i = 0; i < n; i++) {
+			if (strcmp(res[i], "*") == 0)
+				goto out;
+			snprintf(copy, sizeof(copy), "%s", res[i]);
+			if (!split_identity_arn(copy, &part, &r, &account,
+						&identity) ||
+			    strcmp(r, region) == 0 || strcmp(r, "*") == 0)
+				goto out;
+		}
+	}
+	allows = false;
+out:
+	cJSON_Delete(tree);
+	return allows;
+}
