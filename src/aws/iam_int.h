@@ -36,6 +36,9 @@
 #define IAM_CREATES    0x4 /* a repeat would create a second thing: the
 			      caller resolves an unknown outcome */
 #define IAM_IN_STATUS  0x8 /* 'sesctl smtp status' shows its effect */
+#define IAM_REMOVES   0x10 /* an idempotent removal: sent again after it
+			      was applied, IAM says NoSuchEntity; several
+			      may run at once (iam_call_many) */
 
 struct iam_action;
 struct list_desc;

@@ -67,6 +67,7 @@ static void flight_land(struct iam_client *c, struct iam_call_item *it,
 	if (f->o.answered || !f->o.retry || f->attempt >= c->max_attempts) {
 		it->rc = f->o.answered ? rc : give_up(c, it->action, rc,
 						       f->attempt, &f->o);
+		it->outcome_unknown = f->o.unknown;
 		f->state = F_DONE;
 		return;
 	}
@@ -114,6 +115,7 @@ sesctl_err iam_call_many(struct iam_client *c, struct iam_call_item *calls,
 		memset(&calls[i].err, 0, sizeof(calls[i].err));
 		memset(&calls[i].error, 0, sizeof(calls[i].error));
 		calls[i].attempts = 0;
+		calls[i].outcome_unknown = false;
 	}
 	f = calloc(n ? n : 1, sizeof(*f));
 	if (!f) {
@@ -126,10 +128,11 @@ sesctl_err iam_call_many(struct iam_client *c, struct iam_call_item *calls,
 		f[i].resp = (struct http_response)HTTP_RESPONSE_INIT;
 		f[i].o = (struct outcome){ &calls[i].err, &calls[i].error,
 					   false, false, false };
-		/* Only calls that change nothing may overlap: the order of
-		 * changes matters, and a lost answer to a change is resolved
-		 * by reading state back, one step at a time. */
-		if (!f[i].a || !(f[i].a->flags & IAM_READ)) {
+		/* Only calls that change nothing, or remove something, may
+		 * overlap: the order of other changes matters.  A removal
+		 * whose answer is lost ends with outcome_unknown set, for the
+		 * caller to resolve (its typed call, one at a time). */
+		if (!f[i].a || !(f[i].a->flags & (IAM_READ | IAM_REMOVES))) {
 			rc = err_set(&c->ctx->err, SESCTL_ERR_FAIL,
 				     "IAM action '%s' %s", calls[i].action,
 				     f[i].a ? "changes something and may not "
@@ -370,7 +373,7 @@ sesctl_err iam_read_many(struct iam_client *c, struct iam_read *reads,
 								max_items() };
 			calls[m] = (struct iam_call_item){
 				s->d->action, s->p, k, SESCTL_OK, SECRET_INIT,
-				{ SESCTL_OK, "", "" }, { "", "", "", "" }, 0
+				{ SESCTL_OK, "", "" }, { "", "", "", "" }, 0, false
 			};
 			which[m++] = i;
 		}

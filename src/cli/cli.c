@@ -216,12 +216,13 @@ static const struct cmd_def smtp_cmds[] = {
 	  "      --deploy-hook 'systemctl restart app'\n" },
 	{ "disable", smtp_disable, CMD_NEEDS_CREDS | CMD_MUTATES, disable_opts,
 	  NULL, "delete the IAM user and everything attached to it",
-	  "Deletes the user's access keys, inline and attached policies, group\n"
-	  "memberships, login profile, signing certificates, SSH keys,\n"
-	  "service-specific credentials and MFA devices, then the user.  Asks\n"
-	  "first on a terminal; without one, --yes is required.  A user that\n"
-	  "does not exist is not an error.  A rerun after a failure finishes the\n"
-	  "job.\n"
+	  "Deletes the user's access keys and sesctl's policy, then the user.\n"
+	  "If IAM says something else is attached (inline or attached\n"
+	  "policies, groups, a login profile, signing certificates, SSH keys,\n"
+	  "service-specific credentials, MFA devices), removes that too and\n"
+	  "tries again.  Asks first on a terminal; without one, --yes is\n"
+	  "required.  A user that does not exist is not an error.  A rerun\n"
+	  "after a failure finishes the job.\n"
 	  "\n"
 	  "Example:\n"
 	  "  sesctl smtp disable --name blog --yes\n" },

@@ -1,7 +1,10 @@
-/* cmd_disable.c - sesctl smtp disable: remove everything attached to the
- * user, then the user.  Each step lists what is there and deletes it, and
- * "already gone" counts as done, so a rerun after a failure finishes the
- * job. */
+/* cmd_disable.c - sesctl smtp disable: remove the user and everything
+ * attached to it, in as few round trips and with as few permissions as
+ * that takes: the user and its keys read at once; its keys and sesctl's
+ * policy deleted at once; DeleteUser.  Only when IAM answers DeleteConflict
+ * does it look for anything else (every kind at once), remove it (at once)
+ * and try again.  "Already gone" counts as done, so a rerun after a
+ * failure finishes the job. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,32 +53,15 @@ static sesctl_err confirm(struct lc *lc, size_t n_keys)
 	return SESCTL_OK;
 }
 
-/* Remove each id of a list with `del`, or print the plan. */
-typedef sesctl_err (*list_fn)(struct iam_client *c, const char *user,
-			      struct iam_id_list *out);
+/* ---- what may be attached, and how each is removed ------------------ */
+
 typedef sesctl_err (*del_fn)(struct iam_client *c, const char *user,
 			     const char *id);
 
-static sesctl_err remove_all(struct lc *lc, list_fn list, del_fn del,
-			     const char *action, const char *param, bool dry)
+static sesctl_err del_key(struct iam_client *c, const char *user,
+			  const char *id)
 {
-	struct iam_id_list ids;
-	sesctl_err rc = SESCTL_OK;
-	size_t i;
-
-	memset(&ids, 0, sizeof(ids));
-	TRY(gone_is_done(list(&lc->iam, lc->user, &ids)));
-	for (i = 0; i < ids.count; i++) {
-		if (dry)
-			TRY(lc_plan(lc, "%s UserName=%s %s=%s", action, lc->user,
-				    param, ids.items[i].id));
-		else
-			TRY(gone_is_done(del(&lc->iam, lc->user,
-					     ids.items[i].id)));
-	}
-out:
-	iam_id_list_release(&ids);
-	return rc;
+	return iam_delete_access_key(c, user, id);
 }
 
 static sesctl_err del_policy(struct iam_client *c, const char *user,
@@ -84,10 +70,23 @@ static sesctl_err del_policy(struct iam_client *c, const char *user,
 	return iam_delete_user_policy(c, user, id);
 }
 
+static sesctl_err del_attached(struct iam_client *c, const char *user,
+			       const char *id)
+{
+	return iam_detach_user_policy(c, user, id);
+}
+
 static sesctl_err del_group(struct iam_client *c, const char *user,
 			    const char *id)
 {
 	return iam_remove_user_from_group(c, user, id);
+}
+
+static sesctl_err del_login(struct iam_client *c, const char *user,
+			    const char *id)
+{
+	(void)id;
+	return iam_delete_login_profile(c, user);
 }
 
 static sesctl_err del_cert(struct iam_client *c, const char *user,
@@ -108,80 +107,303 @@ static sesctl_err del_svc(struct iam_client *c, const char *user,
 	return iam_delete_service_specific_credential(c, user, id);
 }
 
-/* MFA devices are deactivated; virtual ones (serial numbers are ARNs)
- * are deleted too. */
 static sesctl_err del_mfa(struct iam_client *c, const char *user,
 			  const char *serial)
 {
-	sesctl_err rc = gone_is_done(iam_deactivate_mfa_device(c, user, serial));
+	return iam_deactivate_mfa_device(c, user, serial);
+}
 
-	if (rc == SESCTL_OK && strncmp(serial, "arn:", 4) == 0)
-		rc = gone_is_done(iam_delete_virtual_mfa_device(c, serial));
+/* Each kind of thing a user may hold that stops DeleteUser: how status
+ * and the sweep read it, and how it goes. */
+enum kind {
+	K_KEY,
+	K_POLICY,
+	K_ATTACHED,
+	K_GROUP,
+	K_LOGIN,
+	K_CERT,
+	K_SSH,
+	K_SVC,
+	K_MFA,
+	K_COUNT
+};
+
+static const struct kind_desc {
+	enum iam_read_kind read;
+	const char *list_action; /* the permission that lists it */
+	const char *what;	 /* plural, for messages */
+	const char *action;	 /* the removal */
+	const char *param;	 /* its parameter naming the thing */
+	del_fn del;		 /* its typed call (reads back) */
+} kinds[K_COUNT] = {
+	[K_KEY] = { IAM_READ_LIST_ACCESS_KEYS, "ListAccessKeys",
+		    "access keys", "DeleteAccessKey", "AccessKeyId",
+		    del_key },
+	[K_POLICY] = { IAM_READ_LIST_USER_POLICIES, "ListUserPolicies",
+		       "inline policies", "DeleteUserPolicy", "PolicyName",
+		       del_policy },
+	[K_ATTACHED] = { IAM_READ_LIST_ATTACHED_USER_POLICIES,
+			 "ListAttachedUserPolicies", "attached policies",
+			 "DetachUserPolicy", "PolicyArn", del_attached },
+	[K_GROUP] = { IAM_READ_LIST_GROUPS_FOR_USER, "ListGroupsForUser",
+		      "group memberships", "RemoveUserFromGroup", "GroupName",
+		      del_group },
+	[K_LOGIN] = { IAM_READ_GET_LOGIN_PROFILE, "GetLoginProfile",
+		      "a console password", "DeleteLoginProfile", NULL,
+		      del_login },
+	[K_CERT] = { IAM_READ_LIST_SIGNING_CERTIFICATES,
+		     "ListSigningCertificates", "signing certificates",
+		     "DeleteSigningCertificate", "CertificateId", del_cert },
+	[K_SSH] = { IAM_READ_LIST_SSH_PUBLIC_KEYS, "ListSSHPublicKeys",
+		    "SSH public keys", "DeleteSSHPublicKey", "SSHPublicKeyId",
+		    del_ssh },
+	[K_SVC] = { IAM_READ_LIST_SERVICE_SPECIFIC_CREDENTIALS,
+		    "ListServiceSpecificCredentials",
+		    "service-specific credentials",
+		    "DeleteServiceSpecificCredential",
+		    "ServiceSpecificCredentialId", del_svc },
+	[K_MFA] = { IAM_READ_LIST_MFA_DEVICES, "ListMFADevices",
+		    "MFA devices", "DeactivateMFADevice", "SerialNumber",
+		    del_mfa },
+};
+
+/* One thing to remove. */
+struct removal {
+	enum kind kind;
+	const char *id; /* borrowed from a list (NULL: the login profile) */
+};
+
+/* What the user holds, as far as it could be read. */
+struct holdings {
+	struct iam_access_key_list keys;
+	struct iam_id_list policies, groups, certs, ssh, svc, mfa;
+	struct iam_attached_policy_list attached;
+	struct iam_login_profile login;
+	sesctl_err rc[K_COUNT]; /* SESCTL_OK: read (NOT_FOUND: none) */
+	struct removal *r;
+	size_t n;
+};
+
+static void holdings_release(struct holdings *h)
+{
+	iam_access_key_list_release(&h->keys);
+	iam_id_list_release(&h->policies);
+	iam_id_list_release(&h->groups);
+	iam_id_list_release(&h->certs);
+	iam_id_list_release(&h->ssh);
+	iam_id_list_release(&h->svc);
+	iam_id_list_release(&h->mfa);
+	iam_attached_policy_list_release(&h->attached);
+	iam_login_profile_release(&h->login);
+	free(h->r);
+	memset(h, 0, sizeof(*h));
+}
+
+static void *holding(struct holdings *h, enum kind k)
+{
+	switch (k) {
+	case K_KEY:
+		return &h->keys;
+	case K_POLICY:
+		return &h->policies;
+	case K_ATTACHED:
+		return &h->attached;
+	case K_GROUP:
+		return &h->groups;
+	case K_LOGIN:
+		return &h->login;
+	case K_CERT:
+		return &h->certs;
+	case K_SSH:
+		return &h->ssh;
+	case K_SVC:
+		return &h->svc;
+	case K_MFA:
+	default:
+		return &h->mfa;
+	}
+}
+
+/* Read every kind at once (the keys too: one may have been made since);
+ * then list what to remove, keys first.  A kind that cannot be read keeps
+ * its error in h->rc. */
+static sesctl_err read_holdings(struct lc *lc, struct holdings *h)
+{
+	struct iam_read rd[K_COUNT];
+	const struct iam_id_list *ids;
+	size_t k, i, n = 0;
+
+	for (k = 0; k < K_COUNT; k++)
+		rd[k] = (struct iam_read){ .kind = kinds[k].read,
+					   .user = lc->user,
+					   .out = holding(h, (enum kind)k) };
+	/* (Each read is looked at on its own: a kind that cannot be read
+	 * is no reason to stop.) */
+	if (iam_read_many(&lc->iam, rd, K_COUNT, K_COUNT) != SESCTL_OK)
+		ctx_debug(lc->ctx, "not everything attached to '%s' could be "
+				   "read",
+			  lc->user);
+	for (k = 0; k < K_COUNT; k++)
+		h->rc[k] = rd[k].rc == SESCTL_ERR_NOT_FOUND ? SESCTL_OK :
+							       rd[k].rc;
+	n = h->keys.count + h->policies.count + h->attached.count +
+	    h->groups.count + 1 + h->certs.count + h->ssh.count +
+	    h->svc.count + h->mfa.count;
+	h->r = calloc(n, sizeof(*h->r));
+	if (!h->r)
+		return err_set(&lc->ctx->err, SESCTL_ERR_NOMEM,
+			       "out of memory");
+	for (i = 0; i < h->keys.count; i++)
+		h->r[h->n++] = (struct removal){
+			K_KEY, h->keys.items[i].access_key_id
+		};
+	for (i = 0; i < h->attached.count; i++)
+		h->r[h->n++] = (struct removal){
+			K_ATTACHED, h->attached.items[i].policy_arn
+		};
+	if (h->rc[K_LOGIN] == SESCTL_OK && h->login.user_name[0])
+		h->r[h->n++] = (struct removal){ K_LOGIN, NULL };
+	for (k = 0; k < K_COUNT; k++) {
+		if (k == K_KEY || k == K_ATTACHED || k == K_LOGIN)
+			continue;
+		ids = holding(h, (enum kind)k);
+		for (i = 0; h->rc[k] == SESCTL_OK && i < ids->count; i++)
+			h->r[h->n++] = (struct removal){ (enum kind)k,
+							 ids->items[i].id };
+	}
+	return SESCTL_OK;
+}
+
+/* Remove them all at once.  NoSuchEntity is done; a removal whose answer
+ * was lost goes through its typed call, which reads the state back; the
+ * first other failure, in order, is the result. */
+static sesctl_err remove_all(struct lc *lc, const struct removal *r,
+			     size_t n)
+{
+	struct iam_call_item *calls = NULL;
+	struct iam_param *p = NULL;
+	sesctl_err rc = SESCTL_OK, first = SESCTL_OK;
+	struct err_info first_err;
+	size_t i;
+
+	memset(&first_err, 0, sizeof(first_err));
+	if (n == 0)
+		return SESCTL_OK;
+	calls = calloc(n, sizeof(*calls));
+	p = calloc(2 * n, sizeof(*p));
+	ENSURE(calls && p,
+	       err_set(&lc->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	for (i = 0; i < n; i++) {
+		const struct kind_desc *d = &kinds[r[i].kind];
+
+		p[2 * i] = (struct iam_param){ "UserName", lc->user };
+		p[2 * i + 1] = (struct iam_param){ d->param, r[i].id };
+		calls[i] = (struct iam_call_item){ .action = d->action,
+						   .params = &p[2 * i],
+						   .n_params = d->param ? 2 : 1,
+						   .body = SECRET_INIT };
+	}
+	/* (Each call is looked at on its own below.) */
+	rc = iam_call_many(&lc->iam, calls, n, n);
+	for (i = 0; i < n; i++) {
+		const struct kind_desc *d = &kinds[r[i].kind];
+
+		rc = calls[i].rc;
+		if (rc != SESCTL_OK && calls[i].outcome_unknown)
+			rc = d->del(&lc->iam, lc->user, r[i].id);
+		else if (rc != SESCTL_OK)
+			err_set(&lc->ctx->err, rc, "%s", calls[i].err.msg);
+		rc = gone_is_done(rc);
+		if (rc != SESCTL_OK && first == SESCTL_OK) {
+			first = rc;
+			first_err = lc->ctx->err;
+		}
+	}
+	/* Virtual MFA devices (serial numbers are ARNs) are deleted once
+	 * deactivated. */
+	for (i = 0; first == SESCTL_OK && i < n; i++)
+		if (r[i].kind == K_MFA && strncmp(r[i].id, "arn:", 4) == 0) {
+			rc = gone_is_done(
+				iam_delete_virtual_mfa_device(&lc->iam, r[i].id));
+			if (rc != SESCTL_OK) {
+				first = rc;
+				first_err = lc->ctx->err;
+			}
+		}
+	rc = first;
+	if (rc != SESCTL_OK)
+		lc->ctx->err = first_err;
+out:
+	for (i = 0; calls && i < n; i++)
+		secret_free(&calls[i].body);
+	free(calls);
+	free(p);
 	return rc;
 }
 
-static sesctl_err remove_everything(struct lc *lc,
-				    const struct iam_access_key_list *keys,
-				    bool dry)
+/* The plan of --dry-run: everything there, then the user. */
+static sesctl_err plan_all(struct lc *lc, const struct holdings *h)
 {
-	struct iam_attached_policy_list att;
 	sesctl_err rc = SESCTL_OK;
-	size_t i;
+	size_t i, k;
 
-	memset(&att, 0, sizeof(att));
-	for (i = 0; i < keys->count; i++) {
-		if (dry)
-			TRY(lc_plan(lc, "DeleteAccessKey UserName=%s "
-					"AccessKeyId=%s",
-				    lc->user, keys->items[i].access_key_id));
-		else
-			TRY(gone_is_done(iam_delete_access_key(
-				&lc->iam, lc->user,
-				keys->items[i].access_key_id)));
-	}
-	TRY(remove_all(lc, iam_list_user_policies, del_policy,
-		       "DeleteUserPolicy", "PolicyName", dry));
-	TRY(gone_is_done(
-		iam_list_attached_user_policies(&lc->iam, lc->user, &att)));
-	for (i = 0; i < att.count; i++) {
-		if (dry)
-			TRY(lc_plan(lc, "DetachUserPolicy UserName=%s "
-					"PolicyArn=%s",
-				    lc->user, att.items[i].policy_arn));
-		else
-			TRY(gone_is_done(iam_detach_user_policy(
-				&lc->iam, lc->user, att.items[i].policy_arn)));
-	}
-	TRY(remove_all(lc, iam_list_groups_for_user, del_group,
-		       "RemoveUserFromGroup", "GroupName", dry));
-	if (dry) {
-		struct iam_login_profile lp;
+	for (i = 0; i < h->n; i++) {
+		const struct kind_desc *d = &kinds[h->r[i].kind];
 
-		memset(&lp, 0, sizeof(lp));
-		rc = iam_get_login_profile(&lc->iam, lc->user, &lp);
-		iam_login_profile_release(&lp);
-		if (rc == SESCTL_OK)
-			TRY(lc_plan(lc, "DeleteLoginProfile UserName=%s",
-				    lc->user));
-		TRY(gone_is_done(rc));
-	} else {
-		TRY(gone_is_done(iam_delete_login_profile(&lc->iam, lc->user)));
+		if (d->param)
+			TRY(lc_plan(lc, "%s UserName=%s %s=%s", d->action,
+				    lc->user, d->param, h->r[i].id));
+		else
+			TRY(lc_plan(lc, "%s UserName=%s", d->action, lc->user));
+		if (h->r[i].kind == K_MFA &&
+		    strncmp(h->r[i].id, "arn:", 4) == 0)
+			TRY(lc_plan(lc, "DeleteVirtualMFADevice SerialNumber=%s",
+				    h->r[i].id));
 	}
-	TRY(remove_all(lc, iam_list_signing_certificates, del_cert,
-		       "DeleteSigningCertificate", "CertificateId", dry));
-	TRY(remove_all(lc, iam_list_ssh_public_keys, del_ssh,
-		       "DeleteSSHPublicKey", "SSHPublicKeyId", dry));
-	TRY(remove_all(lc, iam_list_service_specific_credentials, del_svc,
-		       "DeleteServiceSpecificCredential",
-		       "ServiceSpecificCredentialId", dry));
-	TRY(remove_all(lc, iam_list_mfa_devices, del_mfa,
-		       "DeactivateMFADevice", "SerialNumber", dry));
-	if (dry)
-		TRY(lc_plan(lc, "DeleteUser UserName=%s", lc->user));
-	else
-		TRY(gone_is_done(iam_delete_user(&lc->iam, lc->user)));
+	for (k = 0; k < K_COUNT; k++)
+		if (h->rc[k] != SESCTL_OK)
+			TRY(lc_plan(lc, "# could not list its %s (the caller "
+					"needs iam:%s)",
+				    kinds[k].what, kinds[k].list_action));
+	TRY(lc_plan(lc, "DeleteUser UserName=%s", lc->user));
 out:
-	iam_attached_policy_list_release(&att);
+	return rc;
+}
+
+/* DeleteUser refused: something is still attached.  Read every kind,
+ * remove what is there, and try once more; a kind the caller may not
+ * read is said, with the permission and what is left. */
+static sesctl_err sweep(struct lc *lc)
+{
+	struct holdings h;
+	char missing[512] = "";
+	size_t k, len = 0;
+	sesctl_err rc = SESCTL_OK;
+
+	memset(&h, 0, sizeof(h));
+	ctx_debug(lc->ctx, "IAM user '%s' still has something attached; "
+			   "looking for it",
+		  lc->user);
+	TRY(read_holdings(lc, &h));
+	TRY(remove_all(lc, h.r, h.n));
+	for (k = 0; k < K_COUNT; k++)
+		if (h.rc[k] != SESCTL_OK && len < sizeof(missing))
+			len += (size_t)snprintf(missing + len,
+						sizeof(missing) - len,
+						"%s iam:%s (its %s)",
+						len ? "," : "",
+						kinds[k].list_action,
+						kinds[k].what);
+	rc = gone_is_done(iam_delete_user(&lc->iam, lc->user));
+	if (rc != SESCTL_OK && missing[0])
+		rc = err_setk(&lc->ctx->err, SESCTL_ERR_AUTH, "access-denied",
+			      "IAM user '%s' is left: it still holds something "
+			      "sesctl may not look for; the caller needs%s; "
+			      "its access keys and sesctl's policy are gone, so "
+			      "its SMTP passwords no longer work",
+			      lc->user, missing);
+out:
+	holdings_release(&h);
 	return rc;
 }
 
@@ -191,11 +413,16 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 	struct lc lc;
 	struct iam_user_result u;
 	struct iam_access_key_list keys;
+	struct iam_read rd[2];
+	struct holdings h;
+	struct removal *r = NULL;
 	bool dry = opts_has(o, OPT_DRY_RUN);
 	const char *fmt = opts_get(o, OPT_FORMAT);
 	sesctl_err rc = SESCTL_OK;
+	size_t i, n;
 
 	(void)argv;
+	memset(&h, 0, sizeof(h));
 	memset(&u, 0, sizeof(u));
 	memset(&keys, 0, sizeof(keys));
 	memset(&lc, 0, sizeof(lc));
@@ -208,7 +435,13 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 	TRY(lc_open(&lc, ctx, o, 0));
 	if (!dry)
 		TRY(lc_lock(&lc));
-	rc = iam_get_user(&lc.iam, lc.user, &u);
+	/* The user and its keys at once. */
+	rd[0] = (struct iam_read){ .kind = IAM_READ_GET_USER, .user = lc.user,
+				   .out = &u };
+	rd[1] = (struct iam_read){ .kind = IAM_READ_LIST_ACCESS_KEYS,
+				   .user = lc.user, .out = &keys };
+	rc = iam_read_many(&lc.iam, rd, 2, 2);
+	rc = iam_read_result(&lc.iam, &rd[0]);
 	if (rc == SESCTL_ERR_NOT_FOUND) {
 		ctx_info(ctx, "not enabled: there is no IAM user '%s'; nothing "
 			      "to do",
@@ -223,20 +456,39 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 			"IAM user '%s' is not managed by sesctl (no tag %s=%s); "
 		       "pass --force to delete it anyway",
 		       lc.user, LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE));
-	TRY(gone_is_done(iam_list_access_keys(&lc.iam, lc.user, &keys)));
-	if (!dry)
-		TRY(confirm(&lc, keys.count));
-	TRY(remove_everything(&lc, &keys, dry));
-	if (!dry) {
-		ctx_info(ctx, "deleted IAM user '%s' and everything attached "
-			      "to it",
-			 lc.user);
-		/* No key left for a journal to speak of. */
-		TRY(runlock_journal_clear(ctx, &lc.lock));
+	TRY(gone_is_done(iam_read_result(&lc.iam, &rd[1])));
+	if (dry) {
+		/* Everything there, read at once. */
+		TRY(read_holdings(&lc, &h));
+		TRY(plan_all(&lc, &h));
+		goto out;
 	}
+	TRY(confirm(&lc, keys.count));
+	/* What sesctl made goes at once (its keys, its policy), then the
+	 * user; only if IAM says something else is still attached does the
+	 * sweep look for it. */
+	n = 0;
+	r = calloc(keys.count + 1, sizeof(*r));
+	ENSURE(r, err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	for (i = 0; i < keys.count; i++)
+		r[n++] = (struct removal){ K_KEY,
+					   keys.items[i].access_key_id };
+	r[n++] = (struct removal){ K_POLICY, POLICY_NAME };
+	TRY(remove_all(&lc, r, n));
+	rc = gone_is_done(iam_delete_user(&lc.iam, lc.user));
+	if (rc == SESCTL_ERR_CONFLICT &&
+	    strncmp(lc.iam.last_error.code, "DeleteConflict", 14) == 0)
+		rc = sweep(&lc);
+	TRY(rc);
+	ctx_info(ctx, "deleted IAM user '%s' and everything attached to it",
+		 lc.user);
+	/* No key left for a journal to speak of. */
+	TRY(runlock_journal_clear(ctx, &lc.lock));
 out:
 	if (rc == SESCTL_OK && dry)
 		rc = lc_plan_done(&lc, "disable");
+	free(r);
+	holdings_release(&h);
 	iam_access_key_list_release(&keys);
 	iam_user_result_release(&u);
 	lc_close(&lc);

@@ -77,6 +77,37 @@ def read_tsv(name):
     return [dict(zip(header, line.split("\t"))) for line in lines[1:] if line]
 
 
+# ---- the stand-in's request log: which requests were in flight together --
+
+
+def overlap(a, b):
+    return a["received_at"] < b["answered_at"] and \
+        b["received_at"] < a["answered_at"]
+
+
+def rounds(reqs):
+    """Requests grouped into rounds: a round is a run of requests whose
+    intervals overlap one another (in the order received)."""
+    out = []
+    for r in sorted(reqs, key=lambda r: r["received_at"]):
+        if out and r["received_at"] < max(x["answered_at"] for x in out[-1]):
+            out[-1].append(r)
+        else:
+            out.append([r])
+    return out
+
+
+def most_at_once(reqs):
+    """The largest number of requests whose intervals overlap at one time."""
+    events = sorted([(r["received_at"], 1) for r in reqs] +
+                    [(r["answered_at"], -1) for r in reqs])
+    now = best = 0
+    for _, d in events:
+        now += d
+        best = max(best, now)
+    return best
+
+
 class SesctlTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -19,7 +19,8 @@ import tempfile
 import unittest
 
 from standins.iam import FakeIAM
-from sesctl_test import SesctlTestCase, clean_env, command
+from sesctl_test import (SesctlTestCase, clean_env, command, most_at_once,
+                         overlap, rounds)
 
 USER = "sesctl-smtp"
 NOW = "2026-11-23T12:00:00Z"
@@ -29,34 +30,6 @@ POLICY = {"Version": "2012-10-17", "Statement": [{
 # Every answer is held back this long.  Under valgrind sesctl itself is
 # slow enough that a round's requests could go out further apart.
 LATENCY = 1.0 if os.environ.get("SESCTL_VALGRIND") else 0.2
-
-
-def overlap(a, b):
-    return a["received_at"] < b["answered_at"] and \
-        b["received_at"] < a["answered_at"]
-
-
-def rounds(reqs):
-    """Requests grouped into rounds: a round is a run of requests whose
-    intervals overlap one another (in the order received)."""
-    out = []
-    for r in sorted(reqs, key=lambda r: r["received_at"]):
-        if out and r["received_at"] < max(x["answered_at"] for x in out[-1]):
-            out[-1].append(r)
-        else:
-            out.append([r])
-    return out
-
-
-def most_at_once(reqs):
-    """The largest number of requests whose intervals overlap at one time."""
-    events = sorted([(r["received_at"], 1) for r in reqs] +
-                    [(r["answered_at"], -1) for r in reqs])
-    now = best = 0
-    for _, d in events:
-        now += d
-        best = max(best, now)
-    return best
 
 
 # What status reads of a user: the user, sesctl's policy and the keys,

@@ -313,7 +313,7 @@ static const struct iam_param policy_p[] = { { "UserName", "u" },
 
 #define CALL(action, params, n)                                             \
 	{ action, params, n, SESCTL_OK, SECRET_INIT, { SESCTL_OK, "", "" }, \
-	  { "", "", "", "" }, 0 }
+	  { "", "", "", "" }, 0, false }
 
 /* Open `f` on an IAM that follows `how` and answers nothing before three
  * requests wait, then make GetUser, ListAccessKeys and GetUserPolicy for

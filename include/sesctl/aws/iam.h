@@ -66,9 +66,10 @@
  * Calls that only read can also run several at once (iam_call_many, and
  * the typed iam_read_many): each with its own retries, backoff and error,
  * at most IAM_MAX_IN_FLIGHT requests at a time on as many connections,
- * which later calls reuse.  Calls that change something never do: their
- * order matters, and an unknown outcome of one is resolved by reading
- * state back before anything else happens.
+ * which later calls reuse.  Of the changes only removals may (disable's
+ * deletions do not depend on one another); an unknown outcome of one is
+ * left to its typed call, which reads state back.  Other changes never
+ * do: their order matters.
  */
 #ifndef SESCTL_IAM_H
 #define SESCTL_IAM_H
@@ -154,7 +155,7 @@ MUST_USE sesctl_err iam_call(struct iam_client *c, const char *action,
 /* One call of iam_call_many: action and params are the caller's input,
  * the rest is its outcome. */
 struct iam_call_item {
-	const char *action;             /* a read-only action */
+	const char *action;             /* a read or a removal (below) */
 	const struct iam_param *params; /* borrowed until iam_call_many returns */
 	size_t n_params;
 	sesctl_err rc;                  /* SESCTL_OK: `body` holds the answer */
@@ -162,15 +163,23 @@ struct iam_call_item {
 	struct err_info err;            /* rc's message */
 	struct iam_error error;         /* IAM's error (code "" if none) */
 	unsigned attempts;              /* HTTP requests it took */
+	bool outcome_unknown;           /* a removal that may or may not
+					   have been applied */
 };
 
 /* Make the `n` calls at once, at most `max_in_flight` HTTP requests at a
  * time (0: IAM_MAX_IN_FLIGHT; never over HTTP_MAX_PARALLEL), in the order
  * given as far as the cap allows.  Each call is retried and backed off on
  * its own, exactly as iam_call would, and ends with its own rc, body and
- * message; a failing call does not stop the others.  Only read-only
- * actions are allowed: anything else fails every call before a request
- * goes out.  Returns the rc of the first call that failed, in the order
+ * message; a failing call does not stop the others.  Only reads and the
+ * idempotent removals (DeleteAccessKey, DeleteUserPolicy,
+ * DetachUserPolicy, RemoveUserFromGroup, DeleteLoginProfile,
+ * DeleteSigningCertificate, DeleteSSHPublicKey,
+ * DeleteServiceSpecificCredential, DeactivateMFADevice) are allowed:
+ * anything else fails every call before a request goes out.  A removal
+ * is never read back here: one whose outcome is unknown ends with
+ * outcome_unknown set, and its typed call (which reads back) resolves it.
+ * Returns the rc of the first call that failed, in the order
  * given (SESCTL_OK if none), with its message in ctx->err and its IAM
  * error in c->last_error: what making the calls one after the other would
  * have said. */
