@@ -83,6 +83,29 @@ void smtp_warn_region(struct ctx *ctx, const char *region, const char *host)
 			 region);
 }
 
+sesctl_err smtp_refuse_no_endpoint(struct ctx *ctx, const char *region,
+				   const char *escape)
+{
+	const struct region_info *ri = region_lookup(region);
+
+	if (!ri || ri->smtp_host)
+		return SESCTL_OK;
+	if (!ri->nearby)
+		return err_set(&ctx->err, SESCTL_ERR_USAGE,
+			       "SES has no SMTP endpoint in '%s' (nor anywhere "
+			       "in its partition, %s), so its SMTP settings "
+			       "would name a host that does not exist%s",
+			       region, region_partition(region)->name,
+			       escape ? escape : "");
+	return err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "SES has no SMTP endpoint in '%s' (the SES Developer "
+		       "Guide lists none there), so its SMTP settings would "
+		       "name a host that does not exist; send through a "
+		       "region that has one nearby: %s (--region %.*s)%s",
+		       region, ri->nearby, (int)strcspn(ri->nearby, ","),
+		       ri->nearby, escape ? escape : "");
+}
+
 static sesctl_err check_access_key_id(struct ctx *ctx, const char *id)
 {
 	size_t len = strlen(id), i;
@@ -283,6 +306,8 @@ sesctl_err smtp_derive(struct ctx *ctx, const struct opts *o, int argc,
 	}
 	if (region) {
 		TRY(smtp_check_region(ctx, region));
+		if (fmt)
+			TRY(smtp_refuse_no_endpoint(ctx, region, NULL));
 		if (fmt)
 			TRY(region_smtp_host(region, host, sizeof(host)));
 		smtp_warn_region(ctx, region, fmt ? host : NULL);

@@ -517,6 +517,14 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 		region = us->rec.regions[0];
 	else if (lc->n_regions)
 		region = lc->regions[0];
+	if (region && region_lookup(region) &&
+	    !region_lookup(region)->smtp_host)
+		warn(ws, "no-smtp-endpoint", 1,
+		     "SES has no SMTP endpoint in '%s' (the SES Developer "
+		     "Guide lists none there): settings for it name a host "
+		     "that does not exist; move the app to a region with one "
+		     "with '%s'",
+		     region, advice(lc, so, us, "rotate --region REGION"));
 	if (region && region_smtp_host(region, us->host, sizeof(us->host)) ==
 			      SESCTL_OK) {
 		r->region = region;

@@ -99,7 +99,7 @@ static const char *const warning_codes[] = {
 	"key-old",	  "two-active-keys", "inactive-key",   "unused-key",
 	"unrecorded-key", "lost-key",	     "no-key",	       "policy-missing",
 	"policy-drift",	  "not-managed",     "least-privilege", "console-login",
-	"other-credentials", "incomplete",   NULL
+	"other-credentials", "incomplete",   "no-smtp-endpoint", NULL
 };
 static const char *const check_words[] = { "OK", "WARNING", "CRITICAL" };
 

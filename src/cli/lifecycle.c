@@ -278,6 +278,14 @@ sesctl_err lc_check_regions(struct lc *lc)
 
 	for (i = 0; i < lc->n_regions; i++) {
 		TRY(smtp_check_region(lc->ctx, lc->regions[i]));
+		/* Commands that make settings (lc->fmt) refuse a region
+		 * without an SMTP endpoint, unless told where it is. */
+		if (lc->fmt && !opts_has(lc->o, OPT_SMTP_ENDPOINT_URL))
+			TRY(smtp_refuse_no_endpoint(
+				lc->ctx, lc->regions[i],
+				"; if AWS has added one, --verify "
+				"--smtp-endpoint-url smtps://HOST:465 proves "
+				"it and lets sesctl go on"));
 		for (j = 0; j < i; j++)
 			ENSURE(strcmp(lc->regions[i], lc->regions[j]) != 0,
 			       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,

@@ -208,16 +208,32 @@ class DeriveRefusals(SesctlTestCase):
         self.assertIn(b"SES has no SMTP endpoint in 'ap-east-1'", p.stderr)
         self.assertEqual(len(p.stdout.strip()), 44)
 
-    def test_regions_with_ses_but_no_smtp_endpoint_warn(self):
-        # the SES Developer Guide: no SMTP endpoints in these five
-        for region in ("af-south-1", "ap-southeast-3", "eu-south-1",
-                       "il-central-1", "me-south-1"):
+    def test_regions_with_ses_but_no_smtp_endpoint(self):
+        # the SES Developer Guide: no SMTP endpoints in these five; whole
+        # settings would name a host that does not exist: refused, with
+        # a region nearby that has one; the password alone: a warning
+        for region, nearby in (("af-south-1", "eu-west-1"),
+                               ("ap-southeast-3", "ap-southeast-1"),
+                               ("eu-south-1", "eu-central-1"),
+                               ("il-central-1", "me-central-1"),
+                               ("me-south-1", "me-central-1")):
             p = run(["smtp", "derive", "--region", region,
                      "--access-key-id", EXAMPLE_KEY_ID], stdin=EXAMPLE_SECRET)
-            self.assertExit(p, 0)
+            self.assertExit(p, 2)
+            self.assertEqual(p.stdout, b"")
             self.assertIn(b"SES has no SMTP endpoint in '%s'"
                           % region.encode(), p.stderr)
-            self.assertIn(b"email-smtp.%s.amazonaws.com does not exist"
+            self.assertIn(b"(--region %s)" % nearby.encode(), p.stderr)
+            # the advice works
+            p = run(["smtp", "derive", "--region", nearby,
+                     "--access-key-id", EXAMPLE_KEY_ID], stdin=EXAMPLE_SECRET)
+            self.assertExit(p, 0)
+            self.assertIn(b"SMTP_HOST=email-smtp.%s.amazonaws.com"
+                          % nearby.encode(), p.stdout)
+            p = run(["smtp", "derive", "--region", region],
+                    stdin=EXAMPLE_SECRET)
+            self.assertExit(p, 0)
+            self.assertIn(b"SES has no SMTP endpoint in '%s'"
                           % region.encode(), p.stderr)
         # and one that has: no warning
         p = run(["smtp", "derive", "--region", "eu-west-3"],

@@ -16,6 +16,7 @@ import warnings
 import jsonschema
 
 from standins.iam import FakeIAM
+from standins.ses_smtp import FakeSESSMTP
 from sesctl_test import SesctlTestCase, clean_env, command
 
 USER = "sesctl-smtp-app"
@@ -227,6 +228,68 @@ class StatusAudit(SesctlTestCase):
                          [{"name": "extra", "document": None}])
         self.assertEqual(one["unknown"][0]["permission"], "iam:GetUserPolicy")
         self.assertEqual(one["least_privilege"]["verdict"], "unknown")
+
+
+class NoSmtpEndpoint(SesctlTestCase):
+    """Regions where AWS says SES has no SMTP endpoint: enable and rotate
+    refuse (a host that does not exist), unless --verify proves one;
+    status warns."""
+
+    def setUp(self):
+        self.iam = FakeIAM(tls=True)
+        self.iam.start()
+        self.addCleanup(self.iam.stop)
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.env = clean_env(HOME=self.tmp, SESCTL_STATE_DIR=self.tmp,
+                             SESCTL_TEST_RETRY_BASE_MS="1",
+                             **self.iam.env(region="eu-west-1"))
+
+    def call(self, *args):
+        return subprocess.run(command(list(args)), capture_output=True,
+                              stdin=subprocess.DEVNULL, env=self.env,
+                              timeout=120)
+
+    def test_enable_and_rotate_refuse_status_warns(self):
+        p = self.call("smtp", "enable", "--name", "app", "--region",
+                      "me-south-1")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b"SES has no SMTP endpoint in 'me-south-1'", p.stderr)
+        self.assertIn(b"(--region me-central-1)", p.stderr)
+        self.assertEqual(self.iam.requests, [])
+        # the advice works
+        p = self.call("smtp", "enable", "--name", "app", "--region",
+                      "me-central-1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"SMTP_HOST=email-smtp.me-central-1.amazonaws.com",
+                      p.stdout)
+        n = len(self.iam.requests)
+        p = self.call("smtp", "rotate", "--name", "app", "--region",
+                      "af-south-1")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual(len(self.iam.requests), n)
+        self.assertEqual(len(self.iam.user(USER)["access_keys"]), 1)
+        # status of that region warns, and is no failure
+        p = self.call("smtp", "status", "--name", "app", "--region",
+                      "af-south-1", "--format", "json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        one = json.loads(p.stdout)
+        validator("status").validate(one)
+        self.assertIn("no-smtp-endpoint",
+                      [w["code"] for w in one["warnings"]])
+        p = self.call("smtp", "status", "--name", "app")
+        self.assertNotIn(b"no-smtp-endpoint", p.stdout)
+
+    def test_verify_proves_an_endpoint_sesctl_does_not_know(self):
+        smtp = FakeSESSMTP(self.iam, region="il-central-1")
+        smtp.start()
+        self.addCleanup(smtp.stop)
+        p = self.call("smtp", "enable", "--name", "app", "--region",
+                      "il-central-1", "--verify", "--smtp-endpoint-url",
+                      smtp.url)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"SMTP_HOST=email-smtp.il-central-1.amazonaws.com",
+                      p.stdout)
 
 
 if __name__ == "__main__":

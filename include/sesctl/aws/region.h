@@ -31,6 +31,9 @@ struct region_info {
 	const char *name;      /* "eu-west-1" */
 	const char *smtp_host; /* NULL: SES has no endpoint in this region */
 	const char *fips_host; /* NULL unless a source lists one */
+	const char *nearby;    /* without an SMTP host: the nearest regions
+				  with one ("eu-west-1, eu-central-1"), NULL
+				  if its partition has none */
 };
 
 /* True if `name` has the shape of an AWS region: lowercase letters, digits

@@ -195,5 +195,11 @@ MUST_USE sesctl_err lc_plan_done(struct lc *lc, const char *command);
 /* Region checks shared with derive (cmd_smtp.c). */
 MUST_USE sesctl_err smtp_check_region(struct ctx *ctx, const char *region);
 void smtp_warn_region(struct ctx *ctx, const char *region, const char *host);
+/* Settings for a region where AWS says SES has no SMTP endpoint would name
+ * a host that does not exist: a usage error naming nearby regions that
+ * have one.  (Regions sesctl does not know pass: see smtp_warn_region.) */
+MUST_USE sesctl_err smtp_refuse_no_endpoint(struct ctx *ctx,
+					    const char *region,
+					    const char *escape);
 
 #endif
