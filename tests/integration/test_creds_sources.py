@@ -154,6 +154,9 @@ class Sources(SesctlTestCase):
         for r in calls:
             self.assertIn(r["caller"], ok, r["action"])
             self.assertTrue(r["sigv4"]["ok"], r["action"])
+            # (status asks for a login profile: none is NoSuchEntity)
+            if r["action"] == "GetLoginProfile" and r["status"] == 404:
+                continue
             self.assertEqual(r["status"], 200, r["response"])
 
     def minted(self, role_arn):
