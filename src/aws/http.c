@@ -53,7 +53,7 @@ struct http_client {
 	unsigned next_id;
 	long connections;
 	long connect_ms, total_ms;
-	char *ca_bundle;
+	struct http_ca ca;
 };
 
 static bool curl_ready;
@@ -214,9 +214,9 @@ static sesctl_err xfer_new(struct http_client *c, struct err_info *err,
 	SETOPT(CURLOPT_VERBOSE, 1L);
 	SETOPT(CURLOPT_PRIVATE, x);
 	SETOPT(CURLOPT_SHARE, c->share);
-	if (c->ca_bundle)
-		SETOPT(CURLOPT_CAINFO, c->ca_bundle);
 #undef SETOPT
+	if (cc == CURLE_OK)
+		cc = http_ca_setopt(x->curl, &c->ca);
 	ENSURE(cc == CURLE_OK,
 	       err_set(err, SESCTL_ERR_FAIL, "libcurl setup failed: %s",
 		       curl_easy_strerror(cc)));
@@ -370,6 +370,16 @@ static sesctl_err xfer_result(struct xfer *x, CURLcode cc)
 	resp->failure = classify(cc, resp->sends > 0 || req_size > 0);
 	switch (resp->failure) {
 	case HTTP_TLS:
+		if (c->ca.unreadable) {
+			rc = err_set(x->err, SESCTL_ERR_NETWORK,
+				     "no CA certificates could be read from "
+				     "'%s' (%s)",
+				     c->ca.unreadable,
+				     c->ca.bundle ? "--ca-bundle or "
+						    "AWS_CA_BUNDLE" :
+						    "the system's CA bundle");
+			break;
+		}
 		rc = err_set(x->err, SESCTL_ERR_NETWORK,
 			     "TLS verification of '%s' failed: %s; for a "
 			     "private CA pass --ca-bundle or set AWS_CA_BUNDLE",
@@ -474,9 +484,10 @@ sesctl_err http_client_new(struct ctx *ctx, const struct http_options *opts,
 				DEFAULT_CONNECT_TIMEOUT_MS;
 	c->total_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms :
 						     DEFAULT_TIMEOUT_MS;
+	c->ca.ctx = ctx;
 	if (opts && opts->ca_bundle) {
-		c->ca_bundle = strdup(opts->ca_bundle);
-		ENSURE(c->ca_bundle, err_set(&ctx->err, SESCTL_ERR_NOMEM,
+		c->ca.bundle = strdup(opts->ca_bundle);
+		ENSURE(c->ca.bundle, err_set(&ctx->err, SESCTL_ERR_NOMEM,
 					     "out of memory"));
 	}
 	c->share = curl_share_init();
@@ -521,7 +532,7 @@ void http_client_free(struct http_client *c)
 		xfer_free(c->pool[i]);
 	if (c->share)
 		curl_share_cleanup(c->share);
-	free(c->ca_bundle);
+	free(c->ca.bundle);
 	free(c);
 }
 
@@ -543,6 +554,7 @@ sesctl_err http_global_init(struct ctx *ctx)
 
 void http_global_cleanup(void)
 {
+	http_ca_global_cleanup();
 	if (curl_ready)
 		curl_global_cleanup();
 	curl_ready = false;
