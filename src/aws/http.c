@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "http_int.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define DEFAULT_TIMEOUT_MS 60000L
@@ -52,247 +53,15 @@ struct http_client {
 	unsigned next_id;
 	long connections;
 	long connect_ms, total_ms;
-	char *ca_bundle;
+	struct http_ca ca;
 };
 
 static bool curl_ready;
 
-/* ---- redaction ----------------------------------------------------- */
+/* ---- callbacks ----------------------------------------------------- */
 
-static bool ci_contains(const char *p, size_t n, const char *needle)
-{
-	size_t m = strlen(needle), i, j;
-
-	for (i = 0; i + m <= n; i++) {
-		for (j = 0; j < m; j++)
-			if (tolower((unsigned char)p[i + j]) != needle[j])
-				break;
-		if (j == m)
-			return true;
-	}
-	return false;
-}
-
-static bool sensitive_name(const char *p, size_t n)
-{
-	return ci_contains(p, n, "secret") || ci_contains(p, n, "token") ||
-	       ci_contains(p, n, "password") || ci_contains(p, n, "signature");
-}
-
-struct strbuf {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void sb_add(struct strbuf *b, const char *s, size_t n)
-{
-	char *np;
-
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		np = realloc(b->p, cap);
-		if (!np) {
-			b->failed = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_str(struct strbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-#define REDACTED "<redacted>"
-
-static bool is_name_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == ':' ||
-	       c == '.';
-}
-
-/* XML: the text of any element whose name is sensitive. */
-static void redact_xml(struct strbuf *b, const char *in, size_t len)
-{
-	size_t i = 0, start, name_end;
-
-	while (i < len) {
-		if (in[i] != '<' || i + 1 >= len || in[i + 1] == '/' ||
-		    !is_name_char(in[i + 1])) {
-			sb_add(b, in + i, 1);
-			i++;
-			continue;
-		}
-		start = i;
-		i++;
-		while (i < len && is_name_char(in[i]))
-			i++;
-		name_end = i;
-		while (i < len && in[i] != '>')
-			i++;
-		if (i >= len) {
-			sb_add(b, in + start, len - start);
-			return;
-		}
-		i++; /* past '>' */
-		sb_add(b, in + start, i - start);
-		if (in[i - 2] != '/' &&
-		    sensitive_name(in + start + 1, name_end - start - 1)) {
-			while (i < len && in[i] != '<')
-				i++;
-			sb_str(b, REDACTED);
-		}
-	}
-}
-
-/* JSON: "sensitiveName": "value" */
-static void redact_json(struct strbuf *b, const char *in, size_t len)
-{
-	size_t i = 0, start, end;
-
-	while (i < len) {
-		if (in[i] != '"') {
-			sb_add(b, in + i, 1);
-			i++;
-			continue;
-		}
-		start = i++;
-		while (i < len && in[i] != '"') {
-			if (in[i] == '\\' && i + 1 < len)
-				i++;
-			i++;
-		}
-		if (i >= len) {
-			sb_add(b, in + start, len - start);
-			return;
-		}
-		end = ++i; /* past the closing quote */
-		sb_add(b, in + start, end - start);
-		while (i < len && isspace((unsigned char)in[i]))
-			i++;
-		if (i >= len || in[i] != ':' ||
-		    !sensitive_name(in + start + 1, end - start - 2))
-			continue;
-		sb_add(b, in + end, i + 1 - end); /* whitespace and ':' */
-		i++;
-		while (i < len && isspace((unsigned char)in[i]))
-			sb_add(b, in + i++, 1);
-		if (i < len && in[i] == '"') {
-			i++;
-			while (i < len && in[i] != '"') {
-				if (in[i] == '\\' && i + 1 < len)
-					i++;
-				i++;
-			}
-			if (i < len)
-				i++;
-			sb_str(b, "\"" REDACTED "\"");
-		}
-	}
-}
-
-/* application/x-www-form-urlencoded: name=value&... */
-static void redact_form(struct strbuf *b, const char *in, size_t len)
-{
-	size_t i = 0, start, eq;
-
-	while (i < len) {
-		start = i;
-		while (i < len && in[i] != '&' && in[i] != '=')
-			i++;
-		eq = i;
-		while (i < len && in[i] != '&')
-			i++;
-		if (eq < i && sensitive_name(in + start, eq - start)) {
-			sb_add(b, in + start, eq + 1 - start);
-			sb_str(b, REDACTED);
-		} else {
-			sb_add(b, in + start, i - start);
-		}
-		if (i < len)
-			sb_add(b, in + i++, 1);
-	}
-}
-
-char *http_redact(const char *in, size_t len)
-{
-	struct strbuf b = { NULL, 0, 0, false };
-	size_t i = 0;
-
-	while (i < len && isspace((unsigned char)in[i]))
-		i++;
-	if (i < len && in[i] == '<')
-		redact_xml(&b, in, len);
-	else if (i < len && (in[i] == '{' || in[i] == '['))
-		redact_json(&b, in, len);
-	else
-		redact_form(&b, in, len);
-	sb_add(&b, "", 0);
-	if (b.failed) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
-}
-
-/* One header line for the debug log, with its secret parts hidden. */
-static void debug_header_line(struct ctx *ctx, const char *pfx, char dir,
-			      const char *line, size_t n)
-{
-	const char *colon = memchr(line, ':', n);
-	size_t name_len = colon ? (size_t)(colon - line) : 0;
-
-	if (n == 0)
-		return;
-	if (colon && name_len == strlen("authorization") &&
-	    strncasecmp(line, "authorization", name_len) == 0) {
-		const char *sig = NULL, *p;
-
-		for (p = line; p + 10 <= line + n; p++)
-			if (strncmp(p, "Signature=", 10) == 0)
-				sig = p + 10;
-		if (sig)
-			ctx_debug(ctx, "%s%c %.*s%s", pfx, dir,
-				  (int)(sig - line), line, REDACTED);
-		else
-			ctx_debug(ctx, "%s%c %.*s: %s", pfx, dir, (int)name_len,
-				  line, REDACTED);
-		return;
-	}
-	if (colon && sensitive_name(line, name_len)) {
-		ctx_debug(ctx, "%s%c %.*s: %s", pfx, dir, (int)name_len, line,
-			  REDACTED);
-		return;
-	}
-	ctx_debug(ctx, "%s%c %.*s", pfx, dir, (int)n, line);
-}
-
-static void debug_lines(struct ctx *ctx, const char *pfx, char dir,
-			const char *data, size_t size)
-{
-	size_t i = 0, start;
-
-	while (i < size) {
-		start = i;
-		while (i < size && data[i] != '\n' && data[i] != '\r')
-			i++;
-		debug_header_line(ctx, pfx, dir, data + start, i - start);
-		while (i < size && (data[i] == '\n' || data[i] == '\r'))
-			i++;
-	}
-}
-
+/* The debug log (http_redact.c); also counts how often a request went
+ * out. */
 static int on_debug(CURL *handle, curl_infotype type, char *data, size_t size,
 		    void *userp)
 {
@@ -327,21 +96,6 @@ static int on_debug(CURL *handle, curl_infotype type, char *data, size_t size,
 	}
 	return 0;
 }
-
-static void debug_body(struct ctx *ctx, const char *pfx, char dir,
-		       const void *body, size_t len)
-{
-	char *red;
-
-	if (!ctx->debug || len == 0)
-		return;
-	red = http_redact(body, len);
-	if (red)
-		ctx_debug(ctx, "%s%c (body, %zu bytes) %s", pfx, dir, len, red);
-	free(red);
-}
-
-/* ---- callbacks ----------------------------------------------------- */
 
 static size_t on_write(char *data, size_t size, size_t nmemb, void *userp)
 {
@@ -390,148 +144,6 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
 				  sizeof(x->resp->content_type), colon + 1,
 				  n - name_len - 1);
 	return n;
-}
-
-/* ---- URLs ---------------------------------------------------------- */
-
-static bool is_loopback_host(const char *host)
-{
-	if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
-	    strcmp(host, "::1") == 0)
-		return true;
-	if (strncmp(host, "127.", 4) == 0) {
-		for (host += 4; *host; host++)
-			if (!isdigit((unsigned char)*host) && *host != '.')
-				return false;
-		return true;
-	}
-	return false;
-}
-
-/* Parse `url` into `*u` and its scheme and host (freed by the caller with
- * curl_free/curl_url_cleanup, also on error). */
-static sesctl_err parse_url(struct ctx *ctx, const char *url, CURLU **u,
-			    char **scheme, char **host)
-{
-	*u = curl_url();
-	if (!*u)
-		return err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory");
-	if (strlen(url) >= HTTP_URL_MAX ||
-	    curl_url_set(*u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(*u, CURLUPART_SCHEME, scheme, 0) != CURLUE_OK ||
-	    curl_url_get(*u, CURLUPART_HOST, host, 0) != CURLUE_OK)
-		return err_set(&ctx->err, SESCTL_ERR_USAGE,
-			       "invalid endpoint URL '%s'", url);
-	return SESCTL_OK;
-}
-
-bool http_url_host(const char *url, bool *https, char *host, size_t size)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *h = NULL, *user = NULL, *pw = NULL;
-	const char *start;
-	size_t len;
-	bool ok = false;
-
-	if (!u || strlen(url) >= HTTP_URL_MAX ||
-	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK)
-		goto out;
-	if (strcmp(scheme, "https") == 0)
-		*https = true;
-	else if (strcmp(scheme, "http") == 0)
-		*https = false;
-	else
-		goto out;
-	start = h;
-	len = strlen(h);
-	if (len >= 2 && h[0] == '[' && h[len - 1] == ']') {
-		start = h + 1;
-		len -= 2;
-	}
-	if (len == 0 || len >= size)
-		goto out;
-	memcpy(host, start, len);
-	host[len] = '\0';
-	ok = true;
-out:
-	curl_free(scheme);
-	curl_free(h);
-	curl_free(user);
-	curl_free(pw);
-	curl_url_cleanup(u);
-	return ok;
-}
-
-sesctl_err http_check_url(struct ctx *ctx, const char *url)
-{
-	CURLU *u = NULL;
-	char *scheme = NULL, *host = NULL;
-	sesctl_err rc = SESCTL_OK;
-
-	TRY(parse_url(ctx, url, &u, &scheme, &host));
-	if (strcmp(scheme, "https") == 0)
-		goto out;
-	ENSURE(strcmp(scheme, "http") == 0,
-	       err_set(&ctx->err, SESCTL_ERR_USAGE,
-		       "endpoint URL '%s' must use https", url));
-	ENSURE(is_loopback_host(host),
-	       err_set(&ctx->err, SESCTL_ERR_USAGE,
-		       "endpoint URL '%s' uses plain http to a host that is not "
-		       "loopback; use https so credentials and the secret "
-		       "access key are not sent in the clear",
-		       url));
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(u);
-	return rc;
-}
-
-sesctl_err http_url_parts(struct ctx *ctx, const char *url, char *host,
-			  size_t host_size, char *path, size_t path_size)
-{
-	CURLU *u = NULL;
-	char *scheme = NULL, *h = NULL, *port = NULL, *p = NULL, *extra = NULL;
-	sesctl_err rc = SESCTL_OK;
-	int n;
-
-	TRY(parse_url(ctx, url, &u, &scheme, &h));
-	ENSURE(curl_url_get(u, CURLUPART_PATH, &p, 0) == CURLUE_OK,
-	       err_set(&ctx->err, SESCTL_ERR_USAGE,
-		       "invalid endpoint URL '%s'", url));
-	ENSURE(curl_url_get(u, CURLUPART_QUERY, &extra, 0) != CURLUE_OK &&
-		       curl_url_get(u, CURLUPART_FRAGMENT, &extra, 0) !=
-			       CURLUE_OK &&
-		       curl_url_get(u, CURLUPART_USER, &extra, 0) != CURLUE_OK,
-	       err_set(&ctx->err, SESCTL_ERR_USAGE,
-		       "endpoint URL '%s' may not have a query, fragment or "
-		       "user name",
-		       url));
-	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK &&
-	    !((strcmp(scheme, "https") == 0 && strcmp(port, "443") == 0) ||
-	      (strcmp(scheme, "http") == 0 && strcmp(port, "80") == 0)))
-		n = snprintf(host, host_size, "%s:%s", h, port);
-	else
-		n = snprintf(host, host_size, "%s", h);
-	ENSURE(n > 0 && (size_t)n < host_size,
-	       err_set(&ctx->err, SESCTL_ERR_USAGE,
-		       "endpoint URL '%s' has a host name that is too long", url));
-	n = snprintf(path, path_size, "%s", *p ? p : "/");
-	ENSURE(n > 0 && (size_t)n < path_size,
-	       err_set(&ctx->err, SESCTL_ERR_USAGE,
-		       "endpoint URL '%s' has a path that is too long", url));
-out:
-	curl_free(extra);
-	curl_free(scheme);
-	curl_free(h);
-	curl_free(port);
-	curl_free(p);
-	curl_url_cleanup(u);
-	return rc;
 }
 
 /* ---- transfers ----------------------------------------------------- */
@@ -602,9 +214,9 @@ static sesctl_err xfer_new(struct http_client *c, struct err_info *err,
 	SETOPT(CURLOPT_VERBOSE, 1L);
 	SETOPT(CURLOPT_PRIVATE, x);
 	SETOPT(CURLOPT_SHARE, c->share);
-	if (c->ca_bundle)
-		SETOPT(CURLOPT_CAINFO, c->ca_bundle);
 #undef SETOPT
+	if (cc == CURLE_OK)
+		cc = http_ca_setopt(x->curl, &c->ca);
 	ENSURE(cc == CURLE_OK,
 	       err_set(err, SESCTL_ERR_FAIL, "libcurl setup failed: %s",
 		       curl_easy_strerror(cc)));
@@ -758,6 +370,16 @@ static sesctl_err xfer_result(struct xfer *x, CURLcode cc)
 	resp->failure = classify(cc, resp->sends > 0 || req_size > 0);
 	switch (resp->failure) {
 	case HTTP_TLS:
+		if (c->ca.unreadable) {
+			rc = err_set(x->err, SESCTL_ERR_NETWORK,
+				     "no CA certificates could be read from "
+				     "'%s' (%s)",
+				     c->ca.unreadable,
+				     c->ca.bundle ? "--ca-bundle or "
+						    "AWS_CA_BUNDLE" :
+						    "the system's CA bundle");
+			break;
+		}
 		rc = err_set(x->err, SESCTL_ERR_NETWORK,
 			     "TLS verification of '%s' failed: %s; for a "
 			     "private CA pass --ca-bundle or set AWS_CA_BUNDLE",
@@ -862,9 +484,10 @@ sesctl_err http_client_new(struct ctx *ctx, const struct http_options *opts,
 				DEFAULT_CONNECT_TIMEOUT_MS;
 	c->total_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms :
 						     DEFAULT_TIMEOUT_MS;
+	c->ca.ctx = ctx;
 	if (opts && opts->ca_bundle) {
-		c->ca_bundle = strdup(opts->ca_bundle);
-		ENSURE(c->ca_bundle, err_set(&ctx->err, SESCTL_ERR_NOMEM,
+		c->ca.bundle = strdup(opts->ca_bundle);
+		ENSURE(c->ca.bundle, err_set(&ctx->err, SESCTL_ERR_NOMEM,
 					     "out of memory"));
 	}
 	c->share = curl_share_init();
@@ -909,7 +532,7 @@ void http_client_free(struct http_client *c)
 		xfer_free(c->pool[i]);
 	if (c->share)
 		curl_share_cleanup(c->share);
-	free(c->ca_bundle);
+	free(c->ca.bundle);
 	free(c);
 }
 
@@ -931,6 +554,7 @@ sesctl_err http_global_init(struct ctx *ctx)
 
 void http_global_cleanup(void)
 {
+	http_ca_global_cleanup();
 	if (curl_ready)
 		curl_global_cleanup();
 	curl_ready = false;

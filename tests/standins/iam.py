@@ -175,6 +175,7 @@ class FakeIAM(ServerMixin, FaultsMixin, SigCheckMixin, STSMixin, StateMixin,
         self._conn_seq = 0
         self.connections_accepted = 0
         self.tls_handshakes = 0
+        self.tls_resumed = 0
         self._open = {}
         self._server = None
         self._thread = None

@@ -22,6 +22,7 @@ Request log and connections
     iam.clear_requests()
     iam.connections_accepted   TCP connections accepted
     iam.tls_handshakes         TLS handshakes completed (== accepted in HTTP mode)
+    iam.tls_resumed            of those, the ones that resumed an earlier session
     iam.iam_connection_ids()   distinct conn ids that carried IAM requests
 Control requests (below) are not in iam.requests.
 
@@ -31,7 +32,8 @@ No IAM request uses the path prefix /__fake__/; these take and return JSON and
 need no signature:
     GET  /__fake__/info               same JSON as the CLI prints
     GET  /__fake__/requests           {"requests": [...]};  DELETE clears
-    GET  /__fake__/connections        {"accepted", "tls_handshakes", "iam_connection_ids"}
+    GET  /__fake__/connections        {"accepted", "tls_handshakes", "tls_resumed",
+                                       "iam_connection_ids"}
     GET  /__fake__/faults             POST {kind, action, nth, times, ...} or a list
                                       -> {"ids": [...]};  DELETE clears
     GET  /__fake__/state              PUT replaces it
@@ -308,6 +310,8 @@ class ServerMixin:
     def _handshake_done(self, conn_id, sock):
         with self._meta:
             self.tls_handshakes += 1
+            if getattr(sock, "session_reused", False):
+                self.tls_resumed += 1
             self._open[conn_id] = sock
 
     def _connection_closed(self, conn_id):
@@ -428,6 +432,7 @@ class ServerMixin:
             elif what == "connections":
                 reply(200, {"accepted": self.connections_accepted,
                             "tls_handshakes": self.tls_handshakes,
+                            "tls_resumed": self.tls_resumed,
                             "iam_connection_ids": self.iam_connection_ids()})
             elif what == "faults":
                 if m == "POST":

@@ -7,7 +7,10 @@
  * requests started together with http_start run at once, each on a
  * connection of its own (HTTP/1.1), which later requests reuse.  TLS
  * verification is always on; plain http is refused unless the host is a
- * loopback address.  Response bodies land in a struct secret (they can hold
+ * loopback address.  The CAs trusted (--ca-bundle's file, else the
+ * system's hashed CA directory, else its bundle file) are read once per
+ * process, not per connection, and a new connection resumes the TLS
+ * session of an earlier one.  Response bodies land in a struct secret (they can hold
  * a SecretAccessKey) capped at HTTP_MAX_BODY.
  *
  * --debug: request and response lines and headers go to stderr through a
@@ -39,7 +42,8 @@
 struct http_client;
 
 struct http_options {
-	const char *ca_bundle;   /* PEM file of trusted CAs; NULL: the system's */
+	const char *ca_bundle;   /* PEM file of trusted CAs, besides the
+				    system's CA directory; NULL: the system's */
 	long connect_timeout_ms; /* 0: 10 s */
 	long timeout_ms;         /* whole request; 0: 60 s */
 };

@@ -27,7 +27,7 @@
  * and 5xx after the retries SESCTL_ERR_NETWORK), with STS's own message and
  * what to do in ctx->err.  Secrets (the caller's secret key and token, the
  * answer, the new secret key and token) live only in struct secret; the
- * debug log redacts them (http.c).
+ * debug log redacts them (http_redact.c).
  */
 #ifndef SESCTL_STS_H
 #define SESCTL_STS_H

@@ -1,0 +1,251 @@
+"""Which CA certificates sesctl trusts, over real HTTPS to the IAM stand-in.
+
+Three ways to trust: --ca-bundle FILE, AWS_CA_BUNDLE=FILE, and neither
+(the system's CAs: its hashed CA directory, looked up per certificate, or
+its bundle file where there is no hashed directory).  Each must verify the
+stand-in's certificate when its CA is trusted and refuse it when only
+another CA is.  The system's directory and file are stood in for with
+SESCTL_TEST_SYSTEM_CA_DIR and SESCTL_TEST_SYSTEM_CA_FILE (test builds
+only), so nothing is installed system-wide; the directory is made with
+`openssl rehash`, as update-ca-certificates makes /etc/ssl/certs.
+
+Also: a bundle is read once per process however many connections and
+clients (STS, then IAM) there are, and a later connection resumes the
+TLS session of an earlier one."""
+import os
+import shutil
+import subprocess
+import tempfile
+import textwrap
+import unittest
+
+from standins.iam import FakeIAM
+from standins.tls import make_ca_and_server_cert
+from sesctl_test import SesctlTestCase, clean_env, command
+
+USER = "sesctl-smtp"
+REGION = "eu-west-1"
+POLICY = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Action": "ses:SendRawEmail", "Resource": "*"}]}
+NETWORK = 6
+
+
+def hashed_dir(path, *pems):
+    """A CA directory as OpenSSL looks one up: the PEM files and, beside
+    them, a link named by each certificate's subject hash."""
+    os.makedirs(path)
+    for i, pem in enumerate(pems):
+        shutil.copy(pem, os.path.join(path, "ca-%d.pem" % i))
+    subprocess.run(["openssl", "rehash", path], check=True,
+                   capture_output=True)
+    links = [n for n in os.listdir(path) if n.endswith(".0")]
+    assert len(links) == len(pems), links
+    return path
+
+
+class CATrust(SesctlTestCase):
+    def setUp(self):
+        self.iam = FakeIAM(tls=True, seed=31)
+        self.iam.start()
+        self.addCleanup(self.iam.stop)
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.iam.seed_user(USER, path="/sesctl/", access_keys=1,
+                           tags={"ManagedBy": "sesctl", "SesctlName": "default"},
+                           inline_policies={"sesctl-ses-send": POLICY})
+        self.good = self.iam.ca_file
+        # A CA that did not sign the stand-in's certificate.
+        self.other = make_ca_and_server_cert(
+            os.path.join(self.tmp, "other"), common_name="another").ca_file
+        self.good_dir = hashed_dir(os.path.join(self.tmp, "good.d"), self.good)
+        self.other_dir = hashed_dir(os.path.join(self.tmp, "other.d"),
+                                    self.other)
+        # The CA's file in a directory without hash links: not a CA
+        # directory OpenSSL can look anything up in.
+        self.plain_dir = os.path.join(self.tmp, "plain.d")
+        os.mkdir(self.plain_dir)
+        shutil.copy(self.good, self.plain_dir)
+        env = self.iam.env(region=REGION)
+        del env["AWS_CA_BUNDLE"]
+        # By default the stand-in's CA is nowhere in the "system's" CAs.
+        self.env = clean_env(HOME=self.tmp, SESCTL_TEST_RETRY_BASE_MS="1",
+                             SESCTL_TEST_SYSTEM_CA_DIR=self.other_dir,
+                             SESCTL_TEST_SYSTEM_CA_FILE=self.other, **env)
+
+    def status(self, *args, code=0, **extra):
+        env = dict(self.env, **extra)
+        p = subprocess.run(command(["--debug", "smtp", "status"] + list(args)),
+                           capture_output=True, env=env, timeout=120)
+        self.err = p.stderr.decode()
+        self.assertEqual(p.returncode, code,
+                         "exit %d, want %d\nstderr: %s" % (
+                             p.returncode, code, self.err[-3000:]))
+        return p.stdout.decode()
+
+    def assert_verified(self):
+        answered = [r for r in self.iam.requests if r["status"] == 200]
+        self.assertTrue(answered)
+        self.assertTrue(all(r["sigv4"]["ok"] for r in answered))
+
+    def assert_refused(self):
+        self.assertIn("TLS verification of '%s' failed" % self.iam.url,
+                      self.err)
+        self.assertEqual(self.iam.requests, [])
+
+    def store_lines(self):
+        return [line for line in self.err.splitlines()
+                if "debug: CA store: " in line]
+
+    # ---- --ca-bundle ------------------------------------------------------
+
+    def test_ca_bundle_option_verifies(self):
+        self.status("--ca-bundle", self.good)
+        self.assert_verified()
+        self.assertEqual(len(self.store_lines()), 1)
+        self.assertIn("1 certificates from '%s'" % self.good,
+                      self.store_lines()[0])
+
+    def test_ca_bundle_option_refuses_another_ca(self):
+        self.status("--ca-bundle", self.other, code=NETWORK)
+        self.assert_refused()
+
+    def test_ca_bundle_option_wins_over_env(self):
+        self.status("--ca-bundle", self.good, AWS_CA_BUNDLE=self.other)
+        self.assert_verified()
+        self.status("--ca-bundle", self.other, code=NETWORK,
+                    AWS_CA_BUNDLE=self.good)
+
+    # ---- AWS_CA_BUNDLE ------------------------------------------------------
+
+    def test_aws_ca_bundle_verifies(self):
+        self.status(AWS_CA_BUNDLE=self.good)
+        self.assert_verified()
+
+    def test_aws_ca_bundle_refuses_another_ca(self):
+        self.status(code=NETWORK, AWS_CA_BUNDLE=self.other)
+        self.assert_refused()
+
+    def test_bundle_adds_to_the_system_directory(self):
+        # As libcurl's default CApath did beside CURLOPT_CAINFO: a bundle
+        # of a proxy's CA does not stop the system's CAs from verifying.
+        self.status(AWS_CA_BUNDLE=self.other,
+                    SESCTL_TEST_SYSTEM_CA_DIR=self.good_dir)
+        self.assert_verified()
+        # ...but not the system's bundle file, which is not read then
+        self.iam.clear_requests()
+        self.status(code=NETWORK, AWS_CA_BUNDLE=self.other,
+                    SESCTL_TEST_SYSTEM_CA_DIR=self.plain_dir,
+                    SESCTL_TEST_SYSTEM_CA_FILE=self.good)
+        self.assert_refused()
+
+    def test_unreadable_bundle(self):
+        missing = os.path.join(self.tmp, "missing.pem")
+        self.status(code=NETWORK, AWS_CA_BUNDLE=missing)
+        self.assertIn("no CA certificates could be read from '%s'" % missing,
+                      self.err)
+        not_pem = os.path.join(self.tmp, "not.pem")
+        with open(not_pem, "w") as f:
+            f.write("not a certificate\n")
+        self.status("--ca-bundle", not_pem, code=NETWORK)
+        self.assertIn("no CA certificates could be read from '%s'" % not_pem,
+                      self.err)
+        self.assertEqual(self.iam.requests, [])
+
+    # ---- the system's CAs -------------------------------------------------
+
+    def test_default_hashed_directory_verifies(self):
+        # The directory alone: the system file, another CA's, is not read.
+        self.status(SESCTL_TEST_SYSTEM_CA_DIR=self.good_dir)
+        self.assert_verified()
+        self.assertEqual(self.store_lines(), [
+            "sesctl: debug: CA store: the system's hashed directory '%s', "
+            "each issuer read when a certificate needs it" % self.good_dir])
+
+    def test_default_hashed_directory_refuses_another_ca(self):
+        self.status(code=NETWORK, SESCTL_TEST_SYSTEM_CA_DIR=self.other_dir,
+                    SESCTL_TEST_SYSTEM_CA_FILE=self.good)
+        self.assert_refused()
+        self.assertIn("for a private CA pass --ca-bundle", self.err)
+
+    def test_default_file_where_no_hashed_directory(self):
+        self.status(SESCTL_TEST_SYSTEM_CA_DIR=self.plain_dir,
+                    SESCTL_TEST_SYSTEM_CA_FILE=self.good)
+        self.assert_verified()
+        self.assertEqual(self.store_lines(), [
+            "sesctl: debug: CA store: 1 certificates from '%s' (no hashed CA "
+            "directory at '%s')" % (self.good, self.plain_dir)])
+        self.iam.clear_requests()
+        self.status(code=NETWORK,
+                    SESCTL_TEST_SYSTEM_CA_DIR=os.path.join(self.tmp, "none"),
+                    SESCTL_TEST_SYSTEM_CA_FILE=self.other)
+        self.assert_refused()
+
+    # ---- read once, sessions shared -----------------------------------------
+
+    def test_bundle_read_once_per_process(self):
+        # status opens several connections (three at once, here on one
+        # client); assume-role adds an STS client before the IAM one.
+        # Every CA in the bundle is parsed once for all of them.
+        extra = [make_ca_and_server_cert(os.path.join(self.tmp, "x%d" % i),
+                                         common_name="extra %d" % i).ca_file
+                 for i in range(3)]
+        bundle = os.path.join(self.tmp, "bundle.pem")
+        with open(bundle, "w") as out:
+            for pem in extra + [self.good]:
+                with open(pem) as f:
+                    out.write(f.read())
+        self.status(AWS_CA_BUNDLE=bundle)
+        self.assert_verified()
+        self.assertGreaterEqual(len(self.iam.iam_connection_ids()), 2)
+        self.assertEqual(len(self.store_lines()), 1, self.store_lines())
+        self.assertIn("4 certificates from '%s'" % bundle,
+                      self.store_lines()[0])
+
+        role = self.iam.add_role("sesctl-admin")
+        admin = self.iam.admin
+        os.makedirs(os.path.join(self.tmp, ".aws"), exist_ok=True)
+        with open(os.path.join(self.tmp, ".aws", "config"), "w") as f:
+            f.write(textwrap.dedent("""\
+                [profile base]
+                aws_access_key_id = %s
+                aws_secret_access_key = %s
+                [profile deploy]
+                role_arn = %s
+                source_profile = base
+                """ % (admin["access_key_id"], admin["secret_access_key"],
+                       role["arn"])))
+        env = {k: v for k, v in self.env.items()
+               if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        self.iam.clear_requests()
+        p = subprocess.run(command(["--debug", "--profile", "deploy", "smtp",
+                                    "status"]),
+                           capture_output=True, timeout=120,
+                           env=dict(env, AWS_CA_BUNDLE=bundle,
+                                    AWS_ENDPOINT_URL_STS=self.iam.url))
+        self.err = p.stderr.decode()
+        self.assertEqual(p.returncode, 0, self.err[-3000:])
+        actions = [r["action"] for r in self.iam.requests]
+        self.assertEqual(actions[0], "AssumeRole")
+        self.assertIn("GetUser", actions)
+        self.assertEqual(len(self.store_lines()), 1, self.store_lines())
+
+    def test_new_connection_resumes_the_tls_session(self):
+        # rotate reads one call at a time on one connection; the stand-in
+        # closes it instead of answering the ListAccessKeys, whose retry
+        # goes out on a new connection: that one resumes the first one's
+        # TLS session (shared by every handle of the client).
+        self.iam.add_fault("close_before", "ListAccessKeys")
+        p = subprocess.run(command(["--debug", "smtp", "rotate"]),
+                           capture_output=True, timeout=120,
+                           env=dict(self.env, AWS_CA_BUNDLE=self.good))
+        self.err = p.stderr.decode()
+        self.assertEqual(p.returncode, 0, self.err[-3000:])
+        self.assert_verified()
+        self.assertEqual(self.iam.tls_handshakes, 2)
+        self.assertEqual(self.iam.tls_resumed, 1)
+        self.assertIn("SSL re-using session ID", self.err)
+        self.assertEqual(len(self.store_lines()), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
