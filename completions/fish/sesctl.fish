@@ -67,7 +67,7 @@ complete -c sesctl -n '__sesctl_smtp_cmd rotate disable' -l force -d 'Act on an 
 complete -c sesctl -n '__sesctl_smtp_cmd derive verify' -l from-env -d 'Read the secret or settings from the environment'
 
 # smtp enable
-complete -c sesctl -n '__sesctl_smtp_cmd enable' -l adopt -d 'Take over an existing IAM user'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l adopt -d 'Take over an existing IAM user'
 complete -c sesctl -n '__sesctl_smtp_cmd enable' -l identity -x -d 'Only allow sending as this SES identity'
 complete -c sesctl -n '__sesctl_smtp_cmd enable' -l from-address -x -d 'Only allow mail from ADDR'
 

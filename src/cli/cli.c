@@ -148,7 +148,8 @@ static const enum opt_id enable_opts[] = {
 	OPT_VERIFY_TIMEOUT,  OPT__COUNT
 };
 static const enum opt_id rotate_opts[] = {
-	OPT_DEACTIVATE_OLD,  OPT_DEPLOY_HOOK, OPT_DEPLOY_HOOK_TIMEOUT,
+	OPT_ADOPT,	     OPT_DEACTIVATE_OLD, OPT_DEPLOY_HOOK,
+	OPT_DEPLOY_HOOK_TIMEOUT,
 	OPT_DRY_RUN,	     OPT_FINISH,      OPT_FORCE,
 	OPT_FORMAT,	     OPT_KEEP_OLD,    OPT_MAX_AGE,
 	OPT_NAME,	     OPT_OUTPUT_FILE, OPT_SMTP_ENDPOINT_URL,
@@ -366,6 +367,9 @@ static const struct {
 	{ "rotate", OPT_OUTPUT_FILE,
 	  "replace FILE atomically with the new settings (its format, mode "
 	  "and owner kept)" },
+	{ "rotate", OPT_ADOPT,
+	  "take over a user sesctl did not create (an SES console user): tag "
+	  "it, its live key stays the app's until this rotation retires it" },
 	{ "rotate", OPT_FORCE,
 	  "rotate a user sesctl does not manage; with two active keys, delete "
 	  "the kept one first; with --finish, delete a kept key still in use" },

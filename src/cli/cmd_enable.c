@@ -442,11 +442,7 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	TRY(runlock_journal_write(ctx, &lc.lock, &j));
 	journal = true;
 
-	tags[0] = (struct iam_tag_in){ LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE };
-	tags[1] = (struct iam_tag_in){ LC_TAG_NAME, lc.name };
-	/* IAM tag values may not hold ',', which user names may: such a
-	 * --user-name goes without its SesctlName tag. */
-	n_tags = strchr(lc.name, ',') ? 1 : 2;
+	n_tags = lc_managed_tags(&lc, tags);
 	TRY(create_user(&lc, tags, n_tags, &created, &exists, &ours));
 	/* From here a failed run leaves its journal: a rerun of this
 	 * machine may resume the user it left without a key. */

@@ -351,6 +351,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	enum retire_mode mode = RETIRE_DELETE;
 	bool fin = opts_has(o, OPT_FINISH);
 	bool dry = opts_has(o, OPT_DRY_RUN);
+	bool adopt = opts_has(o, OPT_ADOPT);
 	bool armed = false, leave_journal = false, undone = false;
 	long max_age = 0;
 	sesctl_err rc = SESCTL_OK;
@@ -406,10 +407,13 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		       "it",
 		       lc.user, lc_cmd(&lc, "enable")));
 	TRY(rc);
-	ENSURE(lc_is_managed(&u.user) || opts_has(o, OPT_FORCE),
+	adopt = adopt && !lc_is_managed(&u.user);
+	ENSURE(lc_is_managed(&u.user) || adopt || opts_has(o, OPT_FORCE),
 	       err_setk(&ctx->err, SESCTL_ERR_CONFLICT, "not-managed",
 		       "IAM user '%s' is not managed by sesctl (no tag %s=%s); "
-		       "pass --force to rotate its keys anyway",
+		       "pass --adopt to take it over (its live key stays the "
+		       "app's until this rotation retires it), or --force to "
+		       "rotate its keys and leave it unmanaged",
 		       lc.user, LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE));
 	record_read(&u.user, &lc.rec);
 	if (lc.locked)
@@ -419,6 +423,8 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		qsort(keys.items, keys.count, sizeof(keys.items[0]),
 		      by_create_date);
 	if (fin) {
+		if (adopt)
+			TRY(lc_adopt(&lc, dry));
 		rc = finish(&lc, &keys, dry);
 		if (rc == SESCTL_OK && !dry)
 			rc = runlock_journal_clear(ctx, &lc.lock);
@@ -468,6 +474,10 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		goto out;
 	if (max_age && young_enough(&lc, &keys, max_age))
 		goto clear; /* what a dead run left is settled above */
+	/* Taken over now: its keys follow the usual rules from here (no
+	 * record: its only key counts as the app's). */
+	if (adopt)
+		TRY(lc_adopt(&lc, dry));
 	TRY(make_room(&lc, &keys, in_flight, dry));
 	{
 		const struct iam_access_key_meta *cur =

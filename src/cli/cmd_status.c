@@ -383,6 +383,40 @@ static sesctl_err attachments(struct lc *lc, const struct status_opts *so,
 	return SESCTL_OK;
 }
 
+/* Without sesctl's policy, what lets the user send mail is judged from
+ * the policies it has (an SES console user's AmazonSesSendingAccess), not
+ * from the absence of sesctl's. */
+static void policy_missing(struct user_status *us)
+{
+	const struct status_report *r = &us->r;
+	const char *other = NULL;
+	bool maybe;
+	size_t i;
+
+	if (r->policy_present)
+		return;
+	for (i = 0; i < r->n_inline && !other; i++)
+		if (output_policy_allows_send(r->inline_policies[i].document))
+			other = r->inline_policies[i].name;
+	if (other && lc_is_managed(&us->u.user))
+		warn(&us->ws, "policy-missing", 1,
+		     "no inline policy '%s' (sesctl's); '%s' lets the user "
+		     "send mail for now",
+		     POLICY_NAME, other);
+	if (other)
+		return;
+	/* An attached policy or a group may allow it: status cannot read
+	 * their documents.  (What it could not list does not soften this:
+	 * a monitor should hear of it.) */
+	maybe = r->n_attached || r->n_groups;
+	warn(&us->ws, "policy-missing", maybe ? 1 : 2,
+	     "no inline policy '%s'%s: SES refuses this user's mail%s",
+	     POLICY_NAME, r->n_inline ? " and no other lets it send mail" : "",
+	     maybe ? " unless an attached policy or a group allows "
+		     "ses:SendRawEmail" :
+		     "");
+}
+
 /* The second round's answers, and what deserves attention. */
 static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 			 struct user_status *us)
@@ -479,11 +513,7 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 		warn(ws, "no-key", 2,
 		     "no access key, so no SMTP password works; '%s' makes one",
 		     advice(lc, so, us, "rotate"));
-	if (!r->policy_present)
-		warn(ws, "policy-missing", 2,
-		     "no inline policy '%s': SES refuses this user's mail",
-		     POLICY_NAME);
-	else if (!r->policy_matches)
+	if (r->policy_present && !r->policy_matches)
 		warn(ws, "policy-drift", 1,
 		     "policy '%s' was changed outside sesctl (drift): %s",
 		     POLICY_NAME, us->desc);
@@ -494,6 +524,7 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 	rc = attachments(lc, so, us);
 	if (rc != SESCTL_OK)
 		return rc;
+	policy_missing(us);
 	r->arn = us->u.user.arn;
 	r->path = us->u.user.path;
 	r->created = us->u.user.create_date.present ?

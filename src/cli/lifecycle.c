@@ -205,6 +205,30 @@ void lc_close(struct lc *lc)
 	lc->plan = NULL;
 }
 
+size_t lc_managed_tags(const struct lc *lc, struct iam_tag_in tags[2])
+{
+	tags[0] = (struct iam_tag_in){ LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE };
+	tags[1] = (struct iam_tag_in){ LC_TAG_NAME, lc->name };
+	/* IAM allows no ',' in a tag value: such a --user-name goes
+	 * without. */
+	return strchr(lc->name, ',') ? 1 : 2;
+}
+
+sesctl_err lc_adopt(struct lc *lc, bool dry)
+{
+	struct iam_tag_in tags[2];
+	size_t n = lc_managed_tags(lc, tags);
+
+	if (dry)
+		return lc_plan(lc, "TagUser UserName=%s Tags=%s=%s%s%s%s%s",
+			       lc->user, tags[0].key, tags[0].value,
+			       n > 1 ? "," : "", n > 1 ? tags[1].key : "",
+			       n > 1 ? "=" : "", n > 1 ? tags[1].value : "");
+	ctx_info(lc->ctx, "taking over IAM user '%s': tagging it %s=%s",
+		 lc->user, LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE);
+	return iam_tag_user(&lc->iam, lc->user, tags, n);
+}
+
 bool lc_is_managed(const struct iam_user *u)
 {
 	const char *v = lc_tag(u, LC_TAG_MANAGED_BY);

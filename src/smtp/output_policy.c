@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <fnmatch.h>
+
 #include <cjson/cJSON.h>
 
 /* ---- the IAM policy ------------------------------------------------ */
@@ -380,4 +382,56 @@ bool output_policy_allows_region(const char *doc, const char *region)
 out:
 	cJSON_Delete(tree);
 	return allows;
+}
+
+/* Whether IAM action pattern `pat` ("ses:Send*", "*") matches `action`. */
+static bool action_matches(const char *pat, const char *action)
+{
+	return fnmatch(pat, action, FNM_CASEFOLD) == 0;
+}
+
+static bool any_matches(const cJSON *v, const char *action)
+{
+	const cJSON *e;
+
+	if (cJSON_IsString(v))
+		return action_matches(v->valuestring, action);
+	if (cJSON_IsArray(v))
+		cJSON_ArrayForEach(e, v)
+			if (cJSON_IsString(e) &&
+			    action_matches(e->valuestring, action))
+				return true;
+	return false;
+}
+
+static bool statement_allows(const cJSON *st, const char *action)
+{
+	const cJSON *effect = cJSON_GetObjectItemCaseSensitive(st, "Effect");
+	const cJSON *na = cJSON_GetObjectItemCaseSensitive(st, "NotAction");
+
+	if (!cJSON_IsString(effect) || strcmp(effect->valuestring, "Allow"))
+		return false;
+	if (na)
+		return !any_matches(na, action);
+	return any_matches(cJSON_GetObjectItemCaseSensitive(st, "Action"),
+			   action);
+}
+
+bool output_policy_allows_send(const char *doc)
+{
+	cJSON *tree = doc ? cJSON_Parse(doc) : NULL;
+	const cJSON *st, *e;
+	bool yes = false;
+
+	if (!tree)
+		return false;
+	st = cJSON_GetObjectItemCaseSensitive(tree, "Statement");
+	if (cJSON_IsObject(st))
+		yes = statement_allows(st, "ses:SendRawEmail");
+	if (cJSON_IsArray(st))
+		cJSON_ArrayForEach(e, st)
+			yes = yes || (cJSON_IsObject(e) &&
+				      statement_allows(e, "ses:SendRawEmail"));
+	cJSON_Delete(tree);
+	return yes;
 }

@@ -66,6 +66,13 @@ void lc_close(struct lc *lc);
 /* Whether `u` carries ManagedBy=sesctl. */
 bool lc_is_managed(const struct iam_user *u);
 
+/* The tags that make a user sesctl's: ManagedBy=sesctl and, when lc's
+ * name may be a tag value, SesctlName; returns how many. */
+size_t lc_managed_tags(const struct lc *lc, struct iam_tag_in tags[2]);
+
+/* --adopt: tag lc's user as sesctl's (or, dry, plan it). */
+MUST_USE sesctl_err lc_adopt(struct lc *lc, bool dry);
+
 /* The value of tag `key` on `u`, or NULL. */
 const char *lc_tag(const struct iam_user *u, const char *key);
 

@@ -147,6 +147,11 @@ struct policy_beyond {
 };
 void output_policy_beyond(const char *doc, struct policy_beyond *b);
 
+/* Whether policy document `doc` allows ses:SendRawEmail to some resource
+ * (an Allow whose Action matches it, wildcards and case aside, or whose
+ * NotAction does not); Deny statements and conditions are not weighed. */
+bool output_policy_allows_send(const char *doc);
+
 /* ---- status as JSON ------------------------------------------------- */
 
 struct status_key {
