@@ -35,7 +35,8 @@ static const struct opt_def options[] = {
 	{ OPT_ADOPT, "adopt", NULL, 0,
 	  "take over an existing IAM user that sesctl did not create", NULL },
 	{ OPT_ALL, "all", NULL, 0,
-	  "list every SMTP user sesctl manages (path /sesctl/)", NULL },
+	  "every SMTP user of the account: sesctl's, adopted ones, SES "
+	  "console ones", NULL },
 	{ OPT_CA_BUNDLE, "ca-bundle", "FILE", OPT_ARG | OPT_GLOBAL,
 	  "trust the CA certificates in FILE (default: $AWS_CA_BUNDLE)", NULL },
 	{ OPT_CHECK, "check", NULL, 0,
@@ -234,8 +235,9 @@ static const struct cmd_def smtp_cmds[] = {
 	  "use), the SMTP host for the region, and warnings, each with a\n"
 	  "stable code: key-old, two-active-keys, policy-drift, ... (see\n"
 	  "sesctl-smtp(1)).  Exit status 4 when the user does not exist.\n"
-	  "--all looks at every user under /sesctl/ the same way: a row each\n"
-	  "in text, each user's object in JSON.  For monitoring, --check\n"
+	  "--all looks at every SMTP user of the account the same way (under\n"
+	  "/sesctl/, taken over with --adopt, or made by the SES console): a\n"
+	  "row each in text, each user's object in JSON.  For monitoring, --check\n"
 	  "prints one line and exits 0 OK, 1 warning, 2 critical, 3 unknown\n"
 	  "(with --all, the worst of all users); --format prometheus writes\n"
 	  "metrics for node_exporter.\n"

@@ -43,6 +43,13 @@ static void warn(struct warnings *ws, const char *code, int severity,
 	if (severity > ws->worst)
 		ws->worst = severity;
 }
+/* An SES console user's name: "ses-smtp-user.YYYYMMDD-HHMMSS". */
+static bool console_name(const char *name)
+{
+	return strncmp(name, SES_CONSOLE_PREFIX,
+		       strlen(SES_CONSOLE_PREFIX)) == 0;
+}
+
 static long age_days(const struct iam_date *d, time_t now)
 {
 	if (!d->present || now < d->t)
@@ -531,6 +538,11 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 			     us->u.user.create_date.iso :
 			     NULL;
 	r->managed = lc_is_managed(&us->u.user);
+	r->origin = strncmp(r->path ? r->path : "", LC_PATH,
+			    strlen(LC_PATH)) == 0 && r->managed ? "sesctl" :
+		    r->managed			? "adopted" :
+		    console_name(r->user)	? "ses-console" :
+						  "other";
 	for (i = 0; i < us->u.user.tag_count && i < MAX_TAGS; i++) {
 		us->tag_keys[i] = us->u.user.tags[i].key;
 		us->tag_values[i] = us->u.user.tags[i].value;
@@ -566,24 +578,90 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 	r->n_warnings = ws->n;
 	return SESCTL_OK;
 }
-/* The users to look at: lc's one, or (--all) every user under LC_PATH. */
+/* --all: every SMTP user of the account.  Those under LC_PATH, those
+ * whose name the SES console gives, and those elsewhere that carry
+ * ManagedBy=sesctl (taken over with --adopt: their tags are read, all at
+ * once).  A user whose tags cannot be read is left out, and said. */
+static sesctl_err select_users(struct lc *lc, const struct iam_user_list *all,
+			       const char ***names, size_t *n)
+{
+	struct iam_read *rd = NULL;
+	struct iam_tag_list *tags = NULL;
+	size_t i, j, m = 0, unread = 0;
+	sesctl_err rc = SESCTL_OK;
+
+	*n = 0;
+	*names = calloc(all->count ? all->count : 1, sizeof(**names));
+	rd = calloc(all->count ? all->count : 1, sizeof(*rd));
+	tags = calloc(all->count ? all->count : 1, sizeof(*tags));
+	ENSURE(*names && rd && tags,
+	       err_set(&lc->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	for (i = 0; i < all->count; i++) {
+		const struct iam_user *u = &all->items[i];
+
+		if (strncmp(u->path, LC_PATH, strlen(LC_PATH)) == 0 ||
+		    console_name(u->user_name))
+			continue;
+		rd[m++] = (struct iam_read){ .kind = IAM_READ_LIST_USER_TAGS,
+					     .user = u->user_name,
+					     .out = &tags[i] };
+	}
+	rc = iam_read_many(&lc->iam, rd, m, STATUS_ALL_IN_FLIGHT);
+	for (i = 0, j = 0; i < all->count; i++) {
+		const struct iam_user *u = &all->items[i];
+		bool pick = strncmp(u->path, LC_PATH, strlen(LC_PATH)) == 0 ||
+			    console_name(u->user_name);
+		size_t k;
+
+		if (!pick && rd[j].rc != SESCTL_OK) {
+			unread += rd[j].rc != SESCTL_ERR_NOT_FOUND;
+			j++;
+			continue;
+		}
+		if (!pick) {
+			for (k = 0; k < tags[i].count; k++)
+				pick |= strcmp(tags[i].items[k].key,
+					       LC_TAG_MANAGED_BY) == 0 &&
+					strcmp(tags[i].items[k].value,
+					       LC_TAG_MANAGED_VALUE) == 0;
+			j++;
+		}
+		if (pick)
+			(*names)[(*n)++] = u->user_name;
+	}
+	if (unread)
+		ctx_warn(lc->ctx, "could not read the tags of %zu user%s "
+				  "outside %s (the caller needs "
+				  "iam:ListUserTags): users taken over with "
+				  "--adopt among them are not shown",
+			 unread, unread == 1 ? "" : "s", LC_PATH);
+	rc = SESCTL_OK;
+out:
+	for (i = 0; tags && i < all->count; i++)
+		iam_tag_list_release(&tags[i]);
+	free(tags);
+	free(rd);
+	return rc;
+}
+
+/* The users to look at: lc's one, or (--all) `names`. */
 static sesctl_err gather(struct lc *lc, const struct status_opts *so,
-			 struct iam_user_list *users, struct user_status **out,
-			 size_t *count)
+			 const char *const *names, size_t n_names,
+			 struct user_status **out, size_t *count)
 {
 	struct user_status *us = NULL;
 	struct iam_read *rd = NULL, **back = NULL;
 	sesctl_err rc = SESCTL_OK;
 	size_t n, i, j, m = 0;
 
-	n = so->all ? users->count : 1;
+	n = so->all ? n_names : 1;
 	*out = us = calloc(n ? n : 1, sizeof(*us));
 	*count = n;
 	rd = calloc(n ? R_COUNT * n : 1, sizeof(*rd));
 	ENSURE(us && rd,
 	       err_set(&lc->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
 	for (i = 0; i < n; i++) {
-		us[i].name = so->all ? users->items[i].user_name : lc->user;
+		us[i].name = so->all ? names[i] : lc->user;
 		first_reads(&us[i], &rd[R_COUNT * i]);
 	}
 	/* (The first failure it returns may be a NoSuchEntity, which is no
@@ -639,6 +717,8 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	struct user_status *us = NULL;
 	struct status_opts so;
 	const struct status_report **reports = NULL;
+	const char **names = NULL;
+	size_t n_names = 0;
 	const char *fmt = opts_get(o, OPT_FORMAT);
 	bool check = opts_has(o, OPT_CHECK), prom, json;
 	char *doc = NULL;
@@ -683,15 +763,17 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 		       "--user-name"));
 	so.now = ctx_now(ctx);
 	TRY(lc_open(&lc, ctx, o, 0));
-	if (so.all)
-		TRY(iam_list_users(&lc.iam, LC_PATH, &users));
+	if (so.all) {
+		TRY(iam_list_users(&lc.iam, "/", &users));
+		TRY(select_users(&lc, &users, &names, &n_names));
+	}
 
 	/* Every user, its policy and its keys at once, then when each key
 	 * was last used, all at once: two round trips (for --all, as many
 	 * more as STATUS_ALL_IN_FLIGHT makes them).  (A user that does not
 	 * exist costs the first round's three requests instead of one, in
 	 * the same time.) */
-	rc = gather(&lc, &so, &users, &us, &n);
+	rc = gather(&lc, &so, names, n_names, &us, &n);
 	if (!so.all && rc == SESCTL_ERR_NOT_FOUND) {
 		rc = err_setk(&ctx->err, SESCTL_ERR_NOT_FOUND, "not-enabled",
 			      "not enabled: there is no IAM user '%s'; '%s' "
@@ -733,6 +815,7 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 out:
 	free(doc);
 	free(reports);
+	free(names);
 	for (i = 0; us && i < n; i++)
 		user_status_release(&us[i]);
 	free(us);

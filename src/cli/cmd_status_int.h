@@ -10,6 +10,8 @@
 
 #include "sesctl/cli/lifecycle.h"
 
+/* The names the SES console gives the SMTP users it makes. */
+#define SES_CONSOLE_PREFIX "ses-smtp-user."
 #define MAX_WARNINGS 16
 #define WARNING_MAX 512
 #define MAX_TAGS 64

@@ -294,6 +294,15 @@ sesctl_err status_print_text(struct ctx *ctx, const struct user_status *us)
 	add(&t, "user", "%s", r->user);
 	add(&t, "arn", "%s", r->arn);
 	add(&t, "created", "%s", r->created ? r->created : "-");
+	if (strcmp(r->origin, "ses-console") == 0)
+		add(&t, "origin", "made by the SES console; 'sesctl smtp rotate "
+				  "--adopt --user-name %s --keep-old' takes it "
+				  "over without downtime",
+		    r->user);
+	else if (strcmp(r->origin, "sesctl") != 0)
+		add(&t, "origin", "%s", strcmp(r->origin, "adopted") == 0 ?
+						"taken over by sesctl (--adopt)" :
+						"not made by sesctl");
 	text_add(&t, "%-10s ", "tags");
 	for (i = 0; i < r->n_tags; i++) {
 		/* The record has a line of its own. */
@@ -383,8 +392,9 @@ sesctl_err status_print_table(struct ctx *ctx, const struct user_status *us,
 	size_t u, i;
 	sesctl_err rc;
 
-	text_add(&t, "%-32s %-12s %4s %6s %10s  %-20s  %s\n", "USER", "NAME",
-		 "KEYS", "ACTIVE", "OLDEST KEY", "CREATED", "WARNINGS");
+	text_add(&t, "%-32s %-12s %-11s %4s %6s %10s  %-20s  %s\n", "USER",
+		 "NAME", "ORIGIN", "KEYS", "ACTIVE", "OLDEST KEY", "CREATED",
+		 "WARNINGS");
 	for (u = 0; u < n; u++) {
 		const struct status_report *r = &us[u].r;
 		const char *name = NULL;
@@ -404,9 +414,9 @@ sesctl_err status_print_table(struct ctx *ctx, const struct user_status *us,
 		}
 		if (age >= 0)
 			snprintf(oldest, sizeof(oldest), "%ld days", age);
-		text_add(&t, "%-32s %-12s %4zu %6zu %10s  %-20s  ", r->user,
-			 name ? name : "-", r->n_keys, active, oldest,
-			 r->created ? r->created : "-");
+		text_add(&t, "%-32s %-12s %-11s %4zu %6zu %10s  %-20s  ",
+			 r->user, name ? name : "-", r->origin, r->n_keys,
+			 active, oldest, r->created ? r->created : "-");
 		for (i = 0; i < r->n_warnings; i++)
 			text_add(&t, "%s%s%s", i ? "," : "",
 				 r->warnings[i].code,

@@ -402,6 +402,7 @@ static cJSON *status_object(const struct status_report *r)
 	J(cJSON_AddItemToObject(o, "created", str_or_null(r->created)) ? o :
 									   NULL);
 	J(cJSON_AddBoolToObject(o, "managed", r->managed));
+	J(cJSON_AddStringToObject(o, "origin", r->origin ? r->origin : "other"));
 	J(arr = cJSON_AddObjectToObject(o, "tags"));
 	for (i = 0; ok && i < r->n_tags; i++)
 		J(cJSON_AddStringToObject(arr, r->tag_keys[i],

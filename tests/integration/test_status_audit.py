@@ -17,7 +17,8 @@ import jsonschema
 
 from standins.iam import FakeIAM
 from standins.ses_smtp import FakeSESSMTP
-from sesctl_test import SesctlTestCase, clean_env, command
+from sesctl_test import (SesctlTestCase, clean_env, command, env_lines,
+                         smtp_password)
 
 USER = "sesctl-smtp-app"
 SCHEMAS = os.path.join(os.environ.get("SESCTL_SOURCE_ROOT", ""), "docs",
@@ -290,6 +291,175 @@ class NoSmtpEndpoint(SesctlTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(b"SMTP_HOST=email-smtp.il-central-1.amazonaws.com",
                       p.stdout)
+
+
+CONSOLE = "ses-smtp-user.20261101-120000"
+SENDING = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "ses:SendRawEmail", "Resource": "*"}]})
+
+
+class ConsoleUser(SesctlTestCase):
+    """A user the SES console made (inline policy AmazonSesSendingAccess,
+    one live key), as a team moving to sesctl has: status judges its own
+    policy, status --all finds it, and rotate --adopt takes it over while
+    the app keeps sending (an SMTP login with the app's file succeeds at
+    every step)."""
+
+    region = "eu-west-1"
+
+    def setUp(self):
+        self.iam = FakeIAM(tls=True)
+        self.iam.start()
+        self.addCleanup(self.iam.stop)
+        self.smtp = FakeSESSMTP(self.iam, region=self.region)
+        self.smtp.start()
+        self.addCleanup(self.smtp.stop)
+        self.tmp = tempfile.mkdtemp()
+        os.chmod(self.tmp, 0o700)
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.env = clean_env(HOME=self.tmp, SESCTL_STATE_DIR=self.tmp,
+                             SESCTL_TEST_RETRY_BASE_MS="1",
+                             **self.iam.env(region=self.region))
+        self.iam.seed_user(CONSOLE, path="/",
+                           inline_policies={"AmazonSesSendingAccess":
+                                            SENDING},
+                           access_keys=1)
+        self.live = self.iam.user(CONSOLE)["access_keys"][0]
+        # the app's settings, as the console gave them
+        self.app = os.path.join(self.tmp, "app.env")
+        with open(self.app, "w") as f:
+            f.write("SMTP_HOST=email-smtp.%s.amazonaws.com\nSMTP_PORT=587\n"
+                    "SMTP_USER=%s\nSMTP_PASS=%s\n" % (
+                        self.region, self.live["access_key_id"],
+                        smtp_password(self.live["secret_access_key"],
+                                      self.region)))
+        os.chmod(self.app, 0o600)
+
+    def call(self, *args):
+        return subprocess.run(command(list(args)), capture_output=True,
+                              stdin=subprocess.DEVNULL, env=self.env,
+                              timeout=120)
+
+    def assert_app_sends(self, step):
+        p = self.call("smtp", "verify", "--credentials-file", self.app,
+                      "--smtp-endpoint-url", self.smtp.url)
+        self.assertEqual(p.returncode, 0, (step, p.stderr))
+
+    def status(self):
+        p = self.call("smtp", "status", "--user-name", CONSOLE, "--format",
+                      "json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        doc = json.loads(p.stdout)
+        validator("status").validate(doc)
+        return doc
+
+    def test_status_judges_its_own_policy(self):
+        doc = self.status()
+        self.assertEqual(doc["user"]["origin"], "ses-console")
+        codes = [w["code"] for w in doc["warnings"]]
+        # no false "SES refuses this user's mail"
+        self.assertNotIn("policy-missing", codes)
+        self.assertEqual(codes, ["not-managed"])
+        self.assertEqual(doc["least_privilege"]["verdict"], "yes")
+        p = self.call("smtp", "status", "--user-name", CONSOLE)
+        self.assertIn(b"origin     made by the SES console; 'sesctl smtp "
+                      b"rotate --adopt --user-name %s --keep-old' takes it "
+                      b"over" % CONSOLE.encode(), p.stdout)
+        # without any policy that sends, it is critical
+        self.iam.seed_user("ses-smtp-user.20261102-000000", path="/",
+                           access_keys=1)
+        p = self.call("smtp", "status", "--user-name",
+                      "ses-smtp-user.20261102-000000", "--check")
+        self.assertEqual(p.returncode, 2, p.stdout)
+        self.assertIn(b"policy-missing", p.stdout)
+
+    def test_all_finds_console_and_adopted_users_wherever_they_are(self):
+        # sesctl's own, an adopted one outside /sesctl/, a console one,
+        # and a user that is nothing of the kind
+        p = self.call("smtp", "enable", "--name", "app", "--region",
+                      self.region)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.iam.seed_user("mailer", path="/apps/",
+                           tags={"ManagedBy": "sesctl"}, access_keys=1,
+                           inline_policies={"sesctl-ses-send": SENDING})
+        self.iam.seed_user("deploy-bot", path="/", access_keys=1)
+        p = self.call("smtp", "status", "--all", "--format", "json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        every = json.loads(p.stdout)
+        validator("status-list").validate(every)
+        got = {u["user"]["name"]: u["user"]["origin"]
+               for u in every["users"]}
+        self.assertEqual(got, {"sesctl-smtp-app": "sesctl",
+                               "mailer": "adopted",
+                               CONSOLE: "ses-console"})
+        rows = self.call("smtp", "status", "--all").stdout.decode()
+        origin = {r.split()[0]: r.split()[2] for r in rows.splitlines()[1:]}
+        self.assertEqual(origin[CONSOLE], "ses-console")
+        # a caller that may not read tags outside /sesctl/ is told
+        self.iam.deny(self.iam.admin["access_key_id"], ["iam:ListUserTags"])
+        p = self.call("smtp", "status", "--all", "--format", "json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # (mailer, deploy-bot and the stand-in's own callers)
+        self.assertRegex(p.stderr, rb"could not read the tags of \d+ users "
+                                   rb"outside /sesctl/")
+        self.assertEqual(sorted(u["user"]["name"]
+                                for u in json.loads(p.stdout)["users"]),
+                         sorted(["sesctl-smtp-app", CONSOLE]))
+
+    def test_migrate_a_live_console_user_without_downtime(self):
+        self.assert_app_sends("the console's settings")
+        old = self.live["access_key_id"]
+        # plain rotate refuses a user sesctl does not manage, and says how
+        p = self.call("smtp", "rotate", "--user-name", CONSOLE, "--region",
+                      self.region, "--output-file", self.app)
+        self.assertEqual(p.returncode, 5, p.stderr)
+        self.assertIn(b"pass --adopt", p.stderr)
+        # the dry run names the take-over
+        p = self.call("smtp", "rotate", "--adopt", "--keep-old",
+                      "--user-name", CONSOLE, "--region", self.region,
+                      "--output-file", self.app, "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"TagUser UserName=%s Tags=ManagedBy=sesctl"
+                      % CONSOLE.encode(), p.stdout)
+        self.assert_app_sends("after the dry run")
+        # take it over: a new key delivered, the live one kept
+        p = self.call("smtp", "rotate", "--adopt", "--keep-old",
+                      "--user-name", CONSOLE, "--region", self.region,
+                      "--output-file", self.app, "--verify",
+                      "--smtp-endpoint-url", self.smtp.url)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assert_app_sends("after rotate --adopt --keep-old")
+        with open(self.app) as f:
+            new = env_lines(f.read())["SMTP_USER"]
+        self.assertNotEqual(new, old)
+        keys = {k["access_key_id"]: k["status"]
+                for k in self.iam.user(CONSOLE)["access_keys"]}
+        self.assertEqual(keys, {old: "Active", new: "Active"})
+        doc = self.status()
+        self.assertEqual(doc["user"]["origin"], "adopted")
+        self.assertTrue(doc["user"]["managed"])
+        self.assertEqual({k["id"]: k["record"] for k in doc["keys"]},
+                         {old: "kept", new: "current"})
+        # apps still on the console's settings keep sending meanwhile
+        with open(self.app + ".old", "w") as f:
+            f.write("SMTP_USER=%s\nSMTP_PASS=%s\n" % (old, smtp_password(
+                self.live["secret_access_key"], self.region)))
+        p = self.call("smtp", "verify", "--credentials-file",
+                      self.app + ".old", "--region", self.region,
+                      "--smtp-endpoint-url", self.smtp.url)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # every app moved: finish, no --adopt or --force needed now
+        p = self.call("smtp", "rotate", "--finish", "--user-name", CONSOLE)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([k["access_key_id"] for k in
+                          self.iam.user(CONSOLE)["access_keys"]], [new])
+        self.assert_app_sends("after rotate --finish")
+        # and from now on it rotates like any user of sesctl's
+        p = self.call("smtp", "rotate", "--user-name", CONSOLE,
+                      "--output-file", self.app)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assert_app_sends("after a plain rotate")
+        self.assertEqual(len(self.iam.user(CONSOLE)["access_keys"]), 1)
 
 
 if __name__ == "__main__":

@@ -181,6 +181,9 @@ struct status_unknown {
 struct status_report {
 	const char *user, *arn, *path, *created;
 	bool managed;
+	/* "sesctl" (made by sesctl), "adopted" (taken over), "ses-console"
+	 * (made by the SES console, not taken over) or "other" */
+	const char *origin;
 	const char *const *tag_keys, *const *tag_values;
 	size_t n_tags;
 	const char *policy_name;
