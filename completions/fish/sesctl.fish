@@ -68,6 +68,7 @@ complete -c sesctl -n '__sesctl_smtp_cmd derive verify' -l from-env -d 'Read the
 
 # smtp enable
 complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l adopt -d 'Take over an existing IAM user'
+complete -c sesctl -n '__sesctl_smtp_cmd enable' -l repair -d 'Rewrite a changed sesctl-ses-send policy'
 complete -c sesctl -n '__sesctl_smtp_cmd enable' -l identity -x -d 'Only allow sending as this SES identity'
 complete -c sesctl -n '__sesctl_smtp_cmd enable' -l from-address -x -d 'Only allow mail from ADDR'
 

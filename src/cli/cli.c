@@ -111,6 +111,10 @@ static const struct opt_def options[] = {
 	  "the SES region, e.g. us-east-1 (default: $AWS_REGION, "
 	  "$AWS_DEFAULT_REGION, the profile's region)",
 	  NULL },
+	{ OPT_REPAIR, "repair", NULL, 0,
+	  "rewrite a changed sesctl-ses-send policy as sesctl writes it; "
+	  "nothing else changes",
+	  NULL },
 	{ OPT_SMTP_ENDPOINT_URL, "smtp-endpoint-url", "URL", OPT_ARG,
 	  "log in at URL (smtp://HOST:PORT or smtps://HOST:PORT) instead of "
 	  "the region's SES SMTP host",
@@ -145,7 +149,7 @@ static const enum opt_id enable_opts[] = {
 	OPT_ADOPT,	     OPT_DEPLOY_HOOK, OPT_DEPLOY_HOOK_TIMEOUT,
 	OPT_DRY_RUN,	     OPT_FORMAT,      OPT_FROM_ADDRESS,
 	OPT_IDENTITY,	     OPT_NAME,	      OPT_OUTPUT_FILE,
-	OPT_SMTP_ENDPOINT_URL, OPT_USER_NAME, OPT_VERIFY,
+	OPT_REPAIR,	     OPT_SMTP_ENDPOINT_URL, OPT_USER_NAME, OPT_VERIFY,
 	OPT_VERIFY_TIMEOUT,  OPT__COUNT
 };
 static const enum opt_id rotate_opts[] = {

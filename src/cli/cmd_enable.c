@@ -285,6 +285,113 @@ static sesctl_err caller_user_arn(struct lc *lc, char *arn, size_t size)
 	return rc;
 }
 
+/* --repair: sesctl's policy rewritten as sesctl writes it, scoped as the
+ * user's policy was (its SES identities and From addresses, as far as the
+ * changed document still says), unless --identity or --from-address say
+ * otherwise; nothing else is touched.  With --dry-run, the plan. */
+static sesctl_err repair(struct lc *lc, bool dry)
+{
+	struct iam_user_result u;
+	struct iam_user_policy pol;
+	struct policy_scope sc;
+	struct policy_spec spec;
+	const char *ids[POLICY_SCOPE_MAX], *from[POLICY_SCOPE_MAX];
+	const char *regions[POLICY_SCOPE_MAX];
+	char *doc = NULL, desc[256] = "", account[16] = "";
+	bool matches = false;
+	sesctl_err rc = SESCTL_OK;
+	size_t i;
+
+	memset(&u, 0, sizeof(u));
+	memset(&pol, 0, sizeof(pol));
+	memset(&spec, 0, sizeof(spec));
+	memset(&sc, 0, sizeof(sc));
+	rc = iam_get_user(&lc->iam, lc->user, &u);
+	ENSURE(rc != SESCTL_ERR_NOT_FOUND,
+	       err_setk(&lc->ctx->err, SESCTL_ERR_NOT_FOUND, "not-enabled",
+			"not enabled: there is no IAM user '%s' to repair; "
+			"'%s' creates it",
+			lc->user, lc_cmd(lc, "enable")));
+	TRY(rc);
+	/* --identity's ARNs take the recorded regions unless told. */
+	record_read(&u.user, &lc->rec);
+	if (!lc->regions_given && lc->rec.present && lc->rec.n_regions) {
+		const char *rg[RECORD_REGIONS_MAX];
+
+		for (i = 0; i < lc->rec.n_regions; i++)
+			rg[i] = lc->rec.regions[i];
+		TRY(lc_set_regions(lc, rg, lc->rec.n_regions));
+	}
+	ENSURE(lc_is_managed(&u.user),
+	       err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT, "not-managed",
+			"IAM user '%s' is not managed by sesctl (no tag %s=%s); "
+			"take it over first with '%s'",
+			lc->user, LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE,
+			lc_cmd(lc, "rotate --adopt")));
+	rc = iam_get_user_policy(&lc->iam, lc->user, POLICY_NAME, &pol);
+	if (rc == SESCTL_ERR_NOT_FOUND)
+		rc = SESCTL_OK;
+	TRY(rc);
+	if (pol.policy_document)
+		TRY(output_policy_check(pol.policy_document, &matches, desc,
+					sizeof(desc)));
+	if (matches && !opts_count(lc->o, OPT_IDENTITY) &&
+	    !opts_count(lc->o, OPT_FROM_ADDRESS)) {
+		ctx_info(lc->ctx, "policy '%s' of '%s' is what sesctl writes "
+				  "(%s); nothing to repair",
+			 POLICY_NAME, lc->user, desc);
+		goto out;
+	}
+	/* The scope: the options, else what the policy still says. */
+	spec.partition = lc->partition->name;
+	if (opts_count(lc->o, OPT_IDENTITY) ||
+	    opts_count(lc->o, OPT_FROM_ADDRESS)) {
+		TRY(policy_for(lc, u.user.arn, &doc));
+	} else {
+		output_policy_scope(pol.policy_document, &sc);
+		for (i = 0; i < sc.n_identities; i++)
+			ids[i] = sc.identities[i];
+		for (i = 0; i < sc.n_from; i++)
+			from[i] = sc.from[i];
+		for (i = 0; i < sc.n_regions; i++)
+			regions[i] = sc.regions[i];
+		spec.identities = ids;
+		spec.n_identities = sc.n_identities;
+		spec.from = from;
+		spec.n_from = sc.n_from;
+		spec.regions = regions;
+		spec.n_regions = sc.n_regions;
+		if (sc.n_identities) {
+			/* The user's own account and partition. */
+			ENSURE(lc_account_of(u.user.arn, account,
+					     sizeof(account)),
+			       err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
+				       "IAM returned an ARN without an account "
+				       "id: '%s'",
+				       u.user.arn));
+			spec.account = account;
+		}
+		rc = output_policy(&spec, &doc);
+		ENSURE(rc == SESCTL_OK, err_set(&lc->ctx->err, rc,
+						"could not build the policy"));
+	}
+	if (dry) {
+		TRY(lc_plan(lc, "PutUserPolicy UserName=%s PolicyName=%s "
+				"PolicyDocument=%s",
+			    lc->user, POLICY_NAME, doc));
+		goto out;
+	}
+	TRY(iam_put_user_policy(&lc->iam, lc->user, POLICY_NAME, doc));
+	TRY(output_policy_check(doc, &matches, desc, sizeof(desc)));
+	ctx_info(lc->ctx, "rewrote policy '%s' of '%s': %s", POLICY_NAME,
+		 lc->user, desc);
+out:
+	free(doc);
+	iam_user_policy_release(&pol);
+	iam_user_result_release(&u);
+	return rc;
+}
+
 /* --dry-run: what the real run would do, call by call, or the refusal it
  * would meet, with its exit status. */
 static sesctl_err dry_run(struct lc *lc)
@@ -399,6 +506,36 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	ENSURE(argc == 0, err_set(&ctx->err, SESCTL_ERR_USAGE,
 				  "'sesctl smtp enable' takes no arguments; "
 				  "name the user with --name"));
+	if (opts_has(o, OPT_REPAIR)) {
+		static const enum opt_id not_with[] = {
+			OPT_OUTPUT_FILE, OPT_ADOPT,    OPT_DEPLOY_HOOK,
+			OPT_VERIFY,	 OPT_DEPLOY_HOOK_TIMEOUT,
+			OPT_VERIFY_TIMEOUT, OPT_SMTP_ENDPOINT_URL
+		};
+		const char *fmt = opts_get(o, OPT_FORMAT);
+		size_t i;
+
+		ENSURE(!fmt || (opts_has(o, OPT_DRY_RUN) &&
+				(strcmp(fmt, "json") == 0 ||
+				 strcmp(fmt, "text") == 0)),
+		       err_set(&ctx->err, SESCTL_ERR_USAGE,
+			       "--repair writes no SMTP settings; --format "
+			       "json only goes with --dry-run (the plan)"));
+		for (i = 0; i < sizeof(not_with) / sizeof(not_with[0]); i++)
+			ENSURE(!opts_has(o, not_with[i]),
+			       err_set(&ctx->err, SESCTL_ERR_USAGE,
+				       "--repair only rewrites the policy; "
+				       "--%s has no use there",
+				       cli_option(not_with[i])->name));
+		TRY(lc_open(&lc, ctx, o, 0));
+		TRY(check_narrowing(&lc));
+		if (!opts_has(o, OPT_DRY_RUN))
+			TRY(lc_lock(&lc));
+		rc = repair(&lc, opts_has(o, OPT_DRY_RUN));
+		if (rc == SESCTL_OK && opts_has(o, OPT_DRY_RUN))
+			rc = lc_plan_done(&lc, "enable");
+		goto out;
+	}
 	TRY(lc_open(&lc, ctx, o, LC_NEEDS_REGION));
 	TRY(check_narrowing(&lc));
 	TRY(lc_check_hook_opts(&lc));

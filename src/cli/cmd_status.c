@@ -393,7 +393,8 @@ static sesctl_err attachments(struct lc *lc, const struct status_opts *so,
 /* Without sesctl's policy, what lets the user send mail is judged from
  * the policies it has (an SES console user's AmazonSesSendingAccess), not
  * from the absence of sesctl's. */
-static void policy_missing(struct user_status *us)
+static void policy_missing(struct lc *lc, const struct status_opts *so,
+			   struct user_status *us)
 {
 	const struct status_report *r = &us->r;
 	const char *other = NULL;
@@ -408,8 +409,8 @@ static void policy_missing(struct user_status *us)
 	if (other && lc_is_managed(&us->u.user))
 		warn(&us->ws, "policy-missing", 1,
 		     "no inline policy '%s' (sesctl's); '%s' lets the user "
-		     "send mail for now",
-		     POLICY_NAME, other);
+		     "send mail for now; '%s' puts sesctl's back",
+		     POLICY_NAME, other, advice(lc, so, us, "enable --repair"));
 	if (other)
 		return;
 	/* An attached policy or a group may allow it: status cannot read
@@ -417,11 +418,15 @@ static void policy_missing(struct user_status *us)
 	 * a monitor should hear of it.) */
 	maybe = r->n_attached || r->n_groups;
 	warn(&us->ws, "policy-missing", maybe ? 1 : 2,
-	     "no inline policy '%s'%s: SES refuses this user's mail%s",
+	     "no inline policy '%s'%s: SES refuses this user's mail%s%s%s%s",
 	     POLICY_NAME, r->n_inline ? " and no other lets it send mail" : "",
 	     maybe ? " unless an attached policy or a group allows "
 		     "ses:SendRawEmail" :
-		     "");
+		     "",
+	     lc_is_managed(&us->u.user) ? "; '" : "",
+	     lc_is_managed(&us->u.user) ? advice(lc, so, us, "enable --repair") :
+					  "",
+	     lc_is_managed(&us->u.user) ? "' puts it back" : "");
 }
 
 /* The second round's answers, and what deserves attention. */
@@ -522,8 +527,10 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 		     advice(lc, so, us, "rotate"));
 	if (r->policy_present && !r->policy_matches)
 		warn(ws, "policy-drift", 1,
-		     "policy '%s' was changed outside sesctl (drift): %s",
-		     POLICY_NAME, us->desc);
+		     "policy '%s' was changed outside sesctl (drift): %s; "
+		     "'%s' rewrites it",
+		     POLICY_NAME, us->desc,
+		     advice(lc, so, us, "enable --repair"));
 	if (!lc_is_managed(&us->u.user))
 		warn(ws, "not-managed", 1, "not managed by sesctl (no tag %s=%s)",
 		     LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE);
@@ -531,7 +538,7 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 	rc = attachments(lc, so, us);
 	if (rc != SESCTL_OK)
 		return rc;
-	policy_missing(us);
+	policy_missing(lc, so, us);
 	r->arn = us->u.user.arn;
 	r->path = us->u.user.path;
 	r->created = us->u.user.create_date.present ?

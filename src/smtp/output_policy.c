@@ -435,3 +435,92 @@ bool output_policy_allows_send(const char *doc)
 	cJSON_Delete(tree);
 	return yes;
 }
+
+static void scope_add(char (*v)[256], size_t *n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(v[i], s) == 0)
+			return;
+	if (*n < POLICY_SCOPE_MAX && strlen(s) < 256)
+		snprintf(v[(*n)++], 256, "%s", s);
+}
+
+static void scope_of_resource(const char *arn, struct policy_scope *s)
+{
+	char *copy = strdup(arn), *part, *region, *account, *identity;
+	size_t k;
+
+	if (copy && split_identity_arn(copy, &part, &region, &account,
+				       &identity) &&
+	    strlen(region) < sizeof(s->regions[0]) &&
+	    strlen(part) < sizeof(s->partition) &&
+	    strlen(account) < sizeof(s->account)) {
+		snprintf(s->partition, sizeof(s->partition), "%s", part);
+		snprintf(s->account, sizeof(s->account), "%s", account);
+		scope_add(s->identities, &s->n_identities, identity);
+		for (k = 0; k < s->n_regions; k++)
+			if (strcmp(s->regions[k], region) == 0)
+				break;
+		if (k == s->n_regions && k < POLICY_SCOPE_MAX)
+			snprintf(s->regions[s->n_regions++],
+				 sizeof(s->regions[0]), "%s", region);
+	}
+	free(copy);
+}
+
+static void scope_of_strings(const cJSON *v, struct policy_scope *s,
+			     bool from)
+{
+	const cJSON *e;
+
+	if (cJSON_IsString(v)) {
+		if (from)
+			scope_add(s->from, &s->n_from, v->valuestring);
+		else
+			scope_of_resource(v->valuestring, s);
+	}
+	if (!cJSON_IsArray(v))
+		return;
+	cJSON_ArrayForEach(e, v)
+		scope_of_strings(e, s, from);
+}
+
+static void scope_of_statement(const cJSON *st, struct policy_scope *s)
+{
+	static const char *const ops[] = { "StringLike", "StringEquals" };
+	const cJSON *cond, *op;
+	size_t i;
+
+	if (!statement_allows(st, "ses:SendRawEmail"))
+		return;
+	scope_of_strings(cJSON_GetObjectItemCaseSensitive(st, "Resource"), s,
+			 false);
+	cond = cJSON_GetObjectItemCaseSensitive(st, "Condition");
+	for (i = 0; cond && i < 2; i++) {
+		op = cJSON_GetObjectItemCaseSensitive(cond, ops[i]);
+		if (op)
+			scope_of_strings(cJSON_GetObjectItemCaseSensitive(
+						 op, "ses:FromAddress"),
+					 s, true);
+	}
+}
+
+void output_policy_scope(const char *doc, struct policy_scope *s)
+{
+	cJSON *tree = doc ? cJSON_Parse(doc) : NULL;
+	const cJSON *st, *e;
+
+	memset(s, 0, sizeof(*s));
+	if (!tree)
+		return;
+	st = cJSON_GetObjectItemCaseSensitive(tree, "Statement");
+	if (cJSON_IsObject(st))
+		scope_of_statement(st, s);
+	if (cJSON_IsArray(st))
+		cJSON_ArrayForEach(e, st)
+			if (cJSON_IsObject(e))
+				scope_of_statement(e, s);
+	cJSON_Delete(tree);
+}

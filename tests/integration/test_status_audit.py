@@ -293,6 +293,123 @@ class NoSmtpEndpoint(SesctlTestCase):
                       p.stdout)
 
 
+class Repair(SesctlTestCase):
+    """enable --repair writes sesctl's policy back as sesctl wrote it (its
+    --identity/--from-address scope kept), and touches nothing else."""
+
+    def setUp(self):
+        self.iam = FakeIAM(tls=True)
+        self.iam.start()
+        self.addCleanup(self.iam.stop)
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.env = clean_env(HOME=self.tmp, SESCTL_STATE_DIR=self.tmp,
+                             SESCTL_TEST_RETRY_BASE_MS="1",
+                             AWS_ENDPOINT_URL_STS=self.iam.url,
+                             **self.iam.env(region="eu-west-1"))
+        p = self.call("smtp", "enable", "--name", "app", "--region",
+                      "eu-west-1", "--identity", "example.com",
+                      "--from-address", "*@example.com")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.written = self.policy()
+        self.keys = self.iam.user(USER)["access_keys"]
+
+    def call(self, *args):
+        return subprocess.run(command(list(args)), capture_output=True,
+                              stdin=subprocess.DEVNULL, env=self.env,
+                              timeout=120)
+
+    def policy(self, name="sesctl-ses-send"):
+        for p in self.iam.user(USER)["inline_policies"]:
+            if p["name"] == name:
+                return json.loads(p["document"])
+        return None
+
+    def set_policy(self, name, doc):
+        st = self.iam.dump_state()
+        for u in st["users"]:
+            if u["name"] == USER:
+                u["inline_policies"] = [p for p in u["inline_policies"]
+                                        if p["name"] != name]
+                if doc is not None:
+                    u["inline_policies"].append(
+                        {"name": name, "document": json.dumps(doc)})
+        self.iam.load_state(st)
+
+    def drift_advice(self):
+        p = self.call("smtp", "status", "--name", "app", "--format", "json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for w in json.loads(p.stdout)["warnings"]:
+            if w["code"] in ("policy-drift", "policy-missing"):
+                return w["message"].split("'")[-2]
+        return None
+
+    def test_a_widened_policy_is_written_back_with_its_scope(self):
+        self.assertIn("example.com", json.dumps(self.written))
+        widened = json.loads(json.dumps(self.written))
+        widened["Statement"][0]["Action"] = ["ses:SendRawEmail", "iam:*"]
+        self.set_policy("sesctl-ses-send", widened)
+        self.set_policy("extra", {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject",
+             "Resource": "*"}]})
+        advice = self.drift_advice()
+        self.assertEqual(advice, "sesctl smtp enable --repair --name app")
+        # the dry run says what it would write, and writes nothing
+        n = len(self.iam.requests)
+        p = self.call("smtp", "enable", "--repair", "--name", "app",
+                      "--dry-run", "--format", "json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        plan = json.loads(p.stdout)
+        validator("plan").validate(plan)
+        self.assertEqual([s["action"] for s in plan["steps"]],
+                         ["PutUserPolicy"])
+        self.assertEqual(json.loads(plan["steps"][0]["params"]
+                                    ["PolicyDocument"]), self.written)
+        self.assertFalse([r for r in self.iam.requests[n:]
+                          if not r["action"].startswith(("Get", "List"))])
+        # the advice, pasted
+        p = self.call(*advice.split()[1:])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.policy(), self.written)
+        # nothing else changed: the other policy, the keys
+        self.assertIsNotNone(self.policy("extra"))
+        self.assertEqual(self.iam.user(USER)["access_keys"], self.keys)
+        self.assertIsNone(self.drift_advice())
+        # a second run has nothing to do
+        n = len(self.iam.requests)
+        p = self.call("smtp", "enable", "--repair", "--name", "app")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"nothing to repair", p.stderr)
+        self.assertNotIn("PutUserPolicy",
+                         [r["action"] for r in self.iam.requests[n:]])
+
+    def test_a_deleted_policy_is_put_back(self):
+        self.set_policy("sesctl-ses-send", None)
+        self.assertEqual(self.drift_advice(),
+                         "sesctl smtp enable --repair --name app")
+        p = self.call("smtp", "enable", "--repair", "--name", "app",
+                      "--identity", "example.com", "--from-address",
+                      "*@example.com", "--region", "eu-west-1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.policy(), self.written)
+
+    def test_refusals(self):
+        for args, code, msg in (
+                (("--output-file", os.path.join(self.tmp, "x")), 2,
+                 b"--output-file has no use there"),
+                (("--verify",), 2, b"--verify has no use there")):
+            p = self.call("smtp", "enable", "--repair", "--name", "app",
+                          *args)
+            self.assertEqual(p.returncode, code, p.stderr)
+            self.assertIn(msg, p.stderr)
+        p = self.call("smtp", "enable", "--repair", "--name", "nobody")
+        self.assertEqual(p.returncode, 4, p.stderr)
+        self.iam.seed_user("hand", access_keys=1)
+        p = self.call("smtp", "enable", "--repair", "--user-name", "hand")
+        self.assertEqual(p.returncode, 5, p.stderr)
+        self.assertIn(b"rotate --adopt", p.stderr)
+
+
 CONSOLE = "ses-smtp-user.20261101-120000"
 SENDING = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "ses:SendRawEmail", "Resource": "*"}]})

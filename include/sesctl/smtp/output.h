@@ -147,6 +147,21 @@ struct policy_beyond {
 };
 void output_policy_beyond(const char *doc, struct policy_beyond *b);
 
+/* The scope a policy sesctl wrote (perhaps changed since) gives sending:
+ * the SES identities of its Resource ARNs (with their partition, account
+ * and regions) and its ses:FromAddress patterns, gathered from every Allow
+ * statement that sends mail; for `enable --repair` to write the policy
+ * again as it was meant. */
+#define POLICY_SCOPE_MAX 16
+struct policy_scope {
+	char partition[16], account[16];
+	char regions[POLICY_SCOPE_MAX][32];
+	char identities[POLICY_SCOPE_MAX][256];
+	char from[POLICY_SCOPE_MAX][256];
+	size_t n_regions, n_identities, n_from;
+};
+void output_policy_scope(const char *doc, struct policy_scope *s);
+
 /* Whether policy document `doc` allows ses:SendRawEmail to some resource
  * (an Allow whose Action matches it, wildcards and case aside, or whose
  * NotAction does not); Deny statements and conditions are not weighed. */
