@@ -294,10 +294,14 @@ sesctl_err status_print_text(struct ctx *ctx, const struct user_status *us)
 	add(&t, "user", "%s", r->user);
 	add(&t, "arn", "%s", r->arn);
 	add(&t, "created", "%s", r->created ? r->created : "-");
-	if (strcmp(r->origin, "ses-console") == 0)
-		add(&t, "origin", "made by the SES console; 'sesctl smtp rotate "
-				  "--adopt --user-name %s --keep-old' takes it "
-				  "over without downtime",
+	if (strcmp(r->origin, "ses-console") == 0 ||
+	    strcmp(r->origin, "elsewhere") == 0)
+		add(&t, "origin", "%s; 'sesctl smtp rotate --adopt --user-name "
+				  "%s --keep-old' takes it over without "
+				  "downtime",
+		    r->origin[0] == 's' ? "made by the SES console" :
+					  "an SMTP user made elsewhere (its "
+					  "policy only sends mail)",
 		    r->user);
 	else if (strcmp(r->origin, "sesctl") != 0)
 		add(&t, "origin", "%s", strcmp(r->origin, "adopted") == 0 ?

@@ -499,7 +499,11 @@ class ConsoleUser(SesctlTestCase):
         self.iam.seed_user("mailer", path="/apps/",
                            tags={"ManagedBy": "sesctl"}, access_keys=1,
                            inline_policies={"sesctl-ses-send": SENDING})
-        self.iam.seed_user("deploy-bot", path="/", access_keys=1)
+        self.iam.seed_user("deploy-bot", path="/", access_keys=1,
+                           inline_policies={"s3": doc("s3:*")})
+        # made by hand: its only policy sends mail
+        self.iam.seed_user("legacy-smtp", path="/mail/", access_keys=1,
+                           inline_policies={"send": SENDING})
         p = self.call("smtp", "status", "--all", "--format", "json")
         self.assertEqual(p.returncode, 0, p.stderr)
         every = json.loads(p.stdout)
@@ -508,7 +512,8 @@ class ConsoleUser(SesctlTestCase):
                for u in every["users"]}
         self.assertEqual(got, {"sesctl-smtp-app": "sesctl",
                                "mailer": "adopted",
-                               CONSOLE: "ses-console"})
+                               CONSOLE: "ses-console",
+                               "legacy-smtp": "elsewhere"})
         rows = self.call("smtp", "status", "--all").stdout.decode()
         origin = {r.split()[0]: r.split()[2] for r in rows.splitlines()[1:]}
         self.assertEqual(origin[CONSOLE], "ses-console")
