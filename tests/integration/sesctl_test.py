@@ -3,9 +3,13 @@ vectors are, and running sesctl with a clean environment."""
 import base64
 import hashlib
 import hmac
+import json
 import os
+import shutil
 import subprocess
+import tempfile
 import unittest
+import warnings
 
 BIN = os.environ.get("SESCTL_BIN", "")
 VECTORS = os.environ.get("SESCTL_TEST_VECTORS", "")
@@ -121,3 +125,52 @@ class SesctlTestCase(unittest.TestCase):
         self.assertEqual(proc.returncode, code,
                          "exit %d, want %d\nstdout: %r\nstderr: %r" % (
                              proc.returncode, code, proc.stdout, proc.stderr))
+
+
+# ---- the documented JSON Schemas --------------------------------------------
+
+SCHEMAS = os.path.join(SOURCE_ROOT, "docs", "schema")
+
+
+def schema_validator(name):
+    """A validator for docs/schema/<name>.schema.json; the $refs between
+    the documented schemas (by their $id) resolve to one another."""
+    import jsonschema
+    store = {}
+    for f in os.listdir(SCHEMAS):
+        with open(os.path.join(SCHEMAS, f)) as fp:
+            doc = json.load(fp)
+        jsonschema.Draft7Validator.check_schema(doc)
+        store[doc["$id"]] = doc
+        if f == name + ".schema.json":
+            mine = doc
+    with warnings.catch_warnings():
+        # (RefResolver: deprecated in newer jsonschema, the one Debian 12
+        # has needs it)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        resolver = jsonschema.RefResolver.from_schema(mine, store=store)
+    return jsonschema.Draft7Validator(mine, resolver=resolver)
+
+
+class StandinTestCase(SesctlTestCase):
+    """The IAM stand-in over HTTPS, a private HOME and state directory, and
+    sesctl run against them (self.call)."""
+
+    region = "eu-west-1"
+
+    def setUp(self):
+        from standins.iam import FakeIAM
+        self.iam = FakeIAM(tls=True)
+        self.iam.start()
+        self.addCleanup(self.iam.stop)
+        self.tmp = tempfile.mkdtemp()
+        os.chmod(self.tmp, 0o700)
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.env = clean_env(HOME=self.tmp, SESCTL_STATE_DIR=self.tmp,
+                             SESCTL_TEST_RETRY_BASE_MS="1",
+                             **self.iam.env(region=self.region))
+
+    def call(self, *args):
+        return subprocess.run(command(list(args)), capture_output=True,
+                              stdin=subprocess.DEVNULL, env=self.env,
+                              timeout=180)

@@ -8,13 +8,9 @@ Every check reads IAM's state in the stand-in; round trips are counted
 from its request log with latency added to every answer."""
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import unittest
 
-from standins.iam import FakeIAM
-from sesctl_test import SesctlTestCase, clean_env, command, rounds
+from sesctl_test import StandinTestCase, rounds
 
 USER = "sesctl-smtp-app"
 LATENCY = 1.0 if os.environ.get("SESCTL_VALGRIND") else 0.2
@@ -25,25 +21,13 @@ SWEEP_ONLY = ["iam:ListUserPolicies", "iam:ListAttachedUserPolicies",
               "iam:ListServiceSpecificCredentials", "iam:ListMFADevices"]
 
 
-class Disable(SesctlTestCase):
+class Disable(StandinTestCase):
     def setUp(self):
-        self.iam = FakeIAM(tls=True)
-        self.iam.start()
-        self.addCleanup(self.iam.stop)
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.env = clean_env(HOME=self.tmp, SESCTL_STATE_DIR=self.tmp,
-                             SESCTL_TEST_RETRY_BASE_MS="1",
-                             **self.iam.env(region="eu-west-1"))
+        super().setUp()
         p = self.call("smtp", "enable", "--name", "app", "--region",
                       "eu-west-1")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.iam.clear_requests()
-
-    def call(self, *args):
-        return subprocess.run(command(list(args)), capture_output=True,
-                              stdin=subprocess.DEVNULL, env=self.env,
-                              timeout=180)
 
     def disable(self, code=0):
         p = self.call("smtp", "disable", "--name", "app", "--yes")

@@ -7,36 +7,14 @@ says in text, in JSON (validated against docs/schema/status.schema.json)
 and with --all, which must say the same of the user."""
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import unittest
-import warnings
 
-import jsonschema
-
-from standins.iam import FakeIAM
 from standins.ses_smtp import FakeSESSMTP
-from sesctl_test import (SesctlTestCase, clean_env, command, env_lines,
+from sesctl_test import (StandinTestCase, env_lines, schema_validator,
                          smtp_password)
 
 USER = "sesctl-smtp-app"
-SCHEMAS = os.path.join(os.environ.get("SESCTL_SOURCE_ROOT", ""), "docs",
-                       "schema")
-
-
-def validator(name):
-    store = {}
-    for f in os.listdir(SCHEMAS):
-        with open(os.path.join(SCHEMAS, f)) as fp:
-            doc = json.load(fp)
-        store[doc["$id"]] = doc
-        if f == name + ".schema.json":
-            mine = doc
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        resolver = jsonschema.RefResolver.from_schema(mine, store=store)
-    return jsonschema.Draft7Validator(mine, resolver=resolver)
+validator = schema_validator
 
 
 def doc(actions, effect="Allow", key="Action"):
@@ -44,24 +22,12 @@ def doc(actions, effect="Allow", key="Action"):
         {"Effect": effect, key: actions, "Resource": "*"}]})
 
 
-class StatusAudit(SesctlTestCase):
+class StatusAudit(StandinTestCase):
     def setUp(self):
-        self.iam = FakeIAM(tls=True)
-        self.iam.start()
-        self.addCleanup(self.iam.stop)
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.env = clean_env(HOME=self.tmp, SESCTL_STATE_DIR=self.tmp,
-                             SESCTL_TEST_RETRY_BASE_MS="1",
-                             **self.iam.env(region="eu-west-1"))
+        super().setUp()
         p = self.call("smtp", "enable", "--name", "app", "--region",
-                     "eu-west-1")
+                      "eu-west-1")
         self.assertEqual(p.returncode, 0, p.stderr)
-
-    def call(self, *args):
-        return subprocess.run(command(list(args)), capture_output=True,
-                              stdin=subprocess.DEVNULL, env=self.env,
-                              timeout=120)
 
     def status(self):
         """(text, JSON, exit of --check); --all must agree."""
@@ -231,25 +197,10 @@ class StatusAudit(SesctlTestCase):
         self.assertEqual(one["least_privilege"]["verdict"], "unknown")
 
 
-class NoSmtpEndpoint(SesctlTestCase):
+class NoSmtpEndpoint(StandinTestCase):
     """Regions where AWS says SES has no SMTP endpoint: enable and rotate
     refuse (a host that does not exist), unless --verify proves one;
     status warns."""
-
-    def setUp(self):
-        self.iam = FakeIAM(tls=True)
-        self.iam.start()
-        self.addCleanup(self.iam.stop)
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.env = clean_env(HOME=self.tmp, SESCTL_STATE_DIR=self.tmp,
-                             SESCTL_TEST_RETRY_BASE_MS="1",
-                             **self.iam.env(region="eu-west-1"))
-
-    def call(self, *args):
-        return subprocess.run(command(list(args)), capture_output=True,
-                              stdin=subprocess.DEVNULL, env=self.env,
-                              timeout=120)
 
     def test_enable_and_rotate_refuse_status_warns(self):
         p = self.call("smtp", "enable", "--name", "app", "--region",
@@ -293,31 +244,19 @@ class NoSmtpEndpoint(SesctlTestCase):
                       p.stdout)
 
 
-class Repair(SesctlTestCase):
+class Repair(StandinTestCase):
     """enable --repair writes sesctl's policy back as sesctl wrote it (its
     --identity/--from-address scope kept), and touches nothing else."""
 
     def setUp(self):
-        self.iam = FakeIAM(tls=True)
-        self.iam.start()
-        self.addCleanup(self.iam.stop)
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.env = clean_env(HOME=self.tmp, SESCTL_STATE_DIR=self.tmp,
-                             SESCTL_TEST_RETRY_BASE_MS="1",
-                             AWS_ENDPOINT_URL_STS=self.iam.url,
-                             **self.iam.env(region="eu-west-1"))
+        super().setUp()
+        self.env["AWS_ENDPOINT_URL_STS"] = self.iam.url
         p = self.call("smtp", "enable", "--name", "app", "--region",
                       "eu-west-1", "--identity", "example.com",
                       "--from-address", "*@example.com")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.written = self.policy()
         self.keys = self.iam.user(USER)["access_keys"]
-
-    def call(self, *args):
-        return subprocess.run(command(list(args)), capture_output=True,
-                              stdin=subprocess.DEVNULL, env=self.env,
-                              timeout=120)
 
     def policy(self, name="sesctl-ses-send"):
         for p in self.iam.user(USER)["inline_policies"]:
@@ -415,28 +354,18 @@ SENDING = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "ses:SendRawEmail", "Resource": "*"}]})
 
 
-class ConsoleUser(SesctlTestCase):
+class ConsoleUser(StandinTestCase):
     """A user the SES console made (inline policy AmazonSesSendingAccess,
     one live key), as a team moving to sesctl has: status judges its own
     policy, status --all finds it, and rotate --adopt takes it over while
     the app keeps sending (an SMTP login with the app's file succeeds at
     every step)."""
 
-    region = "eu-west-1"
-
     def setUp(self):
-        self.iam = FakeIAM(tls=True)
-        self.iam.start()
-        self.addCleanup(self.iam.stop)
+        super().setUp()
         self.smtp = FakeSESSMTP(self.iam, region=self.region)
         self.smtp.start()
         self.addCleanup(self.smtp.stop)
-        self.tmp = tempfile.mkdtemp()
-        os.chmod(self.tmp, 0o700)
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.env = clean_env(HOME=self.tmp, SESCTL_STATE_DIR=self.tmp,
-                             SESCTL_TEST_RETRY_BASE_MS="1",
-                             **self.iam.env(region=self.region))
         self.iam.seed_user(CONSOLE, path="/",
                            inline_policies={"AmazonSesSendingAccess":
                                             SENDING},
@@ -451,11 +380,6 @@ class ConsoleUser(SesctlTestCase):
                         smtp_password(self.live["secret_access_key"],
                                       self.region)))
         os.chmod(self.app, 0o600)
-
-    def call(self, *args):
-        return subprocess.run(command(list(args)), capture_output=True,
-                              stdin=subprocess.DEVNULL, env=self.env,
-                              timeout=120)
 
     def assert_app_sends(self, step):
         p = self.call("smtp", "verify", "--credentials-file", self.app,

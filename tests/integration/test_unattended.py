@@ -17,14 +17,12 @@ import subprocess
 import tempfile
 import time
 import unittest
-import warnings
 
-import jsonschema
 import prometheus_client.parser
 
 from standins.iam import FakeIAM
 from sesctl_test import (SesctlTestCase, clean_env, command, env_lines,
-                         smtp_password)
+                         schema_validator, smtp_password)
 
 USER = "sesctl-smtp-app"
 DAY0 = datetime.datetime(2026, 1, 5, 3, 0, 0, tzinfo=datetime.timezone.utc)
@@ -822,27 +820,7 @@ class DryRun(Base):
         self.assertEqual(p.returncode, 2, p.stderr)
 
 
-SCHEMAS = os.path.join(os.environ.get("SESCTL_SOURCE_ROOT", ""), "docs",
-                       "schema")
-
-
-def schema(name):
-    """A validator for docs/schema/<name>.schema.json; the $refs between
-    the documented schemas (by their $id) resolve to one another."""
-    store = {}
-    for f in os.listdir(SCHEMAS):
-        with open(os.path.join(SCHEMAS, f)) as fp:
-            doc = json.load(fp)
-        jsonschema.Draft7Validator.check_schema(doc)
-        store[doc["$id"]] = doc
-        if f == name + ".schema.json":
-            mine = doc
-    with warnings.catch_warnings():
-        # (RefResolver: deprecated in newer jsonschema, the one Debian 12
-        # has needs it)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        resolver = jsonschema.RefResolver.from_schema(mine, store=store)
-    return jsonschema.Draft7Validator(mine, resolver=resolver)
+schema = schema_validator
 
 
 class JsonForScripts(Base):
