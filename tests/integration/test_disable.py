@@ -143,5 +143,39 @@ class Disable(StandinTestCase):
                           if not r["action"].startswith(("Get", "List"))])
 
 
+class RoundTrips(StandinTestCase):
+    """Rounds of IAM requests (latency added to every answer) of enable
+    and rotate: the reads that do not depend on each other at once; the
+    changes in the order the delivery record needs (the new key written
+    and recorded before the old one goes, and seen still there first)."""
+
+    def rounds_of(self, *args):
+        self.iam.clear_requests()
+        self.iam.set_latency(LATENCY)
+        p = self.call(*args)
+        self.iam.set_latency(0)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return [sorted(r["action"] for r in rnd)
+                for rnd in rounds(self.iam.requests)]
+
+    def test_enable_and_rotate(self):
+        app = os.path.join(self.tmp, "app.env")
+        self.assertEqual(
+            self.rounds_of("smtp", "enable", "--name", "app", "--region",
+                           "eu-west-1", "--output-file", app),
+            [["CreateUser"], ["PutUserPolicy"], ["CreateAccessKey"],
+             ["TagUser"]])
+        self.assertEqual(
+            self.rounds_of("smtp", "rotate", "--name", "app",
+                           "--output-file", app),
+            [["GetUser", "ListAccessKeys"], ["CreateAccessKey"],
+             ["TagUser"], ["ListAccessKeys"], ["DeleteAccessKey"]])
+        self.assertEqual(
+            self.rounds_of("smtp", "rotate", "--name", "app",
+                           "--output-file", app, "--keep-old"),
+            [["GetUser", "ListAccessKeys"], ["CreateAccessKey"],
+             ["TagUser"]])
+
+
 if __name__ == "__main__":
     unittest.main()
