@@ -323,8 +323,13 @@ static sesctl_err remove_all(struct lc *lc, const struct removal *r,
 	 * deactivated. */
 	for (i = 0; first == SESCTL_OK && i < n; i++)
 		if (r[i].kind == K_MFA && strncmp(r[i].id, "arn:", 4) == 0) {
-			rc = gone_is_done(
-				iam_delete_virtual_mfa_device(&lc->iam, r[i].id));
+			rc = iam_delete_virtual_mfa_device(&lc->iam, r[i].id);
+			/* It cannot be read back per user, but it is a
+			 * removal: sent again, NoSuchEntity means it went. */
+			if (rc == SESCTL_ERR_NETWORK && lc->iam.outcome_unknown)
+				rc = iam_delete_virtual_mfa_device(&lc->iam,
+								   r[i].id);
+			rc = gone_is_done(rc);
 			if (rc != SESCTL_OK) {
 				first = rc;
 				first_err = lc->ctx->err;

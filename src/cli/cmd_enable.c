@@ -335,6 +335,17 @@ static sesctl_err repair(struct lc *lc, bool dry)
 	if (pol.policy_document)
 		TRY(output_policy_check(pol.policy_document, &matches, desc,
 					sizeof(desc)));
+	/* Gone, it names no scope: writing one that sends as any identity
+	 * may widen what the user had. */
+	ENSURE(pol.policy_document || opts_count(lc->o, OPT_IDENTITY) ||
+		       opts_count(lc->o, OPT_FROM_ADDRESS) ||
+		       opts_has(lc->o, OPT_YES),
+	       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+		       "policy '%s' of '%s' is gone, and with it the scope "
+		       "it had: give the --identity and --from-address it was "
+		       "enabled with, or --yes to let it send as any identity "
+		       "of the account",
+		       POLICY_NAME, lc->user));
 	if (matches && !opts_count(lc->o, OPT_IDENTITY) &&
 	    !opts_count(lc->o, OPT_FROM_ADDRESS)) {
 		ctx_info(lc->ctx, "policy '%s' of '%s' is what sesctl writes "

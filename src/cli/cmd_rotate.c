@@ -431,9 +431,9 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		qsort(keys.items, keys.count, sizeof(keys.items[0]),
 		      by_create_date);
 	if (fin) {
-		if (adopt)
-			TRY(lc_adopt(&lc, dry));
 		rc = finish(&lc, &keys, dry);
+		if (rc == SESCTL_OK && adopt)
+			rc = lc_adopt(&lc, dry);
 		if (rc == SESCTL_OK && !dry)
 			rc = runlock_journal_clear(ctx, &lc.lock);
 		goto out;
@@ -482,11 +482,11 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		goto out;
 	if (max_age && young_enough(&lc, &keys, max_age))
 		goto clear; /* what a dead run left is settled above */
-	/* Taken over now: its keys follow the usual rules from here (no
-	 * record: its only key counts as the app's). */
+	TRY(make_room(&lc, &keys, in_flight, dry));
+	/* Taken over now that nothing refuses it any more: its keys follow
+	 * the usual rules (no record: its only key counts as the app's). */
 	if (adopt)
 		TRY(lc_adopt(&lc, dry));
-	TRY(make_room(&lc, &keys, in_flight, dry));
 	{
 		const struct iam_access_key_meta *cur =
 			find_key(&keys, lc.rec.current);

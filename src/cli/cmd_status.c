@@ -435,10 +435,14 @@ static void policy_missing(struct lc *lc, const struct status_opts *so,
 	     maybe ? " unless an attached policy or a group allows "
 		     "ses:SendRawEmail" :
 		     "",
-	     lc_is_managed(&us->u.user) ? "; '" : "",
+	     lc_is_managed(&us->u.user) ?
+		     "; to put it back, give the --identity and "
+		     "--from-address it was enabled with (or --yes if none) "
+		     "to '" :
+		     "",
 	     lc_is_managed(&us->u.user) ? advice(lc, so, us, "enable --repair") :
 					  "",
-	     lc_is_managed(&us->u.user) ? "' puts it back" : "");
+	     lc_is_managed(&us->u.user) ? "'" : "");
 }
 
 /* The second round's answers, and what deserves attention. */
@@ -707,6 +711,19 @@ out:
 	return rc;
 }
 
+/* --all: a user status could not read is left out of the report, said
+ * on stderr, and listed as unreadable (JSON, the table, --check). */
+static void unreadable(struct lc *lc, struct user_status *us)
+{
+	us->gone = true;
+	us->failed = true;
+	us->fail_rc = lc->ctx->err.code ? lc->ctx->err.code : SESCTL_ERR_FAIL;
+	snprintf(us->fail_msg, sizeof(us->fail_msg), "%s", lc->ctx->err.msg);
+	ctx_warn(lc->ctx, "could not read IAM user '%s': %s", us->name,
+		 us->fail_msg);
+	memset(&lc->ctx->err, 0, sizeof(lc->ctx->err));
+}
+
 /* The users to look at: lc's one, or (--all) `names`. */
 static sesctl_err gather(struct lc *lc, const struct status_opts *so,
 			 const char *const *names, size_t n_names,
@@ -739,6 +756,12 @@ static sesctl_err gather(struct lc *lc, const struct status_opts *so,
 			rc = SESCTL_OK;
 			continue;
 		}
+		/* One user it cannot read hides no other. */
+		if (so->all && rc != SESCTL_OK && rc != SESCTL_ERR_NOMEM) {
+			unreadable(lc, &us[i]);
+			rc = SESCTL_OK;
+			continue;
+		}
 		TRY(rc);
 		m += us[i].keys.count + us[i].n_docs;
 	}
@@ -763,7 +786,12 @@ static sesctl_err gather(struct lc *lc, const struct status_opts *so,
 	for (i = 0; i < n; i++) {
 		if (us[i].gone)
 			continue;
-		TRY(assess(lc, so, &us[i]));
+		rc = assess(lc, so, &us[i]);
+		if (so->all && rc != SESCTL_OK && rc != SESCTL_ERR_NOMEM) {
+			unreadable(lc, &us[i]);
+			rc = SESCTL_OK;
+		}
+		TRY(rc);
 	}
 	rc = SESCTL_OK;
 out:
@@ -780,8 +808,8 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	struct user_status *us = NULL;
 	struct status_opts so;
 	const struct status_report **reports = NULL;
-	const char **names = NULL;
-	size_t n_names = 0;
+	const char **names = NULL, **bad = NULL, **bad_msg = NULL;
+	size_t n_names = 0, n_bad = 0;
 	const char *fmt = opts_get(o, OPT_FORMAT);
 	bool check = opts_has(o, OPT_CHECK), prom, json;
 	char *doc = NULL;
@@ -846,8 +874,18 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	}
 	TRY(rc);
 	reports = calloc(n ? n : 1, sizeof(*reports));
-	ENSURE(reports, err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	bad = calloc(n ? n : 1, sizeof(*bad));
+	bad_msg = calloc(n ? n : 1, sizeof(*bad_msg));
+	ENSURE(reports && bad && bad_msg,
+	       err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
 	for (i = 0; i < n; i++) {
+		if (us[i].failed) {
+			bad[n_bad] = us[i].name;
+			bad_msg[n_bad++] = us[i].fail_msg;
+			/* not knowing is worth a warning */
+			if (worst < 1)
+				worst = 1;
+		}
 		if (us[i].gone)
 			continue;
 		reports[shown++] = &us[i].r;
@@ -855,6 +893,15 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 			worst = us[i].ws.worst;
 	}
 	ctx->check_status = worst;
+	/* Not one user could be read: that is a failure, not a report. */
+	for (i = 0; so.all && !shown && n_bad && i < n; i++)
+		if (us[i].failed) {
+			rc = err_set(&ctx->err, us[i].fail_rc,
+				     "could not read any of the %zu SMTP "
+				     "users; the first: %s",
+				     n_bad, us[i].fail_msg);
+			goto out;
+		}
 
 	if (check && so.all)
 		rc = status_print_check_all(ctx, us, n, worst);
@@ -863,11 +910,12 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	else if (prom)
 		rc = status_print_prometheus(ctx, us, n, so.now);
 	else if (json && so.all)
-		rc = output_status_list_json(reports, shown, &doc);
+		rc = output_status_list_json(reports, shown, bad, bad_msg,
+					     n_bad, &doc);
 	else if (json)
 		rc = output_status_json(reports[0], &doc);
-	else if (so.all && shown == 0)
-		ctx_info(ctx, "no SMTP users under %s", LC_PATH);
+	else if (so.all && shown == 0 && n_bad == 0)
+		ctx_info(ctx, "no SMTP users in the account");
 	else if (so.all)
 		rc = status_print_table(ctx, us, n);
 	else
@@ -878,6 +926,8 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 out:
 	free(doc);
 	free(reports);
+	free(bad);
+	free(bad_msg);
 	free(names);
 	for (i = 0; us && i < n; i++)
 		user_status_release(&us[i]);

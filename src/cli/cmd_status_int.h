@@ -55,7 +55,10 @@ enum first_read {
 /* Everything status learns about one user, and what it makes of it. */
 struct user_status {
 	const char *name; /* as asked for */
-	bool gone;        /* --all: deleted since ListUsers */
+	bool gone;        /* --all: deleted since ListUsers, or unreadable */
+	bool failed;      /* --all: could not be read (fail_msg says why) */
+	sesctl_err fail_rc;
+	char fail_msg[ERR_MSG_MAX];
 	struct iam_user_result u;
 	struct iam_user_policy pol;
 	struct iam_access_key_list keys;

@@ -157,11 +157,13 @@ sesctl_err status_print_check_all(struct ctx *ctx, struct user_status *us,
 				   size_t n, int worst)
 {
 	struct text t = { 0 };
-	size_t i, users = 0, bad = 0, crit = 0, warnings = 0;
-	const struct user_status *first = NULL;
+	size_t i, users = 0, bad = 0, crit = 0, warnings = 0, failed = 0;
+	const struct user_status *first = NULL, *first_failed = NULL;
 	sesctl_err rc;
 
 	for (i = 0; i < n; i++) {
+		if (us[i].failed && !failed++)
+			first_failed = &us[i];
 		if (us[i].gone)
 			continue;
 		users++;
@@ -176,18 +178,24 @@ sesctl_err status_print_check_all(struct ctx *ctx, struct user_status *us,
 			&first->ws.w[worst_warning(&first->ws)];
 
 		text_add(&t, "SESCTL %s - %zu of %zu SMTP users: %s: %s: %s%s",
-			 check_words[worst], bad, users, first->r.user, w->code,
-			 w->message,
-			 warnings > 1 ? " (and more: see sesctl smtp status "
-					"--all)" :
-					"");
+			 check_words[worst], bad, users + failed,
+			 first->r.user, w->code, w->message,
+			 warnings > 1 || failed ?
+				 " (and more: see sesctl smtp status --all)" :
+				 "");
+	} else if (first_failed) {
+		text_add(&t, "SESCTL WARNING - could not read %zu of %zu SMTP "
+			     "users: %s: %s",
+			 failed, users + failed, first_failed->name,
+			 first_failed->fail_msg);
 	} else {
-		text_add(&t, "SESCTL OK - %zu SMTP user%s under %s", users,
-			 users == 1 ? "" : "s", LC_PATH);
+		text_add(&t, "SESCTL OK - %zu SMTP user%s", users,
+			 users == 1 ? "" : "s");
 	}
 	text_add(&t, " | users=%zu;;;0 users_warning=%zu;;;0 "
-		     "users_critical=%zu;;;0 warnings=%zu;;;0\n",
-		 users, bad - crit, crit, warnings);
+		     "users_critical=%zu;;;0 users_unreadable=%zu;;;0 "
+		     "warnings=%zu;;;0\n",
+		 users, bad - crit, crit, failed, warnings);
 	rc = text_write(ctx, &t);
 	free(t.buf);
 	return rc;
@@ -278,6 +286,13 @@ sesctl_err status_print_prometheus(struct ctx *ctx, struct user_status *us,
 		if (!us[u].gone)
 			text_add(&t, "sesctl_smtp_check_status{user=\"%s\"} %d\n",
 				 us[u].r.user, us[u].ws.worst);
+	for (u = 0, i = 0; u < n; u++)
+		i += us[u].failed;
+	text_add(&t, "# HELP sesctl_smtp_users_unreadable SMTP users status "
+		     "could not read (--all).\n"
+		     "# TYPE sesctl_smtp_users_unreadable gauge\n"
+		     "sesctl_smtp_users_unreadable %zu\n",
+		 i);
 	rc = text_write(ctx, &t);
 	free(t.buf);
 	return rc;
@@ -406,6 +421,10 @@ sesctl_err status_print_table(struct ctx *ctx, const struct user_status *us,
 		size_t active = 0;
 		long age = -1;
 
+		if (us[u].failed)
+			text_add(&t, "%-32s %-12s %-11s %4s %6s %10s  %-20s  "
+				     "unreadable!\n",
+				 us[u].name, "-", "-", "-", "-", "-", "-");
 		if (us[u].gone)
 			continue;
 		for (i = 0; i < r->n_tags; i++)

@@ -560,7 +560,9 @@ out:
 }
 
 sesctl_err output_status_list_json(const struct status_report *const *r,
-				   size_t n, char **out)
+				   size_t n, const char *const *bad_users,
+				   const char *const *bad_errors, size_t n_bad,
+				   char **out)
 {
 	cJSON *root = cJSON_CreateObject(), *arr, *o;
 	sesctl_err rc = SESCTL_OK;
@@ -575,6 +577,16 @@ sesctl_err output_status_list_json(const struct status_report *const *r,
 			cJSON_Delete(o);
 			ok = false;
 		}
+	}
+	J(arr = cJSON_AddArrayToObject(root, "unreadable"));
+	for (i = 0; ok && i < n_bad; i++) {
+		J(o = cJSON_CreateObject());
+		if (o && !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			ok = false;
+		}
+		J(cJSON_AddStringToObject(o, "user", bad_users[i]));
+		J(cJSON_AddStringToObject(o, "error", bad_errors[i]));
 	}
 	ENSURE(ok, SESCTL_ERR_NOMEM);
 	TRY(print_json(root, out));

@@ -493,8 +493,8 @@ static void scope_of_statement(const cJSON *st, struct policy_scope *s)
 	const cJSON *cond, *op;
 	size_t i;
 
-	if (!statement_allows(st, "ses:SendRawEmail"))
-		return;
+	/* Whatever the statement now does (its Action or Effect may be what
+	 * changed), the identities and addresses it names are the scope. */
 	scope_of_strings(cJSON_GetObjectItemCaseSensitive(st, "Resource"), s,
 			 false);
 	cond = cJSON_GetObjectItemCaseSensitive(st, "Condition");

@@ -1,6 +1,6 @@
-"""Review of the day's changes (9e1a402..4262db9): each test shows a bug
-by IAM's state or by what a user would notice, and fails until it is
-fixed."""
+"""Bugs a review of 2026-12-03's changes found (rotate --adopt, enable
+--repair, disable's removals, status --all): each test shows one by IAM's
+state or by what a user would notice, and failed before its fix."""
 import json
 import os
 import shutil
@@ -159,7 +159,25 @@ class StatusAll(Base):
                            code="AccessDenied", message="denied")
         p = self.call("smtp", "status", "--all", "--format", "json")
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertTrue(json.loads(p.stdout)["users"])
+        doc = json.loads(p.stdout)
+        self.assertEqual(len(doc["users"]), 1)
+        self.assertEqual(len(doc["unreadable"]), 1)
+        self.assertIn("AccessDenied", doc["unreadable"][0]["error"])
+        self.assertIn(b"could not read IAM user", p.stderr)
+        # --check says so, the table has a row for it
+        self.iam.add_fault("error", "GetUser", status=403,
+                           code="AccessDenied", message="denied")
+        p = self.call("smtp", "status", "--all", "--check")
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn(b"SESCTL WARNING - could not read 1 of 2 SMTP users",
+                      p.stdout)
+        self.assertIn(b"users_unreadable=1;", p.stdout)
+        self.iam.add_fault("error", "GetUser", status=403,
+                           code="AccessDenied", message="denied")
+        p = self.call("smtp", "status", "--all")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(p.stdout.splitlines()), 3)
+        self.assertIn(b"unreadable!", p.stdout)
 
 
 if __name__ == "__main__":

@@ -326,11 +326,21 @@ class Repair(StandinTestCase):
         self.set_policy("sesctl-ses-send", None)
         self.assertEqual(self.drift_advice(),
                          "sesctl smtp enable --repair --name app")
+        # gone, the policy names no scope: repair will not guess one
+        p = self.call("smtp", "enable", "--repair", "--name", "app")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b"give the --identity and --from-address", p.stderr)
+        self.assertIsNone(self.policy())
         p = self.call("smtp", "enable", "--repair", "--name", "app",
                       "--identity", "example.com", "--from-address",
                       "*@example.com", "--region", "eu-west-1")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(self.policy(), self.written)
+        # one that had no scope: --yes says so
+        self.set_policy("sesctl-ses-send", None)
+        p = self.call("smtp", "enable", "--repair", "--name", "app", "--yes")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.policy()["Statement"][0]["Resource"], "*")
 
     def test_refusals(self):
         for args, code, msg in (

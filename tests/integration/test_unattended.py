@@ -587,7 +587,7 @@ class StatusCheck(Base):
         p = self.run_sesctl("smtp", "status", "--all", "--check")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(p.stdout.startswith(
-            b"SESCTL OK - 0 SMTP users under /sesctl/ | users=0;"), p.stdout)
+            b"SESCTL OK - 0 SMTP users | users=0;"), p.stdout)
         self.enable_app()
         for name in ("blog", "shop"):
             p = self.run_sesctl("smtp", "enable", "--name", name,
@@ -598,7 +598,7 @@ class StatusCheck(Base):
         p = self.run_sesctl("smtp", "status", "--all", "--check")
         self.assertEqual(p.returncode, 0, p.stdout)
         self.assertTrue(p.stdout.startswith(
-            b"SESCTL OK - 3 SMTP users under /sesctl/ | users=3;;;0 "
+            b"SESCTL OK - 3 SMTP users | users=3;;;0 "
             b"users_warning=0;;;0 users_critical=0;;;0"), p.stdout)
         # shop keeps its old key too: a warning for shop alone
         p = self.run_sesctl("smtp", "rotate", "--name", "shop",

@@ -149,9 +149,9 @@ void output_policy_beyond(const char *doc, struct policy_beyond *b);
 
 /* The scope a policy sesctl wrote (perhaps changed since) gives sending:
  * the SES identities of its Resource ARNs (with their partition, account
- * and regions) and its ses:FromAddress patterns, gathered from every Allow
- * statement that sends mail; for `enable --repair` to write the policy
- * again as it was meant. */
+ * and regions) and its ses:FromAddress patterns, gathered from every
+ * statement whatever its Action or Effect now says; for `enable --repair`
+ * to write the policy again as it was meant. */
 #define POLICY_SCOPE_MAX 16
 struct policy_scope {
 	char partition[16], account[16];
@@ -252,8 +252,13 @@ MUST_USE sesctl_err output_error_json(const char *kind, int exit_code,
 MUST_USE sesctl_err output_status_json(const struct status_report *r,
 				       char **out);
 /* `status --all --format json`: {"schema":"sesctl/status-list/1",
- * "users":[...]}, each user the object output_status_json gives. */
+ * "users":[...],"unreadable":[{"user":..,"error":..}]}, each user the
+ * object output_status_json gives; unreadable, the users status could not
+ * read (bad_users[i], with bad_errors[i]). */
 MUST_USE sesctl_err output_status_list_json(const struct status_report *const *r,
-					    size_t n, char **out);
+					    size_t n,
+					    const char *const *bad_users,
+					    const char *const *bad_errors,
+					    size_t n_bad, char **out);
 
 #endif
