@@ -382,7 +382,7 @@ static sesctl_err sweep(struct lc *lc)
 {
 	struct holdings h;
 	char missing[512] = "";
-	size_t k, len = 0;
+	size_t k, len = 0, other = K_COUNT;
 	sesctl_err rc = SESCTL_OK;
 
 	memset(&h, 0, sizeof(h));
@@ -391,16 +391,29 @@ static sesctl_err sweep(struct lc *lc)
 		  lc->user);
 	TRY(read_holdings(lc, &h));
 	TRY(remove_all(lc, h.r, h.n));
-	for (k = 0; k < K_COUNT; k++)
-		if (h.rc[k] != SESCTL_OK && len < sizeof(missing))
+	for (k = 0; k < K_COUNT; k++) {
+		if (h.rc[k] == SESCTL_OK)
+			continue;
+		if (h.rc[k] != SESCTL_ERR_AUTH) {
+			other = other < K_COUNT ? other : k;
+			continue;
+		}
+		if (len < sizeof(missing))
 			len += (size_t)snprintf(missing + len,
 						sizeof(missing) - len,
 						"%s iam:%s (its %s)",
 						len ? "," : "",
 						kinds[k].list_action,
 						kinds[k].what);
+	}
 	rc = gone_is_done(iam_delete_user(&lc->iam, lc->user));
-	if (rc != SESCTL_OK && missing[0])
+	if (rc != SESCTL_OK && other < K_COUNT)
+		rc = err_set(&lc->ctx->err, h.rc[other],
+			     "IAM user '%s' is left: listing its %s failed "
+			     "(%s); its access keys and sesctl's policy are "
+			     "gone; a rerun finishes the job",
+			     lc->user, kinds[other].what, err_desc(h.rc[other]));
+	else if (rc != SESCTL_OK && missing[0])
 		rc = err_setk(&lc->ctx->err, SESCTL_ERR_AUTH, "access-denied",
 			      "IAM user '%s' is left: it still holds something "
 			      "sesctl may not look for; the caller needs%s; "

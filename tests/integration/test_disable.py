@@ -98,6 +98,18 @@ class Disable(StandinTestCase):
         self.disable()
         self.assertIsNone(self.iam.user(USER))
 
+    def test_a_sweep_list_that_keeps_failing_is_no_permission_problem(self):
+        self.iam.seed_user(USER, groups=("mailers",))
+        self.iam.add_fault("service_unavailable", "ListGroupsForUser",
+                           times=None)
+        err = self.disable(code=6)
+        self.assertIn("listing its group memberships failed", err)
+        self.assertNotIn("the caller needs", err)
+        self.assertEqual(self.iam.user(USER)["access_keys"], [])
+        self.iam.clear_faults()
+        self.disable()
+        self.assertIsNone(self.iam.user(USER))
+
     def test_a_lost_answer_to_a_concurrent_removal_is_resolved(self):
         self.iam.seed_user(USER, groups=("mailers",), access_keys=1)
         for kind, action in (("service_failure+applied",
