@@ -2,7 +2,8 @@
  * (output_policy), how a policy found on a user compares with it
  * (output_policy_check, output_policy_allows_region), and what a policy
  * allows beyond sending mail (output_policy_beyond, for status's
- * least-privilege verdict); see output.h. */
+ * least-privilege verdict), and the document caller-policy prints
+ * (output_policy_document); see output.h. */
 #include "sesctl/smtp/output.h"
 
 #include <stdio.h>
@@ -380,4 +381,144 @@ bool output_policy_allows_region(const char *doc, const char *region)
 out:
 	cJSON_Delete(tree);
 	return allows;
+}
+
+/* ---- a policy for the caller --------------------------------------- */
+
+/* A growing text; `failed` once an allocation failed. */
+struct text {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void text_add(struct text *t, const char *s, size_t n)
+{
+	char *p;
+	size_t cap;
+
+	if (t->failed)
+		return;
+	if (t->len + n + 1 > t->cap) {
+		cap = t->cap ? t->cap : 1024;
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		p = realloc(t->p, cap);
+		if (!p) {
+			t->failed = true;
+			return;
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+}
+
+static void text_puts(struct text *t, const char *s)
+{
+	text_add(t, s, strlen(s));
+}
+
+static void text_indent(struct text *t, int depth)
+{
+	int i;
+
+	for (i = 0; i < depth; i++)
+		text_puts(t, "    ");
+}
+
+/* `item` as JSON, the way the IAM console shows a policy: four spaces a
+ * level, every member and array element on its own line.  Strings and
+ * numbers are cJSON's own (escaped) rendering. */
+static void pretty(struct text *t, const cJSON *item, int depth)
+{
+	const cJSON *e;
+	char *s;
+	bool obj = cJSON_IsObject(item);
+
+	if (!obj && !cJSON_IsArray(item)) {
+		s = cJSON_PrintUnformatted(item);
+		if (!s)
+			t->failed = true;
+		else
+			text_puts(t, s);
+		free(s);
+		return;
+	}
+	if (!item->child) {
+		text_puts(t, obj ? "{}" : "[]");
+		return;
+	}
+	text_puts(t, obj ? "{\n" : "[\n");
+	cJSON_ArrayForEach(e, item)
+	{
+		text_indent(t, depth + 1);
+		if (obj) {
+			cJSON key = { 0 };
+
+			key.type = cJSON_String;
+			key.valuestring = e->string;
+			pretty(t, &key, depth + 1);
+			text_puts(t, ": ");
+		}
+		pretty(t, e, depth + 1);
+		text_puts(t, e->next ? ",\n" : "\n");
+	}
+	text_indent(t, depth);
+	text_puts(t, obj ? "}" : "]");
+}
+
+sesctl_err output_policy_document(const struct policy_statement *st, size_t n,
+				  char **out)
+{
+	struct text t = { 0 };
+	cJSON *root = NULL, *stmts, *s, *v;
+	sesctl_err rc = SESCTL_OK;
+	size_t i;
+
+	*out = NULL;
+	root = cJSON_CreateObject();
+	ENSURE(root && cJSON_AddStringToObject(root, "Version", POLICY_VERSION),
+	       SESCTL_ERR_NOMEM);
+	stmts = cJSON_AddArrayToObject(root, "Statement");
+	ENSURE(stmts, SESCTL_ERR_NOMEM);
+	for (i = 0; i < n; i++) {
+		ENSURE(st[i].n_actions > 0 && st[i].n_resources > 0,
+		       SESCTL_ERR_INPUT);
+		s = cJSON_CreateObject();
+		ENSURE(s, SESCTL_ERR_NOMEM);
+		if (!cJSON_AddItemToArray(stmts, s)) {
+			cJSON_Delete(s);
+			rc = SESCTL_ERR_NOMEM;
+			goto out;
+		}
+		ENSURE(cJSON_AddStringToObject(s, "Sid", st[i].sid) &&
+			       cJSON_AddStringToObject(s, "Effect", "Allow"),
+		       SESCTL_ERR_NOMEM);
+		v = one_or_many(st[i].actions, st[i].n_actions);
+		ENSURE(v, SESCTL_ERR_NOMEM);
+		if (!cJSON_AddItemToObject(s, "Action", v)) {
+			cJSON_Delete(v);
+			rc = SESCTL_ERR_NOMEM;
+			goto out;
+		}
+		v = one_or_many(st[i].resources, st[i].n_resources);
+		ENSURE(v, SESCTL_ERR_NOMEM);
+		if (!cJSON_AddItemToObject(s, "Resource", v)) {
+			cJSON_Delete(v);
+			rc = SESCTL_ERR_NOMEM;
+			goto out;
+		}
+	}
+	pretty(&t, root, 0);
+	text_puts(&t, "\n");
+	ENSURE(!t.failed, SESCTL_ERR_NOMEM);
+	*out = t.p;
+	t.p = NULL;
+out:
+	free(t.p);
+	cJSON_Delete(root);
+	return rc;
 }
