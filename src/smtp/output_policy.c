@@ -385,98 +385,76 @@ out:
 
 /* ---- a policy for the caller --------------------------------------- */
 
-/* A growing text; `failed` once an allocation failed. */
-struct text {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void text_add(struct text *t, const char *s, size_t n)
+/* obj[key] = one_or_many(v, n). */
+static bool add_one_or_many(cJSON *obj, const char *key, const char *const *v,
+			    size_t n)
 {
-	char *p;
-	size_t cap;
+	cJSON *item = one_or_many(v, n);
 
-	if (t->failed)
-		return;
-	if (t->len + n + 1 > t->cap) {
-		cap = t->cap ? t->cap : 1024;
-		while (cap < t->len + n + 1)
-			cap *= 2;
-		p = realloc(t->p, cap);
-		if (!p) {
-			t->failed = true;
-			return;
-		}
-		t->p = p;
-		t->cap = cap;
-	}
-	memcpy(t->p + t->len, s, n);
-	t->len += n;
-	t->p[t->len] = '\0';
+	if (item && cJSON_AddItemToObject(obj, key, item))
+		return true;
+	cJSON_Delete(item);
+	return false;
 }
 
-static void text_puts(struct text *t, const char *s)
-{
-	text_add(t, s, strlen(s));
-}
-
-static void text_indent(struct text *t, int depth)
+static void indent(FILE *f, int depth)
 {
 	int i;
 
 	for (i = 0; i < depth; i++)
-		text_puts(t, "    ");
+		fputs("    ", f);
 }
 
 /* `item` as JSON, the way the IAM console shows a policy: four spaces a
  * level, every member and array element on its own line.  Strings and
- * numbers are cJSON's own (escaped) rendering. */
-static void pretty(struct text *t, const cJSON *item, int depth)
+ * numbers are cJSON's own (escaped) rendering.  False when out of
+ * memory. */
+static bool pretty(FILE *f, const cJSON *item, int depth)
 {
 	const cJSON *e;
 	char *s;
-	bool obj = cJSON_IsObject(item);
+	bool obj = cJSON_IsObject(item), ok = true;
 
 	if (!obj && !cJSON_IsArray(item)) {
 		s = cJSON_PrintUnformatted(item);
-		if (!s)
-			t->failed = true;
-		else
-			text_puts(t, s);
+		if (s)
+			fputs(s, f);
 		free(s);
-		return;
+		return s != NULL;
 	}
 	if (!item->child) {
-		text_puts(t, obj ? "{}" : "[]");
-		return;
+		fputs(obj ? "{}" : "[]", f);
+		return true;
 	}
-	text_puts(t, obj ? "{\n" : "[\n");
+	fputs(obj ? "{\n" : "[\n", f);
 	cJSON_ArrayForEach(e, item)
 	{
-		text_indent(t, depth + 1);
+		indent(f, depth + 1);
 		if (obj) {
 			cJSON key = { 0 };
 
 			key.type = cJSON_String;
 			key.valuestring = e->string;
-			pretty(t, &key, depth + 1);
-			text_puts(t, ": ");
+			ok = ok && pretty(f, &key, depth + 1);
+			fputs(": ", f);
 		}
-		pretty(t, e, depth + 1);
-		text_puts(t, e->next ? ",\n" : "\n");
+		ok = ok && pretty(f, e, depth + 1);
+		fputs(e->next ? ",\n" : "\n", f);
 	}
-	text_indent(t, depth);
-	text_puts(t, obj ? "}" : "]");
+	indent(f, depth);
+	fputs(obj ? "}" : "]", f);
+	return ok;
 }
 
 sesctl_err output_policy_document(const struct policy_statement *st, size_t n,
 				  char **out)
 {
-	struct text t = { 0 };
-	cJSON *root = NULL, *stmts, *s, *v;
+	cJSON *root = NULL, *stmts, *s;
+	FILE *f = NULL;
+	char *text = NULL;
+	size_t i, len = 0;
 	sesctl_err rc = SESCTL_OK;
-	size_t i;
+	bool ok;
 
 	*out = NULL;
 	root = cJSON_CreateObject();
@@ -497,28 +475,23 @@ sesctl_err output_policy_document(const struct policy_statement *st, size_t n,
 		ENSURE(cJSON_AddStringToObject(s, "Sid", st[i].sid) &&
 			       cJSON_AddStringToObject(s, "Effect", "Allow"),
 		       SESCTL_ERR_NOMEM);
-		v = one_or_many(st[i].actions, st[i].n_actions);
-		ENSURE(v, SESCTL_ERR_NOMEM);
-		if (!cJSON_AddItemToObject(s, "Action", v)) {
-			cJSON_Delete(v);
-			rc = SESCTL_ERR_NOMEM;
-			goto out;
-		}
-		v = one_or_many(st[i].resources, st[i].n_resources);
-		ENSURE(v, SESCTL_ERR_NOMEM);
-		if (!cJSON_AddItemToObject(s, "Resource", v)) {
-			cJSON_Delete(v);
-			rc = SESCTL_ERR_NOMEM;
-			goto out;
-		}
+		ENSURE(add_one_or_many(s, "Action", st[i].actions,
+				       st[i].n_actions) &&
+			       add_one_or_many(s, "Resource", st[i].resources,
+					       st[i].n_resources),
+		       SESCTL_ERR_NOMEM);
 	}
-	pretty(&t, root, 0);
-	text_puts(&t, "\n");
-	ENSURE(!t.failed, SESCTL_ERR_NOMEM);
-	*out = t.p;
-	t.p = NULL;
+	f = open_memstream(&text, &len);
+	ENSURE(f, SESCTL_ERR_NOMEM);
+	ok = pretty(f, root, 0);
+	fputs("\n", f);
+	ok = !ferror(f) && ok;
+	ok = fclose(f) == 0 && ok;
+	ENSURE(ok, SESCTL_ERR_NOMEM);
+	*out = text;
+	text = NULL;
 out:
-	free(t.p);
+	free(text);
 	cJSON_Delete(root);
 	return rc;
 }
