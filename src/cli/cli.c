@@ -475,7 +475,7 @@ static void print_main_help(FILE *f)
 	      "Commands:\n",
 	      f);
 	for (i = 0; i < sizeof(smtp_cmds) / sizeof(smtp_cmds[0]); i++)
-		fprintf(f, "  smtp %-13s %s\n", smtp_cmds[i].name,
+		fprintf(f, "  smtp %-14s %s\n", smtp_cmds[i].name,
 			smtp_cmds[i].summary);
 	fputc('\n', f);
 	print_globals(f);
@@ -488,7 +488,7 @@ static void print_smtp_help(FILE *f)
 
 	fputs("usage: sesctl smtp <command> [<options>]\n\nCommands:\n", f);
 	for (i = 0; i < sizeof(smtp_cmds) / sizeof(smtp_cmds[0]); i++)
-		fprintf(f, "  %-13s %s\n", smtp_cmds[i].name,
+		fprintf(f, "  %-14s %s\n", smtp_cmds[i].name,
 			smtp_cmds[i].summary);
 	fputs("\nSee 'sesctl smtp <command> --help'.\n", f);
 }
