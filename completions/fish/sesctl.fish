@@ -10,7 +10,7 @@ end
 
 function __sesctl_smtp_no_cmd
     __fish_seen_subcommand_from smtp
-    and not __fish_seen_subcommand_from enable rotate disable status derive verify
+    and not __fish_seen_subcommand_from enable rotate disable status derive verify caller-policy
 end
 
 function __sesctl_smtp_cmd
@@ -51,6 +51,7 @@ complete -c sesctl -n __sesctl_smtp_no_cmd -a disable -d 'Delete the IAM user an
 complete -c sesctl -n __sesctl_smtp_no_cmd -a status -d 'Show the user, policy, keys and warnings'
 complete -c sesctl -n __sesctl_smtp_no_cmd -a derive -d 'Turn an IAM secret access key into an SES SMTP password'
 complete -c sesctl -n __sesctl_smtp_no_cmd -a verify -d 'Log in to SES SMTP with given settings (no mail sent)'
+complete -c sesctl -n __sesctl_smtp_no_cmd -a caller-policy -d 'Print the least-privilege IAM policy for running sesctl'
 
 # options shared by several commands
 complete -c sesctl -n '__sesctl_smtp_cmd enable rotate disable status' -l name -x -d 'Which SMTP user: sesctl-smtp-NAME'
@@ -95,3 +96,7 @@ complete -c sesctl -n '__sesctl_smtp_cmd derive' -l legacy-v2 -d 'Use the deprec
 # smtp verify
 complete -c sesctl -n '__sesctl_smtp_cmd verify' -l credentials-file -r -F -d 'Read the SMTP settings to check from FILE'
 complete -c sesctl -n '__sesctl_smtp_cmd verify' -l port -x -a '587\tSTARTTLS 2587\tSTARTTLS 25\tSTARTTLS 465\tTLS 2465\tTLS' -d 'SMTP port'
+
+# smtp caller-policy
+complete -c sesctl -n '__sesctl_smtp_cmd caller-policy' -l for -x -a 'enable rotate status disable' -d 'The commands to allow (comma-separated)'
+complete -c sesctl -n '__sesctl_smtp_cmd caller-policy' -l account-id -x -d 'The 12-digit AWS account id the resources name'

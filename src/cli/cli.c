@@ -32,6 +32,10 @@ static const struct opt_def options[] = {
 	{ OPT_ACCESS_KEY_ID, "access-key-id", "KEY", OPT_ARG,
 	  "the access key id (the SMTP user name) for the full SMTP settings",
 	  NULL },
+	{ OPT_ACCOUNT_ID, "account-id", "ID", OPT_ARG,
+	  "the 12-digit AWS account id the policy's resources name (default: "
+	  "any account, *)",
+	  NULL },
 	{ OPT_ADOPT, "adopt", NULL, 0,
 	  "take over an existing IAM user that sesctl did not create", NULL },
 	{ OPT_ALL, "all", NULL, 0,
@@ -70,6 +74,10 @@ static const struct opt_def options[] = {
 	  NULL },
 	{ OPT_FINISH, "finish", NULL, 0,
 	  "delete every access key but the newest (after --keep-old)", NULL },
+	{ OPT_FOR, "for", "CMDS", OPT_ARG | OPT_REPEAT,
+	  "the commands to allow: enable, rotate, status and disable, "
+	  "separated by commas (default: all four)",
+	  NULL },
 	{ OPT_FORCE, "force", NULL, 0,
 	  "act on a user sesctl does not manage",
 	  NULL },
@@ -167,6 +175,8 @@ static const enum opt_id disable_opts[] = { OPT_DRY_RUN,   OPT_FORCE,
 static const enum opt_id verify_opts[] = { OPT_CREDENTIALS_FILE, OPT_FROM_ENV,
 					   OPT_PORT, OPT_SMTP_ENDPOINT_URL,
 					   OPT_VERIFY_TIMEOUT, OPT__COUNT };
+static const enum opt_id caller_policy_opts[] = { OPT_ACCOUNT_ID, OPT_FOR,
+						   OPT__COUNT };
 static const enum opt_id status_opts[] = { OPT_ALL,	      OPT_CHECK,
 					   OPT_CRIT_AGE,  OPT_FORMAT,
 					   OPT_NAME,	      OPT_USER_NAME,
@@ -284,6 +294,22 @@ static const struct cmd_def smtp_cmds[] = {
 	  "Examples:\n"
 	  "  sesctl smtp verify --credentials-file /etc/app/smtp.env\n"
 	  "  sesctl smtp enable --region eu-west-1 | sesctl smtp verify\n" },
+	{ "caller-policy", smtp_caller_policy, CMD_OFFLINE, caller_policy_opts,
+	  NULL, "print the least-privilege IAM policy for running sesctl",
+	  "Prints, on standard output, the IAM policy document (JSON) that a\n"
+	  "person or a CI role needs to run the commands named by --for (by\n"
+	  "default enable, rotate, status and disable; derive and verify need\n"
+	  "no AWS permission), with every resource limited to the IAM users\n"
+	  "under /sesctl/ of the account (--account-id, else any account) in\n"
+	  "the partition of the region.  Each statement has a Sid that says\n"
+	  "what it is for; a note on standard error names the optional ones:\n"
+	  "status --all's iam:ListUsers, status's reads of everything else\n"
+	  "attached to a user, disable's DeleteConflict sweep, ...  Attach it\n"
+	  "as a customer managed policy.  Offline: nothing is sent anywhere.\n"
+	  "\n"
+	  "Examples:\n"
+	  "  sesctl smtp caller-policy --account-id 123456789012 > policy.json\n"
+	  "  sesctl smtp caller-policy --for status --region cn-north-1\n" },
 };
 
 const struct opt_def *cli_options(size_t *count)
@@ -459,7 +485,7 @@ static void print_main_help(FILE *f)
 	      "Commands:\n",
 	      f);
 	for (i = 0; i < sizeof(smtp_cmds) / sizeof(smtp_cmds[0]); i++)
-		fprintf(f, "  smtp %-8s %s\n", smtp_cmds[i].name,
+		fprintf(f, "  smtp %-14s %s\n", smtp_cmds[i].name,
 			smtp_cmds[i].summary);
 	fputc('\n', f);
 	print_globals(f);
@@ -472,7 +498,7 @@ static void print_smtp_help(FILE *f)
 
 	fputs("usage: sesctl smtp <command> [<options>]\n\nCommands:\n", f);
 	for (i = 0; i < sizeof(smtp_cmds) / sizeof(smtp_cmds[0]); i++)
-		fprintf(f, "  %-8s %s\n", smtp_cmds[i].name,
+		fprintf(f, "  %-14s %s\n", smtp_cmds[i].name,
 			smtp_cmds[i].summary);
 	fputs("\nSee 'sesctl smtp <command> --help'.\n", f);
 }

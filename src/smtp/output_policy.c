@@ -2,7 +2,8 @@
  * (output_policy), how a policy found on a user compares with it
  * (output_policy_check, output_policy_allows_region), and what a policy
  * allows beyond sending mail (output_policy_beyond, for status's
- * least-privilege verdict); see output.h. */
+ * least-privilege verdict), and the document caller-policy prints
+ * (output_policy_document); see output.h. */
 #include "sesctl/smtp/output.h"
 
 #include <stdio.h>
@@ -523,4 +524,117 @@ void output_policy_scope(const char *doc, struct policy_scope *s)
 			if (cJSON_IsObject(e))
 				scope_of_statement(e, s);
 	cJSON_Delete(tree);
+}
+
+/* ---- a policy for the caller --------------------------------------- */
+
+/* obj[key] = one_or_many(v, n). */
+static bool add_one_or_many(cJSON *obj, const char *key, const char *const *v,
+			    size_t n)
+{
+	cJSON *item = one_or_many(v, n);
+
+	if (item && cJSON_AddItemToObject(obj, key, item))
+		return true;
+	cJSON_Delete(item);
+	return false;
+}
+
+static void indent(FILE *f, int depth)
+{
+	int i;
+
+	for (i = 0; i < depth; i++)
+		fputs("    ", f);
+}
+
+/* `item` as JSON, the way the IAM console shows a policy: four spaces a
+ * level, every member and array element on its own line.  Strings and
+ * numbers are cJSON's own (escaped) rendering.  False when out of
+ * memory. */
+static bool pretty(FILE *f, const cJSON *item, int depth)
+{
+	const cJSON *e;
+	char *s;
+	bool obj = cJSON_IsObject(item), ok = true;
+
+	if (!obj && !cJSON_IsArray(item)) {
+		s = cJSON_PrintUnformatted(item);
+		if (s)
+			fputs(s, f);
+		free(s);
+		return s != NULL;
+	}
+	if (!item->child) {
+		fputs(obj ? "{}" : "[]", f);
+		return true;
+	}
+	fputs(obj ? "{\n" : "[\n", f);
+	cJSON_ArrayForEach(e, item)
+	{
+		indent(f, depth + 1);
+		if (obj) {
+			cJSON key = { 0 };
+
+			key.type = cJSON_String;
+			key.valuestring = e->string;
+			ok = ok && pretty(f, &key, depth + 1);
+			fputs(": ", f);
+		}
+		ok = ok && pretty(f, e, depth + 1);
+		fputs(e->next ? ",\n" : "\n", f);
+	}
+	indent(f, depth);
+	fputs(obj ? "}" : "]", f);
+	return ok;
+}
+
+sesctl_err output_policy_document(const struct policy_statement *st, size_t n,
+				  char **out)
+{
+	cJSON *root = NULL, *stmts, *s;
+	FILE *f = NULL;
+	char *text = NULL;
+	size_t i, len = 0;
+	sesctl_err rc = SESCTL_OK;
+	bool ok;
+
+	*out = NULL;
+	root = cJSON_CreateObject();
+	ENSURE(root && cJSON_AddStringToObject(root, "Version", POLICY_VERSION),
+	       SESCTL_ERR_NOMEM);
+	stmts = cJSON_AddArrayToObject(root, "Statement");
+	ENSURE(stmts, SESCTL_ERR_NOMEM);
+	for (i = 0; i < n; i++) {
+		ENSURE(st[i].n_actions > 0 && st[i].n_resources > 0,
+		       SESCTL_ERR_INPUT);
+		s = cJSON_CreateObject();
+		ENSURE(s, SESCTL_ERR_NOMEM);
+		if (!cJSON_AddItemToArray(stmts, s)) {
+			cJSON_Delete(s);
+			rc = SESCTL_ERR_NOMEM;
+			goto out;
+		}
+		ENSURE(cJSON_AddStringToObject(s, "Sid", st[i].sid) &&
+			       cJSON_AddStringToObject(s, "Effect", "Allow"),
+		       SESCTL_ERR_NOMEM);
+		ENSURE(add_one_or_many(s, "Action", st[i].actions,
+				       st[i].n_actions) &&
+			       add_one_or_many(s, "Resource", st[i].resources,
+					       st[i].n_resources),
+		       SESCTL_ERR_NOMEM);
+	}
+	f = open_memstream(&text, &len);
+	ENSURE(f, SESCTL_ERR_NOMEM);
+	ok = pretty(f, root, 0);
+	fputs("\n", f);
+	ok = !ferror(f) && ok;
+	ok = fclose(f) == 0 && ok;
+	ENSURE(ok, SESCTL_ERR_NOMEM);
+	*out = text;
+	text = NULL;
+out:
+	free(text);
+	cJSON_Delete(root);
+	return rc;
 }

@@ -158,10 +158,16 @@ def scd_synopses(text):
     """{command: options in its synopsis paragraph} from SYNOPSIS."""
     out = {}
     for para in scd_sections(text).get("SYNOPSIS", "").split("\n\n"):
-        m = re.search(r"\*smtp ([a-z]+)\*", para)
+        m = re.search(r"\*smtp ([a-z-]+)\*", para)
         if m:
             out[m.group(1)] = options_in(para)
     return out
+
+
+def ident(cmd):
+    """A command's name as the completions' shell identifiers spell it
+    (caller-policy: caller_policy_opts, _sesctl_smtp_caller_policy)."""
+    return cmd.replace("-", "_")
 
 
 def shell_words(text, name):
@@ -294,7 +300,7 @@ class DocsAndCompletionsInStep(SesctlTestCase):
                            "sesctl(1) GLOBAL OPTIONS")
         # every command is listed under COMMANDS
         self.assertSameSet(
-            re.findall(r"^\*smtp ([a-z]+)\*$", sec["COMMANDS"], re.M),
+            re.findall(r"^\*smtp ([a-z-]+)\*$", sec["COMMANDS"], re.M),
             self.commands, "sesctl(1) COMMANDS")
         # nothing that does not exist, anywhere on the page
         self.assertSameSet(options_in(text) - self.all_opts, set(),
@@ -374,13 +380,15 @@ class DocsAndCompletionsInStep(SesctlTestCase):
                            "bash globals")
         self.assertSameSet(shell_words(text, "smtp_cmds"), self.commands,
                            "bash smtp_cmds")
-        self.assertSameSet(re.findall(r"^\s*local ([a-z]+)_opts=", text,
+        self.assertSameSet(re.findall(r"^\s*local ([a-z_]+)_opts=", text,
                                       re.M),
-                           self.commands, "bash <command>_opts lists")
+                           {ident(c) for c in self.commands},
+                           "bash <command>_opts lists")
         for cmd in self.commands:
-            self.assertSameSet(shell_words(text, cmd + "_opts"),
+            self.assertSameSet(shell_words(text, ident(cmd) + "_opts"),
                                self.cmd_opts[cmd], "bash %s_opts" % cmd)
-            self.assertRegex(text, r"\b%s\) opts=\$%s_opts ;;" % (cmd, cmd))
+            self.assertRegex(text, r"\b%s\) opts=\$%s_opts ;;" % (
+                cmd, ident(cmd)))
         self.assertSameSet(shell_words(text, "with_arg"), self.takes_value,
                            "bash with_arg (options that take a value)")
         self.assertSameSet(shell_words(text, "formats") +
@@ -398,20 +406,22 @@ class DocsAndCompletionsInStep(SesctlTestCase):
         specs = zsh_specs(m.group(1))
         self.assertSameSet(specs, self.globals, "zsh globals")
         self.assertSameSet(
-            re.findall(r"^_sesctl_smtp_([a-z]+)\(\) \{", text, re.M),
-            self.commands, "zsh _sesctl_smtp_<command> functions")
+            re.findall(r"^_sesctl_smtp_([a-z_]+)\(\) \{", text, re.M),
+            {ident(c) for c in self.commands},
+            "zsh _sesctl_smtp_<command> functions")
         for cmd in self.commands:
-            body = zsh_function(text, "_sesctl_smtp_" + cmd)
+            body = zsh_function(text, "_sesctl_smtp_" + ident(cmd))
             self.assertIn(" $globals ", body, cmd)
             self.assertSameSet(zsh_specs(body), self.cmd_opts[cmd],
                                "zsh _sesctl_smtp_%s" % cmd)
             specs.update(zsh_specs(body))
-            self.assertRegex(text, r"\b%s\) _sesctl_smtp_%s ;;" % (cmd, cmd))
+            self.assertRegex(text, r"\b%s\) _sesctl_smtp_%s ;;" % (
+                cmd, ident(cmd)))
         for opt, takes in specs.items():
             self.assertEqual(takes, opt in self.takes_value,
                              "zsh spec of %s: takes a value?" % opt)
         m = re.search(r"^\s*cmds=\(\n(.*?)^\s*\)", text, re.M | re.S)
-        self.assertSameSet(re.findall(r"'([a-z]+):", m.group(1)),
+        self.assertSameSet(re.findall(r"'([a-z-]+):", m.group(1)),
                            self.commands, "zsh cmds")
         for opt, values in self.values.items():
             for v in values:
@@ -440,9 +450,9 @@ class DocsAndCompletionsInStep(SesctlTestCase):
             self.assertSameSet(per_cmd[cmd], self.cmd_opts[cmd],
                                "fish options of %s" % cmd)
         self.assertSameSet(
-            re.findall(r"-n __sesctl_smtp_no_cmd -a ([a-z]+)", text),
+            re.findall(r"-n __sesctl_smtp_no_cmd -a ([a-z-]+)", text),
             self.commands, "fish commands")
-        m = re.search(r"and not __fish_seen_subcommand_from ([a-z ]+)\n",
+        m = re.search(r"and not __fish_seen_subcommand_from ([a-z -]+)\n",
                       text)
         self.assertSameSet(m.group(1).split(), self.commands,
                            "fish __sesctl_smtp_no_cmd")
@@ -480,9 +490,10 @@ class DocsAndCompletionsInStep(SesctlTestCase):
                 self.assertNotIn(opt, scd_synopses(
                     page.replace("*%s*" % opt, ""))[cmd], (cmd, opt))
                 cut = re.sub(r'(?m)^(\s*local %s_opts="[^"\n]*?)(?<=[" ])%s'
-                             r'(?=[ "])' % (cmd, re.escape(opt)), r"\1", bash)
-                self.assertNotIn(opt, shell_words(cut, cmd + "_opts"))
-                body = zsh_function(zsh, "_sesctl_smtp_" + cmd)
+                             r'(?=[ "])' % (ident(cmd), re.escape(opt)),
+                             r"\1", bash)
+                self.assertNotIn(opt, shell_words(cut, ident(cmd) + "_opts"))
+                body = zsh_function(zsh, "_sesctl_smtp_" + ident(cmd))
                 cut = re.sub(r"(?m)^\s*'(\([^)]*\))?\*?%s[=\[].*\n" %
                              re.escape(opt), "", body)
                 self.assertNotIn(opt, zsh_specs(cut), (cmd, opt))

@@ -85,11 +85,11 @@ class Cli:
         return env
 
     def __call__(self, *args, caller=None, region="us-east-1", attempts=None, extra_env=None,
-                 url=None, timeout=90):
+                 url=None, timeout=90, service="iam"):
         cmd = [AWS, "--endpoint-url", url or self.iam.url, "--output", "json"]
         if self.iam.ca_file and (url or self.iam.url).startswith("https"):
             cmd += ["--ca-bundle", self.iam.ca_file]
-        cmd += ["iam", *args]
+        cmd += [service, *args]
         p = subprocess.run(cmd, env=self.env(caller, region, attempts, extra_env),
                            capture_output=True, text=True, timeout=timeout)
         out = json.loads(p.stdout) if p.stdout.strip() else None
@@ -703,6 +703,215 @@ class Faults(Base):
         st, root, _ = self.raw.call("GetUser")
         self.assertEqual((st, err_of(root)[0], root.findtext(f"{NS}Error/{NS}Type")),
                          (500, "InternalFailure", "Receiver"))
+
+
+# ------------------------------------------------- policy evaluation
+
+def pol(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(action, resource):
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
+def denied(caller, action, resource, explicit=False):
+    why = ("with an explicit deny in an identity-based policy" if explicit else
+           f"because no identity-based policy allows the {action} action")
+    return (f"User: {caller['principal_arn']} is not authorized to perform: "
+            f"{action} on resource: {resource} {why}")
+
+
+class PolicyEvaluation(Base):
+    """A caller that holds a policy (caller_with_policy), evaluated as the
+    IAM User Guide's policy evaluation logic says, seen through the AWS CLI."""
+
+    USERS = f"arn:aws:iam::{ACCT}:user/sesctl/*"
+
+    def setUp(self):
+        super().setUp()
+        self.iam.seed_user("app", path="/sesctl/", groups=("admins",))
+        self.iam.seed_user("root-level", path="/")
+
+    def test_allow_on_action_and_resource_else_access_denied(self):
+        c = self.iam.caller_with_policy(pol(allow("iam:GetUser", self.USERS)))
+        self.assertRegex(c["name"], r"^sesctl-test-policy\d+$")
+        self.assertEqual(c["principal_arn"], f"arn:aws:iam::{ACCT}:user/{c['name']}")
+        rc, out, err = self.cli("get-user", "--user-name", "app", caller=c)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out["User"]["Arn"], f"arn:aws:iam::{ACCT}:user/sesctl/app")
+        # another action on the same user, the same action on a user
+        # outside the path: IAM's default deny, in IAM's words
+        self.assertCliError(
+            self.cli("list-access-keys", "--user-name", "app", caller=c), "AccessDenied",
+            denied(c, "iam:ListAccessKeys", f"arn:aws:iam::{ACCT}:user/sesctl/app"))
+        self.assertCliError(
+            self.cli("get-user", "--user-name", "root-level", caller=c), "AccessDenied",
+            denied(c, "iam:GetUser", f"arn:aws:iam::{ACCT}:user/root-level"))
+        self.assertEqual(self.iam.requests[-1]["status"], 403)
+        # its own user is no exception
+        self.assertCliError(self.cli("get-user", caller=c), "AccessDenied",
+                            denied(c, "iam:GetUser", c["principal_arn"]))
+
+    def test_wildcards_and_case(self):
+        c = self.iam.caller_with_policy(pol(
+            allow(["IAM:get*", "iam:listaccess?eys"], f"arn:aws:iam::{ACCT}:user/sesctl/a??"),
+            allow("iam:ListUserTags", f"arn:aws:iam::*:user/*-level")))
+        for args in (("get-user", "--user-name", "app"),
+                     ("list-access-keys", "--user-name", "app"),
+                     ("list-user-tags", "--user-name", "root-level")):
+            rc, out, err = self.cli(*args, caller=c)
+            self.assertEqual(rc, 0, (args, err))
+        # '?' is one character; resource ARNs are case-sensitive
+        self.iam.seed_user("apps", path="/sesctl/")
+        self.iam.seed_user("abc", path="/Sesctl/")
+        for user, arn in (("apps", "sesctl/apps"), ("abc", "Sesctl/abc")):
+            self.assertCliError(self.cli("get-user", "--user-name", user, caller=c),
+                                "AccessDenied",
+                                denied(c, "iam:GetUser", f"arn:aws:iam::{ACCT}:user/{arn}"))
+        self.assertCliError(self.cli("list-user-tags", "--user-name", "app", caller=c),
+                            "AccessDenied")
+
+    def test_explicit_deny_wins(self):
+        c = self.iam.caller_with_policy(pol(
+            allow("iam:*", "*"),
+            {"Effect": "Deny", "Action": "iam:Delete*", "Resource": self.USERS}))
+        self.iam.seed_user("app", access_keys=1)
+        akid = self.iam.user("app")["access_keys"][0]["access_key_id"]
+        rc, out, err = self.cli("list-access-keys", "--user-name", "app", caller=c)
+        self.assertEqual(rc, 0, err)
+        self.assertCliError(
+            self.cli("delete-access-key", "--user-name", "app", "--access-key-id", akid,
+                     caller=c), "AccessDenied",
+            denied(c, "iam:DeleteAccessKey", f"arn:aws:iam::{ACCT}:user/sesctl/app",
+                   explicit=True))
+        self.assertEqual(len(self.iam.user("app")["access_keys"]), 1)
+        rc, out, err = self.cli("delete-user", "--user-name", "root-level", caller=c)
+        self.assertEqual(rc, 0, err)
+
+    def test_not_action_and_not_resource(self):
+        c = self.iam.caller_with_policy(pol(
+            {"Effect": "Allow", "NotAction": "iam:Get*", "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:GetUser", "NotResource": self.USERS}))
+        rc, out, err = self.cli("list-user-tags", "--user-name", "app", caller=c)
+        self.assertEqual(rc, 0, err)
+        rc, out, err = self.cli("get-user", "--user-name", "root-level", caller=c)
+        self.assertEqual(rc, 0, err)
+        self.assertCliError(self.cli("get-user", "--user-name", "app", caller=c),
+                            "AccessDenied")
+
+    def test_list_users_has_no_resource_level_permission(self):
+        # The Service Authorization Reference lists no resource type for
+        # ListUsers: only Resource "*" grants it.
+        c = self.iam.caller_with_policy(pol(allow("iam:ListUsers", f"arn:aws:iam::{ACCT}:user/*")))
+        self.assertCliError(
+            self.cli("list-users", "--path-prefix", "/sesctl/", caller=c), "AccessDenied",
+            denied(c, "iam:ListUsers", f"arn:aws:iam::{ACCT}:user/sesctl/"))
+        c = self.iam.caller_with_policy(pol(allow("iam:ListUsers", "*")))
+        rc, out, err = self.cli("list-users", "--path-prefix", "/sesctl/", caller=c)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([u["UserName"] for u in out["Users"]], ["app"])
+
+    def test_create_user_is_authorized_on_its_path_and_tags_need_tag_user(self):
+        c = self.iam.caller_with_policy(pol(allow("iam:CreateUser", self.USERS)))
+        self.assertCliError(
+            self.cli("create-user", "--user-name", "elsewhere", caller=c), "AccessDenied",
+            denied(c, "iam:CreateUser", f"arn:aws:iam::{ACCT}:user/elsewhere"))
+        rc, out, err = self.cli("create-user", "--user-name", "new", "--path", "/sesctl/",
+                                caller=c)
+        self.assertEqual(rc, 0, err)
+        self.assertCliError(
+            self.cli("create-user", "--user-name", "tagged", "--path", "/sesctl/",
+                     "--tags", "Key=ManagedBy,Value=sesctl", caller=c), "AccessDenied",
+            denied(c, "iam:TagUser", f"arn:aws:iam::{ACCT}:user/sesctl/tagged"))
+        self.assertIsNone(self.iam.user("tagged"))
+        c = self.iam.caller_with_policy(pol(allow(["iam:CreateUser", "iam:TagUser"],
+                                                  self.USERS)))
+        rc, out, err = self.cli("create-user", "--user-name", "tagged", "--path", "/sesctl/",
+                                "--tags", "Key=ManagedBy,Value=sesctl", caller=c)
+        self.assertEqual(rc, 0, err)
+
+    def test_a_missing_user_is_not_under_the_path(self):
+        # IAM cannot know the path of a user that is not there: a policy
+        # scoped to a path does not reveal that it is missing.
+        c = self.iam.caller_with_policy(pol(allow("iam:GetUser", self.USERS)))
+        self.assertCliError(self.cli("get-user", "--user-name", "ghost", caller=c),
+                            "AccessDenied", denied(c, "iam:GetUser", "user ghost"))
+        c = self.iam.caller_with_policy(pol(allow("iam:GetUser", f"arn:aws:iam::{ACCT}:user/gh*")))
+        self.assertCliError(self.cli("get-user", "--user-name", "ghost", caller=c),
+                            "NoSuchEntity")
+
+    def test_group_and_virtual_mfa_resources(self):
+        self.iam.seed_user("app", virtual_mfa_devices=1)
+        serial = self.iam.user("app")["mfa_devices"][0]["serial"]
+        c = self.iam.caller_with_policy(pol(
+            allow(["iam:RemoveUserFromGroup", "iam:DeactivateMFADevice",
+                   "iam:DeleteVirtualMFADevice"], self.USERS)))
+        self.assertCliError(
+            self.cli("remove-user-from-group", "--user-name", "app", "--group-name", "admins",
+                     caller=c), "AccessDenied",
+            denied(c, "iam:RemoveUserFromGroup", f"arn:aws:iam::{ACCT}:group/admins"))
+        rc, out, err = self.cli("deactivate-mfa-device", "--user-name", "app",
+                                "--serial-number", serial, caller=c)
+        self.assertEqual(rc, 0, err)
+        self.assertCliError(
+            self.cli("delete-virtual-mfa-device", "--serial-number", serial, caller=c),
+            "AccessDenied", denied(c, "iam:DeleteVirtualMFADevice", serial))
+        c = self.iam.caller_with_policy(pol(
+            allow("iam:RemoveUserFromGroup", f"arn:aws:iam::{ACCT}:group/*"),
+            allow("iam:DeleteVirtualMFADevice", f"arn:aws:iam::{ACCT}:mfa/*")))
+        for args in (("remove-user-from-group", "--user-name", "app", "--group-name", "admins"),
+                     ("delete-virtual-mfa-device", "--serial-number", serial)):
+            rc, out, err = self.cli(*args, caller=c)
+            self.assertEqual(rc, 0, (args, err))
+
+    def test_the_callers_own_policies_count_and_deny_lists_still_work(self):
+        c = self.iam.caller_with_policy(pol(allow("iam:GetUser", self.USERS)))
+        # an inline policy the admin gives it later counts too
+        rc, out, err = self.cli("put-user-policy", "--user-name", c["name"],
+                                "--policy-name", "more", "--policy-document",
+                                json.dumps(pol(allow("iam:ListUserTags", "*"))))
+        self.assertEqual(rc, 0, err)
+        rc, out, err = self.cli("list-user-tags", "--user-name", "root-level", caller=c)
+        self.assertEqual(rc, 0, err)
+        # deny() is checked first, in its own words
+        self.iam.deny(c["access_key_id"], ["iam:GetUser"])
+        rc, out, err = self.cli("get-user", "--user-name", "app", caller=c)
+        self.assertEqual(cli_error(err), ("AccessDenied",
+                         f"User: {c['principal_arn']} is not authorized to perform: "
+                         f"iam:GetUser on resource: arn:aws:iam::{ACCT}:user/sesctl/app"))
+        # the admin, without policies of its own, may still do anything
+        rc, out, err = self.cli("list-users")
+        self.assertEqual(rc, 0, err)
+
+    def test_sts_and_reset(self):
+        c = self.iam.caller_with_policy(pol(allow("iam:GetUser", self.USERS)))
+        # GetCallerIdentity needs no permission (STS API Reference)
+        rc, out, err = self.cli("get-caller-identity", caller=c, service="sts")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out["Arn"], c["principal_arn"])
+        role = self.iam.add_role("deployer", trusted=[c["principal_arn"]])
+        rc, out, err = self.cli("assume-role", "--role-arn", role["arn"],
+                                "--role-session-name", "s1", caller=c, service="sts")
+        self.assertEqual(cli_error(err), ("AccessDenied",
+                         f"User: {c['principal_arn']} is not authorized to perform: "
+                         f"sts:AssumeRole on resource: {role['arn']}"))
+        # reset() keeps the caller and its policy
+        self.iam.reset()
+        self.iam.seed_user("app", path="/sesctl/")
+        rc, out, err = self.cli("get-user", "--user-name", "app", caller=c)
+        self.assertEqual(rc, 0, err)
+        self.assertCliError(self.cli("list-access-keys", "--user-name", "app", caller=c),
+                            "AccessDenied")
+
+    def test_what_it_refuses_to_model(self):
+        with self.assertRaises(Exception):
+            self.iam.caller_with_policy(pol(dict(allow("iam:GetUser", "*"),
+                                                 Condition={"Bool": {"aws:SecureTransport": "true"}})))
+        with self.assertRaises(ValueError) as e:
+            self.iam.caller_with_policy(pol(*[allow("iam:GetUser", "arn:aws:iam::%s:user/%s"
+                                                    % (ACCT, "x" * 200))] * 40))
+        self.assertIn("PolicySize: 6144", str(e.exception))
 
 
 # ------------------------------------------------------ raw protocol

@@ -6,6 +6,7 @@ They behave like AWS, not like sesctl: see each module's docstring.
       iam_dependents.py   groups, login profiles, certificates, SSH keys,
                           service-specific credentials, MFA devices
       sts.py              callers, roles, STS AssumeRole/GetCallerIdentity
+      policy.py           IAM's evaluation of a caller's identity policies
       sigcheck.py         every request's SigV4 signature, checked by botocore
       faults.py           the fault plan
       state.py            the state, the clock, the seeding API

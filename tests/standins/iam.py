@@ -41,7 +41,9 @@ show it.
 
 FakeIAM is made of one mixin per topic, each module documenting its part:
     state.py            state and seeding, the clock
-    sts.py              callers (the default ones), roles, STS
+    sts.py              callers (the default ones, one that holds a policy),
+                        roles, STS
+    policy.py           the evaluation of a caller's identity policies
     sigcheck.py         the SigV4 check of every request (botocore)
     faults.py           the fault plan
     server.py           HTTP(S), the request log, connections, the control
@@ -120,6 +122,7 @@ import threading
 import time
 import urllib.parse
 
+from . import policy
 from .faults import FaultsMixin
 from .iam_dependents import DependentsMixin
 from .protocol import (API_VERSION, AWSFAULT_NS, IAMError, _Ctx, error_xml,
@@ -229,6 +232,11 @@ class FakeIAM(ServerMixin, FaultsMixin, SigCheckMixin, STSMixin, StateMixin,
             return e.status, error_xml(e, request_id), e
 
     # -------------------------------------------------------------- authorize
+    # Two ways to limit a caller: a deny list of action patterns (deny(),
+    # the readonly caller), checked first; and, for an IAM user made with
+    # caller_with_policy() (or any user with "authorize_by_policies"), its
+    # identity-based policies, evaluated as IAM does (policy.py): the
+    # inline ones and the attached managed ones that have a document.
     def _authorize(self, ctx):
         patterns = self._state["denies"].get(ctx.caller.access_key_id) or []
         target = "iam:" + ctx.action
@@ -238,6 +246,82 @@ class FakeIAM(ServerMixin, FaultsMixin, SigCheckMixin, STSMixin, StateMixin,
                 raise IAMError("AccessDenied",
                                f"User: {ctx.caller.arn} is not authorized to perform: "
                                f"{target} on resource: {self._resource(ctx)}", 403)
+        for action, arn, text in self._requested(ctx):
+            self._check_policies(ctx.caller, action, arn, text)
+
+    def _check_policies(self, caller, action, arn, text):
+        """AccessDenied unless the caller's policies allow `action` on `arn`
+        (a caller whose policies do not apply may do anything)."""
+        docs = self._caller_policies(caller)
+        if docs is None:
+            return
+        try:
+            verdict = policy.evaluate(docs, action, arn)
+        except policy.Unsupported as e:
+            raise IAMError("FakeIAMNotImplemented", str(e), 501)
+        if verdict != "allow":
+            raise IAMError("AccessDenied",
+                           policy.denial_message(caller.arn, action, text, verdict), 403)
+
+    def _caller_policies(self, caller):
+        """The policy documents of the caller, or None when the stand-in
+        does not evaluate policies for it."""
+        if caller.kind != "user":
+            return None
+        u = self._find_user(caller.name)
+        if u is None or not u.get("authorize_by_policies"):
+            return None
+        docs = [p["document"] for p in u["inline_policies"]]
+        for arn in u["attached_policies"]:
+            p = next((x for x in self._state["managed_policies"] if x["arn"] == arn), None)
+            if p and p.get("document"):
+                docs.append(p["document"])
+        return docs
+
+    def _requested(self, ctx):
+        """What the request asks IAM to authorize: [(action, resource ARN
+        or "*", the resource as the message names it)].  The resource is
+        the one the Service Authorization Reference gives the action:
+        the user (its ARN with its path) for the user actions, the group
+        for group membership, the device for DeleteVirtualMFADevice, none
+        ("*") for ListUsers.  CreateUser with Tags needs iam:TagUser on
+        the new user too (the IAM User Guide's "Create new users only with
+        specific tags" grants both)."""
+        a, act = ctx.params, ctx.action
+        if act in ("ListUsers",):
+            prefix = a.get("PathPrefix", "/")
+            return [("iam:" + act, "*",
+                     f"arn:{self.partition}:iam::{self.account_id}:user{prefix}")]
+        if act == "CreateUser":
+            arn = self._user_arn(name=a["UserName"], path=a.get("Path", "/"))
+            out = [("iam:CreateUser", arn, arn)]
+            if a.get("Tags"):
+                out.append(("iam:TagUser", arn, arn))
+            return out
+        if act == "GetAccessKeyLastUsed":
+            found = self._find_key(a["AccessKeyId"])
+            if not found:
+                return [("iam:" + act, "*", f"access key {a['AccessKeyId']}")]
+            arn = self._user_arn(found[0])
+            return [("iam:" + act, arn, arn)]
+        if act in ("CreateGroup", "AddUserToGroup", "RemoveUserFromGroup",
+                   "CreateVirtualMFADevice", "DeleteVirtualMFADevice"):
+            arn = self._resource(ctx)
+            return [("iam:" + act, arn, arn)]
+        name = a.get("UserName")
+        if name is None:
+            return [("iam:" + act, ctx.caller.arn, ctx.caller.arn)]
+        u = self._find_user(name)
+        if u is not None:
+            arn = self._user_arn(u)
+            return [("iam:" + act, arn, arn)]
+        # UNSURE: IAM cannot know the path of a user that does not exist.
+        # Its messages then name "user NAME" (captures in hashicorp/
+        # boundary#3877, aws-samples/rancher-on-aws-workshop#28), and a
+        # policy scoped to a path does not let the caller see that the
+        # user is missing (cloud-gov/terraform-provision#1923): it is
+        # evaluated here as arn:...:user/NAME.
+        return [("iam:" + act, self._user_arn(name=name), f"user {name}")]
 
     def _resource(self, ctx):
         a = ctx.params

@@ -22,8 +22,9 @@ State and seeding
                   secret_access_key, status, create_date})
     iam.set_access_key(akid, status=..., create_date=..., last_used=None |
                        {"date": iso, "service": "ses", "region": "eu-west-1"})
-    iam.add_managed_policy(arn_or_name, path="/", attachable=True)
+    iam.add_managed_policy(arn_or_name, path="/", attachable=True, document=None)
     iam.add_caller(dict_or_spec), iam.deny(akid, patterns)
+    iam.caller_with_policy(doc, name=None) -> caller dict (see sts.py)
 Pre-seeded AWS managed policies: AdministratorAccess, AmazonSESFullAccess,
 AmazonSESReadOnlyAccess, IAMReadOnlyAccess, IAMUserChangePassword,
 ReadOnlyAccess (arn:aws:iam::aws:policy/<name>).
@@ -203,16 +204,21 @@ class StateMixin:
                 key[k] = v
         self._persist()
 
-    def add_managed_policy(self, arn_or_name, path="/", attachable=True):
+    def add_managed_policy(self, arn_or_name, path="/", attachable=True, document=None):
+        """A customer managed policy (or an AWS one by ARN); `document`
+        (JSON text or dict) is what a caller it is attached to may do, when
+        the stand-in evaluates that caller's policies (caller_with_policy)."""
         arn = arn_or_name
         if not arn.startswith("arn:"):
             arn = f"arn:{self.partition}:iam::{self.account_id}:policy{path}{arn_or_name}"
+        if document is not None and not isinstance(document, str):
+            document = json.dumps(document)
         with self._lock:
             pols = self._state["managed_policies"]
             pols[:] = [p for p in pols if p["arn"] != arn]
             pols.append({"arn": arn, "name": arn.rsplit("/", 1)[-1], "path": path,
                          "policy_id": "ANPA" + self._rng.chars(B32, 17),
-                         "attachable": attachable})
+                         "attachable": attachable, "document": document})
         return arn
 
     def seed_user(self, name, path="/", tags=None, access_keys=0, inline_policies=None,

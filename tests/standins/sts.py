@@ -23,9 +23,26 @@ access_key_id, secret_access_key, session_token, principal ("user:NAME",
 "root", "role:ROLE/SESSION"; default user:sesctl-test-admin for keys without a
 token, role:sesctl-test-role/session for keys with one), deny (list of action
 patterns such as "iam:CreateUser" or "iam:Delete*"), expired (True -> ExpiredToken),
-name.  User keys are stored on the user (ListAccessKeys shows them) and any key
-made by CreateAccessKey can sign requests too; an Inactive or deleted key gets
-InvalidClientTokenId, exactly like IAM.
+name, policy (see below).  User keys are stored on the user (ListAccessKeys
+shows them) and any key made by CreateAccessKey can sign requests too; an
+Inactive or deleted key gets InvalidClientTokenId, exactly like IAM.
+
+A caller that holds a policy, evaluated as IAM evaluates identity policies
+(policy.py: Allow and Deny on Action and Resource with wildcards, explicit
+deny wins, default deny):
+    iam.caller_with_policy(doc, name=None) -> caller dict
+doc (JSON text or dict) becomes the customer managed policy <name>-policy
+(up to IAM's 6,144 characters), attached to a new IAM user <name> (default
+sesctl-test-policyN, path /) with an access key; only that user's own
+policies then decide what it may do (a later PutUserPolicy or
+AttachUserPolicy on it counts too), and a refusal is IAM's AccessDenied:
+"User: <arn> is not authorized to perform: iam:<Action> on resource:
+<arn> because no identity-based policy allows the iam:<Action> action"
+(or "... with an explicit deny in an identity-based policy").  The same as
+add_caller({"principal": "user:NAME", "policy": doc, ...}); reset() keeps
+it.  The deny list (deny(), the readonly caller) still works, and is
+checked first.  STS GetCallerIdentity needs no permission (as in AWS);
+AssumeRole needs sts:AssumeRole on the role's ARN.
 
 STS (Version=2011-06-15 on the same URL; point AWS_ENDPOINT_URL_STS at iam.url)
 -----------------------------------------------------------------------------
@@ -55,6 +72,7 @@ import datetime
 import fnmatch
 import re
 
+from . import policy
 from .protocol import (AWSFAULT_NS, NS, IAMError, _Ctx, error_xml, iso, parse_args,
                        parse_time, service_model, success_xml, validation)
 from .state import B32, B64
@@ -152,9 +170,36 @@ class STSMixin:
                                       "expired": bool(c.get("expired"))})
             if c.get("deny"):
                 st["denies"][akid] = list(c["deny"])
+            if c.get("policy") is not None:
+                self._give_policy(principal[5:], c["policy"])
             self._callers_cfg = [x for x in self._callers_cfg if x["access_key_id"] != akid]
             self._callers_cfg.append(c)
         return c
+
+    def caller_with_policy(self, doc, name=None):
+        """A new IAM user that holds exactly the policy `doc` (JSON text or
+        dict), with an access key: its caller dict (see the docstring)."""
+        text = policy.check_document(doc)
+        with self._lock:
+            n = sum(1 for c in self._callers_cfg if c.get("policy") is not None) + 1
+            name = name or f"sesctl-test-policy{n}"
+            if self._find_user(name) is not None:
+                raise ValueError(f"user {name} exists already")
+            akid = self._new_akid()
+        self.add_caller({"name": name, "access_key_id": akid,
+                         "secret_access_key": self._rng.chars(B64, 40),
+                         "principal": "user:" + name, "policy": text})
+        self._persist()
+        return self.caller(name)
+
+    def _give_policy(self, user_name, doc):
+        """Attach `doc` to the user as <user>-policy; its policies decide
+        from now on.  With self._lock held."""
+        arn = self.add_managed_policy(f"{user_name}-policy", document=policy.check_document(doc))
+        u = self._find_user(user_name)
+        if arn not in u["attached_policies"]:
+            u["attached_policies"].append(arn)
+        u["authorize_by_policies"] = True
 
     def deny(self, access_key_id, patterns):
         """Deny actions (patterns like 'iam:CreateUser', 'iam:Delete*') to a key."""
@@ -292,6 +337,13 @@ class STSMixin:
         for p in self._state["denies"].get(caller.access_key_id) or []:
             if p.startswith("sts:") and fnmatch.fnmatchcase("sts:AssumeRole", p):
                 raise denied
+        docs = self._caller_policies(caller)
+        try:
+            if docs is not None and \
+                    policy.evaluate(docs, "sts:AssumeRole", role_arn) != "allow":
+                raise denied
+        except policy.Unsupported as e:
+            raise IAMError("FakeIAMNotImplemented", str(e), 501, ns=STS_NS)
         duration = a.get("DurationSeconds", 3600)
         if caller.kind == "role" and duration > 3600:
             raise validation("The requested DurationSeconds exceeds the 1 hour session "

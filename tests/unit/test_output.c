@@ -393,6 +393,56 @@ static void test_output_policy_allows_region(void **state)
 						 "us-east-1"));
 }
 
+static void test_output_policy_document(void **state)
+{
+	const char *one[] = { "iam:ListUsers" };
+	const char *two[] = { "iam:GetUser", "iam:TagUser" };
+	const char *any[] = { "*" };
+	const char *users[] = { "arn:aws:iam::123456789012:user/sesctl/*" };
+	const struct policy_statement st[] = {
+		{ "Reads", two, 2, users, 1 },
+		{ "List\"All", one, 1, any, 1 },
+	};
+	const struct policy_statement empty[] = { { "None", two, 0, any, 1 } };
+	char *doc = NULL;
+
+	(void)state;
+	assert_int_equal(output_policy_document(st, 2, &doc), SESCTL_OK);
+	assert_string_equal(
+		doc, "{\n"
+		     "    \"Version\": \"2012-10-17\",\n"
+		     "    \"Statement\": [\n"
+		     "        {\n"
+		     "            \"Sid\": \"Reads\",\n"
+		     "            \"Effect\": \"Allow\",\n"
+		     "            \"Action\": [\n"
+		     "                \"iam:GetUser\",\n"
+		     "                \"iam:TagUser\"\n"
+		     "            ],\n"
+		     "            \"Resource\": "
+		     "\"arn:aws:iam::123456789012:user/sesctl/*\"\n"
+		     "        },\n"
+		     "        {\n"
+		     "            \"Sid\": \"List\\\"All\",\n"
+		     "            \"Effect\": \"Allow\",\n"
+		     "            \"Action\": \"iam:ListUsers\",\n"
+		     "            \"Resource\": \"*\"\n"
+		     "        }\n"
+		     "    ]\n"
+		     "}\n");
+	free(doc);
+	doc = NULL;
+	assert_int_equal(output_policy_document(st, 0, &doc), SESCTL_OK);
+	assert_string_equal(doc, "{\n    \"Version\": \"2012-10-17\",\n"
+				 "    \"Statement\": []\n}\n");
+	free(doc);
+	doc = NULL;
+	/* A statement that allows nothing is no statement IAM takes. */
+	assert_int_equal(output_policy_document(empty, 1, &doc),
+			 SESCTL_ERR_INPUT);
+	assert_null(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_output_parse_format),
 		cmocka_unit_test(test_output_parse_bad),
 		cmocka_unit_test(test_output_policy_allows_region),
+		cmocka_unit_test(test_output_policy_document),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 /* Every option sesctl knows, sorted by name. */
 enum opt_id {
 	OPT_ACCESS_KEY_ID,
+	OPT_ACCOUNT_ID,
 	OPT_ADOPT,
 	OPT_ALL,
 	OPT_CA_BUNDLE,
@@ -28,6 +29,7 @@ enum opt_id {
 	OPT_DRY_RUN,
 	OPT_ENDPOINT_URL,
 	OPT_FINISH,
+	OPT_FOR,
 	OPT_FORCE,
 	OPT_FORMAT,
 	OPT_FROM_ADDRESS,

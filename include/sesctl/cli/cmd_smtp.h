@@ -14,6 +14,8 @@ MUST_USE sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o,
 				 int argc, char **argv);
 MUST_USE sesctl_err smtp_status(struct ctx *ctx, const struct opts *o,
 				int argc, char **argv);
+MUST_USE sesctl_err smtp_caller_policy(struct ctx *ctx, const struct opts *o,
+				       int argc, char **argv);
 MUST_USE sesctl_err smtp_verify(struct ctx *ctx, const struct opts *o,
 				int argc, char **argv);
 

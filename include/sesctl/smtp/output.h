@@ -167,6 +167,23 @@ void output_policy_scope(const char *doc, struct policy_scope *s);
  * NotAction does not); Deny statements and conditions are not weighed. */
 bool output_policy_allows_send(const char *doc);
 
+/* ---- a policy for the caller (sesctl smtp caller-policy) --------------
+ * One Allow statement: its Sid, its actions and its resources (one value
+ * is written as a string, several as an array). */
+struct policy_statement {
+	const char *sid;
+	const char *const *actions;
+	size_t n_actions;
+	const char *const *resources;
+	size_t n_resources;
+};
+
+/* {"Version":"2012-10-17","Statement":[...]} of `n` statements, pretty
+ * (4 spaces, one array element a line) and ending in a newline; *out is
+ * malloc'd. */
+MUST_USE sesctl_err output_policy_document(const struct policy_statement *st,
+					   size_t n, char **out);
+
 /* ---- status as JSON ------------------------------------------------- */
 
 struct status_key {
