@@ -43,6 +43,8 @@ enum scope {
 	ON_MISSING_USERS, /* a sesctl-named user not made yet (see below) */
 	ON_GROUPS,        /* RemoveUserFromGroup: the group is the resource */
 	ON_MFA_DEVICES,   /* DeleteVirtualMFADevice: the device */
+	ON_ALL_USERS,     /* status --all: every user of the account */
+	ON_CONSOLE_USERS, /* the SES console's ses-smtp-user.*, path / */
 	ON_ANYTHING,      /* actions without resource-level permissions */
 };
 
@@ -50,8 +52,10 @@ enum stmt_id {
 	S_ENABLE,
 	S_ENABLE_DRY_RUN_ACCOUNT,
 	S_ROTATE,
+	S_ROTATE_CONSOLE,
 	S_STATUS,
 	S_STATUS_ALL,
+	S_STATUS_ALL_ELSEWHERE,
 	S_STATUS_ATTACHMENTS,
 	S_DISABLE,
 	S_DISABLE_SWEEP,
@@ -81,12 +85,25 @@ static const struct stmt {
 		"GetCallerIdentity even without it" },
 	[S_ROTATE] = { "RotateSesctlUsers", FOR_ROTATE, ON_SESCTL_USERS, false,
 		       NULL },
+	[S_ROTATE_CONSOLE] = {
+		"RotateOptionalSesConsoleUsers", FOR_ROTATE, ON_CONSOLE_USERS,
+		true,
+		"only rotate --adopt of users the SES console made "
+		"(ses-smtp-user.*, path /) and their rotations after; a user "
+		"taken over elsewhere needs its own ARN in a statement like it" },
 	[S_STATUS] = { "StatusSesctlUsers", FOR_STATUS, ON_SESCTL_USERS, false,
 		       NULL },
 	[S_STATUS_ALL] = {
 		"StatusAllListUsers", FOR_STATUS, ON_ANYTHING, true,
 		"only status --all (iam:ListUsers cannot be limited to a path: "
 		"IAM wants Resource \"*\")" },
+	[S_STATUS_ALL_ELSEWHERE] = {
+		"StatusAllOptionalUsersOutsideSesctl", FOR_STATUS, ON_ALL_USERS,
+		true,
+		"only status --all: finding SMTP users outside /sesctl/ "
+		"(taken over, made by the SES console or elsewhere) by their "
+		"tags and policies, and reading them; without it they are left "
+		"out, with a warning" },
 	[S_STATUS_ATTACHMENTS] = {
 		"StatusOptionalReadsOfOtherAttachments", FOR_STATUS,
 		ON_SESCTL_USERS, true,
@@ -157,6 +174,16 @@ static const struct grant {
 	{ S_ROTATE, "iam:ListUserTags" },
 	{ S_ROTATE, "iam:TagUser" },
 	{ S_ROTATE, "iam:UpdateAccessKey" },
+	/* the same on users the SES console made, for --adopt */
+	{ S_ROTATE_CONSOLE, "iam:CreateAccessKey" },
+	{ S_ROTATE_CONSOLE, "iam:DeleteAccessKey" },
+	{ S_ROTATE_CONSOLE, "iam:GetAccessKeyLastUsed" },
+	{ S_ROTATE_CONSOLE, "iam:GetUser" },
+	{ S_ROTATE_CONSOLE, "iam:GetUserPolicy" },
+	{ S_ROTATE_CONSOLE, "iam:ListAccessKeys" },
+	{ S_ROTATE_CONSOLE, "iam:ListUserTags" },
+	{ S_ROTATE_CONSOLE, "iam:TagUser" },
+	{ S_ROTATE_CONSOLE, "iam:UpdateAccessKey" },
 	/* status: the first round's three reads that must succeed, and
 	 * when each key was last used (other inline policies' documents
 	 * too, by GetUserPolicy). */
@@ -165,6 +192,22 @@ static const struct grant {
 	{ S_STATUS, "iam:GetUserPolicy" },
 	{ S_STATUS, "iam:ListAccessKeys" },
 	{ S_STATUS_ALL, "iam:ListUsers" },
+	/* --all beyond /sesctl/: tags and policies tell SMTP users, then
+	 * they are read as any (the attachments' reads below are optional
+	 * there too) */
+	{ S_STATUS_ALL_ELSEWHERE, "iam:GetAccessKeyLastUsed" },
+	{ S_STATUS_ALL_ELSEWHERE, "iam:GetLoginProfile" },
+	{ S_STATUS_ALL_ELSEWHERE, "iam:GetUser" },
+	{ S_STATUS_ALL_ELSEWHERE, "iam:GetUserPolicy" },
+	{ S_STATUS_ALL_ELSEWHERE, "iam:ListAccessKeys" },
+	{ S_STATUS_ALL_ELSEWHERE, "iam:ListAttachedUserPolicies" },
+	{ S_STATUS_ALL_ELSEWHERE, "iam:ListGroupsForUser" },
+	{ S_STATUS_ALL_ELSEWHERE, "iam:ListMFADevices" },
+	{ S_STATUS_ALL_ELSEWHERE, "iam:ListSSHPublicKeys" },
+	{ S_STATUS_ALL_ELSEWHERE, "iam:ListServiceSpecificCredentials" },
+	{ S_STATUS_ALL_ELSEWHERE, "iam:ListSigningCertificates" },
+	{ S_STATUS_ALL_ELSEWHERE, "iam:ListUserPolicies" },
+	{ S_STATUS_ALL_ELSEWHERE, "iam:ListUserTags" },
 	{ S_STATUS_ATTACHMENTS, "iam:GetLoginProfile" },
 	{ S_STATUS_ATTACHMENTS, "iam:ListAttachedUserPolicies" },
 	{ S_STATUS_ATTACHMENTS, "iam:ListGroupsForUser" },
@@ -316,6 +359,13 @@ static size_t resources_of(enum scope s, const char *part, const char *acct,
 		return 1;
 	case ON_MFA_DEVICES:
 		snprintf(arns[0], ARN_MAX, "arn:%s:iam::%s:mfa/*", part, acct);
+		return 1;
+	case ON_ALL_USERS:
+		snprintf(arns[0], ARN_MAX, "arn:%s:iam::%s:user/*", part, acct);
+		return 1;
+	case ON_CONSOLE_USERS:
+		snprintf(arns[0], ARN_MAX, "arn:%s:iam::%s:user/ses-smtp-user.*",
+			 part, acct);
 		return 1;
 	case ON_ANYTHING:
 	default:
