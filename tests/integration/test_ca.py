@@ -230,12 +230,14 @@ class CATrust(SesctlTestCase):
         self.assertEqual(len(self.store_lines()), 1, self.store_lines())
 
     def test_new_connection_resumes_the_tls_session(self):
-        # rotate reads one call at a time on one connection; the stand-in
-        # closes it instead of answering the ListAccessKeys, whose retry
-        # goes out on a new connection: that one resumes the first one's
-        # TLS session (shared by every handle of the client).
-        self.iam.add_fault("close_before", "ListAccessKeys")
-        p = subprocess.run(command(["--debug", "smtp", "rotate"]),
+        # enable makes its calls one at a time on one connection; the
+        # stand-in closes it instead of answering TagUser (the record),
+        # and the read that settles it goes out on a new connection: that
+        # one resumes the first one's TLS session (shared by every handle
+        # of the client).
+        self.iam.add_fault("close_before", "TagUser")
+        p = subprocess.run(command(["--debug", "smtp", "enable", "--name",
+                                    "fresh"]),
                            capture_output=True, timeout=120,
                            env=dict(self.env, AWS_CA_BUNDLE=self.good))
         self.err = p.stderr.decode()
