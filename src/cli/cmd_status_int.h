@@ -10,6 +10,9 @@
 
 #include "sesctl/cli/lifecycle.h"
 
+/* --all: IAM requests in flight at once. */
+#define STATUS_ALL_IN_FLIGHT 8
+
 /* The names the SES console gives the SMTP users it makes. */
 #define SES_CONSOLE_PREFIX "ses-smtp-user."
 #define MAX_WARNINGS 16
@@ -86,6 +89,17 @@ struct user_status {
 	char unknown_perm[R_COUNT + 8][96];
 	char desc[256], host[REGION_HOST_MAX];
 };
+
+/* Which users --all reports on (cmd_status_all.c): `all` (ListUsers of
+ * the whole account) narrowed to its SMTP users; *names (malloc'd, the
+ * strings borrowed from `all`) and their number. */
+MUST_USE sesctl_err status_select_users(struct lc *lc,
+					const struct iam_user_list *all,
+					const char ***names, size_t *n);
+/* Whether `name` is one the SES console gives ("ses-smtp-user.*"). */
+bool status_console_name(const char *name);
+/* Whether policy `doc` lets its user send mail and do nothing else. */
+bool status_sends_only(const char *doc);
 
 /* The outputs (cmd_status_print.c); each writes to ctx's stdout. */
 MUST_USE sesctl_err status_print_text(struct ctx *ctx,

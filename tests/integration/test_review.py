@@ -3,13 +3,9 @@
 state or by what a user would notice, and failed before its fix."""
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import unittest
 
-from standins.iam import FakeIAM
-from sesctl_test import SesctlTestCase, clean_env, command
+from sesctl_test import StandinTestCase
 
 USER = "sesctl-smtp-app"
 CONSOLE = "ses-smtp-user.20261101-120000"
@@ -17,25 +13,10 @@ SENDING = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "ses:SendRawEmail", "Resource": "*"}]})
 
 
-class Base(SesctlTestCase):
-    iam_class = FakeIAM
-
+class Base(StandinTestCase):
     def setUp(self):
-        self.iam = self.iam_class(tls=True)
-        self.iam.start()
-        self.addCleanup(self.iam.stop)
-        self.tmp = tempfile.mkdtemp()
-        os.chmod(self.tmp, 0o700)
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.env = clean_env(HOME=self.tmp, SESCTL_STATE_DIR=self.tmp,
-                             SESCTL_TEST_RETRY_BASE_MS="1",
-                             AWS_ENDPOINT_URL_STS=self.iam.url,
-                             **self.iam.env(region="eu-west-1"))
-
-    def call(self, *args, env=None):
-        return subprocess.run(command(list(args)), capture_output=True,
-                              stdin=subprocess.DEVNULL, env=env or self.env,
-                              timeout=180)
+        super().setUp()
+        self.env["AWS_ENDPOINT_URL_STS"] = self.iam.url
 
     def policy(self, user=USER, name="sesctl-ses-send"):
         for p in self.iam.user(user)["inline_policies"]:
