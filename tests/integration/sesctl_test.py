@@ -174,3 +174,23 @@ class StandinTestCase(SesctlTestCase):
         return subprocess.run(command(list(args)), capture_output=True,
                               stdin=subprocess.DEVNULL, env=self.env,
                               timeout=180)
+
+    def policy(self, user, name="sesctl-ses-send"):
+        """An inline policy of `user` in the stand-in, as JSON (None if
+        it has none of that name)."""
+        for p in self.iam.user(user)["inline_policies"]:
+            if p["name"] == name:
+                return json.loads(p["document"])
+        return None
+
+    def set_policy(self, user, name, doc):
+        """Set (None: delete) an inline policy behind sesctl's back."""
+        st = self.iam.dump_state()
+        for u in st["users"]:
+            if u["name"] == user:
+                u["inline_policies"] = [p for p in u["inline_policies"]
+                                        if p["name"] != name]
+                if doc is not None:
+                    u["inline_policies"].append(
+                        {"name": name, "document": json.dumps(doc)})
+        self.iam.load_state(st)

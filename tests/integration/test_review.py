@@ -19,21 +19,10 @@ class Base(StandinTestCase):
         self.env["AWS_ENDPOINT_URL_STS"] = self.iam.url
 
     def policy(self, user=USER, name="sesctl-ses-send"):
-        for p in self.iam.user(user)["inline_policies"]:
-            if p["name"] == name:
-                return json.loads(p["document"])
-        return None
+        return super().policy(user, name)
 
     def set_policy(self, name, doc, user=USER):
-        st = self.iam.dump_state()
-        for u in st["users"]:
-            if u["name"] == user:
-                u["inline_policies"] = [p for p in u["inline_policies"]
-                                        if p["name"] != name]
-                if doc is not None:
-                    u["inline_policies"].append(
-                        {"name": name, "document": json.dumps(doc)})
-        self.iam.load_state(st)
+        super().set_policy(user, name, doc)
 
 
 def resources(doc):

@@ -259,21 +259,10 @@ class Repair(StandinTestCase):
         self.keys = self.iam.user(USER)["access_keys"]
 
     def policy(self, name="sesctl-ses-send"):
-        for p in self.iam.user(USER)["inline_policies"]:
-            if p["name"] == name:
-                return json.loads(p["document"])
-        return None
+        return super().policy(USER, name)
 
     def set_policy(self, name, doc):
-        st = self.iam.dump_state()
-        for u in st["users"]:
-            if u["name"] == USER:
-                u["inline_policies"] = [p for p in u["inline_policies"]
-                                        if p["name"] != name]
-                if doc is not None:
-                    u["inline_policies"].append(
-                        {"name": name, "document": json.dumps(doc)})
-        self.iam.load_state(st)
+        super().set_policy(USER, name, doc)
 
     def drift_advice(self):
         p = self.call("smtp", "status", "--name", "app", "--format", "json")
