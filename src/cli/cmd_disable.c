@@ -453,13 +453,7 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 	TRY(lc_open(&lc, ctx, o, 0));
 	if (!dry)
 		TRY(lc_lock(&lc));
-	/* The user and its keys at once. */
-	rd[0] = (struct iam_read){ .kind = IAM_READ_GET_USER, .user = lc.user,
-				   .out = &u };
-	rd[1] = (struct iam_read){ .kind = IAM_READ_LIST_ACCESS_KEYS,
-				   .user = lc.user, .out = &keys };
-	rc = iam_read_many(&lc.iam, rd, 2, 2);
-	rc = iam_read_result(&lc.iam, &rd[0]);
+	rc = lc_read_user_keys(&lc, &u, &keys, rd);
 	if (rc == SESCTL_ERR_NOT_FOUND) {
 		ctx_info(ctx, "not enabled: there is no IAM user '%s'; nothing "
 			      "to do",

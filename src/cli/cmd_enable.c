@@ -411,7 +411,6 @@ static sesctl_err dry_run(struct lc *lc)
 	struct iam_access_key_list keys;
 	char *doc = NULL, arn[IAM_XML_ARN_MAX + 1] = "";
 	const char *out = opts_get(lc->o, OPT_OUTPUT_FILE);
-	bool name_tag = !strchr(lc->name, ',');
 	sesctl_err rc = SESCTL_OK;
 	bool exists;
 
@@ -458,18 +457,15 @@ static sesctl_err dry_run(struct lc *lc)
 				"key: enable resumes it",
 			    lc->user, managed ? "" : ", not managed by sesctl,"));
 		if (!managed)
-			TRY(lc_plan(lc, "TagUser UserName=%s Tags=%s=%s%s%s%s%s",
-				    lc->user, LC_TAG_MANAGED_BY,
-				    LC_TAG_MANAGED_VALUE, name_tag ? "," : "",
-				    name_tag ? LC_TAG_NAME : "",
-				    name_tag ? "=" : "",
-				    name_tag ? lc->name : ""));
+			TRY(lc_adopt(lc, true));
 	} else {
-		TRY(lc_plan(lc, "CreateUser UserName=%s Path=%s Tags=%s=%s%s%s%s%s",
-			    lc->user, LC_PATH, LC_TAG_MANAGED_BY,
-			    LC_TAG_MANAGED_VALUE, name_tag ? "," : "",
-			    name_tag ? LC_TAG_NAME : "", name_tag ? "=" : "",
-			    name_tag ? lc->name : ""));
+		struct iam_tag_in tags[2];
+		char text[LC_TAGS_TEXT_MAX];
+
+		TRY(lc_plan(lc, "CreateUser UserName=%s Path=%s Tags=%s",
+			    lc->user, LC_PATH,
+			    lc_tags_text(tags, lc_managed_tags(lc, tags), text,
+					 sizeof(text))));
 		if (opts_count(lc->o, OPT_IDENTITY))
 			TRY(caller_user_arn(lc, arn, sizeof(arn)));
 	}

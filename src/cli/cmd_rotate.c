@@ -401,14 +401,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	if (!dry)
 		TRY(lc_lock(&lc));
 
-	/* The user and its keys at once: one round trip.  (The first
-	 * failure is looked at in the order the calls used to be made.) */
-	rd[0] = (struct iam_read){ .kind = IAM_READ_GET_USER, .user = lc.user,
-				   .out = &u };
-	rd[1] = (struct iam_read){ .kind = IAM_READ_LIST_ACCESS_KEYS,
-				   .user = lc.user, .out = &keys };
-	rc = iam_read_many(&lc.iam, rd, 2, 2);
-	rc = iam_read_result(&lc.iam, &rd[0]);
+	rc = lc_read_user_keys(&lc, &u, &keys, rd);
 	ENSURE(rc != SESCTL_ERR_NOT_FOUND,
 	       err_setk(&ctx->err, SESCTL_ERR_NOT_FOUND, "not-enabled",
 		       "not enabled: there is no IAM user '%s'; '%s' creates "

@@ -214,16 +214,29 @@ size_t lc_managed_tags(const struct lc *lc, struct iam_tag_in tags[2])
 	return strchr(lc->name, ',') ? 1 : 2;
 }
 
+sesctl_err lc_read_user_keys(struct lc *lc, struct iam_user_result *u,
+			     struct iam_access_key_list *keys,
+			     struct iam_read rd[2])
+{
+	rd[0] = (struct iam_read){ .kind = IAM_READ_GET_USER, .user = lc->user,
+				   .out = u };
+	rd[1] = (struct iam_read){ .kind = IAM_READ_LIST_ACCESS_KEYS,
+				   .user = lc->user, .out = keys };
+	/* (Each read is looked at on its own.) */
+	if (iam_read_many(&lc->iam, rd, 2, 2) != SESCTL_OK)
+		memset(&lc->ctx->err, 0, sizeof(lc->ctx->err));
+	return iam_read_result(&lc->iam, &rd[0]);
+}
+
 sesctl_err lc_adopt(struct lc *lc, bool dry)
 {
 	struct iam_tag_in tags[2];
 	size_t n = lc_managed_tags(lc, tags);
+	char text[LC_TAGS_TEXT_MAX];
 
 	if (dry)
-		return lc_plan(lc, "TagUser UserName=%s Tags=%s=%s%s%s%s%s",
-			       lc->user, tags[0].key, tags[0].value,
-			       n > 1 ? "," : "", n > 1 ? tags[1].key : "",
-			       n > 1 ? "=" : "", n > 1 ? tags[1].value : "");
+		return lc_plan(lc, "TagUser UserName=%s Tags=%s", lc->user,
+			       lc_tags_text(tags, n, text, sizeof(text)));
 	ctx_info(lc->ctx, "taking over IAM user '%s': tagging it %s=%s",
 		 lc->user, LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE);
 	return iam_tag_user(&lc->iam, lc->user, tags, n);
@@ -452,52 +465,6 @@ out:
 	return rc;
 }
 
-sesctl_err lc_plan(struct lc *lc, const char *fmt, ...)
-{
-	char line[4096], **more;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return SESCTL_ERR_FAIL;
-	if ((size_t)n >= sizeof(line) - 1)
-		n = (int)sizeof(line) - 2;
-	if (lc->plan_json) {
-		more = realloc(lc->plan, (lc->n_plan + 1) * sizeof(*more));
-		if (!more)
-			return err_set(&lc->ctx->err, SESCTL_ERR_NOMEM,
-				       "out of memory");
-		lc->plan = more;
-		lc->plan[lc->n_plan] = strdup(line);
-		if (!lc->plan[lc->n_plan])
-			return err_set(&lc->ctx->err, SESCTL_ERR_NOMEM,
-				       "out of memory");
-		lc->n_plan++;
-		return SESCTL_OK;
-	}
-	line[n++] = '\n';
-	return ctx_write_out(lc->ctx, line, (size_t)n);
-}
-
-sesctl_err lc_plan_done(struct lc *lc, const char *command)
-{
-	char *doc = NULL;
-	sesctl_err rc = SESCTL_OK;
-
-	if (!lc->plan_json)
-		return SESCTL_OK;
-	ENSURE(output_plan_json(command, lc->user,
-				(const char *const *)lc->plan, lc->n_plan,
-				&doc) == SESCTL_OK,
-	       err_set(&lc->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	TRY(ctx_write_out(lc->ctx, doc, strlen(doc)));
-out:
-	free(doc);
-	return rc;
-}
 
 /* ---- hints ------------------------------------------------------------ */
 
@@ -821,18 +788,13 @@ sesctl_err lc_plan_record(struct lc *lc, const char *current,
 			  const char *kept)
 {
 	struct iam_tag_in tags[4];
-	char regions[LC_RECORD_REGIONS_MAX], line[1024];
-	size_t n = record_tags_of(lc, current, kept, tags, regions), i, len;
+	char regions[LC_RECORD_REGIONS_MAX], text[LC_TAGS_TEXT_MAX];
+	size_t n = record_tags_of(lc, current, kept, tags, regions);
 	sesctl_err rc;
 
 	TRY(lc_plan(lc, "# then record the delivery on the user"));
-	len = (size_t)snprintf(line, sizeof(line), "TagUser UserName=%s Tags=",
-			       lc->user);
-	for (i = 0; i < n && len < sizeof(line); i++)
-		len += (size_t)snprintf(line + len, sizeof(line) - len,
-					"%s%s=%s", i ? "," : "", tags[i].key,
-					tags[i].value);
-	TRY(lc_plan(lc, "%s", line));
+	TRY(lc_plan(lc, "TagUser UserName=%s Tags=%s", lc->user,
+		    lc_tags_text(tags, n, text, sizeof(text))));
 out:
 	return rc;
 }

@@ -70,6 +70,20 @@ bool lc_is_managed(const struct iam_user *u);
  * name may be a tag value, SesctlName; returns how many. */
 size_t lc_managed_tags(const struct lc *lc, struct iam_tag_in tags[2]);
 
+/* Tags as a --dry-run plan writes them, "Key=Value,Key=Value", into buf
+ * (cut short at `size`); returns buf. */
+#define LC_TAGS_TEXT_MAX 1024
+const char *lc_tags_text(const struct iam_tag_in *tags, size_t n, char *buf,
+			 size_t size);
+
+/* The user (GetUser) and its keys (ListAccessKeys) at once: one round
+ * trip.  Returns GetUser's result (SESCTL_ERR_NOT_FOUND: no such user);
+ * the keys' is left in rd[1], for iam_read_result once the user's was
+ * looked at (the order the calls used to be made in). */
+MUST_USE sesctl_err lc_read_user_keys(struct lc *lc, struct iam_user_result *u,
+				      struct iam_access_key_list *keys,
+				      struct iam_read rd[2]);
+
 /* --adopt: tag lc's user as sesctl's (or, dry, plan it). */
 MUST_USE sesctl_err lc_adopt(struct lc *lc, bool dry);
 
