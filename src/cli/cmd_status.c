@@ -238,8 +238,7 @@ static bool grants_a_lot(const char *action)
 
 /* The user's policies, groups, login profile and other credentials, and
  * the least-privilege verdict: what it may do beyond sending mail. */
-static sesctl_err attachments(struct lc *lc, const struct status_opts *so,
-			      struct user_status *us)
+static sesctl_err attachments(struct lc *lc, struct user_status *us)
 {
 	static const char *const actions[R_COUNT] = {
 		[R_POLICIES] = "ListUserPolicies",
@@ -377,7 +376,6 @@ static sesctl_err attachments(struct lc *lc, const struct status_opts *so,
 		warn(&us->ws, "incomplete", 1,
 		     "could not read %s; shown as unknown", list);
 	}
-	(void)so;
 	return SESCTL_OK;
 }
 
@@ -430,6 +428,7 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 {
 	struct status_report *r = &us->r;
 	struct warnings *ws = &us->ws;
+	const struct region_info *ri;
 	const char *region = NULL;
 	size_t i, active = 0, inactive = 0;
 	sesctl_err rc;
@@ -530,7 +529,7 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 		warn(ws, "not-managed", 1, "not managed by sesctl (no tag %s=%s)",
 		     LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE);
 
-	rc = attachments(lc, so, us);
+	rc = attachments(lc, us);
 	if (rc != SESCTL_OK)
 		return rc;
 	policy_missing(lc, so, us);
@@ -566,8 +565,8 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 		region = us->rec.regions[0];
 	else if (lc->n_regions)
 		region = lc->regions[0];
-	if (region && region_lookup(region) &&
-	    !region_lookup(region)->smtp_host)
+	ri = region ? region_lookup(region) : NULL;
+	if (ri && !ri->smtp_host)
 		warn(ws, "no-smtp-endpoint", 1,
 		     "SES has no SMTP endpoint in '%s' (the SES Developer "
 		     "Guide lists none there): settings for it name a host "
