@@ -515,7 +515,9 @@ class Record(SesctlTestCase):
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env=env, cwd=work)
         deadline = time.monotonic() + 60
-        while not os.path.exists(path):
+        # the file exists from its O_EXCL create on, a moment before its
+        # content is written; the pause (and the kill) come after the write
+        while not (os.path.exists(path) and self.file_key(path)):
             self.assertIsNone(p.poll(), "sesctl ended before the write")
             self.assertLess(time.monotonic(), deadline, "no write began")
             time.sleep(0.02)
