@@ -25,7 +25,7 @@
 #define MAX_LIST_ITEMS ((size_t)100000)
 
 /* The value of parameter `name` in `p`, or NULL. */
-const char *param(const struct iam_param *p, size_t n,
+const char *param(const struct aws_param *p, size_t n,
 		  const char *name)
 {
 	size_t i;
@@ -39,7 +39,7 @@ const char *param(const struct iam_param *p, size_t n,
 /* Where the user sees the state change `a` was to make: "'aws iam
  * list-access-keys --user-name u' or 'sesctl smtp status'". */
 static void state_hint(const struct iam_client *c, const struct iam_action *a,
-		       const struct iam_param *p, size_t n, char *buf,
+		       const struct aws_param *p, size_t n, char *buf,
 		       size_t size)
 {
 	const char *user = param(p, n, "UserName");
@@ -55,30 +55,31 @@ static void state_hint(const struct iam_client *c, const struct iam_action *a,
 }
 
 /* Make change `action` (its answer is only ResponseMetadata).  When its
- * outcome is unknown (see judge) and the action has a resolver, read the
+ * outcome is unknown (see aws_judge) and the action has a resolver, read the
  * state back: applied is success; not applied sends it once more, now
  * known to be safe, and resolves that attempt the same way, within
  * max_attempts sends in all.  Fails with c->outcome_unknown set when the
  * outcome stays unknown. */
 static sesctl_err call_change(struct iam_client *c, const char *action,
-			      const struct iam_param *p, size_t n)
+			      const struct aws_param *p, size_t n)
 {
 	const struct iam_action *a = NULL;
 	struct secret body = SECRET_INIT;
 	struct iam_metadata meta;
-	struct outcome o = { &c->ctx->err, &c->last_error, false, false,
-			     false };
+	struct aws_outcome o = { &c->ctx->err, &c->last_error, false, false,
+				 false };
 	struct iam_error sent_error;
 	char why[ERR_MSG_MAX], hint[512];
 	char *form = NULL;
-	int left = c->max_attempts, attempt = 0;
+	int left = c->aws.max_attempts, attempt = 0;
 	bool applied = false;
 	sesctl_err rc = SESCTL_OK, sent_rc;
 
 	memset(&meta, 0, sizeof(meta));
 	TRY(call_start(c, action, p, n, &a, &form));
 	for (;;) {
-		rc = send_until(c, a, form, &body, &o, &left, &attempt);
+		rc = aws_send_until(&c->aws, action, a->flags, form, &body, &o,
+				    &left, &attempt);
 		if (o.answered) {
 			rc = iam_xml_parse_ack(&body, action, &meta,
 					       &c->ctx->err);
@@ -88,12 +89,12 @@ static sesctl_err call_change(struct iam_client *c, const char *action,
 			o.unknown = true;
 		}
 		if (!o.unknown) {
-			rc = give_up(c, action, rc, attempt, &o);
+			rc = aws_give_up(&c->aws, action, rc, attempt, &o);
 			goto out;
 		}
 		state_hint(c, a, p, n, hint, sizeof(hint));
 		if (!a->resolve) {
-			rc = give_up(c, action, rc, attempt, &o);
+			rc = aws_give_up(&c->aws, action, rc, attempt, &o);
 			rc = err_set(&c->ctx->err, rc, "%s\n%s shows what IAM has",
 				     c->ctx->err.msg, hint);
 			goto out;
@@ -131,7 +132,7 @@ static sesctl_err call_change(struct iam_client *c, const char *action,
 			goto out;
 		}
 		{
-			long ms = backoff_jitter_ms(c->retry_base_ms, attempt);
+			long ms = backoff_jitter_ms(c->aws.retry_base_ms, attempt);
 
 			ctx_debug(c->ctx, "%s was not applied; sending it again "
 					  "in %ld ms",
@@ -150,7 +151,7 @@ out:
 }
 
 static sesctl_err call_one(struct iam_client *c, const char *action,
-			   const struct iam_param *p, size_t n, parse_fn parse,
+			   const struct aws_param *p, size_t n, parse_fn parse,
 			   void *out)
 {
 	struct secret body = SECRET_INIT;
@@ -304,7 +305,7 @@ sesctl_err call_list(struct iam_client *c, const struct list_desc *d,
 		     const char *user, const char *path_prefix,
 		     void *out)
 {
-	struct iam_param p[4];
+	struct aws_param p[4];
 	char marker[IAM_XML_MARKER_MAX + 1] = "";
 	void *page = NULL;
 	size_t n, pages = 0;
@@ -317,13 +318,13 @@ sesctl_err call_list(struct iam_client *c, const struct list_desc *d,
 	while (more) {
 		n = 0;
 		if (user)
-			p[n++] = (struct iam_param){ "UserName", user };
+			p[n++] = (struct aws_param){ "UserName", user };
 		if (path_prefix)
-			p[n++] = (struct iam_param){ "PathPrefix", path_prefix };
+			p[n++] = (struct aws_param){ "PathPrefix", path_prefix };
 		if (marker[0])
-			p[n++] = (struct iam_param){ "Marker", marker };
+			p[n++] = (struct aws_param){ "Marker", marker };
 		if (max_items())
-			p[n++] = (struct iam_param){ "MaxItems", max_items() };
+			p[n++] = (struct aws_param){ "MaxItems", max_items() };
 		TRY(call_one(c, d->action, p, n, d->parse, page));
 		TRY(list_merge(d, out, page, marker, &pages, &more,
 			       &c->ctx->err));
@@ -340,7 +341,7 @@ out:
 
 /* Tags.member.N.Key / .Value parameters; `names` holds their names. */
 static sesctl_err tag_params(struct iam_client *c, const struct iam_tag_in *tags,
-			     size_t n_tags, struct iam_param *p, size_t *n,
+			     size_t n_tags, struct aws_param *p, size_t *n,
 			     char (*names)[40])
 {
 	size_t i;
@@ -351,8 +352,8 @@ static sesctl_err tag_params(struct iam_client *c, const struct iam_tag_in *tags
 	for (i = 0; i < n_tags; i++) {
 		snprintf(names[2 * i], 40, "Tags.member.%zu.Key", i + 1);
 		snprintf(names[2 * i + 1], 40, "Tags.member.%zu.Value", i + 1);
-		p[(*n)++] = (struct iam_param){ names[2 * i], tags[i].key };
-		p[(*n)++] = (struct iam_param){ names[2 * i + 1],
+		p[(*n)++] = (struct aws_param){ names[2 * i], tags[i].key };
+		p[(*n)++] = (struct aws_param){ names[2 * i + 1],
 						tags[i].value };
 	}
 	return SESCTL_OK;
@@ -374,14 +375,14 @@ sesctl_err iam_create_user(struct iam_client *c, const char *user,
 			   const char *path, const struct iam_tag_in *tags,
 			   size_t n_tags, struct iam_user_result *out)
 {
-	struct iam_param p[104];
+	struct aws_param p[104];
 	char names[100][40];
 	size_t n = 0;
 	sesctl_err rc = SESCTL_OK;
 
-	p[n++] = (struct iam_param){ "UserName", user };
+	p[n++] = (struct aws_param){ "UserName", user };
 	if (path)
-		p[n++] = (struct iam_param){ "Path", path };
+		p[n++] = (struct aws_param){ "Path", path };
 	TRY(tag_params(c, tags, n_tags, p, &n, names));
 	TRY(call_one(c, "CreateUser", p, n, parse_created_user, out));
 out:
@@ -391,7 +392,7 @@ out:
 sesctl_err iam_get_user(struct iam_client *c, const char *user,
 			struct iam_user_result *out)
 {
-	struct iam_param p[1] = { { "UserName", user } };
+	struct aws_param p[1] = { { "UserName", user } };
 
 	return call_one(c, "GetUser", p, user ? 1 : 0, parse_user, out);
 }
@@ -399,12 +400,12 @@ sesctl_err iam_get_user(struct iam_client *c, const char *user,
 sesctl_err iam_tag_user(struct iam_client *c, const char *user,
 			const struct iam_tag_in *tags, size_t n_tags)
 {
-	struct iam_param p[101];
+	struct aws_param p[101];
 	char names[100][40];
 	size_t n = 0;
 	sesctl_err rc = SESCTL_OK;
 
-	p[n++] = (struct iam_param){ "UserName", user };
+	p[n++] = (struct aws_param){ "UserName", user };
 	TRY(tag_params(c, tags, n_tags, p, &n, names));
 	TRY(call_change(c, "TagUser", p, n));
 out:
@@ -425,7 +426,7 @@ sesctl_err iam_list_users(struct iam_client *c, const char *path_prefix,
 
 sesctl_err iam_delete_user(struct iam_client *c, const char *user)
 {
-	struct iam_param p[] = { { "UserName", user } };
+	struct aws_param p[] = { { "UserName", user } };
 
 	return call_change(c, "DeleteUser", p, 1);
 }
@@ -433,7 +434,7 @@ sesctl_err iam_delete_user(struct iam_client *c, const char *user)
 sesctl_err iam_put_user_policy(struct iam_client *c, const char *user,
 			       const char *policy_name, const char *document)
 {
-	struct iam_param p[] = { { "UserName", user },
+	struct aws_param p[] = { { "UserName", user },
 				 { "PolicyName", policy_name },
 				 { "PolicyDocument", document } };
 
@@ -450,7 +451,7 @@ sesctl_err iam_get_user_policy(struct iam_client *c, const char *user,
 			       const char *policy_name,
 			       struct iam_user_policy *out)
 {
-	struct iam_param p[] = { { "UserName", user },
+	struct aws_param p[] = { { "UserName", user },
 				 { "PolicyName", policy_name } };
 
 	return call_one(c, "GetUserPolicy", p, 2, parse_user_policy, out);
@@ -465,7 +466,7 @@ sesctl_err iam_list_user_policies(struct iam_client *c, const char *user,
 sesctl_err iam_delete_user_policy(struct iam_client *c, const char *user,
 				  const char *policy_name)
 {
-	struct iam_param p[] = { { "UserName", user },
+	struct aws_param p[] = { { "UserName", user },
 				 { "PolicyName", policy_name } };
 
 	return call_change(c, "DeleteUserPolicy", p, 2);
@@ -474,7 +475,7 @@ sesctl_err iam_delete_user_policy(struct iam_client *c, const char *user,
 sesctl_err iam_attach_user_policy(struct iam_client *c, const char *user,
 				  const char *policy_arn)
 {
-	struct iam_param p[] = { { "UserName", user },
+	struct aws_param p[] = { { "UserName", user },
 				 { "PolicyArn", policy_arn } };
 
 	return call_change(c, "AttachUserPolicy", p, 2);
@@ -483,7 +484,7 @@ sesctl_err iam_attach_user_policy(struct iam_client *c, const char *user,
 sesctl_err iam_detach_user_policy(struct iam_client *c, const char *user,
 				  const char *policy_arn)
 {
-	struct iam_param p[] = { { "UserName", user },
+	struct aws_param p[] = { { "UserName", user },
 				 { "PolicyArn", policy_arn } };
 
 	return call_change(c, "DetachUserPolicy", p, 2);
@@ -505,7 +506,7 @@ static sesctl_err parse_new_key(const struct secret *b, void *o,
 sesctl_err iam_create_access_key(struct iam_client *c, const char *user,
 				 struct iam_access_key *out)
 {
-	struct iam_param p[] = { { "UserName", user } };
+	struct aws_param p[] = { { "UserName", user } };
 	sesctl_err rc = call_one(c, "CreateAccessKey", p, 1, parse_new_key, out);
 
 	/* The answer held the new secret; the parse left pieces of it on
@@ -523,7 +524,7 @@ sesctl_err iam_list_access_keys(struct iam_client *c, const char *user,
 sesctl_err iam_update_access_key(struct iam_client *c, const char *user,
 				 const char *key_id, const char *status)
 {
-	struct iam_param p[] = { { "UserName", user },
+	struct aws_param p[] = { { "UserName", user },
 				 { "AccessKeyId", key_id },
 				 { "Status", status } };
 
@@ -533,7 +534,7 @@ sesctl_err iam_update_access_key(struct iam_client *c, const char *user,
 sesctl_err iam_delete_access_key(struct iam_client *c, const char *user,
 				 const char *key_id)
 {
-	struct iam_param p[] = { { "UserName", user },
+	struct aws_param p[] = { { "UserName", user },
 				 { "AccessKeyId", key_id } };
 
 	return call_change(c, "DeleteAccessKey", p, 2);
@@ -549,7 +550,7 @@ sesctl_err iam_get_access_key_last_used(struct iam_client *c,
 					const char *key_id,
 					struct iam_access_key_last_used *out)
 {
-	struct iam_param p[] = { { "AccessKeyId", key_id } };
+	struct aws_param p[] = { { "AccessKeyId", key_id } };
 
 	return call_one(c, "GetAccessKeyLastUsed", p, 1, parse_last_used, out);
 }
@@ -563,7 +564,7 @@ sesctl_err iam_list_groups_for_user(struct iam_client *c, const char *user,
 sesctl_err iam_remove_user_from_group(struct iam_client *c, const char *user,
 				      const char *group)
 {
-	struct iam_param p[] = { { "GroupName", group },
+	struct aws_param p[] = { { "GroupName", group },
 				 { "UserName", user } };
 
 	return call_change(c, "RemoveUserFromGroup", p, 2);
@@ -578,14 +579,14 @@ sesctl_err parse_login_profile(const struct secret *b, void *o,
 sesctl_err iam_get_login_profile(struct iam_client *c, const char *user,
 				 struct iam_login_profile *out)
 {
-	struct iam_param p[] = { { "UserName", user } };
+	struct aws_param p[] = { { "UserName", user } };
 
 	return call_one(c, "GetLoginProfile", p, 1, parse_login_profile, out);
 }
 
 sesctl_err iam_delete_login_profile(struct iam_client *c, const char *user)
 {
-	struct iam_param p[] = { { "UserName", user } };
+	struct aws_param p[] = { { "UserName", user } };
 
 	return call_change(c, "DeleteLoginProfile", p, 1);
 }
@@ -600,7 +601,7 @@ sesctl_err iam_list_signing_certificates(struct iam_client *c,
 sesctl_err iam_delete_signing_certificate(struct iam_client *c,
 					  const char *user, const char *cert_id)
 {
-	struct iam_param p[] = { { "UserName", user },
+	struct aws_param p[] = { { "UserName", user },
 				 { "CertificateId", cert_id } };
 
 	return call_change(c, "DeleteSigningCertificate", p, 2);
@@ -615,7 +616,7 @@ sesctl_err iam_list_ssh_public_keys(struct iam_client *c, const char *user,
 sesctl_err iam_delete_ssh_public_key(struct iam_client *c, const char *user,
 				     const char *key_id)
 {
-	struct iam_param p[] = { { "UserName", user },
+	struct aws_param p[] = { { "UserName", user },
 				 { "SSHPublicKeyId", key_id } };
 
 	return call_change(c, "DeleteSSHPublicKey", p, 2);
@@ -632,7 +633,7 @@ sesctl_err iam_delete_service_specific_credential(struct iam_client *c,
 						  const char *user,
 						  const char *cred_id)
 {
-	struct iam_param p[] = { { "UserName", user },
+	struct aws_param p[] = { { "UserName", user },
 				 { "ServiceSpecificCredentialId", cred_id } };
 
 	return call_change(c, "DeleteServiceSpecificCredential", p, 2);
@@ -647,7 +648,7 @@ sesctl_err iam_list_mfa_devices(struct iam_client *c, const char *user,
 sesctl_err iam_deactivate_mfa_device(struct iam_client *c, const char *user,
 				     const char *serial)
 {
-	struct iam_param p[] = { { "UserName", user },
+	struct aws_param p[] = { { "UserName", user },
 				 { "SerialNumber", serial } };
 
 	return call_change(c, "DeactivateMFADevice", p, 2);
@@ -656,7 +657,7 @@ sesctl_err iam_deactivate_mfa_device(struct iam_client *c, const char *user,
 sesctl_err iam_delete_virtual_mfa_device(struct iam_client *c,
 					 const char *serial)
 {
-	struct iam_param p[] = { { "SerialNumber", serial } };
+	struct aws_param p[] = { { "SerialNumber", serial } };
 
 	return call_change(c, "DeleteVirtualMFADevice", p, 1);
 }
@@ -664,18 +665,18 @@ sesctl_err iam_delete_virtual_mfa_device(struct iam_client *c,
 sesctl_err iam_untag_user(struct iam_client *c, const char *user,
 			  const char *const *keys, size_t n_keys)
 {
-	struct iam_param p[51];
+	struct aws_param p[51];
 	char names[50][32];
 	size_t i, n = 0;
 	sesctl_err rc = SESCTL_OK;
 
 	ENSURE(n_keys <= 50, err_set(&c->ctx->err, SESCTL_ERR_INPUT,
 				     "at most 50 tag keys, not %zu", n_keys));
-	p[n++] = (struct iam_param){ "UserName", user };
+	p[n++] = (struct aws_param){ "UserName", user };
 	for (i = 0; i < n_keys; i++) {
 		snprintf(names[i], sizeof(names[i]), "TagKeys.member.%zu",
 			 i + 1);
-		p[n++] = (struct iam_param){ names[i], keys[i] };
+		p[n++] = (struct aws_param){ names[i], keys[i] };
 	}
 	TRY(call_change(c, "UntagUser", p, n));
 out:

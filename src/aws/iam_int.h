@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "sesctl/aws/aws_client.h"
 #include "sesctl/aws/http.h"
 #include "sesctl/aws/iam.h"
 #include "sesctl/aws/iam_xml.h"
@@ -29,11 +30,11 @@
 
 /* How safe it is to send an action again when its first try may or may
  * not have been applied. */
-#define IAM_READ       0x1 /* reads only: repeat freely */
+#define IAM_READ       AWS_READ /* reads only: repeat freely */
 #define IAM_IDEMPOTENT 0x2 /* a change whose effect can be read back: its
 			      typed call resolves an unknown outcome that
 			      way, and sends it again only if not applied */
-#define IAM_CREATES    0x4 /* a repeat would create a second thing: the
+#define IAM_CREATES    AWS_CREATES /* a repeat would create a second thing: the
 			      caller resolves an unknown outcome */
 #define IAM_IN_STATUS  0x8 /* 'sesctl smtp status' shows its effect */
 #define IAM_REMOVES   0x10 /* an idempotent removal: sent again after it
@@ -46,7 +47,7 @@ struct list_desc;
 /* Read back whether change `a`, sent with `p`, shows in IAM's state. */
 typedef sesctl_err (*resolve_fn)(struct iam_client *c,
 				 const struct iam_action *a,
-				 const struct iam_param *p, size_t n,
+				 const struct aws_param *p, size_t n,
 				 bool *applied);
 
 struct iam_action {
@@ -63,40 +64,14 @@ struct iam_action {
 /* iam_resolve.c: the entry of actions[] for `name`, or NULL. */
 const struct iam_action *find_action(const char *name);
 
-/* ---- iam.c: sending ------------------------------------------------- */
+/* ---- iam.c ---------------------------------------------------------
+ * Signing, judging an attempt, retrying and giving up are the core's
+ * (aws_sign, aws_judge, aws_send_until, aws_give_up in aws_client.h),
+ * called with the action's flags (only IAM_READ and IAM_CREATES matter
+ * to it). */
 
-/* One signed request: the headers point into `auth` and `c`. */
-struct signed_request {
-	struct sigv4_auth auth;
-	struct http_header hh[6];
-	struct http_request req;
-};
-
-/* Where one call's outcome goes, and what its last attempt came to. */
-struct outcome {
-	struct err_info *ei;  /* the call's message */
-	struct iam_error *ie; /* IAM's error, if it sent one */
-	bool answered;        /* a 2xx answer arrived; its body is in `body` */
-	bool retry;           /* safe to send again, and worth it */
-	bool unknown;         /* a change may or may not have been applied */
-};
-
-MUST_USE sesctl_err sign_request(struct iam_client *c, const char *body,
-				 struct signed_request *sr,
-				 struct err_info *ei);
-MUST_USE sesctl_err judge(const struct iam_client *c,
-			  const struct iam_action *a, sesctl_err rc,
-			  const struct http_response *resp,
-			  struct secret *body, struct outcome *o);
-MUST_USE sesctl_err give_up(const struct iam_client *c, const char *action,
-			    sesctl_err rc, int attempt,
-			    const struct outcome *o);
-MUST_USE sesctl_err send_until(struct iam_client *c,
-			       const struct iam_action *a, const char *form,
-			       struct secret *body, struct outcome *o,
-			       int *left, int *attempt);
 MUST_USE sesctl_err call_start(struct iam_client *c, const char *action,
-			       const struct iam_param *params,
+			       const struct aws_param *params,
 			       size_t n_params, const struct iam_action **a,
 			       char **form);
 
@@ -122,7 +97,7 @@ struct list_desc {
 extern const struct list_desc list_tags, list_attached, list_keys,
 	list_policies, list_groups, list_certs, list_ssh, list_svc, list_mfa;
 
-const char *param(const struct iam_param *p, size_t n, const char *name);
+const char *param(const struct aws_param *p, size_t n, const char *name);
 const char *max_items(void);
 MUST_USE sesctl_err list_merge(const struct list_desc *d, void *out,
 			       void *page, char *marker, size_t *pages,

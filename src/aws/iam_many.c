@@ -1,8 +1,8 @@
 /* iam_many.c - IAM calls several at once (see iam.h): iam_call_many
  * sends reads side by side over one libcurl multi handle, each with its
- * own retries as iam.c's judge() and give_up() decide, and iam_read_many
- * builds on it to run typed reads (a single answer or a paginated list,
- * page by page in rounds) several at once.
+ * own retries as the core's aws_judge() and aws_give_up() decide, and
+ * iam_read_many builds on it to run typed reads (a single answer or a
+ * paginated list, page by page in rounds) several at once.
  */
 #include "sesctl/aws/iam.h"
 
@@ -21,7 +21,7 @@ struct flight {
 	const struct iam_action *a;
 	char *form;
 	struct http_response resp;
-	struct outcome o;
+	struct aws_outcome o;
 	int attempt;   /* attempts started */
 	long due;      /* backoff_now_ms() at which the next attempt may start */
 	unsigned id;   /* "#N" of the current attempt in the debug log */
@@ -34,15 +34,16 @@ struct flight {
 static void flight_start(struct iam_client *c, struct iam_call_item *it,
 			 struct flight *f)
 {
-	struct signed_request sr = { SIGV4_AUTH_INIT, { { NULL, NULL } },
-				     { NULL, NULL, NULL, 0, NULL, 0 } };
+	struct aws_signed sr;
 	sesctl_err rc = SESCTL_OK;
 
+	memset(&sr, 0, sizeof(sr));
+	sr.auth = (struct sigv4_auth)SIGV4_AUTH_INIT;
 	f->attempt++;
 	it->attempts = (unsigned)f->attempt;
-	TRY(sign_request(c, f->form, &sr, &it->err));
-	c->requests++;
-	rc = http_start(c->http, &sr.req, &f->resp, &it->err, f, &f->id);
+	TRY(aws_sign(&c->aws, it->action, f->form, &sr, &it->err));
+	c->aws.requests++;
+	rc = http_start(c->aws.http, &sr.req, &f->resp, &it->err, f, &f->id);
 	if (rc == SESCTL_OK)
 		ctx_debug(c->ctx, "IAM %s (#%u)", it->action, f->id);
 out:
@@ -62,19 +63,22 @@ static void flight_land(struct iam_client *c, struct iam_call_item *it,
 {
 	long ms;
 
-	rc = judge(c, f->a, rc, &f->resp, &it->body, &f->o);
+	rc = aws_judge(&c->aws, it->action, f->a->flags, rc, &f->resp,
+		       &it->body, &f->o);
 	http_response_release(&f->resp);
-	if (f->o.answered || !f->o.retry || f->attempt >= c->max_attempts) {
-		it->rc = f->o.answered ? rc : give_up(c, it->action, rc,
-						       f->attempt, &f->o);
+	if (f->o.answered || !f->o.retry ||
+	    f->attempt >= c->aws.max_attempts) {
+		it->rc = f->o.answered ? rc :
+					 aws_give_up(&c->aws, it->action, rc,
+						     f->attempt, &f->o);
 		it->outcome_unknown = f->o.unknown;
 		f->state = F_DONE;
 		return;
 	}
-	ms = backoff_jitter_ms(c->retry_base_ms, f->attempt);
+	ms = backoff_jitter_ms(c->aws.retry_base_ms, f->attempt);
 	ctx_debug(c->ctx, "%s (#%u): attempt %d of %d failed; retrying in %ld "
 			  "ms",
-		  it->action, f->id, f->attempt, c->max_attempts, ms);
+		  it->action, f->id, f->attempt, c->aws.max_attempts, ms);
 	f->due = backoff_now_ms() + ms;
 	f->state = F_WAITING;
 }
@@ -126,8 +130,8 @@ sesctl_err iam_call_many(struct iam_client *c, struct iam_call_item *calls,
 	for (i = 0; i < n; i++) {
 		f[i].a = find_action(calls[i].action);
 		f[i].resp = (struct http_response)HTTP_RESPONSE_INIT;
-		f[i].o = (struct outcome){ &calls[i].err, &calls[i].error,
-					   false, false, false };
+		f[i].o = (struct aws_outcome){ &calls[i].err, &calls[i].error,
+					       false, false, false };
 		/* Only calls that change nothing, or remove something, may
 		 * overlap: the order of other changes matters.  A removal
 		 * whose answer is lost ends with outcome_unknown set, for the
@@ -178,7 +182,7 @@ sesctl_err iam_call_many(struct iam_client *c, struct iam_call_item *calls,
 		}
 		if (wait < 0 || wait > 1000 || flying >= max_in_flight)
 			wait = 1000;
-		rc = http_poll(c->http, wait, &tag, &res);
+		rc = http_poll(c->aws.http, wait, &tag, &res);
 		while (rc == SESCTL_OK && tag) {
 			struct flight *done = tag;
 
@@ -187,11 +191,11 @@ sesctl_err iam_call_many(struct iam_client *c, struct iam_call_item *calls,
 			flight_land(c, &calls[i], done, res);
 			if (done->state == F_DONE)
 				left--;
-			rc = http_poll(c->http, 0, &tag, &res);
+			rc = http_poll(c->aws.http, 0, &tag, &res);
 		}
 		if (rc != SESCTL_OK) {
 			/* libcurl itself failed: nothing more will come. */
-			http_cancel(c->http);
+			http_cancel(c->aws.http);
 			fail_rest(c, calls, f, n, rc);
 			goto out;
 		}
@@ -285,7 +289,7 @@ static const struct read_desc read_descs[] = {
 /* Where one read of iam_read_many stands. */
 struct read_state {
 	const struct read_desc *d;
-	struct iam_param p[4];
+	struct aws_param p[4];
 	char marker[IAM_XML_MARKER_MAX + 1];
 	void *page; /* lists: the page being read */
 	size_t pages;
@@ -359,17 +363,17 @@ sesctl_err iam_read_many(struct iam_client *c, struct iam_read *reads,
 			if (s->done)
 				continue;
 			if (s->d->user_param && reads[i].user)
-				s->p[k++] = (struct iam_param){ "UserName",
+				s->p[k++] = (struct aws_param){ "UserName",
 								reads[i].user };
 			if (s->d->arg_name)
-				s->p[k++] = (struct iam_param){
+				s->p[k++] = (struct aws_param){
 					s->d->arg_name, reads[i].arg
 				};
 			if (s->d->list && s->marker[0])
-				s->p[k++] = (struct iam_param){ "Marker",
+				s->p[k++] = (struct aws_param){ "Marker",
 								s->marker };
 			if (s->d->list && max_items())
-				s->p[k++] = (struct iam_param){ "MaxItems",
+				s->p[k++] = (struct aws_param){ "MaxItems",
 								max_items() };
 			calls[m] = (struct iam_call_item){
 				s->d->action, s->p, k, SESCTL_OK, SECRET_INIT,

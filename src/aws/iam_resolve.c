@@ -47,7 +47,7 @@ out:
 
 /* A removal of the list item named by a->id_param. */
 static sesctl_err resolve_gone(struct iam_client *c, const struct iam_action *a,
-			       const struct iam_param *p, size_t n,
+			       const struct aws_param *p, size_t n,
 			       bool *applied)
 {
 	bool holds = false;
@@ -62,7 +62,7 @@ static sesctl_err resolve_gone(struct iam_client *c, const struct iam_action *a,
 /* An addition of the list item named by a->id_param. */
 static sesctl_err resolve_there(struct iam_client *c,
 				const struct iam_action *a,
-				const struct iam_param *p, size_t n,
+				const struct aws_param *p, size_t n,
 				bool *applied)
 {
 	sesctl_err rc;
@@ -75,7 +75,7 @@ static sesctl_err resolve_there(struct iam_client *c,
 /* UpdateAccessKey: the key has the status sent. */
 static sesctl_err resolve_key_status(struct iam_client *c,
 				     const struct iam_action *a,
-				     const struct iam_param *p, size_t n,
+				     const struct aws_param *p, size_t n,
 				     bool *applied)
 {
 	struct iam_access_key_list keys;
@@ -112,7 +112,7 @@ static const char *tag_value(const struct iam_tag_list *tags, const char *key)
 /* TagUser: every tag is there with its value; UntagUser: none of the
  * keys is there. */
 static sesctl_err resolve_tags(struct iam_client *c, const struct iam_action *a,
-			       const struct iam_param *p, size_t n,
+			       const struct aws_param *p, size_t n,
 			       bool *applied)
 {
 	struct iam_tag_list tags;
@@ -185,7 +185,7 @@ static bool same_json_text(const char *x, const char *y)
  * there is no such policy. */
 static sesctl_err resolve_policy(struct iam_client *c,
 				 const struct iam_action *a,
-				 const struct iam_param *p, size_t n,
+				 const struct aws_param *p, size_t n,
 				 bool *applied)
 {
 	struct iam_user_policy pol;
@@ -208,7 +208,7 @@ static sesctl_err resolve_policy(struct iam_client *c,
 /* DeleteUser: no such user. */
 static sesctl_err resolve_user_gone(struct iam_client *c,
 				    const struct iam_action *a,
-				    const struct iam_param *p, size_t n,
+				    const struct aws_param *p, size_t n,
 				    bool *applied)
 {
 	struct iam_user_result u;
@@ -225,7 +225,7 @@ static sesctl_err resolve_user_gone(struct iam_client *c,
 /* DeleteLoginProfile: no login profile (or no user). */
 static sesctl_err resolve_login_gone(struct iam_client *c,
 				     const struct iam_action *a,
-				     const struct iam_param *p, size_t n,
+				     const struct aws_param *p, size_t n,
 				     bool *applied)
 {
 	struct iam_login_profile lp;

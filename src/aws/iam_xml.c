@@ -684,6 +684,8 @@ static const char *const transient_codes[] = {
 	/* Receiver faults IAM and the query front end send. */
 	"ServiceFailure", "ServiceFailureException", "InternalFailure",
 	"InternalError", "ServiceUnavailable", "ServiceUnavailableException",
+	/* Secrets Manager's and SSM's (JSON 1.1). */
+	"InternalServiceError", "InternalServerError",
 };
 static const char *const auth_codes[] = {
 	"AccessDenied", "AccessDeniedException", "InvalidClientTokenId",
@@ -699,6 +701,9 @@ static const char *const not_found_codes[] = {
 	"NoSuchEntity", "NoSuchEntityException",
 	/* ListServiceSpecificCredentials, 404: the service has none. */
 	"NotSupportedService",
+	/* Secrets Manager, SSM. */
+	"ResourceNotFoundException", "ParameterNotFound",
+	"ParameterVersionNotFound",
 };
 static const char *const conflict_codes[] = {
 	"EntityAlreadyExists", "EntityAlreadyExistsException",
@@ -706,6 +711,9 @@ static const char *const conflict_codes[] = {
 	"ConcurrentModification", "ConcurrentModificationException",
 	"EntityTemporarilyUnmodifiable",
 	"EntityTemporarilyUnmodifiableException",
+	/* Secrets Manager, SSM. */
+	"ResourceExistsException", "ParameterAlreadyExists",
+	"ParameterLimitExceeded", "ParameterMaxVersionLimitExceeded",
 };
 static const char *const input_codes[] = {
 	"InvalidInput", "InvalidInputException", "MalformedPolicyDocument",
@@ -715,6 +723,10 @@ static const char *const input_codes[] = {
 	"InvalidParameterCombination", "MissingParameter",
 	"MalformedQueryString", "InvalidAction", "MissingAction",
 	"InvalidQueryParameter", "UnmodifiableEntity",
+	/* Secrets Manager, SSM. */
+	"InvalidParameterException", "InvalidRequestException", "InvalidKeyId",
+	"ParameterPatternMismatchException",
+	"HierarchyLevelLimitExceededException", "UnsupportedParameterType",
 	"UnmodifiableEntityException",
 };
 

@@ -281,7 +281,7 @@ static sesctl_err remove_all(struct lc *lc, const struct removal *r,
 			     size_t n)
 {
 	struct iam_call_item *calls = NULL;
-	struct iam_param *p = NULL;
+	struct aws_param *p = NULL;
 	sesctl_err rc = SESCTL_OK, first = SESCTL_OK;
 	struct err_info first_err;
 	size_t i;
@@ -296,8 +296,8 @@ static sesctl_err remove_all(struct lc *lc, const struct removal *r,
 	for (i = 0; i < n; i++) {
 		const struct kind_desc *d = &kinds[r[i].kind];
 
-		p[2 * i] = (struct iam_param){ "UserName", lc->user };
-		p[2 * i + 1] = (struct iam_param){ d->param, r[i].id };
+		p[2 * i] = (struct aws_param){ "UserName", lc->user };
+		p[2 * i + 1] = (struct aws_param){ d->param, r[i].id };
 		calls[i] = (struct iam_call_item){ .action = d->action,
 						   .params = &p[2 * i],
 						   .n_params = d->param ? 2 : 1,

@@ -192,9 +192,9 @@ void lc_close(struct lc *lc)
 	lc->locked = false;
 	if (lc->iam_open) {
 		ctx_debug(lc->ctx, "%u IAM request%s on %ld connection%s",
-			  lc->iam.requests, lc->iam.requests == 1 ? "" : "s",
-			  http_client_connections(lc->iam.http),
-			  http_client_connections(lc->iam.http) == 1 ? "" : "s");
+			  lc->iam.aws.requests, lc->iam.aws.requests == 1 ? "" : "s",
+			  http_client_connections(lc->iam.aws.http),
+			  http_client_connections(lc->iam.aws.http) == 1 ? "" : "s");
 		iam_client_release(&lc->iam);
 	}
 	lc->iam_open = false;
@@ -564,7 +564,7 @@ const char *lc_rerun(struct lc *lc, const char *sub)
 
 sesctl_err lc_lock(struct lc *lc)
 {
-	sesctl_err rc = runlock_acquire(lc->ctx, lc->iam.url, lc->user,
+	sesctl_err rc = runlock_acquire(lc->ctx, lc->iam.aws.url, lc->user,
 					&lc->lock);
 
 	lc->locked = rc == SESCTL_OK;

@@ -141,7 +141,8 @@ class BadInput(SesctlTestCase):
         self.addCleanup(srv.close)
         env = dict(self.env, AWS_ENDPOINT_URL_IAM=srv.url + "/")
         self.expect(self.sesctl("smtp", "status", env=env), 1,
-                    "unexpected HTTP 404", "is the endpoint URL right?")
+                    "unexpected HTTP 404",
+                    "is the endpoint URL (from AWS_ENDPOINT_URL_IAM) right?")
         # status's first round is eleven reads at once (the user, its
         # policy and keys, everything else attached); a 4xx is not
         # retried, so each is sent once

@@ -362,9 +362,9 @@ int main(int argc, char **argv)
 		goto out;
 	out = cJSON_CreateObject();
 	rc = run(&c, action, &a, out);
-	cJSON_AddNumberToObject(out, "requests", c.requests);
+	cJSON_AddNumberToObject(out, "requests", c.aws.requests);
 	cJSON_AddNumberToObject(out, "connections",
-				(double)http_client_connections(c.http));
+				(double)http_client_connections(c.aws.http));
 	cJSON_AddBoolToObject(out, "outcome_unknown", c.outcome_unknown);
 	cJSON_AddStringToObject(out, "error_code", c.last_error.code);
 	text = cJSON_PrintUnformatted(out);

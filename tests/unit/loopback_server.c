@@ -50,6 +50,10 @@ static void srv_answer(struct srv *s, struct srv_conn *c)
 		memcpy(s->log[s->requests - 1], body, m);
 		s->log[s->requests - 1][m] = '\0';
 	}
+	n = hdr_len < sizeof(s->last_head) - 1 ? hdr_len :
+						 sizeof(s->last_head) - 1;
+	memcpy(s->last_head, c->buf, n);
+	s->last_head[n] = '\0';
 	out = s->reply(s, s->requests, body, &status, &ctype);
 	hn = snprintf(head, sizeof(head),
 		      "HTTP/1.1 %d X\r\nContent-Type: %s\r\n"

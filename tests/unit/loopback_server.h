@@ -42,6 +42,7 @@ struct srv {
 	unsigned requests, accepted;
 	size_t max_waiting;
 	char log[64][256]; /* request bodies, in the order received */
+	char last_head[2048]; /* the last request's line and headers */
 };
 
 /* Listen on an ephemeral port of 127.0.0.1 (s->port) and serve from a

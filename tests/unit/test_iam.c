@@ -44,7 +44,7 @@ static void pct_decode(char *s)
 static void round_trip(const char *case_dir)
 {
 	char path[4096], *want, *copy, *save = NULL, *pair, *got = NULL;
-	struct iam_param params[32];
+	struct aws_param params[32];
 	const char *action = NULL;
 	size_t n = 0;
 
@@ -69,7 +69,7 @@ static void round_trip(const char *case_dir)
 			action = eq + 1;
 		} else if (strcmp(pair, "Version") != 0) {
 			assert_true(n < 32);
-			params[n++] = (struct iam_param){ pair, eq + 1 };
+			params[n++] = (struct aws_param){ pair, eq + 1 };
 		}
 	}
 	assert_non_null(action);
@@ -105,7 +105,7 @@ static void test_iam_form_body_encoding(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct iam_param p = { "V", cases[i].value };
+		struct aws_param p = { "V", cases[i].value };
 		char want[256], *got = NULL;
 
 		snprintf(want, sizeof(want),
@@ -119,7 +119,7 @@ static void test_iam_form_body_encoding(void **state)
 
 static void test_iam_form_body_skips_null_and_limits(void **state)
 {
-	struct iam_param p[2] = { { "UserName", NULL }, { "Path", "/" } };
+	struct aws_param p[2] = { { "UserName", NULL }, { "Path", "/" } };
 	char *got = NULL, *big;
 
 	(void)state;
@@ -289,7 +289,7 @@ static void fixture_open(struct fixture *f, enum script how, size_t barrier)
 	cfg.max_attempts = 3;
 	cfg.timeout_ms = 10000;
 	assert_int_equal(iam_client_init(&f->c, &f->ctx, &cfg), SESCTL_OK);
-	f->c.retry_base_ms = 1;
+	f->c.aws.retry_base_ms = 1;
 }
 
 static void fixture_close(struct fixture *f)
@@ -307,8 +307,8 @@ static void release_calls(struct iam_call_item *calls, size_t n)
 		secret_free(&calls[i].body);
 }
 
-static const struct iam_param user_u[] = { { "UserName", "u" } };
-static const struct iam_param policy_p[] = { { "UserName", "u" },
+static const struct aws_param user_u[] = { { "UserName", "u" } };
+static const struct aws_param policy_p[] = { { "UserName", "u" },
 					     { "PolicyName", "p" } };
 
 #define CALL(action, params, n)                                             \
@@ -349,7 +349,7 @@ static void test_iam_call_many_overlap_and_retry(void **state)
 	assert_non_null(strstr(secret_str(&calls[1].body), "AKIAFIRSTPAGE"));
 	assert_int_equal(calls[2].attempts, 1);
 	assert_non_null(strstr(secret_str(&calls[2].body), "<PolicyName>p<"));
-	assert_int_equal(f.c.requests, 4);
+	assert_int_equal(f.c.aws.requests, 4);
 	assert_false(f.c.outcome_unknown);
 	release_calls(calls, 3);
 	fixture_close(&f);
@@ -403,7 +403,7 @@ static void test_iam_call_many_gives_up(void **state)
 	assert_non_null(strstr(calls[1].err.msg, "gave up after 3 attempts: "
 						 "GetUser: ServiceFailure"));
 	assert_string_equal(f.ctx.err.msg, calls[1].err.msg);
-	assert_int_equal(f.c.requests, 4);
+	assert_int_equal(f.c.aws.requests, 4);
 	release_calls(calls, 2);
 	fixture_close(&f);
 	/* A cap of 1: the server never saw two requests at once. */
@@ -428,7 +428,7 @@ static void test_iam_call_many_refuses_changes(void **state)
 	assert_int_equal(calls[0].attempts, 0);
 	assert_int_equal(iam_call_many(&f.c, calls + 2, 1, 0), SESCTL_ERR_FAIL);
 	assert_non_null(strstr(f.ctx.err.msg, "unknown"));
-	assert_int_equal(f.c.requests, 0);
+	assert_int_equal(f.c.aws.requests, 0);
 	release_calls(calls, 3);
 	fixture_close(&f);
 	assert_int_equal(f.srv.accepted, 0);
@@ -472,7 +472,7 @@ static void test_iam_read_many_pages_and_errors(void **state)
 	assert_int_equal(iam_read_result(&f.c, &reads[0]), SESCTL_OK);
 	assert_int_equal(iam_read_result(&f.c, &reads[2]),
 			 SESCTL_ERR_NOT_FOUND);
-	assert_int_equal(f.c.requests, 4);
+	assert_int_equal(f.c.aws.requests, 4);
 	iam_access_key_list_release(&keys);
 	iam_access_key_last_used_release(&used);
 	iam_user_policy_release(&pol);
@@ -876,7 +876,7 @@ static void test_iam_create_access_key_5xx_is_unknown(void **state)
 	assert_true(f.c.outcome_unknown);
 	assert_non_null(strstr(f.ctx.err.msg, "may or may not have been "
 					      "applied"));
-	assert_int_equal(f.c.requests, 1);
+	assert_int_equal(f.c.aws.requests, 1);
 	iam_access_key_release(&k);
 	fixture_close(&f);
 	assert_int_equal(f.srv.requests, 1);

@@ -2,9 +2,10 @@
  *
  * Every call goes through one table that says for each action whether it
  * only reads, changes something that can be read back, or creates
- * something (and so must never be repeated blindly); one builder makes the
- * form body (Action=...&Version=2010-05-08&...), signs it with sigv4 and
- * sends it with http.  IAM error responses become sesctl errors with the
+ * something (and so must never be repeated blindly); the AWS client core
+ * (aws_client.h, shared with STS and the secret stores) makes the form
+ * body (Action=...&Version=2010-05-08&...), signs it with sigv4, sends it
+ * with http and applies the retry and outcome rules below.  IAM error responses become sesctl errors with the
  * documented exit codes and a message that says what to do.
  *
  * Retries.  Reads are retried in the AWS SDKs' standard mode: up to
@@ -79,13 +80,12 @@
 
 #include "sesctl/base/ctx.h"
 #include "sesctl/base/err.h"
+#include "sesctl/aws/aws_client.h"
 #include "sesctl/aws/http.h"
 #include "sesctl/aws/iam_xml.h"
 #include "sesctl/base/secret.h"
 
 #define IAM_API_VERSION "2010-05-08"
-#define IAM_DEFAULT_MAX_ATTEMPTS 3
-#define IAM_MAX_ATTEMPTS_LIMIT 10
 #define IAM_MAX_IN_FLIGHT 8 /* requests at once, unless the caller says */
 
 struct iam_config {
@@ -101,26 +101,18 @@ struct iam_config {
 	const char *access_key_id;
 	const struct secret *secret_key;
 	const struct secret *session_token; /* NULL: none */
-	/* 0: $AWS_MAX_ATTEMPTS, else IAM_DEFAULT_MAX_ATTEMPTS. */
+	/* 0: $AWS_MAX_ATTEMPTS, else AWS_DEFAULT_MAX_ATTEMPTS. */
 	int max_attempts;
 	long connect_timeout_ms; /* 0: http's default */
 	long timeout_ms;         /* 0: http's default */
 };
 
 struct iam_client {
-	struct ctx *ctx;
-	struct http_client *http;
-	char url[HTTP_URL_MAX];
-	char host[256];
-	char path[256];
-	char signing_region[64];
-	const char *access_key_id;
-	const struct secret *secret_key;
-	const struct secret *session_token;
-	int max_attempts;
-	long retry_base_ms; /* backoff base; 1000 unless a test shortens it */
-	unsigned requests;  /* HTTP requests sent, retries included (also
-			       those of calls made at once) */
+	/* The core: endpoint, HTTP, signing, retries, request count
+	 * (aws.requests: HTTP requests sent, retries included, also those
+	 * of calls made at once). */
+	struct aws_client aws;
+	struct ctx *ctx; /* aws.ctx */
 	/* Set when the last call was a change whose outcome is not known and
 	 * could not be resolved by reading state back (see the top of this
 	 * file for exactly when): the creating calls on any may-have-applied
@@ -133,10 +125,6 @@ struct iam_client {
 	struct iam_error last_error;
 };
 
-struct iam_param {
-	const char *name;
-	const char *value;
-};
 
 /* Resolve the endpoint and signing region, check the URL and open the
  * HTTP client.  Errors in ctx->err. */
@@ -149,14 +137,14 @@ void iam_client_release(struct iam_client *c);
  * body (a secret: it may contain a SecretAccessKey).  On failure the
  * error is in c->ctx->err and c->last_error. */
 MUST_USE sesctl_err iam_call(struct iam_client *c, const char *action,
-			     const struct iam_param *params, size_t n_params,
+			     const struct aws_param *params, size_t n_params,
 			     struct secret *body);
 
 /* One call of iam_call_many: action and params are the caller's input,
  * the rest is its outcome. */
 struct iam_call_item {
 	const char *action;             /* a read or a removal (below) */
-	const struct iam_param *params; /* borrowed until iam_call_many returns */
+	const struct aws_param *params; /* borrowed until iam_call_many returns */
 	size_t n_params;
 	sesctl_err rc;                  /* SESCTL_OK: `body` holds the answer */
 	struct secret body;             /* the caller's to secret_free */
@@ -343,7 +331,7 @@ MUST_USE sesctl_err iam_read_result(struct iam_client *c,
 /* The form body for `action` and `params`, RFC 3986-encoded (space as
  * %20, '+' as %2B).  *out is malloc'd; the caller frees it. */
 MUST_USE sesctl_err iam_form_body(const char *action,
-				  const struct iam_param *params,
+				  const struct aws_param *params,
 				  size_t n_params, char **out);
 
 #endif

@@ -131,16 +131,20 @@ MUST_USE sesctl_err iam_xml_parse_error(const struct secret *body,
  *                        UnrecognizedClient(Exception),
  *                        InvalidAccessKeyId, AuthFailure
  *   SESCTL_ERR_NOT_FOUND NoSuchEntity(Exception), NotSupportedService (404
- *                        from ListServiceSpecificCredentials: nothing to list)
+ *                        from ListServiceSpecificCredentials: nothing to list),
+ *                        ResourceNotFoundException, ParameterNotFound
  *   SESCTL_ERR_CONFLICT  EntityAlreadyExists, LimitExceeded, DeleteConflict,
- *                        ConcurrentModification (and their ...Exception forms)
+ *                        ConcurrentModification (and their ...Exception forms),
+ *                        ResourceExistsException, ParameterAlreadyExists
  *   SESCTL_ERR_NETWORK   throttling and service failures (see
  *                        iam_xml_error_retryable), any Type "Receiver", any
  *                        unknown code with a 5xx status
  *   SESCTL_ERR_INPUT     InvalidInput, MalformedPolicyDocument,
  *                        PolicyNotAttachable, ValidationError,
  *                        InvalidParameterValue, MalformedQueryString,
- *                        InvalidAction, MissingParameter, ...
+ *                        InvalidAction, MissingParameter,
+ *                        InvalidParameterException, InvalidRequestException,
+ *                        ...
  *   SESCTL_ERR_FAIL      anything else.
  * `http_status` is the response status (0 if unknown). */
 sesctl_err iam_xml_error_err(const struct iam_error *e, long http_status);
