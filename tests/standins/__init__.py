@@ -12,6 +12,9 @@ They behave like AWS, not like sesctl: see each module's docstring.
       state.py            the state, the clock, the seeding API
       server.py           HTTP(S), request log, connections, control endpoint
       protocol.py         Query protocol: errors, XML, parameter validation
+      jsonproto.py        AWS JSON 1.1 (X-Amz-Target) on the same port, for:
+        secretsmanager.py   Secrets Manager: secrets, versions, staging labels
+        ssm.py              SSM Parameter Store: parameters, versions, paths
     ses_smtp.py         FakeSESSMTP: SES's SMTP interface, sharing FakeIAM's keys
     metadata.py         FakeMetadata: ECS container credentials and EC2 IMDSv2
     tls.py              a CA and a server certificate per run

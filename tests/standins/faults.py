@@ -26,7 +26,11 @@ requests".  Kinds (default "applied?" in brackets; params in parentheses):
     truncated_xml         [yes] Content-Length says more than is sent, then close
     slow                  [yes] answer after sleeping (delay=seconds; before=True
                                 sleeps before applying)
-Every kind but slow takes apply=True/False to override the default (for example
+Secrets Manager and SSM actions (jsonproto.py) take the same faults by their
+action names (add_fault("service_failure", "PutSecretValue")); their errors
+come out as JSON with the service's codes (InternalServiceError or
+InternalServerError for 500s, ThrottlingException), malformed_xml sends
+broken JSON.  Every kind but slow takes apply=True/False to override the default (for example
 service_failure with apply=True is "IAM did it and then said 500";
 close_before with apply=True is close_after).  Error kinds take message=...
 The request log shows fault and applied for each request.  Faults fire before

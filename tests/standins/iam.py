@@ -51,6 +51,10 @@ FakeIAM is made of one mixin per topic, each module documenting its part:
     iam_dependents.py   groups, login profiles, certificates, SSH keys,
                         service-specific credentials, MFA devices
     protocol.py         errors, XML, parameters checked against botocore's model
+    jsonproto.py        the AWS JSON 1.1 protocol (X-Amz-Target) on the same
+                        port, for:
+      secretsmanager.py   Secrets Manager (iam.secret(name), iam.secrets())
+      ssm.py              SSM Parameter Store (iam.parameter(name), iam.parameters())
 This module holds the IAM routing and authorization and the actions on
 users, their policies and their access keys.  The command line is the
 package's launcher (__main__.py):
@@ -125,11 +129,14 @@ import urllib.parse
 from . import policy
 from .faults import FaultsMixin
 from .iam_dependents import DependentsMixin
+from .jsonproto import JSONServicesMixin
 from .protocol import (API_VERSION, AWSFAULT_NS, IAMError, _Ctx, error_xml,
                        iam_pattern_error, members, no_such_user, parse_args,
                        parse_time, service_model, success_xml, validation)
+from .secretsmanager import SecretsManagerMixin
 from .server import ServerMixin
 from .sigcheck import SigCheckMixin
+from .ssm import SSMMixin
 from .state import (B64, DEFAULT_ACCOUNT_ID, PARTITION_REGION, StateMixin,
                     _blank_state, _Rng)
 from .sts import DEFAULT_CALLERS, STS_API_VERSION, STSMixin
@@ -140,7 +147,7 @@ MUTATING_PREFIXES = ("Create", "Delete", "Put", "Update", "Attach", "Detach", "T
 
 
 class FakeIAM(ServerMixin, FaultsMixin, SigCheckMixin, STSMixin, StateMixin,
-              DependentsMixin):
+              DependentsMixin, JSONServicesMixin, SecretsManagerMixin, SSMMixin):
     """The IAM stand-in.  See the module docstring."""
 
     def __init__(self, tls=True, host="127.0.0.1", port=0, cert_dir=None,
@@ -200,6 +207,8 @@ class FakeIAM(ServerMixin, FaultsMixin, SigCheckMixin, STSMixin, StateMixin,
     # ---------------------------------------------------------------- process
     def _process(self, h, rec, params, action, query, body, request_id):
         """Route, authenticate, validate, authorize, run.  -> (status, body, err)."""
+        if rec.get("protocol") == "json":
+            return self._process_json(h, rec, action, query, body, request_id)
         if params.get("Version") == STS_API_VERSION:
             return self._process_sts(h, rec, params, action, query, body, request_id)
         try:

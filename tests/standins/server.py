@@ -3,8 +3,10 @@
 HTTP/1.1 on loopback, HTTPS by default with a CA made for the run (tls.py);
 a thread per connection, so requests a client sends in parallel overlap;
 kept-alive connections idle out after idle_timeout.  Every IAM or STS
-request is logged, then goes through the fault plan (faults.py) and
-FakeIAM._process; control requests are answered here.
+request (Query protocol), and every Secrets Manager or SSM request (JSON
+1.1, told apart by its X-Amz-Target header: jsonproto.py) is logged, then
+goes through the fault plan (faults.py) and FakeIAM._process; control
+requests are answered here.
 
 Request log and connections
 ---------------------------
@@ -13,7 +15,11 @@ Request log and connections
         body, params, action, status, error_code, request_id, fault, applied,
         caller (access key id) and sigv4 ({canonical_request, string_to_sign,
         expected_signature, provided_signature, ok}) when a signature was checked,
-        response (body text), received_at / answered_at (time.time() when the
+        response (body text), region (the credential scope's, when the
+        request was signed), protocol "json" and service ("secretsmanager",
+        "ssm"; None for a target no service owns) for JSON 1.1 requests,
+        whose params are the parsed body once it passed validation,
+        received_at / answered_at (time.time() when the
         request had been read / just before its answer went out, or when the
         connection was dropped; None until then: a request the client sent after
         reading an answer always has received_at > that answer's answered_at,
@@ -63,6 +69,7 @@ import time
 import urllib.parse
 
 from .faults import FAULT_KINDS
+from .jsonproto import JSON_CONTENT_TYPE, json_error_body, json_target, to_json_error
 from .protocol import IAMError, error_xml
 from .tls import make_ca_and_server_cert
 
@@ -341,7 +348,7 @@ class ServerMixin:
                "body": body.decode("utf-8", "replace"), "params": {}, "action": None,
                "status": None, "error_code": None, "request_id": request_id,
                "fault": None, "applied": False, "caller": None, "sigv4": None,
-               "response": None, "truncated_to": None,
+               "response": None, "truncated_to": None, "region": None,
                "received_at": time.time(), "answered_at": None, "latency": self.latency}
         self._record(rec)
         try:
@@ -354,9 +361,16 @@ class ServerMixin:
         if rec["latency"] > 0:
             time.sleep(rec["latency"])      # outside every lock: answers overlap
         try:
-            params = self._parse_params(h, query, body)
-            rec["params"] = params
-            action = params.get("Action")
+            target = h.headers.get("X-Amz-Target")
+            if target is not None:
+                # AWS JSON 1.1 (Secrets Manager, SSM): jsonproto.py
+                rec["protocol"] = "json"
+                rec["service"], action = json_target(target)
+                params = {}
+            else:
+                params = self._parse_params(h, query, body)
+                rec["params"] = params
+                action = params.get("Action")
             rec["action"] = action
             fault = self._match_fault(action)
         except IAMError as e:
@@ -383,10 +397,15 @@ class ServerMixin:
         rec["error_code"] = err.code if err else None
         rec["response"] = body_out.decode("utf-8", "replace")
         rec["answered_at"] = time.time()    # before the client can see it
+        ctype = JSON_CONTENT_TYPE if rec.get("protocol") == "json" else "text/xml"
         h.send_raw(status, [("x-amzn-RequestId", rec["request_id"]),
-                            ("Content-Type", "text/xml")], body_out, **kw)
+                            ("Content-Type", ctype)], body_out, **kw)
 
     def _send_error(self, h, rec, err, request_id):
+        if rec.get("protocol") == "json":
+            err = to_json_error(err, rec.get("service") or "ssm")
+            self._finish(h, rec, err.status, json_error_body(err), err)
+            return
         self._finish(h, rec, err.status, error_xml(err, request_id), err)
 
     # ---------------------------------------------------------- request parse

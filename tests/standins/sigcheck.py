@@ -1,4 +1,5 @@
-"""standins/sigcheck.py - the SigV4 check every IAM and STS request passes.
+"""standins/sigcheck.py - the SigV4 check every request passes (IAM, STS,
+Secrets Manager, SSM).
 
 As AWS's front end makes it: the Authorization header is parsed, and the
 credential scope (date, region, service, terminator), the caller's access key
@@ -7,7 +8,11 @@ error code and wording; then botocore's signer (python3-botocore), told
 exactly which headers the client signed, computes the signature the request
 must carry.  The request log keeps what was compared (rec["sigv4"]:
 canonical_request, string_to_sign, expected_signature, provided_signature,
-ok).  A key that signs a request gets LastUsed (track_last_used).
+ok) and the region the client signed for (rec["region"]).  IAM requests must
+be signed for the partition's region, STS ones for any well-formed region
+(or iam.sts_region), Secrets Manager and SSM ones for any well-formed region:
+they are regional, and the region names the store they act on.  A key that
+signs a request gets LastUsed (track_last_used).
 """
 
 import datetime
@@ -20,6 +25,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
 
+from .jsonproto import region_ok
 from .protocol import SIGV4_FMT, IAMError, parse_time
 
 
@@ -123,8 +129,14 @@ class SigCheckMixin:
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
                 f"of date from HTTP: '{scope_date}' != '{timestamp[:8]}', from "
                 f"'{timestamp}'.")
-        if not (region == self.signing_region if expected_service == "iam"
-                else self._sts_region_ok(region)):
+        rec["region"] = region
+        if expected_service == "iam":
+            region_valid = region == self.signing_region
+        elif expected_service == "sts":
+            region_valid = self._sts_region_ok(region)
+        else:   # regional services (jsonproto.py): any well-formed region
+            region_valid = region_ok(region)
+        if not region_valid:
             raise signature_mismatch(
                 f"Credential should be scoped to a valid region, not '{region}'. ")
         if service != expected_service:

@@ -2,7 +2,8 @@
 
 The state is one JSON-able dict (users with their keys, policies and other
 credentials, groups, managed policies, virtual MFA devices, roles, session
-callers, deny lists), changed only with FakeIAM._lock held, and written to
+callers, deny lists; Secrets Manager's secrets and SSM's parameters, each
+with its region), changed only with FakeIAM._lock held, and written to
 state_file after every change.  Ids and secrets come from _Rng
 (deterministic with seed=N).
 
@@ -96,6 +97,8 @@ def _blank_state(account_id, partition):
         "roles": [],
         "callers": [],
         "denies": {},
+        "secrets": [],          # secretsmanager.py (each with its region)
+        "parameters": [],       # ssm.py (each with its region)
     }
 
 _FAKE_CERT_PEM = ("-----BEGIN CERTIFICATE-----\n"

@@ -206,14 +206,19 @@ class STSMixin:
         with self._lock:
             self._state["denies"][access_key_id] = list(patterns)
 
-    def env(self, caller=None, region="us-east-1"):
-        """Environment for a client process (sesctl or the AWS CLI)."""
+    def env(self, caller=None, region="us-east-1", stores=False):
+        """Environment for a client process (sesctl or the AWS CLI);
+        stores=True also points Secrets Manager and SSM at the stand-in
+        (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SSM)."""
         c = caller if isinstance(caller, dict) else (
             self.admin if caller is None else self.caller(caller))
         env = {"AWS_ACCESS_KEY_ID": c["access_key_id"],
                "AWS_SECRET_ACCESS_KEY": c["secret_access_key"],
                "AWS_DEFAULT_REGION": region, "AWS_REGION": region,
                "AWS_ENDPOINT_URL_IAM": self.url}
+        if stores:
+            env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = self.url
+            env["AWS_ENDPOINT_URL_SSM"] = self.url
         if c.get("session_token"):
             env["AWS_SESSION_TOKEN"] = c["session_token"]
         if self.ca_file:
