@@ -334,7 +334,7 @@ sesctl_err smtp_derive(struct ctx *ctx, const struct opts *o, int argc,
 		struct smtp_creds c = { region, host, SMTP_PORT_STARTTLS, akid,
 					&pw };
 
-		TRY(output_render(fmt, &c, 1, &out));
+		TRY(output_render(fmt, &c, 1, NULL, &out));
 	} else {
 		TRY(secret_set(&out, pw.p, pw.len));
 		TRY(secret_append(&out, "\n", 1));

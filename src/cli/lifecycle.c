@@ -360,7 +360,7 @@ sesctl_err lc_render(struct lc *lc, const char *key_id,
 		c[i] = (struct smtp_creds){ lc->regions[i], hosts[i],
 					    SMTP_PORT_STARTTLS, key_id, &pw[i] };
 	}
-	rc = output_render(lc->fmt, c, lc->n_regions, out);
+	rc = output_render(lc->fmt, c, lc->n_regions, NULL, out);
 	ENSURE(rc == SESCTL_OK, err_set(&lc->ctx->err, rc,
 					"could not format the SMTP settings"));
 out:
