@@ -21,8 +21,9 @@
 
 static const char *const format_values[] = { "env",	"export",
 					     "dotenv",	"json",
-					     "postfix", "text",
-					     "prometheus", NULL };
+					     "postfix", "k8s-secret",
+					     "text",	"prometheus",
+					     NULL };
 
 static const char *const port_values[] = { "587", "465", "2587", "2465",
 					   "25", NULL };
@@ -92,6 +93,14 @@ static const struct opt_def options[] = {
 	{ OPT_HELP, "help", NULL, OPT_GLOBAL, "show help and exit", NULL },
 	{ OPT_IDENTITY, "identity", "IDENTITY", OPT_ARG | OPT_REPEAT,
 	  "only allow sending as this SES identity (domain or address)", NULL },
+	{ OPT_K8S_NAME, "k8s-name", "NAME", OPT_ARG,
+	  "the Secret's metadata.name with --format k8s-secret (default: the "
+	  "IAM user name)",
+	  NULL },
+	{ OPT_K8S_NAMESPACE, "k8s-namespace", "NS", OPT_ARG,
+	  "the Secret's metadata.namespace with --format k8s-secret (default: "
+	  "none, kubectl's current namespace)",
+	  NULL },
 	{ OPT_KEEP_OLD, "keep-old", NULL, 0,
 	  "leave the old key active; retire it later with --finish", NULL },
 	{ OPT_LEGACY_V2, "legacy-v2", NULL, 0,
@@ -151,12 +160,14 @@ _Static_assert(sizeof(options) / sizeof(options[0]) == OPT__COUNT,
 	       "every opt_id needs exactly one row in options[]");
 
 static const enum opt_id derive_opts[] = { OPT_ACCESS_KEY_ID, OPT_FORMAT,
-					   OPT_FROM_ENV, OPT_LEGACY_V2,
+					   OPT_FROM_ENV, OPT_K8S_NAME,
+					   OPT_K8S_NAMESPACE, OPT_LEGACY_V2,
 					   OPT__COUNT };
 static const enum opt_id enable_opts[] = {
 	OPT_ADOPT,	     OPT_DEPLOY_HOOK, OPT_DEPLOY_HOOK_TIMEOUT,
 	OPT_DRY_RUN,	     OPT_FORMAT,      OPT_FROM_ADDRESS,
-	OPT_IDENTITY,	     OPT_NAME,	      OPT_OUTPUT_FILE,
+	OPT_IDENTITY,	     OPT_K8S_NAME,    OPT_K8S_NAMESPACE,
+	OPT_NAME,	     OPT_OUTPUT_FILE,
 	OPT_REPAIR,	     OPT_SMTP_ENDPOINT_URL, OPT_USER_NAME, OPT_VERIFY,
 	OPT_VERIFY_TIMEOUT,  OPT__COUNT
 };
@@ -164,7 +175,8 @@ static const enum opt_id rotate_opts[] = {
 	OPT_ADOPT,	     OPT_DEACTIVATE_OLD, OPT_DEPLOY_HOOK,
 	OPT_DEPLOY_HOOK_TIMEOUT,
 	OPT_DRY_RUN,	     OPT_FINISH,      OPT_FORCE,
-	OPT_FORMAT,	     OPT_KEEP_OLD,    OPT_MAX_AGE,
+	OPT_FORMAT,	     OPT_K8S_NAME,    OPT_K8S_NAMESPACE,
+	OPT_KEEP_OLD,	     OPT_MAX_AGE,
 	OPT_NAME,	     OPT_OUTPUT_FILE, OPT_SMTP_ENDPOINT_URL,
 	OPT_USER_NAME,	     OPT_VERIFY,      OPT_VERIFY_TIMEOUT,
 	OPT__COUNT
@@ -205,7 +217,9 @@ static const struct cmd_def smtp_cmds[] = {
 	  "  sesctl smtp enable --region us-east-1\n"
 	  "  sesctl smtp enable --name blog --region eu-west-1 \\\n"
 	  "      --identity example.com --from-address '*@example.com' \\\n"
-	  "      --output-file /etc/blog/smtp.env\n" },
+	  "      --output-file /etc/blog/smtp.env\n"
+	  "  sesctl smtp enable --name app --region eu-west-1 \\\n"
+	  "      --format k8s-secret --k8s-namespace mail | kubectl apply -f -\n" },
 	{ "rotate", smtp_rotate, CMD_NEEDS_CREDS | CMD_MUTATES, rotate_opts,
 	  NULL, "new SMTP password now; the old key retired",
 	  "Creates a new access key, writes the new SMTP settings (durably,\n"
@@ -214,8 +228,9 @@ static const struct cmd_def smtp_cmds[] = {
 	  "password), set Inactive (--deactivate-old), or left active\n"
 	  "(--keep-old) for a switch without downtime, after which 'rotate\n"
 	  "--finish' deletes every key but the recorded one.  It delivers the\n"
-	  "recorded regions and the existing file's format and mode (a file\n"
-	  "holding another user's key is refused).  With two keys already, an\n"
+	  "recorded regions and the existing file's format and mode (and a\n"
+	  "Kubernetes Secret's name and namespace; a file holding another\n"
+	  "user's key is refused).  With two keys already, an\n"
 	  "Inactive kept one is deleted first; two active keys are refused\n"
 	  "unless --finish or --force (which deletes the kept one first).  A\n"
 	  "rerun of an interrupted rotate finishes or undoes it.\n"
@@ -379,15 +394,23 @@ static const struct {
 	const char *help;
 } cmd_option_help[] = {
 	{ "enable", OPT_FORMAT,
-	  "how to print the settings: env (the default), export, dotenv, json "
-	  "or postfix (json with --dry-run: the plan as JSON)" },
+	  "how to print the settings: env (the default), export, dotenv, json, "
+	  "postfix or k8s-secret (json with --dry-run: the plan as JSON)" },
 	{ "rotate", OPT_FORMAT,
-	  "env, export, dotenv, json or postfix (default: the --output-file's "
-	  "format, else the recorded one; json with --dry-run: the plan as "
-	  "JSON)" },
+	  "env, export, dotenv, json, postfix or k8s-secret (default: the "
+	  "--output-file's format, else the recorded one; json with --dry-run: "
+	  "the plan as JSON)" },
 	{ "derive", OPT_FORMAT,
-	  "print the whole settings: env, export, dotenv, json or postfix "
-	  "(with --access-key-id)" },
+	  "print the whole settings: env, export, dotenv, json, postfix or "
+	  "k8s-secret (with --access-key-id)" },
+	{ "rotate", OPT_K8S_NAME,
+	  "the Secret's metadata.name with --format k8s-secret (default: the "
+	  "--output-file's, else the IAM user name)" },
+	{ "rotate", OPT_K8S_NAMESPACE,
+	  "the Secret's metadata.namespace with --format k8s-secret (default: "
+	  "the --output-file's, else none)" },
+	{ "derive", OPT_K8S_NAME,
+	  "the Secret's metadata.name; needed with --format k8s-secret" },
 	{ "status", OPT_FORMAT,
 	  "text (the default), json or prometheus" },
 	{ "disable", OPT_FORMAT,

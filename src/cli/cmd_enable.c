@@ -180,7 +180,9 @@ static bool already_enabled(struct lc *lc, const char *path)
 	memset(&keys, 0, sizeof(keys));
 	memset(&rec, 0, sizeof(rec));
 	if (lc_read_settings(lc, path, &s) != SESCTL_OK || !s.n ||
-	    s.format != lc->fmt || s.n != lc->n_regions)
+	    s.format != lc->fmt || s.n != lc->n_regions ||
+	    strcmp(s.k8s_name, lc->k8s_name) != 0 ||
+	    strcmp(s.k8s_namespace, lc->k8s_namespace) != 0)
 		goto out;
 	for (i = 0; i < lc->n_regions; i++) {
 		bool found = false;
@@ -517,7 +519,8 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 		static const enum opt_id not_with[] = {
 			OPT_OUTPUT_FILE, OPT_ADOPT,    OPT_DEPLOY_HOOK,
 			OPT_VERIFY,	 OPT_DEPLOY_HOOK_TIMEOUT,
-			OPT_VERIFY_TIMEOUT, OPT_SMTP_ENDPOINT_URL
+			OPT_VERIFY_TIMEOUT, OPT_SMTP_ENDPOINT_URL,
+			OPT_K8S_NAME,	 OPT_K8S_NAMESPACE
 		};
 		const char *fmt = opts_get(o, OPT_FORMAT);
 		size_t i;
@@ -544,6 +547,7 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 		goto out;
 	}
 	TRY(lc_open(&lc, ctx, o, LC_NEEDS_REGION));
+	TRY(lc_k8s_names(&lc, NULL));
 	TRY(check_narrowing(&lc));
 	TRY(lc_check_hook_opts(&lc));
 	TRY(smtp_verify_check_opts(ctx, o, lc.n_regions));

@@ -111,6 +111,23 @@ static sesctl_err choose_delivery(struct lc *lc, const char *out_file,
 
 	if (out_file) {
 		rc = lc_read_settings(lc, out_file, file);
+		/* A Secret sesctl cannot read back strictly (edited by
+		 * hand?) is not written anew on a guess: under another
+		 * name, the app would go on reading the old Secret, whose
+		 * key this rotation retires. */
+		ENSURE(rc != SESCTL_ERR_INPUT || !file->format ||
+			       !(file->format->flags & OUTPUT_NEEDS_K8S_NAME) ||
+			       opts_has(lc->o, OPT_K8S_NAME) ||
+			       (fmt && !(output_lookup(fmt) &&
+					 (output_lookup(fmt)->flags &
+					  OUTPUT_NEEDS_K8S_NAME))),
+		       err_set(&lc->ctx->err, SESCTL_ERR_INPUT,
+			       "%s\nnothing was changed; rotate does not guess "
+			       "the name and namespace of the Secret the app "
+			       "reads: put back what sesctl wrote, or give "
+			       "--k8s-name (and --k8s-namespace) to write '%s' "
+			       "anew",
+			       lc->ctx->err.msg, out_file));
 		if (rc == SESCTL_ERR_NOT_FOUND || rc == SESCTL_ERR_INPUT) {
 			if (rc == SESCTL_ERR_INPUT)
 				ctx_warn(lc->ctx, "%s; rotate writes it anew",
@@ -389,11 +406,16 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		       "to --verify; check the current one with 'sesctl smtp "
 		       "verify'"));
 	ENSURE(!fin || (!opts_has(o, OPT_MAX_AGE) &&
-			!opts_has(o, OPT_DEPLOY_HOOK)),
+			!opts_has(o, OPT_DEPLOY_HOOK) &&
+			!opts_has(o, OPT_K8S_NAME) &&
+			!opts_has(o, OPT_K8S_NAMESPACE)),
 	       err_set(&ctx->err, SESCTL_ERR_USAGE,
 		       "--finish makes no new password, so --%s has no use "
 		       "there",
-		       opts_has(o, OPT_MAX_AGE) ? "max-age" : "deploy-hook"));
+		       opts_has(o, OPT_MAX_AGE)	    ? "max-age" :
+		       opts_has(o, OPT_DEPLOY_HOOK) ? "deploy-hook" :
+		       opts_has(o, OPT_K8S_NAME)    ? "k8s-name" :
+						      "k8s-namespace"));
 	TRY(opts_number(&ctx->err, o, OPT_MAX_AGE, 1, MAX_AGE_DAYS_MAX, 0,
 			"days", &max_age));
 	TRY(lc_open(&lc, ctx, o, fin ? 0 : LC_REGION_LATER));
@@ -433,6 +455,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	}
 
 	TRY(choose_delivery(&lc, out_file, &file));
+	TRY(lc_k8s_names(&lc, &file));
 	if (out_file) {
 		TRY(check_file_is_ours(&lc, &keys, out_file, &file));
 		TRY(credfile_check_replace(ctx, out_file));

@@ -259,7 +259,7 @@ sesctl_err smtp_derive(struct ctx *ctx, const struct opts *o, int argc,
 	const char *region, *akid = opts_get(o, OPT_ACCESS_KEY_ID);
 	const char *fmt_name = opts_get(o, OPT_FORMAT);
 	bool v2 = opts_has(o, OPT_LEGACY_V2);
-	bool from_env = opts_has(o, OPT_FROM_ENV);
+	bool from_env = opts_has(o, OPT_FROM_ENV), k8s;
 	char host[REGION_HOST_MAX] = "";
 	sesctl_err rc = SESCTL_OK;
 	int i;
@@ -286,14 +286,28 @@ sesctl_err smtp_derive(struct ctx *ctx, const struct opts *o, int argc,
 		fmt = output_lookup(fmt_name ? fmt_name : "env");
 		ENSURE(fmt, err_set(&ctx->err, SESCTL_ERR_USAGE,
 				    "--format %s is not an SMTP settings "
-				    "format; use env, export, dotenv, json "
-				    "or postfix", fmt_name));
+				    "format; use env, export, dotenv, json, "
+				    "postfix or k8s-secret", fmt_name));
 		ENSURE(akid || !(fmt->flags & OUTPUT_NEEDS_USER),
 		       err_set(&ctx->err, SESCTL_ERR_USAGE,
 			       "--format %s needs --access-key-id (the SMTP "
 			       "user name)",
 			       fmt->name));
 	}
+	TRY(lc_check_k8s_opts(ctx, o));
+	k8s = fmt && (fmt->flags & OUTPUT_NEEDS_K8S_NAME);
+	ENSURE(k8s || (!opts_has(o, OPT_K8S_NAME) &&
+		       !opts_has(o, OPT_K8S_NAMESPACE)),
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "--%s only applies with --format k8s-secret",
+		       opts_has(o, OPT_K8S_NAME) ? "k8s-name" :
+						   "k8s-namespace"));
+	/* There is no IAM user here to name the Secret after. */
+	ENSURE(!k8s || opts_has(o, OPT_K8S_NAME),
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "--format k8s-secret needs --k8s-name with derive: "
+		       "the name of the Secret the app reads (derive knows "
+		       "no IAM user to name it after)"));
 	if (akid)
 		TRY(check_access_key_id(ctx, akid));
 
@@ -333,8 +347,10 @@ sesctl_err smtp_derive(struct ctx *ctx, const struct opts *o, int argc,
 	if (fmt) {
 		struct smtp_creds c = { region, host, SMTP_PORT_STARTTLS, akid,
 					&pw };
+		struct output_meta meta = { opts_get(o, OPT_K8S_NAME),
+					    opts_get(o, OPT_K8S_NAMESPACE) };
 
-		TRY(output_render(fmt, &c, 1, &out));
+		TRY(output_render(fmt, &c, 1, &meta, &out));
 	} else {
 		TRY(secret_set(&out, pw.p, pw.len));
 		TRY(secret_append(&out, "\n", 1));

@@ -119,9 +119,13 @@ sesctl_err lc_open(struct lc *lc, struct ctx *ctx, const struct opts *o,
 		ENSURE(lc->fmt,
 		       err_set(&ctx->err, SESCTL_ERR_USAGE,
 			       "--format %s is not an SMTP settings format; use "
-			       "env, export, dotenv, json or postfix",
+			       "env, export, dotenv, json, postfix or "
+			       "k8s-secret",
 			       f));
 	}
+	/* The shape of Kubernetes names is checked before anything else;
+	 * whether they apply, once the format is known (lc_k8s_names). */
+	TRY(lc_check_k8s_opts(ctx, o));
 
 	/* Regions: every --region, else the one of the environment or
 	 * profile.  Only commands that make SMTP settings need one; the
@@ -336,10 +340,70 @@ out:
 	return rc;
 }
 
+sesctl_err lc_check_k8s_opts(struct ctx *ctx, const struct opts *o)
+{
+	const char *name = opts_get(o, OPT_K8S_NAME);
+	const char *ns = opts_get(o, OPT_K8S_NAMESPACE);
+
+	if (name && !output_k8s_name_ok(name, false))
+		return err_set(&ctx->err, SESCTL_ERR_USAGE,
+			       "invalid --k8s-name '%s': a Kubernetes Secret's "
+			       "name must be " K8S_SUBDOMAIN_RULE,
+			       name);
+	if (ns && !output_k8s_name_ok(ns, true))
+		return err_set(&ctx->err, SESCTL_ERR_USAGE,
+			       "invalid --k8s-namespace '%s': a Kubernetes "
+			       "namespace must be " K8S_LABEL_RULE,
+			       ns);
+	return SESCTL_OK;
+}
+
+sesctl_err lc_k8s_names(struct lc *lc, const struct smtp_settings *file)
+{
+	const char *name = opts_get(lc->o, OPT_K8S_NAME);
+	const char *ns = opts_get(lc->o, OPT_K8S_NAMESPACE);
+	bool k8s = lc->fmt && (lc->fmt->flags & OUTPUT_NEEDS_K8S_NAME);
+	bool from_file = file && file->n && file->format == lc->fmt &&
+			 file->k8s_name[0];
+	sesctl_err rc = SESCTL_OK;
+
+	lc->k8s_name[0] = lc->k8s_namespace[0] = '\0';
+	if (!k8s) {
+		ENSURE(!name && !ns,
+		       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+			       "--%s only applies with --format k8s-secret%s%s%s",
+			       name ? "k8s-name" : "k8s-namespace",
+			       lc->fmt ? " (the settings are written as '" :
+					 "",
+			       lc->fmt ? lc->fmt->name : "",
+			       lc->fmt ? "')" : ""));
+		goto out;
+	}
+	TRY(lc_check_k8s_opts(lc->ctx, lc->o));
+	if (!name)
+		name = from_file ? file->k8s_name : lc->user;
+	ENSURE(output_k8s_name_ok(name, false),
+	       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+		       "the IAM user name '%s' is not a valid Kubernetes "
+		       "Secret name, which must be " K8S_SUBDOMAIN_RULE
+		       "; give one with --k8s-name",
+		       name));
+	if (!ns && from_file)
+		ns = file->k8s_namespace;
+	(void)str_copy(lc->k8s_name, sizeof(lc->k8s_name), name);
+	(void)str_copy(lc->k8s_namespace, sizeof(lc->k8s_namespace),
+		       ns ? ns : "");
+out:
+	return rc;
+}
+
 sesctl_err lc_render(struct lc *lc, const char *key_id,
 		     const struct secret *secret_key, struct secret *out)
 {
 	struct smtp_creds c[OPT_VALUES_MAX];
+	struct output_meta meta = { lc->k8s_name[0] ? lc->k8s_name : NULL,
+				    lc->k8s_namespace[0] ? lc->k8s_namespace :
+							   NULL };
 	struct secret pw[OPT_VALUES_MAX];
 	char hosts[OPT_VALUES_MAX][REGION_HOST_MAX];
 	sesctl_err rc = SESCTL_OK;
@@ -360,7 +424,7 @@ sesctl_err lc_render(struct lc *lc, const char *key_id,
 		c[i] = (struct smtp_creds){ lc->regions[i], hosts[i],
 					    SMTP_PORT_STARTTLS, key_id, &pw[i] };
 	}
-	rc = output_render(lc->fmt, c, lc->n_regions, out);
+	rc = output_render(lc->fmt, c, lc->n_regions, &meta, out);
 	ENSURE(rc == SESCTL_OK, err_set(&lc->ctx->err, rc,
 					"could not format the SMTP settings"));
 out:

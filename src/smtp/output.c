@@ -1,6 +1,7 @@
-/* output.c - env, export, dotenv, json and postfix renderings of the SMTP
- * settings (see output.h), and status, plan and errors as JSON; the IAM
- * policy is in output_policy.c. */
+/* output.c - env, export, dotenv, json, postfix and k8s-secret renderings
+ * of the SMTP settings (see output.h), and status, plan and errors as JSON;
+ * the IAM policy is in output_policy.c, YAML quoting and Kubernetes' name
+ * rules in output_k8s.c. */
 #include "sesctl/smtp/output.h"
 
 #include <ctype.h>
@@ -58,7 +59,8 @@ out:
 	return rc;
 }
 
-enum line_style { LINE_PLAIN, LINE_EXPORT, LINE_DOTENV };
+/* LINE_YAML: "  NAME: "value"", a stringData entry of a Secret. */
+enum line_style { LINE_PLAIN, LINE_EXPORT, LINE_DOTENV, LINE_YAML };
 
 static sesctl_err put_line(struct secret *o, enum line_style style,
 			   const char *name, const char *value)
@@ -67,9 +69,14 @@ static sesctl_err put_line(struct secret *o, enum line_style style,
 
 	if (style == LINE_EXPORT)
 		TRY(put(o, "export "));
+	if (style == LINE_YAML)
+		TRY(put(o, "  "));
 	TRY(put(o, name));
-	TRY(put(o, "="));
+	TRY(put(o, style == LINE_YAML ? ": " : "="));
 	switch (style) {
+	case LINE_YAML:
+		TRY(output_yaml_quote(o, value));
+		break;
 	case LINE_EXPORT:
 		TRY(put_shell_quoted(o, value));
 		break;
@@ -133,30 +140,71 @@ out:
 }
 
 static sesctl_err render_env(const struct smtp_creds *c, size_t n,
+			     const struct output_meta *meta,
 			     struct secret *o)
 {
+	(void)meta;
 	return render_lines(c, n, o, LINE_PLAIN);
 }
 
 static sesctl_err render_export(const struct smtp_creds *c, size_t n,
+				const struct output_meta *meta,
 				struct secret *o)
 {
+	(void)meta;
 	return render_lines(c, n, o, LINE_EXPORT);
 }
 
 static sesctl_err render_dotenv(const struct smtp_creds *c, size_t n,
+				const struct output_meta *meta,
 				struct secret *o)
 {
+	(void)meta;
 	return render_lines(c, n, o, LINE_DOTENV);
+}
+
+/* "k8s-secret": a v1 Secret for kubectl apply, whose stringData holds the
+ * keys env writes, in its order.  Every value is double-quoted
+ * (output_k8s.c says why); sesctl reads it back strictly
+ * (output_parse.c), so any change here is a change there. */
+static sesctl_err render_k8s_secret(const struct smtp_creds *c, size_t n,
+				    const struct output_meta *meta,
+				    struct secret *o)
+{
+	sesctl_err rc = SESCTL_OK;
+
+	ENSURE(meta && meta->k8s_name &&
+		       output_k8s_name_ok(meta->k8s_name, false) &&
+		       (!meta->k8s_namespace ||
+			output_k8s_name_ok(meta->k8s_namespace, true)),
+	       SESCTL_ERR_INPUT);
+	TRY(put(o, "apiVersion: v1\n"
+		   "kind: Secret\n"
+		   "metadata:\n"
+		   "  name: "));
+	TRY(output_yaml_quote(o, meta->k8s_name));
+	if (meta->k8s_namespace) {
+		TRY(put(o, "\n  namespace: "));
+		TRY(output_yaml_quote(o, meta->k8s_namespace));
+	}
+	TRY(put(o, "\n  labels:\n"
+		   "    " K8S_MANAGED_BY_LABEL ": \"" K8S_MANAGED_BY_VALUE "\"\n"
+		   "type: Opaque\n"
+		   "stringData:\n"));
+	TRY(render_lines(c, n, o, LINE_YAML));
+out:
+	return rc;
 }
 
 /* Postfix sasl_passwd: "[host]:port user:password", one line a region. */
 static sesctl_err render_postfix(const struct smtp_creds *c, size_t n,
+				 const struct output_meta *meta,
 				 struct secret *o)
 {
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 
+	(void)meta;
 	for (i = 0; i < n; i++) {
 		TRY(put(o, "["));
 		TRY(put(o, c[i].host));
@@ -212,12 +260,14 @@ out:
  * at the top, as the single-region object has always had them, and every
  * region's in "regions". */
 static sesctl_err render_json(const struct smtp_creds *c, size_t n,
+			      const struct output_meta *meta,
 			      struct secret *o)
 {
 	cJSON *root = NULL, *arr, *item;
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 
+	(void)meta;
 	ENSURE(n > 0, SESCTL_ERR_INPUT);
 	root = creds_object(c);
 	ENSURE(root, SESCTL_ERR_NOMEM);
@@ -245,12 +295,14 @@ out:
  * again into a file that holds it, so that an app reading an array keeps
  * working. */
 static sesctl_err render_json_array(const struct smtp_creds *c, size_t n,
+				    const struct output_meta *meta,
 				    struct secret *o)
 {
 	cJSON *root = NULL, *item;
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 
+	(void)meta;
 	if (n == 1) {
 		root = creds_object(c);
 		ENSURE(root, SESCTL_ERR_NOMEM);
@@ -287,6 +339,9 @@ static const struct output_format formats[] = {
 	  "every region's in regions" },
 	{ "postfix", render_postfix, OUTPUT_NEEDS_USER,
 	  "a Postfix sasl_passwd line: [host]:port user:password" },
+	{ "k8s-secret", render_k8s_secret, OUTPUT_NEEDS_K8S_NAME,
+	  "a Kubernetes v1 Secret manifest whose stringData holds the env "
+	  "keys, for kubectl apply" },
 };
 
 const struct output_format *output_lookup(const char *name)
@@ -310,11 +365,13 @@ const struct output_format *output_formats(size_t *count)
 
 sesctl_err output_render(const struct output_format *fmt,
 			 const struct smtp_creds *c, size_t n,
-			 struct secret *out)
+			 const struct output_meta *meta, struct secret *out)
 {
 	sesctl_err rc;
 	size_t i;
 
+	if (out)
+		secret_clear(out); /* nothing left over from before */
 	if (!fmt || !c || n == 0 || n > OUTPUT_MAX_REGIONS)
 		return SESCTL_ERR_INPUT;
 	for (i = 0; i < n; i++) {
@@ -323,8 +380,9 @@ sesctl_err output_render(const struct output_format *fmt,
 		if ((fmt->flags & OUTPUT_NEEDS_USER) && !c[i].user)
 			return SESCTL_ERR_INPUT;
 	}
-	secret_clear(out);
-	rc = fmt->render(c, n, out);
+	if ((fmt->flags & OUTPUT_NEEDS_K8S_NAME) && (!meta || !meta->k8s_name))
+		return SESCTL_ERR_INPUT;
+	rc = fmt->render(c, n, meta, out);
 	if (rc != SESCTL_OK)
 		secret_clear(out);
 	return rc;

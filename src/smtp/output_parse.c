@@ -1,6 +1,6 @@
 /* output_parse.c - reading SMTP settings back from a file sesctl wrote, in
- * any of its formats (see output.h): rotate and verify find the key and the
- * regions an app was given. */
+ * any of its formats (see output.h): rotate and verify find the key, the
+ * regions (and a Secret's name and namespace) an app was given. */
 #include "sesctl/smtp/output.h"
 
 #include <ctype.h>
@@ -155,13 +155,72 @@ static const char *next_line(const char *text, size_t len, size_t *pos,
 	return line;
 }
 
+static const char *const setting_names[] = { "SMTP_HOST", "SMTP_PORT",
+					     "SMTP_USER", "SMTP_PASS" };
+
+/* Which of setting_names `name` (nl bytes) is, with or without a
+ * "_<SUFFIX>"; 4 when none.  *n: the length of the name without it. */
+static size_t setting_kind(const char *name, size_t nl, size_t *n)
+{
+	size_t k;
+
+	for (k = 0; k < 4; k++) {
+		*n = strlen(setting_names[k]);
+		if (nl >= *n && strncmp(name, setting_names[k], *n) == 0 &&
+		    (nl == *n || name[*n] == '_'))
+			break;
+	}
+	return k;
+}
+
+/* Set field `k` (setting_kind) of the setting for `name`'s suffix to `v`.
+ * `once`: a field given twice is an error (YAML keys are unique); else
+ * the last one counts, as in a shell. */
+static sesctl_err set_field(struct err_info *err, const char *source,
+			    size_t lineno, struct smtp_settings *s,
+			    const char *name, size_t nl, size_t k, size_t n,
+			    const struct secret *v, bool once)
+{
+	struct smtp_setting *st = setting_for(s, name + n, nl - n);
+	sesctl_err rc = SESCTL_OK;
+	bool ok, given;
+
+	ENSURE(st, err_set(err, SESCTL_ERR_INPUT,
+			   "%s has more than %d sets of SMTP settings", source,
+			   SMTP_SETTINGS_MAX));
+	given = k == 0 ? st->host[0] != '\0' :
+		k == 1 ? st->port != 0 :
+		k == 2 ? st->user[0] != '\0' :
+			 st->password.len > 0;
+	ENSURE(!once || !given,
+	       err_set(err, SESCTL_ERR_INPUT, "%s line %zu: %.*s is given twice",
+		       source, lineno, (int)nl, name));
+	switch (k) {
+	case 0:
+		ok = copy_field(st->host, sizeof(st->host), v);
+		break;
+	case 1:
+		ok = parse_port(secret_str(v), v->len, &st->port);
+		break;
+	case 2:
+		ok = copy_field(st->user, sizeof(st->user), v);
+		break;
+	default:
+		ok = secret_set(&st->password, v->p, v->len) == SESCTL_OK;
+		break;
+	}
+	ENSURE(ok, err_set(err, SESCTL_ERR_INPUT,
+			   "%s line %zu: the value of %.*s is not valid",
+			   source, lineno, (int)nl, name));
+out:
+	return rc;
+}
+
 /* NAME=VALUE lines (env, export, dotenv). */
 static sesctl_err parse_lines(struct err_info *err, const char *text,
 			      size_t len, const char *source,
 			      struct smtp_settings *s)
 {
-	static const char *const names[] = { "SMTP_HOST", "SMTP_PORT",
-					     "SMTP_USER", "SMTP_PASS" };
 	struct secret v = SECRET_INIT;
 	sesctl_err rc = SESCTL_OK;
 	size_t pos = 0, lineno = 0, n, k;
@@ -170,7 +229,6 @@ static sesctl_err parse_lines(struct err_info *err, const char *text,
 	while (pos < len) {
 		size_t ll, nl;
 		const char *line = next_line(text, len, &pos, &ll), *eq;
-		struct smtp_setting *st;
 
 		lineno++;
 		while (ll > 0 && (*line == ' ' || *line == '\t')) {
@@ -188,12 +246,7 @@ static sesctl_err parse_lines(struct err_info *err, const char *text,
 		if (!eq)
 			continue;
 		nl = (size_t)(eq - line);
-		for (k = 0; k < 4; k++) {
-			n = strlen(names[k]);
-			if (nl >= n && strncmp(line, names[k], n) == 0 &&
-			    (nl == n || line[n] == '_'))
-				break;
-		}
+		k = setting_kind(line, nl, &n);
 		if (k == 4)
 			continue; /* someone else's variable */
 		if (!s->format) /* the first SMTP_* line tells the format */
@@ -201,33 +254,179 @@ static sesctl_err parse_lines(struct err_info *err, const char *text,
 				exported ? "export" :
 				nl + 1 < ll && eq[1] == '"' ? "dotenv" :
 							      "env");
-		st = setting_for(s, line + n, nl - n);
-		ENSURE(st, err_set(err, SESCTL_ERR_INPUT,
-				   "%s has more than %d sets of SMTP settings",
-				   source, SMTP_SETTINGS_MAX));
 		TRY(unquote(eq + 1, ll - nl - 1, &v, &ok));
 		ENSURE(ok, err_set(err, SESCTL_ERR_INPUT,
 				   "%s line %zu: a quote is not closed",
 				   source, lineno));
-		switch (k) {
-		case 0:
-			ok = copy_field(st->host, sizeof(st->host), &v);
-			break;
-		case 1:
-			ok = parse_port(secret_str(&v), v.len, &st->port);
-			break;
-		case 2:
-			ok = copy_field(st->user, sizeof(st->user), &v);
-			break;
-		default:
-			ok = secret_set(&st->password, v.p, v.len) ==
-			     SESCTL_OK;
-			break;
-		}
-		ENSURE(ok, err_set(err, SESCTL_ERR_INPUT,
-				   "%s line %zu: the value of %.*s is not valid",
-				   source, lineno, (int)nl, line));
+		TRY(set_field(err, source, lineno, s, line, nl, k, n, &v,
+			      false));
 	}
+out:
+	secret_free(&v);
+	return rc;
+}
+
+/* ---- k8s-secret -------------------------------------------------------
+ * Exactly what render_k8s_secret (output.c) writes, line by line:
+ *
+ *   apiVersion: v1
+ *   kind: Secret
+ *   metadata:
+ *     name: "NAME"
+ *     namespace: "NS"                    (optional)
+ *     labels:
+ *       app.kubernetes.io/managed-by: "sesctl"
+ *   type: Opaque
+ *   stringData:
+ *     SMTP_...: "VALUE"                  (one or more, then nothing)
+ *
+ * Anything else is refused rather than guessed at: a Secret someone
+ * edited may hold keys or fields sesctl would drop when rotate writes it
+ * again.  Messages name the line and what was expected there, never the
+ * line itself (it may hold the password). */
+
+#define K8S_NOT_OURS "%s is not a Kubernetes Secret as 'sesctl smtp enable " \
+		     "--format k8s-secret' writes it: line %zu"
+
+/* Whether the line is `want` exactly. */
+static bool line_is(const char *line, size_t ll, const char *want)
+{
+	return ll == strlen(want) && memcmp(line, want, ll) == 0;
+}
+
+/* `line` is "<key>: "<quoted>"": the unquoted value to `v`. */
+static sesctl_err yaml_entry(const char *line, size_t ll, const char *key,
+			     struct secret *v, bool *ok)
+{
+	size_t kl = strlen(key);
+
+	*ok = false;
+	if (ll < kl + 2 || memcmp(line, key, kl) != 0 || line[kl] != ':' ||
+	    line[kl + 1] != ' ')
+		return SESCTL_OK;
+	return output_yaml_unquote(line + kl + 2, ll - kl - 2, v, ok);
+}
+
+/* metadata.name (label false) or .namespace (true) at `line` into dst. */
+static sesctl_err k8s_meta(struct err_info *err, const char *source,
+			   size_t lineno, const char *line, size_t ll,
+			   const char *key, bool label, char *dst, size_t size,
+			   struct secret *v, bool *ok)
+{
+	sesctl_err rc = SESCTL_OK;
+
+	TRY(yaml_entry(line, ll, key, v, ok));
+	if (!*ok)
+		goto out;
+	ENSURE(copy_field(dst, size, v) && output_k8s_name_ok(dst, label),
+	       err_set(err, SESCTL_ERR_INPUT,
+		       K8S_NOT_OURS ": the %s is not %s", source, lineno,
+		       label ? "namespace" : "name",
+		       label ? K8S_LABEL_RULE : K8S_SUBDOMAIN_RULE));
+out:
+	return rc;
+}
+
+static sesctl_err parse_k8s(struct err_info *err, const char *text,
+			    size_t len, const char *source,
+			    struct smtp_settings *s)
+{
+	static const char *const head[] = { "apiVersion: v1", "kind: Secret",
+					    "metadata:" };
+	static const char *const tail[] = {
+		"  labels:",
+		"    " K8S_MANAGED_BY_LABEL ": \"" K8S_MANAGED_BY_VALUE "\"",
+		"type: Opaque", "stringData:"
+	};
+	struct secret v = SECRET_INIT;
+	sesctl_err rc = SESCTL_OK;
+	size_t pos = 0, lineno = 0, i, ll, n, k, entries = 0;
+	const char *line;
+	bool ok;
+
+	s->format = output_lookup("k8s-secret");
+	for (i = 0; i < 3; i++) {
+		line = next_line(text, len, &pos, &ll);
+		lineno++;
+		ENSURE(line_is(line, ll, head[i]),
+		       err_set(err, SESCTL_ERR_INPUT,
+			       K8S_NOT_OURS " should be '%s'", source, lineno,
+			       head[i]));
+	}
+	line = next_line(text, len, &pos, &ll);
+	lineno++;
+	TRY(k8s_meta(err, source, lineno, line, ll, "  name", false,
+		     s->k8s_name, sizeof(s->k8s_name), &v, &ok));
+	ENSURE(ok, err_set(err, SESCTL_ERR_INPUT,
+			   K8S_NOT_OURS " should be the name: '  name: "
+					"\"NAME\"'",
+			   source, lineno));
+	line = next_line(text, len, &pos, &ll);
+	lineno++;
+	TRY(k8s_meta(err, source, lineno, line, ll, "  namespace", true,
+		     s->k8s_namespace, sizeof(s->k8s_namespace), &v, &ok));
+	if (ok) {
+		line = next_line(text, len, &pos, &ll);
+		lineno++;
+	}
+	for (i = 0; i < 4; i++) {
+		if (i > 0) {
+			line = next_line(text, len, &pos, &ll);
+			lineno++;
+		}
+		ENSURE(line_is(line, ll, tail[i]),
+		       err_set(err, SESCTL_ERR_INPUT,
+			       K8S_NOT_OURS " should be '%s'", source, lineno,
+			       tail[i]));
+	}
+	while (pos < len) {
+		const char *colon;
+
+		line = next_line(text, len, &pos, &ll);
+		lineno++;
+		if (ll == 0)
+			break; /* the end: only blank lines may follow */
+		colon = ll > 2 ? memchr(line + 2, ':', ll - 2) : NULL;
+		k = colon && line[0] == ' ' && line[1] == ' ' ?
+			    setting_kind(line + 2, (size_t)(colon - line - 2),
+					 &n) :
+			    4;
+		for (i = 2; k < 4 && line + i < colon; i++)
+			if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_",
+				    line[i]))
+				k = 4;
+		ENSURE(k < 4, err_set(err, SESCTL_ERR_INPUT,
+				      K8S_NOT_OURS " is not an SMTP_HOST, "
+						   "SMTP_PORT, SMTP_USER or "
+						   "SMTP_PASS entry of "
+						   "stringData",
+				      source, lineno));
+		ok = colon + 1 < line + ll && colon[1] == ' ';
+		if (ok)
+			TRY(output_yaml_unquote(
+				colon + 2, (size_t)(line + ll - colon - 2), &v,
+				&ok));
+		ENSURE(ok, err_set(err, SESCTL_ERR_INPUT,
+				   K8S_NOT_OURS ": the value of %.*s is not one "
+						"double-quoted string",
+				   source, lineno, (int)(colon - line - 2),
+				   line + 2));
+		TRY(set_field(err, source, lineno, s, line + 2,
+			      (size_t)(colon - line - 2), k, n, &v, true));
+		entries++;
+	}
+	while (pos < len) {
+		line = next_line(text, len, &pos, &ll);
+		lineno++;
+		ENSURE(ll == 0, err_set(err, SESCTL_ERR_INPUT,
+					K8S_NOT_OURS " follows a blank line "
+						     "at the end of stringData",
+					source, lineno));
+	}
+	ENSURE(entries > 0, err_set(err, SESCTL_ERR_INPUT,
+				    "%s is a Kubernetes Secret with no SMTP "
+				    "settings in its stringData",
+				    source));
 out:
 	secret_free(&v);
 	return rc;
@@ -364,6 +563,21 @@ out:
 	return rc;
 }
 
+/* YAML, not NAME=VALUE lines: a Kubernetes manifest starts so ("---",
+ * or a key env files never have); parse_k8s says if it is not sesctl's. */
+static bool starts_yaml(const char *p, size_t len)
+{
+	static const char *const starts[] = { "apiVersion:", "kind:",
+					      "---" };
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (len >= strlen(starts[i]) &&
+		    memcmp(p, starts[i], strlen(starts[i])) == 0)
+			return true;
+	return false;
+}
+
 sesctl_err output_parse(struct err_info *err, const char *text, size_t len,
 			const char *source, struct smtp_settings *out)
 {
@@ -383,6 +597,8 @@ sesctl_err output_parse(struct err_info *err, const char *text, size_t len,
 	if (text[i] == '{' || (text[i] == '[' && (j == len || text[j] == '{' ||
 						  text[j] == ']')))
 		TRY(parse_json(err, text + i, len - i, source, out));
+	else if (starts_yaml(text + i, len - i))
+		TRY(parse_k8s(err, text + i, len - i, source, out));
 	else if (text[i] == '[')
 		TRY(parse_postfix(err, text + i, len - i, source, out));
 	else

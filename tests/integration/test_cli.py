@@ -280,7 +280,7 @@ class DocsAndCompletionsInStep(SesctlTestCase):
     def test_format_and_port_values(self):
         self.assertEqual(self.values["--format"],
                          ["env", "export", "dotenv", "json", "postfix",
-                          "text", "prometheus"])
+                          "k8s-secret", "text", "prometheus"])
         self.assertEqual(self.values["--port"],
                          ["587", "465", "2587", "2465", "25"])
 

@@ -104,8 +104,11 @@ class DeriveFormats(SesctlTestCase):
             return f.read()
 
     def test_formats_match_golden(self):
-        for fmt in ("env", "export", "dotenv", "json", "postfix"):
-            p = run(self.ARGS + ["--format", fmt], stdin=EXAMPLE_SECRET)
+        for fmt in ("env", "export", "dotenv", "json", "postfix",
+                    "k8s-secret"):
+            extra = ["--k8s-name", "smtp"] if fmt == "k8s-secret" else []
+            p = run(self.ARGS + ["--format", fmt] + extra,
+                    stdin=EXAMPLE_SECRET)
             self.assertExit(p, 0)
             self.assertEqual(p.stdout, self.golden("derive." + fmt), fmt)
             self.assertEqual(p.stderr, b"", fmt)

@@ -98,7 +98,8 @@ class Lifecycle(SesctlTestCase):
         self.assertNotIn(self.secret_of(s["SMTP_USER"]), out + self.err)
 
     def test_enable_formats_match_golden(self):
-        for fmt in ("env", "export", "dotenv", "json", "postfix"):
+        for fmt in ("env", "export", "dotenv", "json", "postfix",
+                    "k8s-secret"):
             self.iam.reset()
             out = self.sesctl("smtp", "enable", "--format", fmt)
             if os.environ.get("SESCTL_REGEN_GOLDEN"):  # after a change

@@ -168,7 +168,7 @@ static void test_cli_usage_errors(void **state)
 {
 	static const struct {
 		const char *name;
-		const char *args[8];
+		const char *args[10];
 		const char *msg;
 	} cases[] = {
 		{ "no command", { NULL }, "no command given" },
@@ -193,7 +193,8 @@ static void test_cli_usage_errors(void **state)
 		{ "flag with value", { "smtp", "derive", "--legacy-v2=yes", NULL },
 		  "takes no value" },
 		{ "bad format", { "smtp", "derive", "--format", "xml", NULL },
-		  "choose one of: env, export, dotenv, json, postfix, text" },
+		  "choose one of: env, export, dotenv, json, postfix, "
+		  "k8s-secret, text" },
 		{ "value given twice", { "smtp", "derive", "--format", "env",
 					 "--format", "json", NULL },
 		  "given twice" },
@@ -223,6 +224,24 @@ static void test_cli_usage_errors(void **state)
 		{ "nonsense region", { "smtp", "derive", "--region", "mars",
 				       NULL },
 		  "invalid region 'mars'" },
+		{ "k8s-secret needs a name", { "smtp", "derive", "--region",
+					       "us-east-1", "--format",
+					       "k8s-secret", NULL },
+		  "needs --k8s-name with derive" },
+		{ "k8s name of another format", { "smtp", "derive", "--region",
+						  "us-east-1", "--k8s-name",
+						  "app", NULL },
+		  "--k8s-name only applies with --format k8s-secret" },
+		{ "bad k8s name", { "smtp", "derive", "--region", "us-east-1",
+				    "--format", "k8s-secret", "--k8s-name",
+				    "App_1", NULL },
+		  "invalid --k8s-name 'App_1': a Kubernetes Secret's name must "
+		  "be a DNS-1123 subdomain" },
+		{ "bad k8s namespace", { "smtp", "derive", "--format",
+					 "k8s-secret", "--k8s-name", "app",
+					 "--k8s-namespace", "a.b", NULL },
+		  "invalid --k8s-namespace 'a.b': a Kubernetes namespace must "
+		  "be a DNS-1123 label" },
 		{ "command option before command", { "smtp", "--format", "env",
 						     "derive", NULL },
 		  "unknown option '--format'" },

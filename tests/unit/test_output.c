@@ -1,5 +1,6 @@
 /* test_output.c - the policy sesctl writes (exactly DESIGN.md's text),
- * recognising it again (drift), and multi-region renderings. */
+ * recognising it again (drift), multi-region renderings, the Kubernetes
+ * Secret and its YAML quoting, and reading every format back. */
 #include "testutil.h"
 
 #include "sesctl/smtp/output.h"
@@ -117,7 +118,8 @@ static void test_output_several_regions(void **state)
 	c[1] = (struct smtp_creds){ "us-east-1",
 				    "email-smtp.us-east-1.amazonaws.com", 587,
 				    "AKIAX", &p2 };
-	assert_int_equal(output_render(output_lookup("env"), c, 2, &out),
+	assert_int_equal(output_render(output_lookup("env"), c, 2, NULL,
+				       &out),
 			 SESCTL_OK);
 	assert_string_equal(secret_str(&out),
 			    "SMTP_USER=AKIAX\n"
@@ -127,26 +129,31 @@ static void test_output_several_regions(void **state)
 			    "SMTP_HOST_US_EAST_1=email-smtp.us-east-1.amazonaws.com\n"
 			    "SMTP_PORT_US_EAST_1=587\n"
 			    "SMTP_PASS_US_EAST_1=BPASS2\n");
-	assert_int_equal(output_render(output_lookup("postfix"), c, 2, &out),
+	assert_int_equal(output_render(output_lookup("postfix"), c, 2, NULL,
+				       &out),
 			 SESCTL_OK);
 	assert_string_equal(secret_str(&out),
 			    "[email-smtp.eu-west-1.amazonaws.com]:587 AKIAX:BPASS1\n"
 			    "[email-smtp.us-east-1.amazonaws.com]:587 AKIAX:BPASS2\n");
 	/* json: one object whatever the number of regions; json-array (not
 	 * a --format: for files earlier versions wrote) an array. */
-	assert_int_equal(output_render(output_lookup("json"), c, 2, &out),
+	assert_int_equal(output_render(output_lookup("json"), c, 2, NULL,
+				       &out),
 			 SESCTL_OK);
 	assert_int_equal(secret_str(&out)[0], '{');
 	assert_non_null(strstr(secret_str(&out),
 			       "\"schema\":\"sesctl/smtp-settings/1\""));
 	assert_non_null(strstr(secret_str(&out), "\"regions\":[{"));
-	assert_int_equal(output_render(output_lookup("json-array"), c, 2, &out),
+	assert_int_equal(output_render(output_lookup("json-array"), c, 2, NULL,
+				       &out),
 			 SESCTL_OK);
 	assert_int_equal(secret_str(&out)[0], '[');
-	assert_int_equal(output_render(output_lookup("env"), c, 0, &out),
+	assert_int_equal(output_render(output_lookup("env"), c, 0, NULL,
+				       &out),
 			 SESCTL_ERR_INPUT);
 	c[1].user = NULL;
-	assert_int_equal(output_render(output_lookup("postfix"), c, 2, &out),
+	assert_int_equal(output_render(output_lookup("postfix"), c, 2, NULL,
+				       &out),
 			 SESCTL_ERR_INPUT);
 	secret_free(&p1);
 	secret_free(&p2);
@@ -198,6 +205,7 @@ static void test_output_parse_round_trip(void **state)
 	static const char *const regions[] = { "eu-west-1", "us-east-1" };
 	struct secret pw[2] = { SECRET_INIT, SECRET_INIT }, out = SECRET_INIT;
 	struct smtp_creds c[2];
+	const struct output_meta meta = { "smtp.example-1", "mail" };
 	const struct output_format *fmts;
 	size_t nf, i, n, k;
 
@@ -217,7 +225,8 @@ static void test_output_parse_round_trip(void **state)
 		for (n = 1; n <= 2; n++) {
 			struct smtp_settings *s;
 
-			assert_int_equal(output_render(&fmts[i], c, n, &out),
+			assert_int_equal(output_render(&fmts[i], c, n, &meta,
+						       &out),
 					 SESCTL_OK);
 			s = parse_ok(secret_str(&out));
 			if (s->n != n)
@@ -231,6 +240,14 @@ static void test_output_parse_round_trip(void **state)
 					 s->format ? s->format->name : "NULL");
 			assert_ptr_equal(output_lookup(s->format->name),
 					 &fmts[i]);
+			/* A Secret's name and namespace too. */
+			if (fmts[i].flags & OUTPUT_NEEDS_K8S_NAME) {
+				assert_string_equal(s->k8s_name,
+						    "smtp.example-1");
+				assert_string_equal(s->k8s_namespace, "mail");
+			} else {
+				assert_string_equal(s->k8s_name, "");
+			}
 			for (k = 0; k < n; k++) {
 				assert_string_equal(s->item[k].user,
 						    "AKIAIOSFODNN7EXAMPLE");
@@ -368,6 +385,251 @@ static void test_output_parse_bad(void **state)
 		    "line 1 is not a postfix");
 }
 
+/* ---- k8s-secret ------------------------------------------------------ */
+
+/* The Secret, exactly: one region with a namespace, several without;
+ * no valid name, no Secret. */
+static void test_output_k8s_secret(void **state)
+{
+	struct secret p1 = SECRET_INIT, p2 = SECRET_INIT, out = SECRET_INIT;
+	const struct output_format *k8s = output_lookup("k8s-secret");
+	struct output_meta meta = { "sesctl-smtp-blog", "mail" };
+	struct smtp_creds c[2];
+
+	(void)state;
+	assert_non_null(k8s);
+	assert_int_equal(secret_set(&p1, "BA+/=1", 6), SESCTL_OK);
+	assert_int_equal(secret_set(&p2, "BPASS2", 6), SESCTL_OK);
+	c[0] = (struct smtp_creds){ "eu-west-1",
+				    "email-smtp.eu-west-1.amazonaws.com", 587,
+				    "AKIAX", &p1 };
+	c[1] = (struct smtp_creds){ "us-east-1",
+				    "email-smtp.us-east-1.amazonaws.com", 587,
+				    "AKIAX", &p2 };
+	assert_int_equal(output_render(k8s, c, 1, &meta, &out), SESCTL_OK);
+	assert_string_equal(secret_str(&out),
+			    "apiVersion: v1\n"
+			    "kind: Secret\n"
+			    "metadata:\n"
+			    "  name: \"sesctl-smtp-blog\"\n"
+			    "  namespace: \"mail\"\n"
+			    "  labels:\n"
+			    "    app.kubernetes.io/managed-by: \"sesctl\"\n"
+			    "type: Opaque\n"
+			    "stringData:\n"
+			    "  SMTP_HOST: \"email-smtp.eu-west-1.amazonaws.com\"\n"
+			    "  SMTP_PORT: \"587\"\n"
+			    "  SMTP_USER: \"AKIAX\"\n"
+			    "  SMTP_PASS: \"BA+/=1\"\n");
+	meta.k8s_namespace = NULL;
+	assert_int_equal(output_render(k8s, c, 2, &meta, &out), SESCTL_OK);
+	assert_string_equal(secret_str(&out),
+			    "apiVersion: v1\n"
+			    "kind: Secret\n"
+			    "metadata:\n"
+			    "  name: \"sesctl-smtp-blog\"\n"
+			    "  labels:\n"
+			    "    app.kubernetes.io/managed-by: \"sesctl\"\n"
+			    "type: Opaque\n"
+			    "stringData:\n"
+			    "  SMTP_USER: \"AKIAX\"\n"
+			    "  SMTP_HOST_EU_WEST_1: "
+			    "\"email-smtp.eu-west-1.amazonaws.com\"\n"
+			    "  SMTP_PORT_EU_WEST_1: \"587\"\n"
+			    "  SMTP_PASS_EU_WEST_1: \"BA+/=1\"\n"
+			    "  SMTP_HOST_US_EAST_1: "
+			    "\"email-smtp.us-east-1.amazonaws.com\"\n"
+			    "  SMTP_PORT_US_EAST_1: \"587\"\n"
+			    "  SMTP_PASS_US_EAST_1: \"BPASS2\"\n");
+	/* No name, or one Kubernetes refuses: nothing rendered. */
+	assert_int_equal(output_render(k8s, c, 1, NULL, &out),
+			 SESCTL_ERR_INPUT);
+	assert_int_equal(out.len, 0);
+	meta.k8s_name = "Sesctl_Smtp";
+	assert_int_equal(output_render(k8s, c, 1, &meta, &out),
+			 SESCTL_ERR_INPUT);
+	meta.k8s_name = "ok";
+	meta.k8s_namespace = "a.b";
+	assert_int_equal(output_render(k8s, c, 1, &meta, &out),
+			 SESCTL_ERR_INPUT);
+	assert_int_equal(out.len, 0);
+	secret_free(&p1);
+	secret_free(&p2);
+	secret_free(&out);
+}
+
+static void test_output_k8s_names(void **state)
+{
+	static const char *const subdomain_ok[] = {
+		"a", "0", "sesctl-smtp", "smtp.example.com", "a-b.c-d", "123",
+		"true", "x--y",
+	};
+	static const char *const subdomain_bad[] = {
+		"", "A", "sesctl_smtp", "-a", "a-", ".a", "a.", "a..b", "a.-b",
+		"a-.b", "a b", "a/b", "é", "a:b",
+	};
+	static const char *const label_ok[] = { "default", "mail-1", "0" };
+	static const char *const label_bad[] = { "", "a.b", "Mail", "-a",
+						  "a-", "a_b" };
+	char long_name[K8S_NAME_MAX + 2];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(subdomain_ok) / sizeof(*subdomain_ok); i++)
+		if (!output_k8s_name_ok(subdomain_ok[i], false))
+			fail_msg("'%s' refused", subdomain_ok[i]);
+	for (i = 0; i < sizeof(subdomain_bad) / sizeof(*subdomain_bad); i++)
+		if (output_k8s_name_ok(subdomain_bad[i], false))
+			fail_msg("'%s' taken", subdomain_bad[i]);
+	for (i = 0; i < sizeof(label_ok) / sizeof(*label_ok); i++)
+		if (!output_k8s_name_ok(label_ok[i], true))
+			fail_msg("namespace '%s' refused", label_ok[i]);
+	for (i = 0; i < sizeof(label_bad) / sizeof(*label_bad); i++)
+		if (output_k8s_name_ok(label_bad[i], true))
+			fail_msg("namespace '%s' taken", label_bad[i]);
+	/* The lengths: 253 for a name, 63 for a namespace. */
+	memset(long_name, 'a', sizeof(long_name));
+	long_name[K8S_NAME_MAX] = '\0';
+	assert_true(output_k8s_name_ok(long_name, false));
+	assert_false(output_k8s_name_ok(long_name, true));
+	long_name[K8S_NAME_MAX] = 'a';
+	long_name[K8S_NAME_MAX + 1] = '\0';
+	assert_false(output_k8s_name_ok(long_name, false));
+	long_name[K8S_NAMESPACE_MAX] = '\0';
+	assert_true(output_k8s_name_ok(long_name, true));
+	long_name[K8S_NAMESPACE_MAX] = 'a';
+	long_name[K8S_NAMESPACE_MAX + 1] = '\0';
+	assert_false(output_k8s_name_ok(long_name, true));
+}
+
+/* YAML double quotes: each escape, and back again. */
+static void test_output_yaml_quote(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "", "\"\"" },
+		{ "BA4s+gz/Xj9k=", "\"BA4s+gz/Xj9k=\"" },
+		{ "a\"b\\c", "\"a\\\"b\\\\c\"" },
+		{ "#: -? {}[],&*!|>'%@`", "\"#: -? {}[],&*!|>'%@`\"" },
+		{ "tab\there\nline\r\x01\x1f\x7f", "\"tab\\x09here\\x0Aline\\x0D"
+						   "\\x01\\x1F\\x7F\"" },
+		{ "caf\xc3\xa9 \xe2\x82\xac", "\"caf\xc3\xa9 \xe2\x82\xac\"" },
+		{ "\xc2\x85|\xe2\x80\xa8|\xef\xbb\xbf|\xef\xbf\xbf",
+		  "\"\\x85|\\u2028|\\uFEFF|\\uFFFF\"" },
+		{ "\xf0\x9f\x93\xa7", "\"\xf0\x9f\x93\xa7\"" },
+	};
+	static const char *const not_utf8[] = {
+		"\xff", "a\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+		"\xe2\x82",
+	};
+	static const char *const not_ours[] = {
+		"", "\"", "abc", "\"a\"b\"", "\"a\\n\"", "\"a\\x41\"",
+		"\"\\x0\"", "\"\\u00\"", "\"\\u0000\"", "\"a\tb\"", "\"a\\\"",
+		"\"\xff\"", "'a'", "\"a\" ", "\"\\U0001F4E7\"",
+	};
+	struct secret o = SECRET_INIT, back = SECRET_INIT;
+	size_t i;
+	bool ok;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		secret_clear(&o);
+		assert_int_equal(output_yaml_quote(&o, cases[i].in), SESCTL_OK);
+		assert_string_equal(secret_str(&o), cases[i].out);
+		assert_int_equal(output_yaml_unquote(secret_str(&o), o.len,
+						     &back, &ok),
+				 SESCTL_OK);
+		if (!ok)
+			fail_msg("%s not read back", cases[i].out);
+		assert_string_equal(secret_str(&back), cases[i].in);
+	}
+	for (i = 0; i < sizeof(not_utf8) / sizeof(*not_utf8); i++) {
+		secret_clear(&o);
+		assert_int_equal(output_yaml_quote(&o, not_utf8[i]),
+				 SESCTL_ERR_INPUT);
+	}
+	for (i = 0; i < sizeof(not_ours) / sizeof(*not_ours); i++) {
+		assert_int_equal(output_yaml_unquote(not_ours[i],
+						     strlen(not_ours[i]),
+						     &back, &ok),
+				 SESCTL_OK);
+		if (ok)
+			fail_msg("%s taken", not_ours[i]);
+		assert_int_equal(back.len, 0);
+	}
+	secret_free(&o);
+	secret_free(&back);
+}
+
+#define K8S_HEAD                                                             \
+	"apiVersion: v1\nkind: Secret\nmetadata:\n  name: \"app\"\n"
+#define K8S_LABELS                                                           \
+	"  labels:\n    app.kubernetes.io/managed-by: \"sesctl\"\n"         \
+	"type: Opaque\nstringData:\n"
+#define K8S_DATA "  SMTP_USER: \"AKIAX\"\n  SMTP_PASS: \"BPASS\"\n"
+
+/* A Secret is read strictly: what sesctl writes, nothing else. */
+static void test_output_parse_k8s(void **state)
+{
+	struct smtp_settings *s;
+
+	(void)state;
+	s = parse_ok(K8S_HEAD K8S_LABELS K8S_DATA "\n");
+	assert_string_equal(s->format->name, "k8s-secret");
+	assert_string_equal(s->k8s_name, "app");
+	assert_string_equal(s->k8s_namespace, "");
+	assert_string_equal(s->item[0].user, "AKIAX");
+	assert_string_equal(secret_str(&s->item[0].password), "BPASS");
+	release(s);
+	/* CRLF line ends (an editor's) are the same lines. */
+	s = parse_ok("apiVersion: v1\r\nkind: Secret\r\nmetadata:\r\n  name: "
+		     "\"app\"\r\n  namespace: \"ns\"\r\n  labels:\r\n    "
+		     "app.kubernetes.io/managed-by: \"sesctl\"\r\ntype: "
+		     "Opaque\r\nstringData:\r\n  SMTP_USER: \"AKIAX\"\r\n  "
+		     "SMTP_PASS: \"B\\\"P\\x0A\"\r\n");
+	assert_string_equal(s->k8s_namespace, "ns");
+	assert_string_equal(secret_str(&s->item[0].password), "B\"P\n");
+	release(s);
+
+	parse_fails("---\n" K8S_HEAD K8S_LABELS K8S_DATA,
+		    "line 1 should be 'apiVersion: v1'");
+	parse_fails("kind: Secret\n", "line 1 should be 'apiVersion: v1'");
+	parse_fails("apiVersion: v1\nkind: ConfigMap\n",
+		    "line 2 should be 'kind: Secret'");
+	parse_fails("apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\n",
+		    "line 4 should be the name");
+	parse_fails("apiVersion: v1\nkind: Secret\nmetadata:\n  name: "
+		    "\"App\"\n",
+		    "line 4: the name is not a DNS-1123 subdomain");
+	parse_fails(K8S_HEAD "  namespace: \"a.b\"\n",
+		    "line 5: the namespace is not a DNS-1123 label");
+	parse_fails(K8S_HEAD "  labels:\n    app: \"x\"\n",
+		    "line 6 should be '    app.kubernetes.io/managed-by: "
+		    "\"sesctl\"'");
+	parse_fails(K8S_HEAD K8S_LABELS "  OTHER: \"x\"\n" K8S_DATA,
+		    "line 9 is not an SMTP_HOST, SMTP_PORT, SMTP_USER or "
+		    "SMTP_PASS entry");
+	parse_fails(K8S_HEAD K8S_LABELS "  smtp_user: \"x\"\n",
+		    "line 9 is not an SMTP_HOST");
+	parse_fails(K8S_HEAD K8S_LABELS "  SMTP_USER: AKIAX\n",
+		    "line 9: the value of SMTP_USER is not one double-quoted");
+	parse_fails(K8S_HEAD K8S_LABELS "  SMTP_PASS: \"BPASS\" # x\n",
+		    "line 9: the value of SMTP_PASS is not one");
+	parse_fails(K8S_HEAD K8S_LABELS "  SMTP_PASS:\n",
+		    "line 9: the value of SMTP_PASS is not one");
+	parse_fails(K8S_HEAD K8S_LABELS K8S_DATA "  SMTP_PASS: \"BPASS2\"\n",
+		    "line 11: SMTP_PASS is given twice");
+	parse_fails(K8S_HEAD K8S_LABELS "  SMTP_PORT: \"x\"\n",
+		    "line 9: the value of SMTP_PORT is not valid");
+	parse_fails(K8S_HEAD K8S_LABELS K8S_DATA "\ndata:\n",
+		    "line 12 follows a blank line");
+	parse_fails(K8S_HEAD K8S_LABELS, "with no SMTP settings");
+	parse_fails(K8S_HEAD K8S_LABELS "  SMTP_USER: \"AKIAX\"\n",
+		    "has no SMTP_PASS");
+	parse_fails(K8S_HEAD, "line 5 should be '  labels:'");
+}
+
 static void test_output_policy_allows_region(void **state)
 {
 	const char *any = "{\"Version\":\"2012-10-17\",\"Statement\":[{"
@@ -454,6 +716,10 @@ int main(void)
 		cmocka_unit_test(test_output_parse_by_hand),
 		cmocka_unit_test(test_output_parse_format),
 		cmocka_unit_test(test_output_parse_bad),
+		cmocka_unit_test(test_output_k8s_secret),
+		cmocka_unit_test(test_output_k8s_names),
+		cmocka_unit_test(test_output_yaml_quote),
+		cmocka_unit_test(test_output_parse_k8s),
 		cmocka_unit_test(test_output_policy_allows_region),
 		cmocka_unit_test(test_output_policy_document),
 	};

@@ -2,9 +2,9 @@
  *
  * `sesctl smtp verify` (declared in cmd_smtp.h with the other commands)
  * reads SMTP settings in any format sesctl writes (env, export, dotenv,
- * json, postfix) from --credentials-file, standard input or, with
- * --from-env, SMTP_USER/SMTP_PASS/SMTP_HOST/SMTP_PORT, and logs in to
- * each SMTP host with smtp_verify_login (no mail is sent).  enable and
+ * json, postfix, k8s-secret) from --credentials-file, standard input
+ * or, with --from-env, SMTP_USER/SMTP_PASS/SMTP_HOST/SMTP_PORT, and logs
+ * in to each SMTP host with smtp_verify_login (no mail is sent).  enable and
  * rotate --verify do the same for the key they just made, trying again
  * with backoff while IAM propagates the new key, until SES accepts it or
  * --verify-timeout passes.

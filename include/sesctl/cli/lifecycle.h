@@ -40,6 +40,10 @@ struct lc {
 	char region_buf[CREDS_REGION_MAX + 1]; /* from the environment */
 	const struct partition_info *partition;
 	const struct output_format *fmt; /* with LC_NEEDS_REGION */
+	/* The Secret's name and namespace ("": none) with k8s-secret: set
+	 * by lc_k8s_names. */
+	char k8s_name[K8S_NAME_MAX + 1];
+	char k8s_namespace[K8S_NAMESPACE_MAX + 1];
 	bool regions_given;  /* by --region, not from the environment */
 	struct record rec;   /* read by lc_read_user */
 	struct runlock lock; /* taken by lc_lock */
@@ -104,6 +108,18 @@ bool lc_account_of(const char *arn, char *out, size_t size);
 /* Check every region's shape (usage error with a hint) and warn about the
  * ones the endpoint table does not vouch for. */
 MUST_USE sesctl_err lc_check_regions(struct lc *lc);
+
+/* A usage error when --k8s-name or --k8s-namespace is not a valid
+ * Kubernetes name (naming the rule it breaks). */
+MUST_USE sesctl_err lc_check_k8s_opts(struct ctx *ctx, const struct opts *o);
+
+/* Once lc->fmt is final: with k8s-secret, the Secret's name and namespace
+ * from --k8s-name/--k8s-namespace, else the ones of `file` (the settings
+ * being replaced, may be NULL) when it is a Secret, else the IAM user name
+ * and no namespace; a usage error when one is not a valid Kubernetes name
+ * (naming the rule), or when they are given with another format. */
+MUST_USE sesctl_err lc_k8s_names(struct lc *lc,
+				 const struct smtp_settings *file);
 
 /* Render the SMTP settings of key `key_id` with `secret_key` for every
  * region in the --format chosen (env by default) into `out`. */

@@ -27,10 +27,27 @@ struct smtp_creds {
 };
 
 #define OUTPUT_NEEDS_USER 0x1 /* the format makes no sense without a user */
+#define OUTPUT_NEEDS_K8S_NAME 0x2 /* k8s-secret: output_meta's k8s_name */
+
+/* Kubernetes' limits: an object name is a DNS-1123 subdomain, a namespace
+ * a DNS-1123 label. */
+#define K8S_NAME_MAX 253
+#define K8S_NAMESPACE_MAX 63
+/* The label on every Secret sesctl writes (Kubernetes' recommended
+ * labels). */
+#define K8S_MANAGED_BY_LABEL "app.kubernetes.io/managed-by"
+#define K8S_MANAGED_BY_VALUE "sesctl"
+
+/* What a format needs besides the settings (NULL: nothing). */
+struct output_meta {
+	const char *k8s_name;      /* the Secret's metadata.name */
+	const char *k8s_namespace; /* its metadata.namespace; NULL: none */
+};
 
 struct output_format {
 	const char *name;
 	sesctl_err (*render)(const struct smtp_creds *c, size_t n,
+			     const struct output_meta *meta,
 			     struct secret *out);
 	unsigned flags;
 	const char *description;
@@ -47,13 +64,44 @@ const struct output_format *output_formats(size_t *count);
 
 /* Render `n` sets of settings (one per region, same user) in format `fmt`
  * into `out` (replacing its contents).  One region: SMTP_HOST=... lines,
- * one JSON object, one postfix line.  Several: SMTP_USER once, then
- * SMTP_HOST_<REGION>=... (region upper-cased, '-' as '_'), a JSON array,
- * one postfix line each.  SESCTL_ERR_INPUT if the format needs a user and
- * `c` has none, or n is 0. */
+ * one JSON object, one postfix line, a Secret with those keys in
+ * stringData.  Several: SMTP_USER once, then SMTP_HOST_<REGION>=...
+ * (region upper-cased, '-' as '_'), a JSON array, one postfix line each.
+ * SESCTL_ERR_INPUT if the format needs a user and `c` has none, needs a
+ * Kubernetes name and `meta` gives no valid one (or an invalid
+ * namespace), a value cannot be written in the format, or n is 0. */
 MUST_USE sesctl_err output_render(const struct output_format *fmt,
 				  const struct smtp_creds *c, size_t n,
+				  const struct output_meta *meta,
 				  struct secret *out);
+
+/* ---- Kubernetes names and YAML (output_k8s.c) ------------------------
+ * Whether `s` is a valid Kubernetes object name: a DNS-1123 subdomain
+ * (`label` false: at most 253 of a-z 0-9 '-' '.', every dot-separated
+ * part starting and ending with a-z or 0-9) or a DNS-1123 label, as a
+ * namespace must be (`label` true: at most 63 of a-z 0-9 '-', starting
+ * and ending with a-z or 0-9). */
+bool output_k8s_name_ok(const char *s, bool label);
+#define K8S_SUBDOMAIN_RULE                                                   \
+	"a DNS-1123 subdomain: at most 253 characters of a-z, 0-9, '-' and "  \
+	"'.', each part between dots starting and ending with a-z or 0-9"
+#define K8S_LABEL_RULE                                                       \
+	"a DNS-1123 label: at most 63 characters of a-z, 0-9 and '-', "       \
+	"starting and ending with a-z or 0-9"
+
+/* Append `s` to `o` as a YAML double-quoted scalar: '"' and '\\' escaped,
+ * control characters (C0, DEL, C1) as \xHH, U+2028, U+2029, U+FEFF and
+ * the non-characters U+FFFE/U+FFFF as \uHHHH, everything else as it is.
+ * SESCTL_ERR_INPUT when `s` is not UTF-8 (YAML has no way to write
+ * bytes). */
+MUST_USE sesctl_err output_yaml_quote(struct secret *o, const char *s);
+
+/* Undo output_yaml_quote: `p` (len bytes) must be exactly one
+ * double-quoted scalar as it writes them (the escapes \" \\ \xHH \uHHHH,
+ * nothing after the closing quote); the value goes to `out`.  *ok false
+ * when it is not. */
+MUST_USE sesctl_err output_yaml_unquote(const char *p, size_t len,
+					struct secret *out, bool *ok);
 
 /* Make cJSON's allocations wiped when freed (main calls it first: parsed
  * JSON can hold a password or a secret key). */
@@ -78,15 +126,21 @@ struct smtp_settings {
 	struct smtp_setting item[SMTP_SETTINGS_MAX];
 	size_t n;
 	/* The format the text is in (output_lookup()'s "env", "export",
-	 * "dotenv", "json" or "postfix"), so that output_render() with it
-	 * writes the same kind of file again.  JSON and postfix are told by
-	 * their syntax; NAME=VALUE lines by the first SMTP_* line: "export "
-	 * before it is export, a double-quoted value dotenv, else env. */
+	 * "dotenv", "json", "postfix" or "k8s-secret"), so that
+	 * output_render() with it writes the same kind of file again.  JSON,
+	 * postfix and a Secret (apiVersion: first) are told by their syntax;
+	 * NAME=VALUE lines by the first SMTP_* line: "export " before it is
+	 * export, a double-quoted value dotenv, else env. */
 	const struct output_format *format;
+	/* A k8s-secret's metadata.name and namespace ("": none). */
+	char k8s_name[K8S_NAME_MAX + 1];
+	char k8s_namespace[K8S_NAMESPACE_MAX + 1];
 };
 
-/* Parse `text` (env, export, dotenv, json or postfix, as output_render
- * writes them) into `out`, which must be zeroed.  The settings come in the
+/* Parse `text` (env, export, dotenv, json, postfix or k8s-secret, as
+ * output_render writes them) into `out`, which must be zeroed.  A Secret
+ * is read strictly: exactly the lines sesctl writes, in its order, or
+ * SESCTL_ERR_INPUT.  The settings come in the
  * order the text gives them (for output_render's multi-region text: the
  * order of its regions); each one's region is that of an SES host, else a
  * JSON "region" field, else the env suffix ("_EU_WEST_1").  `source` names the input
