@@ -1,0 +1,527 @@
+/* secretsmanager.c - the AWS Secrets Manager client (see
+ * secretsmanager.h): JSON 1.1 requests built and answers read with cJSON
+ * (whose allocations are wiped), sent with the AWS client core, and the
+ * read-backs that resolve a change of unknown outcome.
+ */
+#include "sesctl/aws/secretsmanager.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <cjson/cJSON.h>
+
+#include "sesctl/aws/region.h"
+
+static const struct aws_service sm_service = {
+	"Secrets Manager", "secretsmanager",
+	"AWS_ENDPOINT_URL_SECRETS_MANAGER", AWS_JSON_11, NULL,
+	"secretsmanager", "Secrets Manager ", NULL,
+};
+
+sesctl_err sm_client_init(struct sm_client *c, struct ctx *ctx,
+			  const struct sm_config *cfg)
+{
+	char url[HTTP_URL_MAX];
+	struct aws_config ac = {
+		NULL, url, "the regional endpoint", cfg->region,
+		cfg->ca_bundle, cfg->access_key_id, cfg->secret_key,
+		cfg->session_token, 0, cfg->connect_timeout_ms,
+		cfg->timeout_ms, NULL,
+	};
+	sesctl_err rc = SESCTL_OK;
+	int n;
+
+	memset(c, 0, sizeof(*c));
+	c->ctx = ctx;
+	ENSURE(cfg->region && region_is_well_formed(cfg->region),
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "cannot reach Secrets Manager in region '%s': not a "
+		       "region name (like 'eu-west-1')",
+		       cfg->region ? cfg->region : ""));
+	n = snprintf(url, sizeof(url), "https://secretsmanager.%s.%s",
+		     cfg->region, region_partition(cfg->region)->dns_suffix);
+	ENSURE(n > 0 && (size_t)n < sizeof(url),
+	       err_set(&ctx->err, SESCTL_ERR_USAGE, "region name too long"));
+	TRY(aws_client_init(&c->aws, ctx, &sm_service, &ac));
+	ctx_debug(ctx, "Secrets Manager endpoint %s (from %s), signed for %s",
+		  c->aws.url, c->aws.url_source, c->aws.signing_region);
+out:
+	return rc;
+}
+
+void sm_client_release(struct sm_client *c)
+{
+	if (c)
+		aws_client_release(&c->aws);
+}
+
+sesctl_err sm_token(struct ctx *ctx, char out[37])
+{
+	unsigned char b[16];
+	char hex[33];
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < sizeof(b)) {
+		n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return err_set(&ctx->err, SESCTL_ERR_FAIL,
+				       "no random bytes for a request token: "
+				       "%s",
+				       strerror(errno));
+		got += (size_t)n;
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	for (got = 0; got < sizeof(b); got++)
+		snprintf(hex + 2 * got, 3, "%02x", b[got]);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+		 hex + 16, hex + 20);
+	return SESCTL_OK;
+}
+
+/* ---- requests ------------------------------------------------------ */
+
+/* The body of `req` into `body` (a secret: it may hold a value). */
+static sesctl_err body_of(struct sm_client *c, cJSON *req,
+			  struct secret *body)
+{
+	char *text = req ? cJSON_PrintUnformatted(req) : NULL;
+	sesctl_err rc = SESCTL_OK;
+
+	ENSURE(text, err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	rc = secret_set(body, text, strlen(text));
+	if (rc != SESCTL_OK)
+		err_set(&c->ctx->err, rc, "out of memory");
+out:
+	if (text)
+		cJSON_free(text); /* wiped: the hooks are secret.h's */
+	return rc;
+}
+
+/* Send `req` as `action` (flags as aws_call); the answer parsed into
+ * *answer (NULL: not wanted). */
+static sesctl_err sm_send(struct sm_client *c, const char *action,
+		       unsigned flags, cJSON *req, cJSON **answer,
+		       bool *unknown)
+{
+	struct secret body = SECRET_INIT, got = SECRET_INIT;
+	sesctl_err rc = SESCTL_OK;
+
+	if (answer)
+		*answer = NULL;
+	*unknown = false;
+	TRY(body_of(c, req, &body));
+	ctx_debug(c->ctx, "Secrets Manager %s", action);
+	rc = aws_call(&c->aws, action, flags, secret_str(&body), &got,
+		      &c->last_error, unknown);
+	if (rc != SESCTL_OK || !answer)
+		goto out;
+	*answer = cJSON_ParseWithLength((const char *)got.p, got.len);
+	if (!*answer)
+		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			     "%s: Secrets Manager's answer is not JSON",
+			     action);
+	if (rc != SESCTL_OK && !(flags & AWS_READ))
+		*unknown = true; /* answered 2xx: applied, answer unread */
+out:
+	secret_free(&body);
+	secret_free(&got);
+	return rc;
+}
+
+static const char *str_member(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void copy_str(char *dst, size_t size, const char *s)
+{
+	snprintf(dst, size, "%s", s ? s : "");
+}
+
+/* The message of a change whose outcome stays unknown. */
+static sesctl_err still_unknown(struct sm_client *c, const char *action,
+				const char *id, const char *why)
+{
+	c->outcome_unknown = true;
+	return err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+		       "%s of secret '%s' may or may not have been applied "
+		       "(%s), and reading it back failed: %s\n'aws "
+		       "secretsmanager describe-secret --secret-id %s' shows "
+		       "what Secrets Manager has",
+		       action, id, why, c->ctx->err.msg, id);
+}
+
+/* ---- reads --------------------------------------------------------- */
+
+/* The version that carries `stage` in VersionIdsToStages, into out. */
+static void version_with(const cJSON *map, const char *stage, char *out,
+			 size_t size)
+{
+	const cJSON *v, *s;
+
+	out[0] = '\0';
+	cJSON_ArrayForEach(v, map)
+	{
+		cJSON_ArrayForEach(s, v)
+		{
+			if (cJSON_IsString(s) &&
+			    strcmp(s->valuestring, stage) == 0 && v->string) {
+				copy_str(out, size, v->string);
+				return;
+			}
+		}
+	}
+}
+
+sesctl_err sm_describe(struct sm_client *c, const char *id,
+		       struct sm_secret_info *out)
+{
+	cJSON *req = cJSON_CreateObject(), *ans = NULL;
+	const cJSON *tags, *t, *map;
+	bool unknown;
+	sesctl_err rc = SESCTL_OK;
+
+	memset(out, 0, sizeof(*out));
+	ENSURE(req && cJSON_AddStringToObject(req, "SecretId", id),
+	       err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	TRY(sm_send(c, "DescribeSecret", AWS_READ, req, &ans, &unknown));
+	copy_str(out->arn, sizeof(out->arn), str_member(ans, "ARN"));
+	copy_str(out->name, sizeof(out->name), str_member(ans, "Name"));
+	out->deleted = cJSON_GetObjectItemCaseSensitive(ans, "DeletedDate") &&
+		       !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
+			       ans, "DeletedDate"));
+	tags = cJSON_GetObjectItemCaseSensitive(ans, "Tags");
+	cJSON_ArrayForEach(t, tags)
+	{
+		const char *k = str_member(t, "Key"), *v = str_member(t, "Value");
+
+		if (!k || !v)
+			continue;
+		if (strcmp(k, "ManagedBy") == 0 && strcmp(v, "sesctl") == 0)
+			out->tagged_managed = true;
+		if (strcmp(k, "SesctlUser") == 0)
+			copy_str(out->user, sizeof(out->user), v);
+	}
+	map = cJSON_GetObjectItemCaseSensitive(ans, "VersionIdsToStages");
+	version_with(map, SM_STAGE_CURRENT, out->current,
+		     sizeof(out->current));
+	version_with(map, SM_STAGE_PENDING, out->pending,
+		     sizeof(out->pending));
+	version_with(map, SM_STAGE_PREVIOUS, out->previous,
+		     sizeof(out->previous));
+out:
+	cJSON_Delete(req);
+	cJSON_Delete(ans);
+	return rc;
+}
+
+sesctl_err sm_get_value(struct sm_client *c, const char *id,
+			const char *version_id, const char *stage,
+			struct secret *value, char *version)
+{
+	cJSON *req = cJSON_CreateObject(), *ans = NULL;
+	const char *s;
+	bool unknown;
+	sesctl_err rc = SESCTL_OK;
+
+	ENSURE(req && cJSON_AddStringToObject(req, "SecretId", id) &&
+		       (version_id ? cJSON_AddStringToObject(req, "VersionId",
+							     version_id) :
+				     cJSON_AddStringToObject(req, "VersionStage",
+							     stage)),
+	       err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	TRY(sm_send(c, "GetSecretValue", AWS_READ, req, &ans, &unknown));
+	s = str_member(ans, "SecretString");
+	ENSURE(s, err_set(&c->ctx->err, SESCTL_ERR_INPUT,
+			  "secret '%s' holds no SecretString", id));
+	rc = secret_set(value, s, strlen(s));
+	ENSURE(rc == SESCTL_OK,
+	       err_set(&c->ctx->err, rc, "out of memory"));
+	if (version)
+		copy_str(version, SM_VERSION_MAX + 1,
+			 str_member(ans, "VersionId"));
+out:
+	cJSON_Delete(req);
+	cJSON_Delete(ans);
+	return rc;
+}
+
+/* ---- changes ------------------------------------------------------- */
+
+/* Whether version `token` of `id` holds `value`: *applied, or an error
+ * when that cannot be read. */
+static sesctl_err version_holds(struct sm_client *c, const char *id,
+				const char *token, const struct secret *value,
+				bool *applied)
+{
+	struct secret got = SECRET_INIT;
+	struct iam_error saved = c->last_error;
+	sesctl_err rc;
+
+	*applied = false;
+	rc = sm_get_value(c, id, token, NULL, &got, NULL);
+	c->last_error = saved;
+	if (rc == SESCTL_ERR_NOT_FOUND)
+		rc = SESCTL_OK;
+	else if (rc == SESCTL_OK)
+		*applied = got.len == value->len &&
+			   memcmp(got.p, value->p, got.len) == 0;
+	secret_free(&got);
+	return rc;
+}
+
+/* A secret's value written as a new version (`req` is CreateSecret's or
+ * PutSecretValue's): sent, and an unknown outcome read back by the
+ * version's token. */
+static sesctl_err write_version(struct sm_client *c, const char *action,
+				const char *id, cJSON *req,
+				const struct secret *value, const char *token,
+				cJSON **ans)
+{
+	char why[ERR_MSG_MAX];
+	bool unknown = false, applied = false;
+	int sends;
+	sesctl_err rc = SESCTL_OK;
+
+	c->outcome_unknown = false;
+	for (sends = 0; sends < 2; sends++) {
+		rc = sm_send(c, action, 0, req, ans, &unknown);
+		if (rc == SESCTL_OK || !unknown)
+			return rc;
+		snprintf(why, sizeof(why), "%s", c->ctx->err.msg);
+		ctx_debug(c->ctx, "%s may or may not have been applied (%s); "
+				  "reading version %s back",
+			  action, why, token);
+		if (version_holds(c, id, token, value, &applied) != SESCTL_OK)
+			return still_unknown(c, action, id, why);
+		if (applied) {
+			ctx_debug(c->ctx, "%s was applied; its answer was "
+					  "lost",
+				  action);
+			return SESCTL_OK;
+		}
+		if (sends == 1)
+			return err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+				       "%s of secret '%s' was not applied: %s",
+				       action, id, why);
+	}
+	return rc;
+}
+
+/* "Tags": [{"Key": .., "Value": ..}, ...] into `req`. */
+static bool add_tags(cJSON *req, const struct sm_tag *tags, size_t n_tags)
+{
+	cJSON *arr = cJSON_AddArrayToObject(req, "Tags"), *t;
+	size_t i;
+
+	for (i = 0; arr && i < n_tags; i++) {
+		t = cJSON_CreateObject();
+		if (!t || !cJSON_AddItemToArray(arr, t) ||
+		    !cJSON_AddStringToObject(t, "Key", tags[i].key) ||
+		    !cJSON_AddStringToObject(t, "Value", tags[i].value))
+			return false;
+	}
+	return arr != NULL;
+}
+
+static bool add_value(cJSON *req, const struct secret *value)
+{
+	return cJSON_AddStringToObject(req, "SecretString",
+				       secret_str(value)) != NULL;
+}
+
+sesctl_err sm_create(struct sm_client *c, const char *name,
+		     const struct secret *value, const char *token,
+		     const char *kms_key_id, const struct sm_tag *tags,
+		     size_t n_tags, char *arn)
+{
+	cJSON *req = cJSON_CreateObject(), *ans = NULL;
+	struct sm_secret_info info;
+	bool ok;
+	sesctl_err rc = SESCTL_OK;
+
+	ok = req && cJSON_AddStringToObject(req, "Name", name) &&
+	     cJSON_AddStringToObject(req, "ClientRequestToken", token) &&
+	     add_value(req, value) &&
+	     (!kms_key_id ||
+	      cJSON_AddStringToObject(req, "KmsKeyId", kms_key_id)) &&
+	     cJSON_AddStringToObject(req, "Description",
+				     "SES SMTP settings, kept by sesctl") &&
+	     add_tags(req, tags, n_tags);
+	ENSURE(ok, err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	TRY(write_version(c, "CreateSecret", name, req, value, token, &ans));
+	if (arn && ans) {
+		copy_str(arn, SM_ARN_MAX + 1, str_member(ans, "ARN"));
+	} else if (arn) {
+		/* Resolved by reading back: the ARN is DescribeSecret's. */
+		arn[0] = '\0';
+		if (sm_describe(c, name, &info) == SESCTL_OK)
+			copy_str(arn, SM_ARN_MAX + 1, info.arn);
+	}
+out:
+	cJSON_Delete(req);
+	cJSON_Delete(ans);
+	return rc;
+}
+
+sesctl_err sm_put(struct sm_client *c, const char *id,
+		  const struct secret *value, const char *token,
+		  const char *stage)
+{
+	cJSON *req = cJSON_CreateObject(), *ans = NULL, *stages = NULL;
+	bool ok;
+	sesctl_err rc = SESCTL_OK;
+
+	ok = req && cJSON_AddStringToObject(req, "SecretId", id) &&
+	     cJSON_AddStringToObject(req, "ClientRequestToken", token) &&
+	     add_value(req, value);
+	if (ok && stage) {
+		stages = cJSON_AddArrayToObject(req, "VersionStages");
+		ok = stages && cJSON_AddItemToArray(stages,
+						    cJSON_CreateString(stage));
+	}
+	ENSURE(ok, err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	rc = write_version(c, "PutSecretValue", id, req, value, token, &ans);
+out:
+	cJSON_Delete(req);
+	cJSON_Delete(ans);
+	return rc;
+}
+
+/* Whether `stage` is where sm_move_stage(stage, to, ...) puts it. */
+static sesctl_err stage_moved(struct sm_client *c, const char *id,
+			      const char *stage, const char *to,
+			      bool *applied)
+{
+	struct sm_secret_info info;
+	struct iam_error saved = c->last_error;
+	char at[SM_VERSION_MAX + 1] = "";
+	sesctl_err rc;
+
+	*applied = false;
+	rc = sm_describe(c, id, &info);
+	c->last_error = saved;
+	if (rc != SESCTL_OK)
+		return rc;
+	if (strcmp(stage, SM_STAGE_CURRENT) == 0)
+		copy_str(at, sizeof(at), info.current);
+	else if (strcmp(stage, SM_STAGE_PENDING) == 0)
+		copy_str(at, sizeof(at), info.pending);
+	else if (strcmp(stage, SM_STAGE_PREVIOUS) == 0)
+		copy_str(at, sizeof(at), info.previous);
+	*applied = to ? strcmp(at, to) == 0 : at[0] == '\0';
+	return SESCTL_OK;
+}
+
+sesctl_err sm_move_stage(struct sm_client *c, const char *id,
+			 const char *stage, const char *to, const char *from)
+{
+	cJSON *req = cJSON_CreateObject();
+	char why[ERR_MSG_MAX];
+	bool unknown = false, applied = false;
+	int sends;
+	sesctl_err rc = SESCTL_OK;
+
+	c->outcome_unknown = false;
+	ENSURE(req && cJSON_AddStringToObject(req, "SecretId", id) &&
+		       cJSON_AddStringToObject(req, "VersionStage", stage) &&
+		       (!to || cJSON_AddStringToObject(req, "MoveToVersionId",
+						       to)) &&
+		       (!from || cJSON_AddStringToObject(
+					 req, "RemoveFromVersionId", from)),
+	       err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	for (sends = 0; sends < 2; sends++) {
+		rc = sm_send(c, "UpdateSecretVersionStage", 0, req, NULL,
+			  &unknown);
+		if (rc == SESCTL_OK || !unknown)
+			goto out;
+		snprintf(why, sizeof(why), "%s", c->ctx->err.msg);
+		if (stage_moved(c, id, stage, to, &applied) != SESCTL_OK) {
+			rc = still_unknown(c, "UpdateSecretVersionStage", id,
+					   why);
+			goto out;
+		}
+		if (applied) {
+			rc = SESCTL_OK;
+			goto out;
+		}
+		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			     "UpdateSecretVersionStage of secret '%s' was not "
+			     "applied: %s",
+			     id, why);
+	}
+out:
+	cJSON_Delete(req);
+	return rc;
+}
+
+sesctl_err sm_tag(struct sm_client *c, const char *id,
+		  const struct sm_tag *tags, size_t n_tags)
+{
+	cJSON *req = cJSON_CreateObject();
+	bool unknown = false;
+	sesctl_err rc = SESCTL_OK;
+
+	c->outcome_unknown = false;
+	ENSURE(req && cJSON_AddStringToObject(req, "SecretId", id) &&
+		       add_tags(req, tags, n_tags),
+	       err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	/* Tagging is idempotent: after an unknown outcome, once more. */
+	rc = sm_send(c, "TagResource", 0, req, NULL, &unknown);
+	if (rc != SESCTL_OK && unknown)
+		rc = sm_send(c, "TagResource", 0, req, NULL, &unknown);
+	c->outcome_unknown = rc != SESCTL_OK && unknown;
+out:
+	cJSON_Delete(req);
+	return rc;
+}
+
+sesctl_err sm_delete(struct sm_client *c, const char *id)
+{
+	cJSON *req = cJSON_CreateObject();
+	struct sm_secret_info info;
+	char why[ERR_MSG_MAX];
+	bool unknown = false;
+	int sends;
+	sesctl_err rc = SESCTL_OK, back;
+
+	c->outcome_unknown = false;
+	ENSURE(req && cJSON_AddStringToObject(req, "SecretId", id) &&
+		       cJSON_AddTrueToObject(req, "ForceDeleteWithoutRecovery"),
+	       err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	for (sends = 0; sends < 2; sends++) {
+		rc = sm_send(c, "DeleteSecret", 0, req, NULL, &unknown);
+		if (rc == SESCTL_ERR_NOT_FOUND && !unknown) {
+			rc = SESCTL_OK; /* gone already */
+			goto out;
+		}
+		if (rc == SESCTL_OK || !unknown)
+			goto out;
+		snprintf(why, sizeof(why), "%s", c->ctx->err.msg);
+		back = sm_describe(c, id, &info);
+		if (back == SESCTL_ERR_NOT_FOUND ||
+		    (back == SESCTL_OK && info.deleted)) {
+			rc = SESCTL_OK;
+			goto out;
+		}
+		if (back != SESCTL_OK) {
+			rc = still_unknown(c, "DeleteSecret", id, why);
+			goto out;
+		}
+		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			     "DeleteSecret of secret '%s' was not applied: %s",
+			     id, why);
+	}
+out:
+	cJSON_Delete(req);
+	return rc;
+}
