@@ -66,6 +66,9 @@ complete -c sesctl -n '__sesctl_smtp_cmd enable rotate verify' -l verify-timeout
 complete -c sesctl -n '__sesctl_smtp_cmd enable rotate verify' -l smtp-endpoint-url -x -d 'Log in at URL instead of the SES SMTP host'
 complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l deploy-hook -x -a '(__fish_complete_command)' -d 'Run CMD once the settings are delivered'
 complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l deploy-hook-timeout -x -d 'Stop the deploy hook after this many seconds'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l secrets-manager -x -d 'Deliver the settings to this Secrets Manager secret'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l store-region -x -a '(sesctl __complete --values region 2>/dev/null)' -d 'The region of the secrets'
+complete -c sesctl -n '__sesctl_smtp_cmd enable rotate' -l kms-key-id -x -d 'Encrypt a secret sesctl creates with this KMS key'
 complete -c sesctl -n '__sesctl_smtp_cmd rotate disable' -l force -d 'Act on an unmanaged user, or past two active keys'
 complete -c sesctl -n '__sesctl_smtp_cmd derive verify' -l from-env -d 'Read the secret or settings from the environment'
 
@@ -83,6 +86,7 @@ complete -c sesctl -n '__sesctl_smtp_cmd rotate' -l max-age -x -d 'Rotate only w
 
 # smtp disable
 complete -c sesctl -n '__sesctl_smtp_cmd disable' -l format -x -a 'text json' -d 'Output format of --dry-run'
+complete -c sesctl -n '__sesctl_smtp_cmd disable' -l keep-stores -d 'Leave the secrets sesctl made for the user'
 
 # smtp status
 complete -c sesctl -n '__sesctl_smtp_cmd status' -l all -d 'List every SMTP user sesctl manages'

@@ -103,6 +103,14 @@ static const struct opt_def options[] = {
 	  NULL },
 	{ OPT_KEEP_OLD, "keep-old", NULL, 0,
 	  "leave the old key active; retire it later with --finish", NULL },
+	{ OPT_KEEP_STORES, "keep-stores", NULL, 0,
+	  "leave the secrets sesctl made for the user (their settings stop "
+	  "working)",
+	  NULL },
+	{ OPT_KMS_KEY_ID, "kms-key-id", "KEY", OPT_ARG,
+	  "encrypt a secret sesctl creates with this KMS key (default: the "
+	  "account's aws/secretsmanager key)",
+	  NULL },
 	{ OPT_LEGACY_V2, "legacy-v2", NULL, 0,
 	  "use the deprecated v2 algorithm (SES rejects v2 passwords)", NULL },
 	{ OPT_MAX_AGE, "max-age", "DAYS", OPT_ARG,
@@ -132,9 +140,18 @@ static const struct opt_def options[] = {
 	  "rewrite a changed sesctl-ses-send policy as sesctl writes it; "
 	  "nothing else changes",
 	  NULL },
+	{ OPT_SECRETS_MANAGER, "secrets-manager", "SECRET",
+	  OPT_ARG | OPT_REPEAT,
+	  "deliver the settings to this AWS Secrets Manager secret (name or "
+	  "ARN) as one JSON object; made if missing",
+	  NULL },
 	{ OPT_SMTP_ENDPOINT_URL, "smtp-endpoint-url", "URL", OPT_ARG,
 	  "log in at URL (smtp://HOST:PORT or smtps://HOST:PORT) instead of "
 	  "the region's SES SMTP host",
+	  NULL },
+	{ OPT_STORE_REGION, "store-region", "REGION", OPT_ARG,
+	  "the region of the --secrets-manager secrets (default: the first "
+	  "--region, or the recorded one)",
 	  NULL },
 	{ OPT_USER_NAME, "user-name", "USER", OPT_ARG,
 	  "the whole IAM user name, instead of --name", NULL },
@@ -167,8 +184,9 @@ static const enum opt_id enable_opts[] = {
 	OPT_ADOPT,	     OPT_DEPLOY_HOOK, OPT_DEPLOY_HOOK_TIMEOUT,
 	OPT_DRY_RUN,	     OPT_FORMAT,      OPT_FROM_ADDRESS,
 	OPT_IDENTITY,	     OPT_K8S_NAME,    OPT_K8S_NAMESPACE,
-	OPT_NAME,	     OPT_OUTPUT_FILE,
-	OPT_REPAIR,	     OPT_SMTP_ENDPOINT_URL, OPT_USER_NAME, OPT_VERIFY,
+	OPT_KMS_KEY_ID,	     OPT_NAME,	      OPT_OUTPUT_FILE,
+	OPT_REPAIR,	     OPT_SECRETS_MANAGER, OPT_SMTP_ENDPOINT_URL,
+	OPT_STORE_REGION,    OPT_USER_NAME,   OPT_VERIFY,
 	OPT_VERIFY_TIMEOUT,  OPT__COUNT
 };
 static const enum opt_id rotate_opts[] = {
@@ -176,14 +194,16 @@ static const enum opt_id rotate_opts[] = {
 	OPT_DEPLOY_HOOK_TIMEOUT,
 	OPT_DRY_RUN,	     OPT_FINISH,      OPT_FORCE,
 	OPT_FORMAT,	     OPT_K8S_NAME,    OPT_K8S_NAMESPACE,
-	OPT_KEEP_OLD,	     OPT_MAX_AGE,
-	OPT_NAME,	     OPT_OUTPUT_FILE, OPT_SMTP_ENDPOINT_URL,
+	OPT_KEEP_OLD,	     OPT_KMS_KEY_ID,  OPT_MAX_AGE,
+	OPT_NAME,	     OPT_OUTPUT_FILE, OPT_SECRETS_MANAGER,
+	OPT_SMTP_ENDPOINT_URL, OPT_STORE_REGION,
 	OPT_USER_NAME,	     OPT_VERIFY,      OPT_VERIFY_TIMEOUT,
 	OPT__COUNT
 };
 static const enum opt_id disable_opts[] = { OPT_DRY_RUN,   OPT_FORCE,
-					    OPT_FORMAT,	   OPT_NAME,
-					    OPT_USER_NAME, OPT__COUNT };
+					    OPT_FORMAT,	   OPT_KEEP_STORES,
+					    OPT_NAME,	   OPT_USER_NAME,
+					    OPT__COUNT };
 static const enum opt_id verify_opts[] = { OPT_CREDENTIALS_FILE, OPT_FROM_ENV,
 					   OPT_PORT, OPT_SMTP_ENDPOINT_URL,
 					   OPT_VERIFY_TIMEOUT, OPT__COUNT };

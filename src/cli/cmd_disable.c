@@ -469,13 +469,21 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 		       "pass --force to delete it anyway",
 		       lc.user, LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE));
 	TRY(gone_is_done(iam_read_result(&lc.iam, &rd[1])));
+	/* The secrets sesctl made for the user, named by its record. */
+	record_read(&u.user, &lc.rec);
+	if (lc.rec.secrets[0] && !opts_has(o, OPT_KEEP_STORES))
+		TRY(lc_stores_open(&lc, false, dry));
 	if (dry) {
 		/* Everything there, read at once. */
+		TRY(lc_stores_delete(&lc, true));
 		TRY(read_holdings(&lc, &h));
 		TRY(plan_all(&lc, &h));
 		goto out;
 	}
 	TRY(confirm(&lc, keys.count));
+	/* The secrets first: while the user's record names them, a rerun
+	 * after a failure finds them again. */
+	TRY(lc_stores_delete(&lc, false));
 	/* What sesctl made goes at once (its keys, its policy), then the
 	 * user; only if IAM says something else is still attached does the
 	 * sweep look for it. */

@@ -478,7 +478,11 @@ static sesctl_err dry_run(struct lc *lc)
 		    lc->user, POLICY_NAME, doc));
 	TRY(lc_plan(lc, "CreateAccessKey UserName=%s", lc->user));
 	TRY(lc_plan(lc, "# then write the SMTP settings (%s) to %s",
-		    lc->fmt->name, out ? out : "standard output"));
+		    lc->fmt->name,
+		    out ? out :
+		    lc->st.n ? "the secrets below" :
+			       "standard output"));
+	TRY(lc_stores_plan(lc, true));
 	TRY(lc_plan_record(lc, "NEW-KEY", NULL));
 	if (opts_has(lc->o, OPT_DEPLOY_HOOK))
 		TRY(lc_plan(lc, "# then run the deploy hook: %s",
@@ -551,6 +555,8 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	TRY(check_narrowing(&lc));
 	TRY(lc_check_hook_opts(&lc));
 	TRY(smtp_verify_check_opts(ctx, o, lc.n_regions));
+	TRY(lc_stores_open(&lc, opts_has(o, OPT_ADOPT),
+			   opts_has(o, OPT_DRY_RUN)));
 	if (opts_has(o, OPT_DRY_RUN)) {
 		rc = dry_run(&lc);
 		if (rc == SESCTL_OK)
@@ -577,7 +583,7 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 			goto out;
 		}
 		TRY(rc);
-	} else if (!out_file)
+	} else if (!out_file && lc.st.n == 0)
 		TRY(credfile_check_stdout(ctx));
 
 	/* The journal, from before the user is made: a rerun of this
@@ -661,12 +667,18 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 		leave_journal = !undone;
 		goto clear;
 	}
-	rc = lc_record(&lc, key.access_key_id, NULL);
+	/* The secrets hand the new settings out at once: no app reads
+	 * them for a key of this user yet. */
+	rc = lc_stores_write(&lc, key.access_key_id, &key.secret_access_key,
+			     true);
+	if (rc == SESCTL_OK)
+		rc = lc_record(&lc, key.access_key_id, NULL);
 	if (rc != SESCTL_OK) {
 		/* Unrecorded, the key would count as undelivered: take the
 		 * delivery back. */
 		if (out_file && unlink(out_file) != 0)
 			ctx_warn(ctx, "could not remove '%s'", out_file);
+		lc_stores_undo(&lc);
 		rc = lc_undo_key(&lc, key.access_key_id, rc, &undone);
 		leave_journal = !undone;
 		if (!out_file)
@@ -684,7 +696,9 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 		ctx_info(ctx, "SMTP user %s enabled for %s; settings written "
 			      "to %s",
 			 key.access_key_id, names,
-			 out_file ? out_file : "standard output");
+			 out_file ? out_file :
+			 lc.st.n ? "the secrets named above" :
+				   "standard output");
 	}
 	if (opts_has(o, OPT_VERIFY) && !interrupt_caught()) {
 		rc = smtp_verify_new_key(&lc, key.access_key_id,

@@ -446,6 +446,8 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		qsort(keys.items, keys.count, sizeof(keys.items[0]),
 		      by_create_date);
 	if (fin) {
+		/* The recorded secrets: none may lose its AWSCURRENT key. */
+		TRY(lc_stores_open(&lc, false, dry));
 		rc = finish(&lc, &keys, dry);
 		if (rc == SESCTL_OK && adopt)
 			rc = lc_adopt(&lc, dry);
@@ -456,10 +458,11 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 
 	TRY(choose_delivery(&lc, out_file, &file));
 	TRY(lc_k8s_names(&lc, &file));
+	TRY(lc_stores_open(&lc, opts_has(o, OPT_ADOPT), dry));
 	if (out_file) {
 		TRY(check_file_is_ours(&lc, &keys, out_file, &file));
 		TRY(credfile_check_replace(ctx, out_file));
-	} else if (!dry) {
+	} else if (!dry && lc.st.n == 0) {
 		TRY(credfile_check_stdout(ctx));
 	}
 
@@ -521,8 +524,12 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		TRY(lc_plan(&lc, "# then write the SMTP settings (%s, %s%s) to %s",
 			    lc.fmt->name, lc.regions[0],
 			    lc.n_regions > 1 ? " and more" : "",
-			    out_file ? out_file : "standard output"));
+			    out_file ? out_file :
+			    lc.st.n ? "the secrets below" :
+				      "standard output"));
+		TRY(lc_stores_plan(&lc, false));
 		TRY(lc_plan_record(&lc, "NEW-KEY", old_id[0] ? old_id : NULL));
+		TRY(lc_stores_plan_commit(&lc));
 		if (opts_has(o, OPT_DEPLOY_HOOK))
 			TRY(lc_plan(&lc, "# then run the deploy hook: %s",
 				    opts_get(o, OPT_DEPLOY_HOOK)));
@@ -576,6 +583,19 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		       &settings);
 	if (rc == SESCTL_OK)
 		rc = lc_write(&lc, &settings, true);
+	if (rc == SESCTL_OK) {
+		/* The secrets get it as AWSPENDING: their apps keep reading
+		 * the old settings until the switch below. */
+		rc = lc_stores_write(&lc, key.access_key_id,
+				     &key.secret_access_key, false);
+		if (rc != SESCTL_OK) {
+			restore_file(&lc, out_file, &prev);
+			lc_stores_undo(&lc);
+			rc = lc_undo_key(&lc, key.access_key_id, rc, &undone);
+			leave_journal = !undone;
+			goto clear;
+		}
+	}
 	if (rc != SESCTL_OK) {
 		if (out_file &&
 		    lc_file_names_key(&lc, out_file, key.access_key_id)) {
@@ -608,6 +628,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		/* Unrecorded, the new key would count as undelivered: put
 		 * everything back as it was. */
 		restore_file(&lc, out_file, &prev);
+		lc_stores_undo(&lc);
 		rc = lc_undo_key(&lc, key.access_key_id, rc, &undone);
 		leave_journal = !undone;
 		/* The TagUser may have been applied all the same. */
@@ -642,6 +663,18 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 					     lc_cmd(&lc, "rotate --finish"));
 			goto clear;
 		}
+	}
+	/* The secrets switch: AWSCURRENT to the new settings, AWSPREVIOUS
+	 * keeps the old ones. */
+	rc = lc_stores_commit(&lc);
+	if (rc != SESCTL_OK) {
+		rc = err_set(&ctx->err, rc,
+			     "%s\nthe new access key %s is recorded and waits "
+			     "as AWSPENDING%s; run '%s' to finish",
+			     ctx->err.msg, key.access_key_id,
+			     old_id[0] ? "; the old key stays" : "",
+			     lc_cmd(&lc, "rotate --finish"));
+		goto clear;
 	}
 	/* The app is told (certbot's deploy hook); the old key goes only
 	 * once the hook says the app took the new settings. */

@@ -196,12 +196,16 @@ void lc_close(struct lc *lc)
 	lc->locked = false;
 	if (lc->iam_open) {
 		ctx_debug(lc->ctx, "%u IAM request%s on %ld connection%s",
-			  lc->iam.aws.requests, lc->iam.aws.requests == 1 ? "" : "s",
+			  lc->iam.aws.requests,
+			  lc->iam.aws.requests == 1 ? "" : "s",
 			  http_client_connections(lc->iam.aws.http),
-			  http_client_connections(lc->iam.aws.http) == 1 ? "" : "s");
+			  http_client_connections(lc->iam.aws.http) == 1 ?
+				  "" :
+				  "s");
 		iam_client_release(&lc->iam);
 	}
 	lc->iam_open = false;
+	lc_stores_close(lc);
 	creds_release(&lc->cr);
 	while (lc->n_plan > 0)
 		free(lc->plan[--lc->n_plan]);
@@ -397,8 +401,27 @@ out:
 	return rc;
 }
 
+static sesctl_err render_as(struct lc *lc, const struct output_format *fmt,
+			    const char *key_id,
+			    const struct secret *secret_key,
+			    struct secret *out);
+
 sesctl_err lc_render(struct lc *lc, const char *key_id,
 		     const struct secret *secret_key, struct secret *out)
+{
+	return render_as(lc, lc->fmt, key_id, secret_key, out);
+}
+
+sesctl_err lc_render_store(struct lc *lc, const char *key_id,
+			   const struct secret *secret_key, struct secret *out)
+{
+	return render_as(lc, output_store_format(), key_id, secret_key, out);
+}
+
+static sesctl_err render_as(struct lc *lc, const struct output_format *fmt,
+			    const char *key_id,
+			    const struct secret *secret_key,
+			    struct secret *out)
 {
 	struct smtp_creds c[OPT_VALUES_MAX];
 	struct output_meta meta = { lc->k8s_name[0] ? lc->k8s_name : NULL,
@@ -411,7 +434,7 @@ sesctl_err lc_render(struct lc *lc, const char *key_id,
 
 	for (i = 0; i < OPT_VALUES_MAX; i++)
 		pw[i] = (struct secret)SECRET_INIT;
-	ENSURE(lc->n_regions > 0 && lc->fmt,
+	ENSURE(lc->n_regions > 0 && fmt,
 	       err_set(&lc->ctx->err, SESCTL_ERR_FAIL, "no region"));
 	for (i = 0; i < lc->n_regions; i++) {
 		rc = smtp_pw_v4(secret_key, lc->regions[i], &pw[i]);
@@ -424,7 +447,7 @@ sesctl_err lc_render(struct lc *lc, const char *key_id,
 		c[i] = (struct smtp_creds){ lc->regions[i], hosts[i],
 					    SMTP_PORT_STARTTLS, key_id, &pw[i] };
 	}
-	rc = output_render(lc->fmt, c, lc->n_regions, &meta, out);
+	rc = output_render(fmt, c, lc->n_regions, &meta, out);
 	ENSURE(rc == SESCTL_OK, err_set(&lc->ctx->err, rc,
 					"could not format the SMTP settings"));
 out:
@@ -437,6 +460,9 @@ sesctl_err lc_write(struct lc *lc, const struct secret *content, bool replace)
 {
 	const char *path = opts_get(lc->o, OPT_OUTPUT_FILE);
 
+	/* Settings delivered to secret stores are not also printed. */
+	if (!path && lc->st.n > 0)
+		return SESCTL_OK;
 	if (!path)
 		return credfile_write_stdout(lc->ctx, content);
 	return replace ? credfile_replace(lc->ctx, path, content) :
@@ -827,8 +853,9 @@ out:
 /* The tags of the delivery record (record_tags) with lc's regions and
  * format, or the recorded ones when this run delivers nothing. */
 static size_t record_tags_of(const struct lc *lc, const char *current,
-			     const char *kept, struct iam_tag_in tags[4],
-			     char regions[LC_RECORD_REGIONS_MAX])
+			     const char *kept, struct iam_tag_in tags[5],
+			     char regions[LC_RECORD_REGIONS_MAX],
+			     char secrets[RECORD_STORES_MAX + 1])
 {
 	const char *rec_regions[RECORD_REGIONS_MAX];
 	const char *const *rg = lc->regions;
@@ -844,16 +871,27 @@ static size_t record_tags_of(const struct lc *lc, const char *current,
 		n_rg = lc->rec.n_regions;
 		fmt = lc->rec.format[0] ? lc->rec.format : "env";
 	}
-	return record_tags(current, kept, rg, n_rg, fmt, tags, regions,
+	n_rg = record_tags(current, kept, rg, n_rg, fmt, tags, regions,
 			   LC_RECORD_REGIONS_MAX);
+	/* The secrets: this run's, else the recorded ones (checked to fit
+	 * by lc_stores_tag when the run began). */
+	if (lc_stores_tag(lc, secrets, RECORD_STORES_MAX + 1) != SESCTL_OK ||
+	    !secrets[0])
+		snprintf(secrets, RECORD_STORES_MAX + 1, "%s",
+			 lc->rec.secrets);
+	if (secrets[0])
+		tags[n_rg++] = (struct iam_tag_in){ RECORD_TAG_SECRETS,
+						    secrets };
+	return n_rg;
 }
 
 sesctl_err lc_plan_record(struct lc *lc, const char *current,
 			  const char *kept)
 {
-	struct iam_tag_in tags[4];
+	struct iam_tag_in tags[5];
 	char regions[LC_RECORD_REGIONS_MAX], text[LC_TAGS_TEXT_MAX];
-	size_t n = record_tags_of(lc, current, kept, tags, regions);
+	char secrets[RECORD_STORES_MAX + 1];
+	size_t n = record_tags_of(lc, current, kept, tags, regions, secrets);
 	sesctl_err rc;
 
 	TRY(lc_plan(lc, "# then record the delivery on the user"));
@@ -865,9 +903,10 @@ out:
 
 sesctl_err lc_record(struct lc *lc, const char *current, const char *kept)
 {
-	struct iam_tag_in tags[4];
+	struct iam_tag_in tags[5];
 	char regions[LC_RECORD_REGIONS_MAX];
-	size_t n = record_tags_of(lc, current, kept, tags, regions);
+	char secrets[RECORD_STORES_MAX + 1];
+	size_t n = record_tags_of(lc, current, kept, tags, regions, secrets);
 	sesctl_err rc;
 
 	rc = iam_tag_user(&lc->iam, lc->user, tags, n);

@@ -327,6 +327,54 @@ static const struct output_format json_array_format = {
 	"the settings schema"
 };
 
+/* A secret store's value: one JSON object with the env format's keys
+ * (SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASS; with several regions the
+ * per-region ones) and SMTP_REGION, the first region.  ECS's valueFrom
+ * "<arn>:SMTP_PASS::" picks one. */
+static sesctl_err render_store(const struct smtp_creds *c, size_t n,
+			       const struct output_meta *meta,
+			       struct secret *o)
+{
+	struct secret lines = SECRET_INIT;
+	cJSON *root = cJSON_CreateObject();
+	char *text = NULL, *p, *eq, *nl;
+	sesctl_err rc = SESCTL_OK;
+
+	(void)meta;
+	ENSURE(root, SESCTL_ERR_NOMEM);
+	TRY(render_lines(c, n, &lines, LINE_PLAIN));
+	ENSURE(cJSON_AddStringToObject(root, "SMTP_REGION", c[0].region),
+	       SESCTL_ERR_NOMEM);
+	for (p = lines.p ? (char *)lines.p : (char *)""; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		eq = strchr(p, '=');
+		ENSURE(nl && eq && eq < nl, SESCTL_ERR_INPUT);
+		*eq = '\0';
+		*nl = '\0';
+		ENSURE(cJSON_AddStringToObject(root, p, eq + 1),
+		       SESCTL_ERR_NOMEM);
+	}
+	text = cJSON_PrintUnformatted(root);
+	ENSURE(text, SESCTL_ERR_NOMEM);
+	rc = put(o, text);
+out:
+	if (text)
+		cJSON_free(text);
+	cJSON_Delete(root);
+	secret_free(&lines);
+	return rc;
+}
+
+static const struct output_format store_format = {
+	"store", render_store, OUTPUT_NEEDS_USER,
+	"a secret store's value: one JSON object with the env keys"
+};
+
+const struct output_format *output_store_format(void)
+{
+	return &store_format;
+}
+
 static const struct output_format formats[] = {
 	{ "env", render_env, 0,
 	  "SMTP_HOST=, SMTP_PORT=, SMTP_USER=, SMTP_PASS= lines (default)" },

@@ -26,6 +26,8 @@ void record_read(const struct iam_user *u, struct record *r)
 	(void)str_copy(r->kept, sizeof(r->kept), tag_of(u, RECORD_TAG_KEPT));
 	(void)str_copy(r->format, sizeof(r->format),
 		       tag_of(u, RECORD_TAG_FORMAT));
+	(void)str_copy(r->secrets, sizeof(r->secrets),
+		       tag_of(u, RECORD_TAG_SECRETS));
 	if (!regions)
 		return;
 	r->present = true;

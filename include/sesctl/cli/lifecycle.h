@@ -13,6 +13,7 @@
 #include "sesctl/smtp/output.h"
 #include "sesctl/smtp/record.h"
 #include "sesctl/aws/region.h"
+#include "sesctl/aws/secretsmanager.h"
 #include "sesctl/base/runlock.h"
 
 #define LC_PATH "/sesctl/"
@@ -25,6 +26,28 @@
 #define LC_SETTINGS_FILE_MAX 65536 /* an SMTP settings file sesctl reads */
 #define LC_USER_MAX 64 /* CreateUser's UserName limit */
 #define LC_KEY_MAX_AGE_DAYS 90
+
+#define LC_STORES_MAX 8
+
+/* One Secrets Manager secret this run delivers to (lc_store.c). */
+struct lc_store {
+	char id[SM_NAME_MAX + 1];   /* the name or ARN given or recorded */
+	struct sm_secret_info info; /* DescribeSecret's, when `exists` */
+	bool exists;
+	bool created;   /* by this run, with the new key's settings */
+	bool written;   /* this run wrote version `token` */
+	bool committed; /* ... and it is AWSCURRENT */
+	char token[SM_VERSION_MAX + 1]; /* the version it wrote */
+};
+
+/* The secret stores of a run: --secrets-manager (or the recorded ones). */
+struct lc_stores {
+	struct sm_client sm;
+	bool open;
+	char region[REGION_NAME_MAX + 1];
+	struct lc_store s[LC_STORES_MAX];
+	size_t n;
+};
 
 /* One lifecycle command's working state. */
 struct lc {
@@ -52,6 +75,7 @@ struct lc {
 	char status_cmd[LC_HINT_MAX]; /* for the IAM client's hints */
 	unsigned hint_next;
 	long hook_timeout_s; /* --deploy-hook-timeout, by lc_check_hook_opts */
+	struct lc_stores st; /* lc_stores_*: empty unless asked for */
 	bool plan_json; /* --dry-run --format json: lc_plan collects */
 	char **plan;    /* the plan's lines, for lc_plan_done */
 	size_t n_plan;
@@ -126,6 +150,46 @@ MUST_USE sesctl_err lc_k8s_names(struct lc *lc,
 MUST_USE sesctl_err lc_render(struct lc *lc, const char *key_id,
 			      const struct secret *secret_key,
 			      struct secret *out);
+
+/* The same, as a secret store's value (output_store_format). */
+MUST_USE sesctl_err lc_render_store(struct lc *lc, const char *key_id,
+				    const struct secret *secret_key,
+				    struct secret *out);
+
+/* ---- secret stores (lc_store.c) --------------------------------------
+ * A run that delivers to Secrets Manager: lc_stores_open once the regions
+ * are known (the ids from --secrets-manager, else the record's; their
+ * region from --store-region, the record, or the first --region), then,
+ * with the new key, lc_stores_write (a new secret is created holding it as
+ * AWSCURRENT; an existing one gets it as AWSPENDING, or as AWSCURRENT
+ * right away when `now`), lc_stores_commit (AWSCURRENT moved to it,
+ * AWSPREVIOUS keeps the old settings) or lc_stores_undo.  A secret sesctl
+ * did not make for this user (tags ManagedBy=sesctl, SesctlUser) is
+ * refused unless --adopt. */
+
+/* Whether this run delivers to secret stores. */
+bool lc_stores_wanted(const struct lc *lc);
+MUST_USE sesctl_err lc_stores_open(struct lc *lc, bool adopt, bool dry);
+MUST_USE sesctl_err lc_stores_write(struct lc *lc, const char *key_id,
+				    const struct secret *secret_key, bool now);
+MUST_USE sesctl_err lc_stores_commit(struct lc *lc);
+/* The same as steps of a --dry-run plan. */
+MUST_USE sesctl_err lc_stores_plan(struct lc *lc, bool now);
+MUST_USE sesctl_err lc_stores_plan_commit(struct lc *lc);
+/* Take back what lc_stores_write did (a secret it created is deleted, a
+ * pending version unstaged); failures are warnings. */
+void lc_stores_undo(struct lc *lc);
+/* Before key `key_id` is retired: no secret may still hand it out as
+ * AWSCURRENT.  A secret whose AWSPENDING holds the recorded current key
+ * (a rotation that stopped before the switch) is switched now; one that
+ * holds neither refuses the retirement. */
+MUST_USE sesctl_err lc_stores_release_key(struct lc *lc, const char *key_id);
+/* disable: delete the recorded secrets sesctl made for the user. */
+MUST_USE sesctl_err lc_stores_delete(struct lc *lc, bool dry);
+/* The SesctlSecretsManager record tag's value into buf ("" if none). */
+MUST_USE sesctl_err lc_stores_tag(const struct lc *lc, char *buf,
+				  size_t size);
+void lc_stores_close(struct lc *lc);
 
 /* Write rendered settings where the user asked: --output-file (created,
  * or with `replace` swapped in atomically) or stdout; durably either way.

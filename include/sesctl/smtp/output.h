@@ -59,6 +59,10 @@ struct output_format {
 /* The format called `name`, or NULL. */
 const struct output_format *output_lookup(const char *name);
 
+/* The value sesctl writes to a secret store (not a --format): one JSON
+ * object with the env format's keys and SMTP_REGION. */
+const struct output_format *output_store_format(void);
+
 /* All formats, in the order --help lists them; the first is the default. */
 const struct output_format *output_formats(size_t *count);
 

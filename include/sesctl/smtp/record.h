@@ -11,6 +11,9 @@
  *                     --deactivate-old, or when --verify failed
  *   SesctlRegions     the regions delivered ("eu-west-1 us-east-1")
  *   SesctlFormat      the --format delivered (env, json, ...)
+ *   SesctlSecretsManager  the Secrets Manager secrets delivered to, after
+ *                     their region: "eu-west-1 app/smtp other/smtp"
+ *                     (only when there are some)
  *
  * Two fixed tags rather than one tag per key (the IAM console's
  * "description" convention) because IAM allows two keys per user: two
@@ -45,6 +48,8 @@
 #define RECORD_TAG_KEPT "SesctlKeptKey"
 #define RECORD_TAG_REGIONS "SesctlRegions"
 #define RECORD_TAG_FORMAT "SesctlFormat"
+#define RECORD_TAG_SECRETS "SesctlSecretsManager"
+#define RECORD_STORES_MAX 256 /* an IAM tag value's limit */
 /* How long an unrecorded key counts as "in flight": a run records its key
  * seconds after CreateAccessKey answers; the margin covers slow networks,
  * retries and the 5 minutes of clock skew SigV4 lets through. */
@@ -60,6 +65,7 @@ struct record {
 	char regions[RECORD_REGIONS_MAX][REGION_NAME_MAX + 1];
 	size_t n_regions;
 	char format[RECORD_FORMAT_MAX + 1]; /* "" when none */
+	char secrets[RECORD_STORES_MAX + 1]; /* SesctlSecretsManager, "" */
 };
 
 enum key_role {
