@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "sesctl/aws/region.h"
 #include "sesctl/base/backoff.h"
 
 static const char *env_get(aws_env_fn env, const char *name)
@@ -118,6 +119,38 @@ sesctl_err aws_client_init(struct aws_client *c, struct ctx *ctx,
 	if (ca)
 		ctx_debug(ctx, "trusting the CAs in '%s'", ca);
 	TRY(http_client_new(ctx, &ho, &c->http));
+out:
+	return rc;
+}
+
+sesctl_err aws_regional_init(struct aws_client *c, struct ctx *ctx,
+			     const struct aws_service *svc,
+			     const char *host_prefix,
+			     const struct aws_regional_config *cfg)
+{
+	char url[HTTP_URL_MAX];
+	struct aws_config ac = {
+		NULL, url, "the regional endpoint", cfg->region,
+		cfg->ca_bundle, cfg->access_key_id, cfg->secret_key,
+		cfg->session_token, 0, cfg->connect_timeout_ms,
+		cfg->timeout_ms, NULL,
+	};
+	sesctl_err rc = SESCTL_OK;
+	int n;
+
+	memset(c, 0, sizeof(*c));
+	ENSURE(cfg->region && region_is_well_formed(cfg->region),
+	       err_set(&ctx->err, SESCTL_ERR_USAGE,
+		       "cannot reach %s in region '%s': not a region name "
+		       "(like 'eu-west-1')",
+		       svc->name, cfg->region ? cfg->region : ""));
+	n = snprintf(url, sizeof(url), "https://%s.%s.%s", host_prefix,
+		     cfg->region, region_partition(cfg->region)->dns_suffix);
+	ENSURE(n > 0 && (size_t)n < sizeof(url),
+	       err_set(&ctx->err, SESCTL_ERR_USAGE, "region name too long"));
+	TRY(aws_client_init(c, ctx, svc, &ac));
+	ctx_debug(ctx, "%s endpoint %s (from %s), signed for %s", svc->name,
+		  c->url, c->url_source, c->signing_region);
 out:
 	return rc;
 }

@@ -152,3 +152,39 @@ out:
 	cJSON_Delete(doc);
 	return rc;
 }
+
+/* ---- JSON 1.1: a call ---------------------------------------------- */
+
+sesctl_err aws_json_call(struct aws_client *c, const char *action,
+			 unsigned flags, struct cJSON *req,
+			 struct cJSON **answer, struct iam_error *ie,
+			 bool *unknown)
+{
+	struct secret body = SECRET_INIT, got = SECRET_INIT;
+	char *text = req ? cJSON_PrintUnformatted(req) : NULL;
+	sesctl_err rc = SESCTL_OK;
+
+	if (answer)
+		*answer = NULL;
+	*unknown = false;
+	ENSURE(text, err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	rc = secret_set(&body, text, strlen(text));
+	ENSURE(rc == SESCTL_OK, err_set(&c->ctx->err, rc, "out of memory"));
+	rc = aws_call(c, action, flags, secret_str(&body), &got, ie, unknown);
+	if (rc != SESCTL_OK || !answer)
+		goto out;
+	*answer = cJSON_ParseWithLength((const char *)got.p, got.len);
+	if (!*answer) {
+		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			     "%s: %s's answer is not JSON", action,
+			     c->svc->name);
+		if (!(flags & AWS_READ))
+			*unknown = true; /* answered 2xx: applied, unread */
+	}
+out:
+	if (text)
+		cJSON_free(text); /* wiped: the hooks are secret.h's */
+	secret_free(&body);
+	secret_free(&got);
+	return rc;
+}

@@ -13,7 +13,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "sesctl/aws/region.h"
 
 static const struct aws_service sm_service = {
 	"Secrets Manager", "secretsmanager",
@@ -22,34 +21,12 @@ static const struct aws_service sm_service = {
 };
 
 sesctl_err sm_client_init(struct sm_client *c, struct ctx *ctx,
-			  const struct sm_config *cfg)
+			  const struct aws_regional_config *cfg)
 {
-	char url[HTTP_URL_MAX];
-	struct aws_config ac = {
-		NULL, url, "the regional endpoint", cfg->region,
-		cfg->ca_bundle, cfg->access_key_id, cfg->secret_key,
-		cfg->session_token, 0, cfg->connect_timeout_ms,
-		cfg->timeout_ms, NULL,
-	};
-	sesctl_err rc = SESCTL_OK;
-	int n;
-
 	memset(c, 0, sizeof(*c));
 	c->ctx = ctx;
-	ENSURE(cfg->region && region_is_well_formed(cfg->region),
-	       err_set(&ctx->err, SESCTL_ERR_USAGE,
-		       "cannot reach Secrets Manager in region '%s': not a "
-		       "region name (like 'eu-west-1')",
-		       cfg->region ? cfg->region : ""));
-	n = snprintf(url, sizeof(url), "https://secretsmanager.%s.%s",
-		     cfg->region, region_partition(cfg->region)->dns_suffix);
-	ENSURE(n > 0 && (size_t)n < sizeof(url),
-	       err_set(&ctx->err, SESCTL_ERR_USAGE, "region name too long"));
-	TRY(aws_client_init(&c->aws, ctx, &sm_service, &ac));
-	ctx_debug(ctx, "Secrets Manager endpoint %s (from %s), signed for %s",
-		  c->aws.url, c->aws.url_source, c->aws.signing_region);
-out:
-	return rc;
+	return aws_regional_init(&c->aws, ctx, &sm_service, "secretsmanager",
+				 cfg);
 }
 
 void sm_client_release(struct sm_client *c)
@@ -87,52 +64,15 @@ sesctl_err sm_token(struct ctx *ctx, char out[37])
 
 /* ---- requests ------------------------------------------------------ */
 
-/* The body of `req` into `body` (a secret: it may hold a value). */
-static sesctl_err body_of(struct sm_client *c, cJSON *req,
-			  struct secret *body)
-{
-	char *text = req ? cJSON_PrintUnformatted(req) : NULL;
-	sesctl_err rc = SESCTL_OK;
-
-	ENSURE(text, err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	rc = secret_set(body, text, strlen(text));
-	if (rc != SESCTL_OK)
-		err_set(&c->ctx->err, rc, "out of memory");
-out:
-	if (text)
-		cJSON_free(text); /* wiped: the hooks are secret.h's */
-	return rc;
-}
-
 /* Send `req` as `action` (flags as aws_call); the answer parsed into
  * *answer (NULL: not wanted). */
 static sesctl_err sm_send(struct sm_client *c, const char *action,
-		       unsigned flags, cJSON *req, cJSON **answer,
-		       bool *unknown)
+			  unsigned flags, cJSON *req, cJSON **answer,
+			  bool *unknown)
 {
-	struct secret body = SECRET_INIT, got = SECRET_INIT;
-	sesctl_err rc = SESCTL_OK;
-
-	if (answer)
-		*answer = NULL;
-	*unknown = false;
-	TRY(body_of(c, req, &body));
 	ctx_debug(c->ctx, "Secrets Manager %s", action);
-	rc = aws_call(&c->aws, action, flags, secret_str(&body), &got,
-		      &c->last_error, unknown);
-	if (rc != SESCTL_OK || !answer)
-		goto out;
-	*answer = cJSON_ParseWithLength((const char *)got.p, got.len);
-	if (!*answer)
-		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-			     "%s: Secrets Manager's answer is not JSON",
-			     action);
-	if (rc != SESCTL_OK && !(flags & AWS_READ))
-		*unknown = true; /* answered 2xx: applied, answer unread */
-out:
-	secret_free(&body);
-	secret_free(&got);
-	return rc;
+	return aws_json_call(&c->aws, action, flags, req, answer,
+			     &c->last_error, unknown);
 }
 
 static const char *str_member(const cJSON *o, const char *name)

@@ -100,7 +100,7 @@ static bool ours(const struct lc *lc, const struct lc_store *s)
 sesctl_err lc_stores_open(struct lc *lc, bool adopt, bool dry)
 {
 	struct lc_stores *st = &lc->st;
-	struct sm_config cfg;
+	struct aws_regional_config cfg;
 	struct sm_tag tags[2] = { { LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE },
 				  { TAG_USER, lc->user } };
 	sesctl_err rc = SESCTL_OK;

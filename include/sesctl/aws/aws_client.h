@@ -109,6 +109,25 @@ struct aws_client {
 	unsigned requests;  /* HTTP requests sent, retries included */
 };
 
+/* A regional service's client (Secrets Manager, SSM): where and who. */
+struct aws_regional_config {
+	const char *region;     /* the service's region (a must) */
+	const char *ca_bundle;  /* NULL: $AWS_CA_BUNDLE, else the system's */
+	const char *access_key_id;
+	const struct secret *secret_key;
+	const struct secret *session_token; /* NULL or empty: none */
+	long connect_timeout_ms; /* 0: http's default */
+	long timeout_ms;         /* 0: http's default */
+};
+
+/* aws_client_init for a regional service whose default endpoint is
+ * https://<host_prefix>.<region>.<partition's DNS suffix>, signed for the
+ * region. */
+MUST_USE sesctl_err aws_regional_init(struct aws_client *c, struct ctx *ctx,
+				      const struct aws_service *svc,
+				      const char *host_prefix,
+				      const struct aws_regional_config *cfg);
+
 /* The endpoint override for `svc`, if any: the flag, the service's
  * variable, the global one; *source names it.  NULL: none. */
 const char *aws_endpoint_override(const struct aws_service *svc,
@@ -195,6 +214,17 @@ struct aws_param {
 MUST_USE sesctl_err aws_query_body(const char *action, const char *version,
 				   const struct aws_param *params,
 				   size_t n_params, char **out);
+
+struct cJSON;
+
+/* One JSON 1.1 call: `req` printed (into a wiped buffer) and sent with
+ * aws_call; a 2xx answer parsed into *answer (NULL: not wanted; the
+ * caller cJSON_Delete()s it).  A change answered 2xx with a body that is
+ * not JSON counts as of unknown outcome. */
+MUST_USE sesctl_err aws_json_call(struct aws_client *c, const char *action,
+				  unsigned flags, struct cJSON *req,
+				  struct cJSON **answer, struct iam_error *ie,
+				  bool *unknown);
 
 /* A JSON 1.1 error answer: "__type" (with any "namespace#" prefix cut)
  * into e->code, "message" or "Message" into e->message, the

@@ -38,15 +38,6 @@
 #define SM_STAGE_PENDING "AWSPENDING"
 #define SM_STAGE_PREVIOUS "AWSPREVIOUS"
 
-struct sm_config {
-	const char *region;     /* the store's region (a must) */
-	const char *ca_bundle;  /* NULL: $AWS_CA_BUNDLE, else the system's */
-	const char *access_key_id;
-	const struct secret *secret_key;
-	const struct secret *session_token; /* NULL or empty: none */
-	long connect_timeout_ms; /* 0: http's default */
-	long timeout_ms;         /* 0: http's default */
-};
 
 struct sm_client {
 	struct aws_client aws;
@@ -68,7 +59,7 @@ struct sm_secret_info {
 };
 
 MUST_USE sesctl_err sm_client_init(struct sm_client *c, struct ctx *ctx,
-				   const struct sm_config *cfg);
+				   const struct aws_regional_config *cfg);
 void sm_client_release(struct sm_client *c);
 
 /* A fresh ClientRequestToken (a random UUID, as the SDKs make), into
