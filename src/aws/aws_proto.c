@@ -155,6 +155,21 @@ out:
 
 /* ---- JSON 1.1: a call ---------------------------------------------- */
 
+bool aws_json_add_tags(cJSON *req, const struct aws_tag *tags, size_t n)
+{
+	cJSON *arr = cJSON_AddArrayToObject(req, "Tags"), *t;
+	size_t i;
+
+	for (i = 0; arr && i < n; i++) {
+		t = cJSON_CreateObject();
+		if (!t || !cJSON_AddItemToArray(arr, t) ||
+		    !cJSON_AddStringToObject(t, "Key", tags[i].key) ||
+		    !cJSON_AddStringToObject(t, "Value", tags[i].value))
+			return false;
+	}
+	return arr != NULL;
+}
+
 sesctl_err aws_json_call(struct aws_client *c, const char *action,
 			 unsigned flags, struct cJSON *req,
 			 struct cJSON **answer, struct iam_error *ie,

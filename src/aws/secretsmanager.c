@@ -257,22 +257,6 @@ static sesctl_err write_version(struct sm_client *c, const char *action,
 	return rc;
 }
 
-/* "Tags": [{"Key": .., "Value": ..}, ...] into `req`. */
-static bool add_tags(cJSON *req, const struct sm_tag *tags, size_t n_tags)
-{
-	cJSON *arr = cJSON_AddArrayToObject(req, "Tags"), *t;
-	size_t i;
-
-	for (i = 0; arr && i < n_tags; i++) {
-		t = cJSON_CreateObject();
-		if (!t || !cJSON_AddItemToArray(arr, t) ||
-		    !cJSON_AddStringToObject(t, "Key", tags[i].key) ||
-		    !cJSON_AddStringToObject(t, "Value", tags[i].value))
-			return false;
-	}
-	return arr != NULL;
-}
-
 static bool add_value(cJSON *req, const struct secret *value)
 {
 	return cJSON_AddStringToObject(req, "SecretString",
@@ -281,7 +265,7 @@ static bool add_value(cJSON *req, const struct secret *value)
 
 sesctl_err sm_create(struct sm_client *c, const char *name,
 		     const struct secret *value, const char *token,
-		     const char *kms_key_id, const struct sm_tag *tags,
+		     const char *kms_key_id, const struct aws_tag *tags,
 		     size_t n_tags, char *arn)
 {
 	cJSON *req = cJSON_CreateObject(), *ans = NULL;
@@ -296,7 +280,7 @@ sesctl_err sm_create(struct sm_client *c, const char *name,
 	      cJSON_AddStringToObject(req, "KmsKeyId", kms_key_id)) &&
 	     cJSON_AddStringToObject(req, "Description",
 				     "SES SMTP settings, kept by sesctl") &&
-	     add_tags(req, tags, n_tags);
+	     aws_json_add_tags(req, tags, n_tags);
 	ENSURE(ok, err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
 	TRY(write_version(c, "CreateSecret", name, req, value, token, &ans));
 	if (arn && ans) {
@@ -405,7 +389,7 @@ out:
 }
 
 sesctl_err sm_tag(struct sm_client *c, const char *id,
-		  const struct sm_tag *tags, size_t n_tags)
+		  const struct aws_tag *tags, size_t n_tags)
 {
 	cJSON *req = cJSON_CreateObject();
 	bool unknown = false;
@@ -413,7 +397,7 @@ sesctl_err sm_tag(struct sm_client *c, const char *id,
 
 	c->outcome_unknown = false;
 	ENSURE(req && cJSON_AddStringToObject(req, "SecretId", id) &&
-		       add_tags(req, tags, n_tags),
+		       aws_json_add_tags(req, tags, n_tags),
 	       err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
 	/* Tagging is idempotent: after an unknown outcome, once more. */
 	rc = sm_send(c, "TagResource", 0, req, NULL, &unknown);

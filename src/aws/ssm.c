@@ -149,21 +149,6 @@ out:
 	return rc;
 }
 
-static bool add_tags(cJSON *req, const struct ssm_tag *tags, size_t n)
-{
-	cJSON *arr = cJSON_AddArrayToObject(req, "Tags"), *t;
-	size_t i;
-
-	for (i = 0; arr && i < n; i++) {
-		t = cJSON_CreateObject();
-		if (!t || !cJSON_AddItemToArray(arr, t) ||
-		    !cJSON_AddStringToObject(t, "Key", tags[i].key) ||
-		    !cJSON_AddStringToObject(t, "Value", tags[i].value))
-			return false;
-	}
-	return arr != NULL;
-}
-
 /* Whether parameter `name` holds `value` now: *same, or an error when it
  * cannot be read (not there: *same false). */
 static sesctl_err holds(struct ssm_client *c, const char *name,
@@ -188,7 +173,7 @@ static sesctl_err holds(struct ssm_client *c, const char *name,
 sesctl_err ssm_put(struct ssm_client *c, const char *name,
 		   const struct secret *value, bool secure,
 		   const char *kms_key_id, bool overwrite,
-		   const struct ssm_tag *tags, size_t n_tags)
+		   const struct aws_tag *tags, size_t n_tags)
 {
 	cJSON *req = cJSON_CreateObject();
 	char why[ERR_MSG_MAX];
@@ -204,7 +189,7 @@ sesctl_err ssm_put(struct ssm_client *c, const char *name,
 	     (!secure || !kms_key_id ||
 	      cJSON_AddStringToObject(req, "KeyId", kms_key_id)) &&
 	     (overwrite ? cJSON_AddTrueToObject(req, "Overwrite") != NULL :
-			  add_tags(req, tags, n_tags));
+			  aws_json_add_tags(req, tags, n_tags));
 	ENSURE(ok, nomem(c));
 	for (sends = 0; sends < 2; sends++) {
 		rc = ssm_send(c, "PutParameter", 0, req, NULL, &unknown);
@@ -270,7 +255,7 @@ out:
 }
 
 sesctl_err ssm_tag(struct ssm_client *c, const char *name,
-		   const struct ssm_tag *tags, size_t n_tags)
+		   const struct aws_tag *tags, size_t n_tags)
 {
 	cJSON *req = cJSON_CreateObject();
 	bool unknown = false;
@@ -280,7 +265,7 @@ sesctl_err ssm_tag(struct ssm_client *c, const char *name,
 		       cJSON_AddStringToObject(req, "ResourceType",
 					       "Parameter") &&
 		       cJSON_AddStringToObject(req, "ResourceId", name) &&
-		       add_tags(req, tags, n_tags),
+		       aws_json_add_tags(req, tags, n_tags),
 	       nomem(c));
 	/* Tagging is idempotent: after an unknown outcome, once more. */
 	rc = ssm_send(c, "AddTagsToResource", 0, req, NULL, &unknown);

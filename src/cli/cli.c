@@ -149,9 +149,13 @@ static const struct opt_def options[] = {
 	  "log in at URL (smtp://HOST:PORT or smtps://HOST:PORT) instead of "
 	  "the region's SES SMTP host",
 	  NULL },
+	{ OPT_SSM_PATH, "ssm-path", "PATH", OPT_ARG,
+	  "deliver the settings to SSM parameters PATH/SMTP_HOST, ... "
+	  "(SMTP_PASS a SecureString)",
+	  NULL },
 	{ OPT_STORE_REGION, "store-region", "REGION", OPT_ARG,
-	  "the region of the --secrets-manager secrets (default: the first "
-	  "--region, or the recorded one)",
+	  "the region of the --secrets-manager secrets and the --ssm-path "
+	  "parameters (default: the first --region, or the recorded one)",
 	  NULL },
 	{ OPT_USER_NAME, "user-name", "USER", OPT_ARG,
 	  "the whole IAM user name, instead of --name", NULL },
@@ -186,7 +190,7 @@ static const enum opt_id enable_opts[] = {
 	OPT_IDENTITY,	     OPT_K8S_NAME,    OPT_K8S_NAMESPACE,
 	OPT_KMS_KEY_ID,	     OPT_NAME,	      OPT_OUTPUT_FILE,
 	OPT_REPAIR,	     OPT_SECRETS_MANAGER, OPT_SMTP_ENDPOINT_URL,
-	OPT_STORE_REGION,    OPT_USER_NAME,   OPT_VERIFY,
+	OPT_SSM_PATH,	     OPT_STORE_REGION, OPT_USER_NAME, OPT_VERIFY,
 	OPT_VERIFY_TIMEOUT,  OPT__COUNT
 };
 static const enum opt_id rotate_opts[] = {
@@ -196,7 +200,7 @@ static const enum opt_id rotate_opts[] = {
 	OPT_FORMAT,	     OPT_K8S_NAME,    OPT_K8S_NAMESPACE,
 	OPT_KEEP_OLD,	     OPT_KMS_KEY_ID,  OPT_MAX_AGE,
 	OPT_NAME,	     OPT_OUTPUT_FILE, OPT_SECRETS_MANAGER,
-	OPT_SMTP_ENDPOINT_URL, OPT_STORE_REGION,
+	OPT_SMTP_ENDPOINT_URL, OPT_SSM_PATH, OPT_STORE_REGION,
 	OPT_USER_NAME,	     OPT_VERIFY,      OPT_VERIFY_TIMEOUT,
 	OPT__COUNT
 };

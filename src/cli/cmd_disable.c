@@ -471,7 +471,8 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 	TRY(gone_is_done(iam_read_result(&lc.iam, &rd[1])));
 	/* The secrets sesctl made for the user, named by its record. */
 	record_read(&u.user, &lc.rec);
-	if (lc.rec.secrets[0] && !opts_has(o, OPT_KEEP_STORES))
+	if ((lc.rec.secrets[0] || lc.rec.ssm[0]) &&
+	    !opts_has(o, OPT_KEEP_STORES))
 		TRY(lc_stores_open(&lc, false, dry));
 	if (dry) {
 		/* Everything there, read at once. */

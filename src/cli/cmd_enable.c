@@ -480,7 +480,7 @@ static sesctl_err dry_run(struct lc *lc)
 	TRY(lc_plan(lc, "# then write the SMTP settings (%s) to %s",
 		    lc->fmt->name,
 		    out ? out :
-		    lc->st.n ? "the secrets below" :
+		    lc_stores_any(lc) ? "the stores below" :
 			       "standard output"));
 	TRY(lc_stores_plan(lc, true));
 	TRY(lc_plan_record(lc, "NEW-KEY", NULL));
@@ -583,7 +583,7 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 			goto out;
 		}
 		TRY(rc);
-	} else if (!out_file && lc.st.n == 0)
+	} else if (!out_file && !lc_stores_any(&lc))
 		TRY(credfile_check_stdout(ctx));
 
 	/* The journal, from before the user is made: a rerun of this
@@ -697,7 +697,7 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 			      "to %s",
 			 key.access_key_id, names,
 			 out_file ? out_file :
-			 lc.st.n ? "the secrets named above" :
+			 lc_stores_any(&lc) ? "the stores named above" :
 				   "standard output");
 	}
 	if (opts_has(o, OPT_VERIFY) && !interrupt_caught()) {

@@ -462,7 +462,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	if (out_file) {
 		TRY(check_file_is_ours(&lc, &keys, out_file, &file));
 		TRY(credfile_check_replace(ctx, out_file));
-	} else if (!dry && lc.st.n == 0) {
+	} else if (!dry && !lc_stores_any(&lc)) {
 		TRY(credfile_check_stdout(ctx));
 	}
 
@@ -525,7 +525,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 			    lc.fmt->name, lc.regions[0],
 			    lc.n_regions > 1 ? " and more" : "",
 			    out_file ? out_file :
-			    lc.st.n ? "the secrets below" :
+			    lc_stores_any(&lc) ? "the stores below" :
 				      "standard output"));
 		TRY(lc_stores_plan(&lc, false));
 		TRY(lc_plan_record(&lc, "NEW-KEY", old_id[0] ? old_id : NULL));

@@ -17,24 +17,75 @@
 
 #define TAG_USER "SesctlUser"
 
-bool lc_stores_wanted(const struct lc *lc)
+/* Whether the options name stores (then they are the run's, not the
+ * recorded ones). */
+static bool stores_given(const struct lc *lc)
 {
-	return opts_has(lc->o, OPT_SECRETS_MANAGER) || lc->rec.secrets[0];
+	return opts_has(lc->o, OPT_SECRETS_MANAGER) ||
+	       opts_has(lc->o, OPT_SSM_PATH);
 }
 
-/* The ids and region: the options', else the record's
- * "REGION id id ...". */
+bool lc_stores_wanted(const struct lc *lc)
+{
+	return stores_given(lc) || lc->rec.secrets[0] || lc->rec.ssm[0];
+}
+
+bool lc_stores_any(const struct lc *lc)
+{
+	return lc->st.n > 0 || lc->st.ssm_path[0];
+}
+
+/* "REGION rest" of a record tag: the region into region[size] (when
+ * region[0] is still ""), *rest after it. */
+static sesctl_err split_tag(struct lc *lc, const char *tag, const char *name,
+			    char *region, size_t size, const char **rest)
+{
+	const char *p = tag + strspn(tag, " ");
+	size_t len = strcspn(p, " ");
+
+	if (len == 0 || len >= size)
+		return err_set(&lc->ctx->err, SESCTL_ERR_INPUT,
+			       "the user's %s tag ('%s') is not one sesctl "
+			       "wrote",
+			       name, tag);
+	if (!region[0]) {
+		memcpy(region, p, len);
+		region[len] = '\0';
+	}
+	*rest = p + len;
+	return SESCTL_OK;
+}
+
+/* An SSM parameter path sesctl may write under: "/a/b", no "//", no "/"
+ * at the end, the characters SSM allows. */
+static bool ssm_path_ok(const char *p)
+{
+	size_t i, n = strlen(p);
+
+	if (n < 2 || n > SSM_NAME_MAX || p[0] != '/' || p[n - 1] == '/' ||
+	    strstr(p, "//"))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') ||
+		      (p[i] >= 'A' && p[i] <= 'Z') ||
+		      (p[i] >= '0' && p[i] <= '9') || strchr("_.-/", p[i])))
+			return false;
+	return true;
+}
+
+/* The stores and their region: the options', else the record's. */
 static sesctl_err stores_ids(struct lc *lc)
 {
 	struct lc_stores *st = &lc->st;
 	const char *region = opts_get(lc->o, OPT_STORE_REGION);
-	const char *p = lc->rec.secrets;
+	const char *p, *path = opts_get(lc->o, OPT_SSM_PATH);
 	unsigned i, n = opts_count(lc->o, OPT_SECRETS_MANAGER);
 	sesctl_err rc = SESCTL_OK;
 	size_t len;
 
 	st->n = 0;
-	if (n > 0) {
+	st->region[0] = st->ssm_path[0] = '\0';
+	if (stores_given(lc)) {
 		ENSURE(n <= LC_STORES_MAX,
 		       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
 			       "at most %d --secrets-manager secrets",
@@ -52,36 +103,50 @@ static sesctl_err stores_ids(struct lc *lc)
 			snprintf(st->s[st->n++].id, sizeof(st->s[0].id), "%s",
 				 id);
 		}
+		if (path) {
+			ENSURE(ssm_path_ok(path),
+			       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+				       "--ssm-path '%s' is not a parameter path "
+				       "like /app/smtp (a leading '/', then "
+				       "a-z A-Z 0-9 _ . - and '/' between "
+				       "levels, none at the end)",
+				       path));
+			snprintf(st->ssm_path, sizeof(st->ssm_path), "%s",
+				 path);
+		}
 		if (!region)
 			region = lc->n_regions ? lc->regions[0] : NULL;
+		if (region)
+			snprintf(st->region, sizeof(st->region), "%s", region);
 	} else {
-		/* The record: its region first. */
-		p += strspn(p, " ");
-		len = strcspn(p, " ");
-		ENSURE(len > 0 && len <= REGION_NAME_MAX,
-		       err_set(&lc->ctx->err, SESCTL_ERR_INPUT,
-			       "the user's %s tag ('%s') is not one sesctl "
-			       "wrote",
-			       RECORD_TAG_SECRETS, lc->rec.secrets));
-		if (!region) {
-			memcpy(st->region, p, len);
-			st->region[len] = '\0';
-			region = st->region;
+		/* The record's; an explicit --store-region wins. */
+		if (region)
+			snprintf(st->region, sizeof(st->region), "%s", region);
+		if (lc->rec.secrets[0]) {
+			TRY(split_tag(lc, lc->rec.secrets, RECORD_TAG_SECRETS,
+				      st->region, sizeof(st->region), &p));
+			for (; *p && st->n < LC_STORES_MAX; p += len) {
+				p += strspn(p, " ");
+				len = strcspn(p, " ");
+				if (len == 0 || len > SM_NAME_MAX)
+					break;
+				memcpy(st->s[st->n].id, p, len);
+				st->s[st->n++].id[len] = '\0';
+			}
 		}
-		for (p += len; *p && st->n < LC_STORES_MAX; p += len) {
+		if (lc->rec.ssm[0]) {
+			TRY(split_tag(lc, lc->rec.ssm, RECORD_TAG_SSM,
+				      st->region, sizeof(st->region), &p));
 			p += strspn(p, " ");
-			len = strcspn(p, " ");
-			if (len == 0 || len > SM_NAME_MAX)
-				break;
-			memcpy(st->s[st->n].id, p, len);
-			st->s[st->n++].id[len] = '\0';
+			if (ssm_path_ok(p))
+				snprintf(st->ssm_path, sizeof(st->ssm_path),
+					 "%s", p);
 		}
 	}
-	ENSURE(region, err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
-			       "which region are the secrets in? give "
-			       "--store-region or --region"));
-	if (region != st->region)
-		snprintf(st->region, sizeof(st->region), "%s", region);
+	ENSURE(st->region[0],
+	       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+		       "which region are the secret stores in? give "
+		       "--store-region or --region"));
 	ENSURE(region_is_well_formed(st->region),
 	       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
 		       "--store-region '%s' is not a region name (like "
@@ -97,11 +162,63 @@ static bool ours(const struct lc *lc, const struct lc_store *s)
 	return s->info.tagged_managed && strcmp(s->info.user, lc->user) == 0;
 }
 
+/* Whether `name` (a full parameter name) is one of sesctl's: its last
+ * level starts with SMTP_. */
+static bool smtp_param(const char *name)
+{
+	const char *base = strrchr(name, '/');
+
+	return base && strncmp(base + 1, "SMTP_", 5) == 0;
+}
+
+/* SSM: the client, and what is under the path now.  Parameters there
+ * that the record does not name and that sesctl did not tag for this
+ * user are refused unless --adopt. */
+static sesctl_err ssm_open(struct lc *lc, const struct aws_regional_config *cfg,
+			   bool adopt, bool dry)
+{
+	struct lc_stores *st = &lc->st;
+	char recorded[RECORD_STORES_MAX + 1];
+	const char *first = NULL;
+	bool ours = false;
+	sesctl_err rc = SESCTL_OK;
+	size_t i;
+
+	TRY(ssm_client_init(&st->ssm, lc->ctx, cfg));
+	st->ssm_open = true;
+	TRY(ssm_list(&st->ssm, st->ssm_path, &st->before));
+	for (i = 0; i < st->before.count && !first; i++)
+		if (smtp_param(st->before.items[i].name))
+			first = st->before.items[i].name;
+	if (!first)
+		goto out;
+	lc_stores_ssm_tag(lc, recorded, sizeof(recorded));
+	ours = lc->rec.ssm[0] && strcmp(lc->rec.ssm, recorded) == 0;
+	if (!ours)
+		TRY(ssm_has_tag(&st->ssm, first, TAG_USER, lc->user, &ours));
+	if (ours)
+		goto out;
+	ENSURE(adopt,
+	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+		       "SSM parameter '%s' exists and was not written by "
+		       "sesctl for IAM user '%s' (tag %s=%s); pass --adopt to "
+		       "let sesctl write the settings under '%s'",
+		       first, lc->user, TAG_USER, lc->user, st->ssm_path));
+	st->ssm_adopt = true;
+	if (dry)
+		TRY(lc_plan(lc, "AddTagsToResource ResourceId=%s/SMTP_* "
+				"Tags=%s=%s,%s=%s",
+			    st->ssm_path, LC_TAG_MANAGED_BY,
+			    LC_TAG_MANAGED_VALUE, TAG_USER, lc->user));
+out:
+	return rc;
+}
+
 sesctl_err lc_stores_open(struct lc *lc, bool adopt, bool dry)
 {
 	struct lc_stores *st = &lc->st;
 	struct aws_regional_config cfg;
-	struct sm_tag tags[2] = { { LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE },
+	struct aws_tag tags[2] = { { LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE },
 				  { TAG_USER, lc->user } };
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
@@ -111,12 +228,22 @@ sesctl_err lc_stores_open(struct lc *lc, bool adopt, bool dry)
 		return SESCTL_OK;
 	TRY(stores_ids(lc));
 	TRY(lc_stores_tag(lc, tag, sizeof(tag)));
+	ENSURE(strlen(st->region) + 1 + strlen(st->ssm_path) <=
+		       RECORD_STORES_MAX,
+	       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+		       "--ssm-path is too long to record in the user's %s tag "
+		       "(%d characters at most with the region)",
+		       RECORD_TAG_SSM, RECORD_STORES_MAX));
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.region = st->region;
 	cfg.ca_bundle = opts_get(lc->o, OPT_CA_BUNDLE);
 	cfg.access_key_id = lc->cr.access_key_id;
 	cfg.secret_key = &lc->cr.secret_key;
 	cfg.session_token = &lc->cr.session_token;
+	if (st->ssm_path[0])
+		TRY(ssm_open(lc, &cfg, adopt, dry));
+	if (st->n == 0)
+		goto out;
 	TRY(sm_client_init(&st->sm, lc->ctx, &cfg));
 	st->open = true;
 	for (i = 0; i < st->n; i++) {
@@ -163,21 +290,92 @@ void lc_stores_close(struct lc *lc)
 	if (lc->st.open)
 		sm_client_release(&lc->st.sm);
 	lc->st.open = false;
+	if (lc->st.ssm_open)
+		ssm_client_release(&lc->st.ssm);
+	lc->st.ssm_open = false;
+	ssm_param_list_release(&lc->st.before);
+}
+
+/* The parameter `name` had before this run, or NULL. */
+static const struct ssm_param *before_of(const struct lc *lc,
+					 const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < lc->st.before.count; i++)
+		if (strcmp(lc->st.before.items[i].name, name) == 0)
+			return &lc->st.before.items[i];
+	return NULL;
+}
+
+/* Each key of the store value `value` as PATH/KEY: SMTP_PASS* as
+ * SecureStrings, the rest as Strings; the user before the password. */
+static sesctl_err ssm_write(struct lc *lc, const struct secret *value)
+{
+	struct lc_stores *st = &lc->st;
+	struct aws_tag tags[2] = { { LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE },
+				   { TAG_USER, lc->user } };
+	struct secret v = SECRET_INIT;
+	cJSON *doc = cJSON_ParseWithLength((const char *)value->p, value->len);
+	const cJSON *m;
+	sesctl_err rc = SESCTL_OK;
+
+	ENSURE(cJSON_IsObject(doc),
+	       err_set(&lc->ctx->err, SESCTL_ERR_FAIL, "out of memory"));
+	cJSON_ArrayForEach(m, doc)
+	{
+		char *name;
+		bool existed;
+
+		ENSURE(st->n_written < LC_PARAMS_MAX && cJSON_IsString(m),
+		       err_set(&lc->ctx->err, SESCTL_ERR_FAIL,
+			       "too many SSM parameters"));
+		name = st->written[st->n_written];
+		snprintf(name, sizeof(st->written[0]), "%s/%s", st->ssm_path,
+			 m->string);
+		existed = before_of(lc, name) != NULL;
+		rc = secret_set(&v, m->valuestring, strlen(m->valuestring));
+		ENSURE(rc == SESCTL_OK,
+		       err_set(&lc->ctx->err, rc, "out of memory"));
+		rc = ssm_put(&st->ssm, name, &v,
+			     strncmp(m->string, "SMTP_PASS", 9) == 0,
+			     opts_get(lc->o, OPT_KMS_KEY_ID), existed, tags,
+			     2);
+		/* Written, or perhaps written: undo takes it back. */
+		if (rc == SESCTL_OK || st->ssm.outcome_unknown) {
+			st->written_new[st->n_written] = !existed;
+			st->n_written++;
+		}
+		ENSURE(rc == SESCTL_OK,
+		       err_set(&lc->ctx->err, rc,
+			       "could not write SSM parameter '%s': %s", name,
+			       lc->ctx->err.msg));
+		if (existed && st->ssm_adopt)
+			TRY(ssm_tag(&st->ssm, name, tags, 2));
+	}
+	ctx_info(lc->ctx, "settings written to the SSM parameters under '%s'",
+		 st->ssm_path);
+out:
+	secret_free(&v);
+	cJSON_Delete(doc);
+	return rc;
 }
 
 sesctl_err lc_stores_write(struct lc *lc, const char *key_id,
 			   const struct secret *secret_key, bool now)
 {
 	struct lc_stores *st = &lc->st;
-	struct sm_tag tags[2] = { { LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE },
+	struct aws_tag tags[2] = { { LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE },
 				  { TAG_USER, lc->user } };
 	struct secret value = SECRET_INIT;
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 
-	if (st->n == 0)
+	if (!lc_stores_any(lc))
 		return SESCTL_OK;
 	TRY(lc_render_store(lc, key_id, secret_key, &value));
+	if (st->ssm_path[0])
+		TRY(ssm_write(lc, &value));
 	for (i = 0; i < st->n; i++) {
 		struct lc_store *s = &st->s[i];
 
@@ -215,6 +413,12 @@ sesctl_err lc_stores_plan(struct lc *lc, bool now)
 	const char *kms = opts_get(lc->o, OPT_KMS_KEY_ID);
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
+
+	if (st->ssm_path[0])
+		TRY(lc_plan(lc, "PutParameter Name=%s/SMTP_* Type=String ("
+				"SMTP_PASS: SecureString%s%s)%s",
+			    st->ssm_path, kms ? " KeyId=" : "", kms ? kms : "",
+			    st->before.count ? " Overwrite=true" : ""));
 
 	for (i = 0; i < st->n; i++) {
 		struct lc_store *s = &st->s[i];
@@ -302,6 +506,22 @@ void lc_stores_undo(struct lc *lc)
 				 s->id, lc->ctx->err.msg);
 		s->created = s->written = false;
 	}
+	/* The parameters get their old values back; new ones go. */
+	while (st->n_written > 0) {
+		const char *name = st->written[--st->n_written];
+		const struct ssm_param *old = before_of(lc, name);
+		sesctl_err rc;
+
+		if (old)
+			rc = ssm_put(&st->ssm, name, &old->value, old->secure,
+				     NULL, true, NULL, 0);
+		else
+			rc = ssm_delete(&st->ssm, name);
+		if (rc != SESCTL_OK)
+			ctx_warn(lc->ctx, "SSM parameter '%s' keeps the "
+					  "undelivered settings: %s",
+				 name, lc->ctx->err.msg);
+	}
 	lc->ctx->err = saved;
 }
 
@@ -333,8 +553,26 @@ sesctl_err lc_stores_release_key(struct lc *lc, const char *key_id)
 {
 	struct lc_stores *st = &lc->st;
 	char cur[RECORD_KEY_MAX + 1], pend[RECORD_KEY_MAX + 1];
+	char name[SSM_NAME_MAX + 64];
+	struct secret v = SECRET_INIT;
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
+
+	if (st->ssm_open && st->n_written == 0) {
+		/* SSM has no staging: the user parameter says which key
+		 * apps read. */
+		snprintf(name, sizeof(name), "%s/SMTP_USER", st->ssm_path);
+		rc = ssm_get(&st->ssm, name, &v);
+		if (rc == SESCTL_ERR_NOT_FOUND)
+			rc = SESCTL_OK;
+		TRY(rc);
+		ENSURE(!v.p || strcmp(secret_str(&v), key_id) != 0,
+		       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+			       "SSM parameter '%s' still hands out access key "
+			       "%s, so it stays; run '%s' to write the new "
+			       "settings there",
+			       name, key_id, lc_cmd(lc, "rotate")));
+	}
 
 	for (i = 0; st->open && i < st->n; i++) {
 		struct lc_store *s = &st->s[i];
@@ -364,6 +602,7 @@ sesctl_err lc_stores_release_key(struct lc *lc, const char *key_id)
 			 s->id, lc->rec.current);
 	}
 out:
+	secret_free(&v);
 	return rc;
 }
 
@@ -372,6 +611,26 @@ sesctl_err lc_stores_delete(struct lc *lc, bool dry)
 	struct lc_stores *st = &lc->st;
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
+
+	/* The parameters the record names: sesctl's SMTP_* under the path. */
+	for (i = 0; st->ssm_open && i < st->before.count; i++) {
+		const char *name = st->before.items[i].name;
+
+		if (!smtp_param(name))
+			continue;
+		if (dry) {
+			TRY(lc_plan(lc, "DeleteParameter Name=%s", name));
+			continue;
+		}
+		rc = ssm_delete(&st->ssm, name);
+		ENSURE(rc == SESCTL_OK,
+		       err_set(&lc->ctx->err, rc,
+			       "could not delete SSM parameter '%s': %s", name,
+			       lc->ctx->err.msg));
+	}
+	if (st->ssm_open && st->before.count && !dry)
+		ctx_info(lc->ctx, "deleted the SSM parameters under '%s'",
+			 st->ssm_path);
 
 	for (i = 0; st->open && i < st->n; i++) {
 		struct lc_store *s = &st->s[i];
@@ -399,6 +658,13 @@ sesctl_err lc_stores_delete(struct lc *lc, bool dry)
 	}
 out:
 	return rc;
+}
+
+void lc_stores_ssm_tag(const struct lc *lc, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (lc->st.ssm_path[0])
+		snprintf(buf, size, "%s %s", lc->st.region, lc->st.ssm_path);
 }
 
 sesctl_err lc_stores_tag(const struct lc *lc, char *buf, size_t size)

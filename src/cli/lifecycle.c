@@ -461,7 +461,7 @@ sesctl_err lc_write(struct lc *lc, const struct secret *content, bool replace)
 	const char *path = opts_get(lc->o, OPT_OUTPUT_FILE);
 
 	/* Settings delivered to secret stores are not also printed. */
-	if (!path && lc->st.n > 0)
+	if (!path && lc_stores_any(lc))
 		return SESCTL_OK;
 	if (!path)
 		return credfile_write_stdout(lc->ctx, content);
@@ -853,9 +853,10 @@ out:
 /* The tags of the delivery record (record_tags) with lc's regions and
  * format, or the recorded ones when this run delivers nothing. */
 static size_t record_tags_of(const struct lc *lc, const char *current,
-			     const char *kept, struct iam_tag_in tags[5],
+			     const char *kept, struct iam_tag_in tags[6],
 			     char regions[LC_RECORD_REGIONS_MAX],
-			     char secrets[RECORD_STORES_MAX + 1])
+			     char secrets[RECORD_STORES_MAX + 1],
+			     char ssm[RECORD_STORES_MAX + 1])
 {
 	const char *rec_regions[RECORD_REGIONS_MAX];
 	const char *const *rg = lc->regions;
@@ -882,16 +883,22 @@ static size_t record_tags_of(const struct lc *lc, const char *current,
 	if (secrets[0])
 		tags[n_rg++] = (struct iam_tag_in){ RECORD_TAG_SECRETS,
 						    secrets };
+	lc_stores_ssm_tag(lc, ssm, RECORD_STORES_MAX + 1);
+	if (!ssm[0])
+		snprintf(ssm, RECORD_STORES_MAX + 1, "%s", lc->rec.ssm);
+	if (ssm[0])
+		tags[n_rg++] = (struct iam_tag_in){ RECORD_TAG_SSM, ssm };
 	return n_rg;
 }
 
 sesctl_err lc_plan_record(struct lc *lc, const char *current,
 			  const char *kept)
 {
-	struct iam_tag_in tags[5];
+	struct iam_tag_in tags[6];
 	char regions[LC_RECORD_REGIONS_MAX], text[LC_TAGS_TEXT_MAX];
-	char secrets[RECORD_STORES_MAX + 1];
-	size_t n = record_tags_of(lc, current, kept, tags, regions, secrets);
+	char secrets[RECORD_STORES_MAX + 1], ssm[RECORD_STORES_MAX + 1];
+	size_t n = record_tags_of(lc, current, kept, tags, regions, secrets,
+				  ssm);
 	sesctl_err rc;
 
 	TRY(lc_plan(lc, "# then record the delivery on the user"));
@@ -903,10 +910,11 @@ out:
 
 sesctl_err lc_record(struct lc *lc, const char *current, const char *kept)
 {
-	struct iam_tag_in tags[5];
+	struct iam_tag_in tags[6];
 	char regions[LC_RECORD_REGIONS_MAX];
-	char secrets[RECORD_STORES_MAX + 1];
-	size_t n = record_tags_of(lc, current, kept, tags, regions, secrets);
+	char secrets[RECORD_STORES_MAX + 1], ssm[RECORD_STORES_MAX + 1];
+	size_t n = record_tags_of(lc, current, kept, tags, regions, secrets,
+				  ssm);
 	sesctl_err rc;
 
 	rc = iam_tag_user(&lc->iam, lc->user, tags, n);

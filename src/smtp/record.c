@@ -28,6 +28,7 @@ void record_read(const struct iam_user *u, struct record *r)
 		       tag_of(u, RECORD_TAG_FORMAT));
 	(void)str_copy(r->secrets, sizeof(r->secrets),
 		       tag_of(u, RECORD_TAG_SECRETS));
+	(void)str_copy(r->ssm, sizeof(r->ssm), tag_of(u, RECORD_TAG_SSM));
 	if (!regions)
 		return;
 	r->present = true;

@@ -194,3 +194,25 @@ class StandinTestCase(SesctlTestCase):
                     u["inline_policies"].append(
                         {"name": name, "document": json.dumps(doc)})
         self.iam.load_state(st)
+
+
+class StoresTestCase(StandinTestCase):
+    """StandinTestCase with Secrets Manager and SSM pointed at the
+    stand-in too, for the tests of --secrets-manager and --ssm-path."""
+
+    user = "sesctl-smtp"
+
+    def setUp(self):
+        super().setUp()
+        self.env = dict(self.env,
+                        **self.iam.env(region=self.region, stores=True))
+
+    def key_ids(self):
+        u = self.iam.user(self.user)
+        return sorted(k["access_key_id"] for k in u["access_keys"]) if u \
+            else []
+
+    def sesctl(self, *args, code=0):
+        p = self.call(*args)
+        self.assertExit(p, code)
+        return p

@@ -18,27 +18,17 @@ import shlex
 import subprocess
 import unittest
 
-from sesctl_test import StandinTestCase, smtp_password
+from sesctl_test import StoresTestCase, smtp_password
 
 USER = "sesctl-smtp"
 SECRET = "app/smtp"
 REGION = "eu-west-1"
 
 
-class SecretsManager(StandinTestCase):
+class SecretsManager(StoresTestCase):
     region = REGION
 
-    def setUp(self):
-        super().setUp()
-        self.env = dict(self.env,
-                        **self.iam.env(region=REGION, stores=True))
-
     # ---- reading the stand-in ---------------------------------------------
-
-    def key_ids(self):
-        u = self.iam.user(USER)
-        return sorted(k["access_key_id"] for k in u["access_keys"]) if u \
-            else []
 
     def secret_key(self, akid):
         return self.iam.access_key(akid)["secret_access_key"]
@@ -86,11 +76,6 @@ class SecretsManager(StandinTestCase):
         yet: the endpoint goes on the command line)."""
         return ["/usr/bin/aws", "--endpoint-url", self.iam.url,
                 "--output", "json"] + list(args)
-
-    def sesctl(self, *args, code=0):
-        p = self.call(*args)
-        self.assertExit(p, code)
-        return p
 
     # ---- the happy paths --------------------------------------------------
 

@@ -217,6 +217,17 @@ MUST_USE sesctl_err aws_query_body(const char *action, const char *version,
 
 struct cJSON;
 
+/* A tag to set on an AWS resource (borrowed strings). */
+struct aws_tag {
+	const char *key;
+	const char *value;
+};
+
+/* "Tags": [{"Key": .., "Value": ..}, ...] into the JSON 1.1 request
+ * `req`; false when out of memory. */
+bool aws_json_add_tags(struct cJSON *req, const struct aws_tag *tags,
+		       size_t n);
+
 /* One JSON 1.1 call: `req` printed (into a wiped buffer) and sent with
  * aws_call; a 2xx answer parsed into *answer (NULL: not wanted; the
  * caller cJSON_Delete()s it).  A change answered 2xx with a body that is

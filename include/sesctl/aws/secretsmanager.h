@@ -70,19 +70,13 @@ MUST_USE sesctl_err sm_token(struct ctx *ctx, char out[37]);
 MUST_USE sesctl_err sm_describe(struct sm_client *c, const char *id,
 				struct sm_secret_info *out);
 
-/* A tag to set (borrowed strings). */
-struct sm_tag {
-	const char *key;
-	const char *value;
-};
-
 /* CreateSecret `name` with `value` as its first version (VersionId
  * `token`, staged AWSCURRENT), encrypted with `kms_key_id` (NULL: the
  * account's aws/secretsmanager key), tagged with `tags`.  The new ARN
  * into arn[SM_ARN_MAX + 1] (may be NULL). */
 MUST_USE sesctl_err sm_create(struct sm_client *c, const char *name,
 			      const struct secret *value, const char *token,
-			      const char *kms_key_id, const struct sm_tag *tags,
+			      const char *kms_key_id, const struct aws_tag *tags,
 			      size_t n_tags, char *arn);
 
 /* PutSecretValue: a new version `token` of secret `id` holding `value`,
@@ -109,7 +103,7 @@ MUST_USE sesctl_err sm_move_stage(struct sm_client *c, const char *id,
 
 /* TagResource: set `tags` on secret `id` (idempotent). */
 MUST_USE sesctl_err sm_tag(struct sm_client *c, const char *id,
-			   const struct sm_tag *tags, size_t n_tags);
+			   const struct aws_tag *tags, size_t n_tags);
 
 /* DeleteSecret without a recovery window (the settings it holds are of a
  * deleted key).  A secret that is already gone counts as deleted. */

@@ -23,19 +23,13 @@
 #include "sesctl/base/secret.h"
 
 #define SSM_NAME_MAX 1011 /* a parameter name's limit, less "/SMTP_..." */
-#define SSM_PARAMS_MAX 64 /* what ssm_list reads under one path */
+#define SSM_PARAMS_MAX 32 /* what ssm_list reads under one path */
 
 struct ssm_client {
 	struct aws_client aws;
 	struct ctx *ctx;
 	bool outcome_unknown;        /* the last change's */
 	struct iam_error last_error; /* the last failed call's (code "") */
-};
-
-/* A tag to set (borrowed strings). */
-struct ssm_tag {
-	const char *key;
-	const char *value;
 };
 
 /* One parameter read by ssm_list: its full name and value (decrypted). */
@@ -71,7 +65,7 @@ MUST_USE sesctl_err ssm_get(struct ssm_client *c, const char *name,
 MUST_USE sesctl_err ssm_put(struct ssm_client *c, const char *name,
 			    const struct secret *value, bool secure,
 			    const char *kms_key_id, bool overwrite,
-			    const struct ssm_tag *tags, size_t n_tags);
+			    const struct aws_tag *tags, size_t n_tags);
 
 /* ListTagsForResource of parameter `name`: whether it carries
  * key=value. */
@@ -81,7 +75,7 @@ MUST_USE sesctl_err ssm_has_tag(struct ssm_client *c, const char *name,
 
 /* AddTagsToResource (idempotent). */
 MUST_USE sesctl_err ssm_tag(struct ssm_client *c, const char *name,
-			    const struct ssm_tag *tags, size_t n_tags);
+			    const struct aws_tag *tags, size_t n_tags);
 
 /* DeleteParameter; one that is gone already counts as deleted. */
 MUST_USE sesctl_err ssm_delete(struct ssm_client *c, const char *name);

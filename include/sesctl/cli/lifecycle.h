@@ -14,6 +14,7 @@
 #include "sesctl/smtp/record.h"
 #include "sesctl/aws/region.h"
 #include "sesctl/aws/secretsmanager.h"
+#include "sesctl/aws/ssm.h"
 #include "sesctl/base/runlock.h"
 
 #define LC_PATH "/sesctl/"
@@ -40,13 +41,25 @@ struct lc_store {
 	char token[SM_VERSION_MAX + 1]; /* the version it wrote */
 };
 
-/* The secret stores of a run: --secrets-manager (or the recorded ones). */
+#define LC_PARAMS_MAX 24 /* SSM parameters one delivery writes */
+
+/* The secret stores of a run: --secrets-manager and --ssm-path, or the
+ * recorded ones. */
 struct lc_stores {
 	struct sm_client sm;
 	bool open;
 	char region[REGION_NAME_MAX + 1];
 	struct lc_store s[LC_STORES_MAX];
 	size_t n;
+	/* SSM: PATH/SMTP_HOST ... */
+	struct ssm_client ssm;
+	bool ssm_open;
+	bool ssm_adopt;          /* tag what exists (--adopt) */
+	char ssm_path[SSM_NAME_MAX + 1]; /* "" when none */
+	struct ssm_param_list before; /* what was under it, read at open */
+	char written[LC_PARAMS_MAX][SSM_NAME_MAX + 64]; /* by this run */
+	bool written_new[LC_PARAMS_MAX]; /* ... and made by it */
+	size_t n_written;
 };
 
 /* One lifecycle command's working state. */
@@ -167,7 +180,7 @@ MUST_USE sesctl_err lc_render_store(struct lc *lc, const char *key_id,
  * did not make for this user (tags ManagedBy=sesctl, SesctlUser) is
  * refused unless --adopt. */
 
-/* Whether this run delivers to secret stores. */
+/* Whether this run delivers to secret stores (Secrets Manager, SSM). */
 bool lc_stores_wanted(const struct lc *lc);
 MUST_USE sesctl_err lc_stores_open(struct lc *lc, bool adopt, bool dry);
 MUST_USE sesctl_err lc_stores_write(struct lc *lc, const char *key_id,
@@ -189,6 +202,10 @@ MUST_USE sesctl_err lc_stores_delete(struct lc *lc, bool dry);
 /* The SesctlSecretsManager record tag's value into buf ("" if none). */
 MUST_USE sesctl_err lc_stores_tag(const struct lc *lc, char *buf,
 				  size_t size);
+/* The SesctlSsmPath record tag's value into buf ("" if none). */
+void lc_stores_ssm_tag(const struct lc *lc, char *buf, size_t size);
+/* Whether the run delivers somewhere a secret store (no stdout then). */
+bool lc_stores_any(const struct lc *lc);
 void lc_stores_close(struct lc *lc);
 
 /* Write rendered settings where the user asked: --output-file (created,

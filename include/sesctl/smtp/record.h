@@ -14,6 +14,8 @@
  *   SesctlSecretsManager  the Secrets Manager secrets delivered to, after
  *                     their region: "eu-west-1 app/smtp other/smtp"
  *                     (only when there are some)
+ *   SesctlSsmPath     the SSM parameter path delivered to, after its
+ *                     region: "eu-west-1 /app/smtp" (only when there is one)
  *
  * Two fixed tags rather than one tag per key (the IAM console's
  * "description" convention) because IAM allows two keys per user: two
@@ -49,6 +51,7 @@
 #define RECORD_TAG_REGIONS "SesctlRegions"
 #define RECORD_TAG_FORMAT "SesctlFormat"
 #define RECORD_TAG_SECRETS "SesctlSecretsManager"
+#define RECORD_TAG_SSM "SesctlSsmPath"
 #define RECORD_STORES_MAX 256 /* an IAM tag value's limit */
 /* How long an unrecorded key counts as "in flight": a run records its key
  * seconds after CreateAccessKey answers; the margin covers slow networks,
@@ -66,6 +69,7 @@ struct record {
 	size_t n_regions;
 	char format[RECORD_FORMAT_MAX + 1]; /* "" when none */
 	char secrets[RECORD_STORES_MAX + 1]; /* SesctlSecretsManager, "" */
+	char ssm[RECORD_STORES_MAX + 1];     /* SesctlSsmPath, "" */
 };
 
 enum key_role {
