@@ -116,6 +116,11 @@ class Stores(StandinTestCase):
             self.assertIn(k, held, "access key %s is held by no secret "
                           "version and no file: nobody holds its secret" % k)
 
+    def fails(self, *args):
+        p = self.call(*args)
+        self.assertNotEqual(p.returncode, 0, p.stderr.decode())
+        return p
+
     def sesctl(self, *args, code=0):
         p = self.call(*args)
         self.assertExit(p, code)
@@ -170,7 +175,7 @@ class Stores(StandinTestCase):
         [old] = self.key_ids()
         self.iam.add_fault("error", "UpdateSecretVersionStage", status=400,
                            code="AccessDeniedException", message="no")
-        self.sesctl("smtp", "rotate", code=3)
+        self.fails("smtp", "rotate")
         self.assertEqual(self.current_user(A), old)
         self.call("smtp", "rotate", "--finish", "--secrets-manager", B)
         self.assert_serves(A)
@@ -182,13 +187,119 @@ class Stores(StandinTestCase):
         [old] = self.key_ids()
         self.iam.add_fault("error", "UpdateSecretVersionStage", status=400,
                            code="AccessDeniedException", message="no")
-        p = self.sesctl("smtp", "rotate", code=3)
+        p = self.fails("smtp", "rotate")
         self.assertEqual(self.assert_serves(A), old)
         self.sesctl(*self.advice(p))
         [new] = self.key_ids()
         self.assertNotEqual(new, old)
         self.assertEqual(self.assert_serves(A), new)
         self.assertIsNone(self.staged("AWSPENDING"))
+
+
+    # ---- enable: a failed run takes everything back --------------------------
+
+    APP_VALUE = json.dumps({"SMTP_USER": "AKIAHANDMADE0000000", "SMTP_PASS":
+                            "the app's working password"})
+
+    def test_enable_adopt_record_fails_restores_secret(self):
+        # BUG: enable --adopt of an existing secret writes the new key's
+        # settings as AWSCURRENT at once (lc_stores_write now=true); when
+        # the record (TagUser) then fails, enable deletes the new key but
+        # lc_stores_undo only undoes secrets it created or left
+        # AWSPENDING: the adopted secret keeps handing out the deleted
+        # key, and the app's working value is pushed to AWSPREVIOUS.
+        self.foreign_secret(A, self.APP_VALUE)
+        self.iam.add_fault("error", "TagUser", status=403,
+                           code="AccessDenied", message="no tagging",
+                           times=5)
+        self.fails("smtp", "enable", "--secrets-manager", A, "--adopt")
+        self.assertEqual(self.key_ids(), [])
+        self.assertEqual(self.staged("AWSCURRENT"),
+                         json.loads(self.APP_VALUE),
+                         "the failed enable left its (deleted) key in the "
+                         "adopted secret's AWSCURRENT")
+
+    def test_enable_second_secret_fails_restores_first(self):
+        # BUG: the same with two secrets, the first existing (adopted) and
+        # the second failing to be created: the first keeps handing out
+        # the key enable deleted.
+        self.foreign_secret(A, self.APP_VALUE)
+        self.iam.add_fault("error", "CreateSecret", status=400,
+                           code="AccessDeniedException", message="no")
+        self.call("smtp", "enable", "--secrets-manager", A,
+                  "--secrets-manager", B, "--adopt")
+        self.assertEqual(self.key_ids(), [])
+        self.assertIsNone(self.secret(B))
+        self.assertEqual(self.staged("AWSCURRENT"),
+                         json.loads(self.APP_VALUE))
+
+    def test_enable_second_secret_fails_deletes_first_created(self):
+        # holds: two new secrets, the second refused: the first (created
+        # by this run) is deleted again with the key.
+        self.iam.add_fault("error", "CreateSecret", nth=2, status=400,
+                           code="AccessDeniedException", message="no")
+        self.call("smtp", "enable", "--secrets-manager", A,
+                  "--secrets-manager", B)
+        self.assertEqual(self.key_ids(), [])
+        self.assertIsNone(self.secret(A))
+        self.assertIsNone(self.secret(B))
+
+    def test_enable_foreign_secret_refused_before_iam(self):
+        # holds: a secret another sesctl user owns is refused, IAM intact.
+        self.foreign_secret(A, self.APP_VALUE)
+        self.aws("secretsmanager", "tag-resource", "--secret-id", A,
+                 "--tags", "Key=ManagedBy,Value=sesctl",
+                 "Key=SesctlUser,Value=someone-else")
+        self.fails("smtp", "enable", "--secrets-manager", A)
+        self.assertIsNone(self.iam.user(USER))
+        self.assertEqual(self.staged("AWSCURRENT"),
+                         json.loads(self.APP_VALUE))
+
+    def test_rotate_foreign_secret_refused_before_iam(self):
+        # holds: rotate to a foreign secret: refused, nothing changed.
+        self.sesctl("smtp", "enable", "--secrets-manager", A)
+        [old] = self.key_ids()
+        self.foreign_secret(B, self.APP_VALUE)
+        before = self.tags()
+        self.fails("smtp", "rotate", "--secrets-manager", B)
+        self.assertEqual(self.key_ids(), [old])
+        self.assertEqual(self.tags(), before)
+        self.assertEqual(self.staged("AWSCURRENT", B),
+                         json.loads(self.APP_VALUE))
+        self.assertEqual(self.assert_serves(A), old)
+
+    # ---- rotate: a failed run keeps the old key -----------------------------
+
+    def test_rotate_second_secret_fails_keeps_old(self):
+        # holds: two recorded secrets; B's PutSecretValue refused: the old
+        # key stays, both hand it out, A's AWSPENDING is taken back.
+        self.sesctl("smtp", "enable", "--secrets-manager", A,
+                    "--secrets-manager", B)
+        [old] = self.key_ids()
+        self.iam.add_fault("error", "PutSecretValue", nth=2, status=400,
+                           code="AccessDeniedException", message="no")
+        self.fails("smtp", "rotate")
+        self.assertEqual(self.key_ids(), [old])
+        self.assertEqual(self.assert_serves(A), old)
+        self.assertEqual(self.assert_serves(B), old)
+        self.assertIsNone(self.staged("AWSPENDING", A))
+        self.assert_all_held([A, B])
+
+    def test_rotate_force_after_failed_switch(self):
+        # BUG: after a switch that failed (A: AWSCURRENT old, AWSPENDING
+        # the recorded new key), 'rotate --force' retires the kept old key
+        # in make_room; lc_stores_release_key switches A then, but leaves
+        # s->info (its AWSCURRENT version) stale, so this run's own switch
+        # sends RemoveFromVersionId of the old version and is refused:
+        # rotate --force always fails there.
+        self.sesctl("smtp", "enable", "--secrets-manager", A)
+        self.iam.add_fault("error", "UpdateSecretVersionStage", status=400,
+                           code="AccessDeniedException", message="no")
+        self.fails("smtp", "rotate")
+        self.assertEqual(len(self.key_ids()), 2)
+        self.sesctl("smtp", "rotate", "--force")
+        [new] = self.key_ids()
+        self.assertEqual(self.assert_serves(A), new)
 
 
 if __name__ == "__main__":
