@@ -508,7 +508,9 @@ class Stores(StandinTestCase):
                   "--secrets-manager", A)
         if self.key_ids() == [old]:
             return      # refused before anything changed: fine
-        [key] = self.key_ids()
+        keys = self.key_ids()
+        self.assertEqual(len(keys), 1, "the rotation did not complete")
+        [key] = keys
         self.assertEqual(self.assert_serves(A), key)
 
     # ---- plans, verify, --deactivate-old, two runs -------------------------
