@@ -620,5 +620,26 @@ class Stores(StandinTestCase):
         self.assertNotIn(b"SMTP_PASS", out)
 
 
+    def test_refused_enable_adopt_leaves_the_secret_alone(self):
+        # BUG: enable --adopt re-tags the secret (TagResource, in
+        # lc_stores_open) before enable knows it can go on; refused later
+        # ("already enabled"), it has still taken another sesctl user's
+        # secret over, and that user's own rotate is refused from then on.
+        # The take-over should happen after the refusals (just before the
+        # write), or be put back on failure.
+        self.sesctl("smtp", "enable", "--name", "other",
+                    "--secrets-manager", A)
+        owner = {t["Key"]: t["Value"]
+                 for t in self.secret(A)["tags"]}["SesctlUser"]
+        self.assertNotEqual(owner, USER)
+        path = os.path.join(self.tmp, "smtp.env")
+        self.sesctl("smtp", "enable", "--output-file", path)
+        self.fails("smtp", "enable", "--secrets-manager", A, "--adopt")
+        tags = {t["Key"]: t["Value"] for t in self.secret(A)["tags"]}
+        self.assertEqual(tags.get("SesctlUser"), owner,
+                         "a refused enable took the secret over")
+        self.sesctl("smtp", "rotate", "--name", "other")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
