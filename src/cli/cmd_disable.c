@@ -370,6 +370,7 @@ static sesctl_err plan_all(struct lc *lc, const struct holdings *h)
 			TRY(lc_plan(lc, "# could not list its %s (the caller "
 					"needs iam:%s)",
 				    kinds[k].what, kinds[k].list_action));
+	TRY(lc_stores_delete(lc, true));
 	TRY(lc_plan(lc, "DeleteUser UserName=%s", lc->user));
 out:
 	return rc;
@@ -472,19 +473,17 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 	/* The secrets sesctl made for the user, named by its record. */
 	record_read(&u.user, &lc.rec);
 	if ((lc.rec.secrets[0] || lc.rec.ssm[0]) &&
-	    !opts_has(o, OPT_KEEP_STORES))
+	    !opts_has(o, OPT_KEEP_STORES)) {
+		lc.st.lenient = true;
 		TRY(lc_stores_open(&lc, false, dry));
+	}
 	if (dry) {
 		/* Everything there, read at once. */
-		TRY(lc_stores_delete(&lc, true));
 		TRY(read_holdings(&lc, &h));
 		TRY(plan_all(&lc, &h));
 		goto out;
 	}
 	TRY(confirm(&lc, keys.count));
-	/* The secrets first: while the user's record names them, a rerun
-	 * after a failure finds them again. */
-	TRY(lc_stores_delete(&lc, false));
 	/* What sesctl made goes at once (its keys, its policy), then the
 	 * user; only if IAM says something else is still attached does the
 	 * sweep look for it. */
@@ -496,6 +495,9 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 					   keys.items[i].access_key_id };
 	r[n++] = (struct removal){ K_POLICY, POLICY_NAME };
 	TRY(remove_all(&lc, r, n));
+	/* The stores once no key is left whose settings only they hold,
+	 * and before the user, whose record names them for a rerun. */
+	TRY(lc_stores_delete(&lc, false));
 	rc = gone_is_done(iam_delete_user(&lc.iam, lc.user));
 	if (rc == SESCTL_ERR_CONFLICT &&
 	    strncmp(lc.iam.last_error.code, "DeleteConflict", 14) == 0)

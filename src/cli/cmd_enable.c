@@ -681,7 +681,7 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 		lc_stores_undo(&lc);
 		rc = lc_undo_key(&lc, key.access_key_id, rc, &undone);
 		leave_journal = !undone;
-		if (!out_file)
+		if (!out_file && !lc_stores_any(&lc))
 			rc = err_set(&ctx->err, rc,
 				     "%s\nthe settings printed above are void",
 				     ctx->err.msg);

@@ -634,7 +634,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 		/* The TagUser may have been applied all the same. */
 		if (old_id[0])
 			rerecord(&lc, old_id);
-		if (!out_file)
+		if (!out_file && !lc_stores_any(&lc))
 			rc = err_set(&ctx->err, rc,
 				     "%s\nthe settings printed above are void",
 				     ctx->err.msg);

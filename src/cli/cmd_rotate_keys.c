@@ -37,6 +37,11 @@ sesctl_err retire(struct lc *lc, const char *key_id, bool deactivate,
 {
 	sesctl_err rc;
 
+	/* Never the key a store still hands out (a switch a failed run
+	 * left is made first). */
+	rc = lc_stores_release_key(lc, key_id, dry);
+	if (rc != SESCTL_OK)
+		return rc;
 	if (dry)
 		return deactivate ?
 			       lc_plan(lc, "UpdateAccessKey UserName=%s "
@@ -45,10 +50,6 @@ sesctl_err retire(struct lc *lc, const char *key_id, bool deactivate,
 			       lc_plan(lc, "DeleteAccessKey UserName=%s "
 					   "AccessKeyId=%s",
 				       lc->user, key_id);
-	/* Never the key a secret still hands out as AWSCURRENT. */
-	rc = lc_stores_release_key(lc, key_id);
-	if (rc != SESCTL_OK)
-		return rc;
 	if (deactivate)
 		rc = iam_update_access_key(&lc->iam, lc->user, key_id,
 					   "Inactive");

@@ -73,76 +73,138 @@ static bool ssm_path_ok(const char *p)
 	return true;
 }
 
-/* The stores and their region: the options', else the record's. */
+/* The region an ARN names ("arn:aws:secretsmanager:REGION:..."), into
+ * out[size]; false for a name. */
+static bool arn_region(const char *id, char *out, size_t size)
+{
+	const char *p = id;
+	size_t i, len;
+
+	if (strncmp(id, "arn:", 4) != 0)
+		return false;
+	for (i = 0; i < 3; i++) {
+		p = strchr(p, ':');
+		if (!p)
+			return false;
+		p++;
+	}
+	len = strcspn(p, ":");
+	if (len == 0 || len >= size || !p[len])
+		return false;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return true;
+}
+
+/* Add secret `id` unless it is there already. */
+static sesctl_err add_secret(struct lc *lc, const char *id, size_t len)
+{
+	struct lc_stores *st = &lc->st;
+	size_t i;
+
+	for (i = 0; i < st->n; i++)
+		if (strlen(st->s[i].id) == len &&
+		    strncmp(st->s[i].id, id, len) == 0)
+			return SESCTL_OK;
+	if (len == 0 || len > SM_NAME_MAX || memchr(id, ' ', len))
+		return err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+			       "--secrets-manager '%.*s' is not a secret name "
+			       "or ARN (1 to %d characters, no spaces)",
+			       (int)(len > 300 ? 300 : len), id, SM_NAME_MAX);
+	if (st->n >= LC_STORES_MAX)
+		return err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+			       "at most %d --secrets-manager secrets",
+			       LC_STORES_MAX);
+	memcpy(st->s[st->n].id, id, len);
+	st->s[st->n++].id[len] = '\0';
+	return SESCTL_OK;
+}
+
+/* Where the run delivers: every recorded store (a store the app reads
+ * must never be left handing out a key rotate retires) and the ones the
+ * options add; all in one region: the recorded one, else --store-region,
+ * an ARN's, or the first --region. */
 static sesctl_err stores_ids(struct lc *lc)
 {
 	struct lc_stores *st = &lc->st;
-	const char *region = opts_get(lc->o, OPT_STORE_REGION);
+	const char *opt_region = opts_get(lc->o, OPT_STORE_REGION);
 	const char *p, *path = opts_get(lc->o, OPT_SSM_PATH);
+	char rec_region[REGION_NAME_MAX + 1] = "", arn_reg[REGION_NAME_MAX + 1];
+	char rec_path[SSM_NAME_MAX + 1] = "";
 	unsigned i, n = opts_count(lc->o, OPT_SECRETS_MANAGER);
 	sesctl_err rc = SESCTL_OK;
 	size_t len;
 
 	st->n = 0;
 	st->region[0] = st->ssm_path[0] = '\0';
-	if (stores_given(lc)) {
-		ENSURE(n <= LC_STORES_MAX,
-		       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
-			       "at most %d --secrets-manager secrets",
-			       LC_STORES_MAX));
-		for (i = 0; i < n; i++) {
-			const char *id = lc->o->val[OPT_SECRETS_MANAGER][i];
-
-			ENSURE(*id && strlen(id) <= SM_NAME_MAX &&
-				       !strchr(id, ' '),
-			       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
-				       "--secrets-manager '%s' is not a secret "
-				       "name or ARN (1 to %d characters, no "
-				       "spaces)",
-				       id, SM_NAME_MAX));
-			snprintf(st->s[st->n++].id, sizeof(st->s[0].id), "%s",
-				 id);
-		}
-		if (path) {
-			ENSURE(ssm_path_ok(path),
-			       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
-				       "--ssm-path '%s' is not a parameter path "
-				       "like /app/smtp (a leading '/', then "
-				       "a-z A-Z 0-9 _ . - and '/' between "
-				       "levels, none at the end)",
-				       path));
-			snprintf(st->ssm_path, sizeof(st->ssm_path), "%s",
-				 path);
-		}
-		if (!region)
-			region = lc->n_regions ? lc->regions[0] : NULL;
-		if (region)
-			snprintf(st->region, sizeof(st->region), "%s", region);
-	} else {
-		/* The record's; an explicit --store-region wins. */
-		if (region)
-			snprintf(st->region, sizeof(st->region), "%s", region);
-		if (lc->rec.secrets[0]) {
-			TRY(split_tag(lc, lc->rec.secrets, RECORD_TAG_SECRETS,
-				      st->region, sizeof(st->region), &p));
-			for (; *p && st->n < LC_STORES_MAX; p += len) {
-				p += strspn(p, " ");
-				len = strcspn(p, " ");
-				if (len == 0 || len > SM_NAME_MAX)
-					break;
-				memcpy(st->s[st->n].id, p, len);
-				st->s[st->n++].id[len] = '\0';
-			}
-		}
-		if (lc->rec.ssm[0]) {
-			TRY(split_tag(lc, lc->rec.ssm, RECORD_TAG_SSM,
-				      st->region, sizeof(st->region), &p));
+	/* The record's stores. */
+	if (lc->rec.secrets[0]) {
+		TRY(split_tag(lc, lc->rec.secrets, RECORD_TAG_SECRETS,
+			      rec_region, sizeof(rec_region), &p));
+		for (; *p; p += len) {
 			p += strspn(p, " ");
-			if (ssm_path_ok(p))
-				snprintf(st->ssm_path, sizeof(st->ssm_path),
-					 "%s", p);
+			len = strcspn(p, " ");
+			if (len == 0)
+				break;
+			TRY(add_secret(lc, p, len));
 		}
 	}
+	if (lc->rec.ssm[0]) {
+		TRY(split_tag(lc, lc->rec.ssm, RECORD_TAG_SSM, rec_region,
+			      sizeof(rec_region), &p));
+		p += strspn(p, " ");
+		if (ssm_path_ok(p))
+			snprintf(rec_path, sizeof(rec_path), "%s", p);
+		snprintf(st->ssm_path, sizeof(st->ssm_path), "%s", rec_path);
+	}
+	ENSURE(!rec_region[0] || !opt_region ||
+		       strcmp(opt_region, rec_region) == 0,
+	       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+		       "the user's stores are recorded in region '%s', not "
+		       "'%s': rotate keeps delivering there (to move them, "
+		       "disable and enable again)",
+		       rec_region, opt_region));
+	/* The options' (added to the record's). */
+	for (i = 0; i < n; i++) {
+		const char *id = lc->o->val[OPT_SECRETS_MANAGER][i];
+
+		TRY(add_secret(lc, id, strlen(id)));
+	}
+	if (path) {
+		ENSURE(ssm_path_ok(path),
+		       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+			       "--ssm-path '%s' is not a parameter path like "
+			       "/app/smtp (a leading '/', then a-z A-Z 0-9 _ . "
+			       "- and '/' between levels, none at the end)",
+			       path));
+		ENSURE(!rec_path[0] || strcmp(rec_path, path) == 0,
+		       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+			       "the user's settings are recorded under SSM path "
+			       "'%s', not '%s': sesctl delivers to one path",
+			       rec_path, path));
+		snprintf(st->ssm_path, sizeof(st->ssm_path), "%s", path);
+	}
+	/* One region for all. */
+	snprintf(st->region, sizeof(st->region), "%s",
+		 rec_region[0] ? rec_region :
+		 opt_region   ? opt_region :
+				"");
+	for (i = 0; i < st->n; i++) {
+		if (!arn_region(st->s[i].id, arn_reg, sizeof(arn_reg)))
+			continue;
+		if (!st->region[0])
+			snprintf(st->region, sizeof(st->region), "%s",
+				 arn_reg);
+		ENSURE(strcmp(arn_reg, st->region) == 0,
+		       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
+			       "secret '%s' is in region '%s', the stores in "
+			       "'%s': sesctl delivers to one region "
+			       "(--store-region)",
+			       st->s[i].id, arn_reg, st->region));
+	}
+	if (!st->region[0] && lc->n_regions)
+		snprintf(st->region, sizeof(st->region), "%s",
+			 lc->regions[0]);
 	ENSURE(st->region[0],
 	       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
 		       "which region are the secret stores in? give "
@@ -214,12 +276,22 @@ out:
 	return rc;
 }
 
+/* Whether secret i is one of 0..i-1 (by its ARN). */
+static bool same_as_earlier(const struct lc_stores *st, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (st->s[j].exists &&
+		    strcmp(st->s[j].info.arn, st->s[i].info.arn) == 0)
+			return true;
+	return false;
+}
+
 sesctl_err lc_stores_open(struct lc *lc, bool adopt, bool dry)
 {
 	struct lc_stores *st = &lc->st;
 	struct aws_regional_config cfg;
-	struct aws_tag tags[2] = { { LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE },
-				  { TAG_USER, lc->user } };
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 	char tag[RECORD_STORES_MAX + 1];
@@ -252,10 +324,26 @@ sesctl_err lc_stores_open(struct lc *lc, bool adopt, bool dry)
 		rc = sm_describe(&st->sm, s->id, &s->info);
 		if (rc == SESCTL_ERR_NOT_FOUND) {
 			rc = SESCTL_OK;
+			/* Secrets Manager makes the ARN: one that names
+			 * nothing cannot be created. */
+			ENSURE(strncmp(s->id, "arn:", 4) != 0 || st->lenient,
+			       err_set(&lc->ctx->err, SESCTL_ERR_NOT_FOUND,
+				       "there is no secret '%s'; sesctl "
+				       "creates a secret only from a name",
+				       s->id));
 			continue;
 		}
 		TRY(rc);
 		s->exists = true;
+		if (same_as_earlier(st, i)) {
+			/* The same secret by name and by ARN: once. */
+			memmove(s, s + 1, (st->n - i - 1) * sizeof(*s));
+			st->n--;
+			i--;
+			continue;
+		}
+		if (st->lenient)
+			continue; /* disable: lc_stores_delete decides */
 		ENSURE(!s->info.deleted,
 		       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
 			       "secret '%s' is scheduled for deletion; restore "
@@ -271,15 +359,14 @@ sesctl_err lc_stores_open(struct lc *lc, bool adopt, bool dry)
 			       "sesctl write its settings there",
 			       s->id, lc->user, LC_TAG_MANAGED_BY,
 			       LC_TAG_MANAGED_VALUE, TAG_USER, lc->user));
-		if (dry) {
+		/* Tagged just before the write: a run refused before then
+		 * leaves it as it was. */
+		s->adopt = true;
+		if (dry)
 			TRY(lc_plan(lc, "TagResource SecretId=%s "
 					"Tags=%s=%s,%s=%s",
 				    s->id, LC_TAG_MANAGED_BY,
 				    LC_TAG_MANAGED_VALUE, TAG_USER, lc->user));
-			continue;
-		}
-		TRY(sm_tag(&st->sm, s->id, tags, 2));
-		ctx_info(lc->ctx, "took over secret '%s'", s->id);
 	}
 out:
 	return rc;
@@ -380,6 +467,11 @@ sesctl_err lc_stores_write(struct lc *lc, const char *key_id,
 		struct lc_store *s = &st->s[i];
 
 		TRY(sm_token(lc->ctx, s->token));
+		if (s->adopt) {
+			TRY(sm_tag(&st->sm, s->id, tags, 2));
+			ctx_info(lc->ctx, "took over secret '%s'", s->id);
+			s->adopt = false;
+		}
 		if (!s->exists) {
 			rc = sm_create(&st->sm, s->id, &value, s->token,
 				       opts_get(lc->o, OPT_KMS_KEY_ID), tags, 2,
@@ -387,6 +479,7 @@ sesctl_err lc_stores_write(struct lc *lc, const char *key_id,
 			s->created = s->written = s->committed =
 				rc == SESCTL_OK;
 		} else {
+			memcpy(s->prev, s->info.current, sizeof(s->prev));
 			rc = sm_put(&st->sm, s->id, &value, s->token,
 				    now ? NULL : SM_STAGE_PENDING);
 			s->written = rc == SESCTL_OK;
@@ -414,6 +507,7 @@ sesctl_err lc_stores_plan(struct lc *lc, bool now)
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 
+	st->planned = true;
 	if (st->ssm_path[0])
 		TRY(lc_plan(lc, "PutParameter Name=%s/SMTP_* Type=String ("
 				"SMTP_PASS: SecureString%s%s)%s",
@@ -465,6 +559,13 @@ sesctl_err lc_stores_commit(struct lc *lc)
 
 		if (!s->written || s->committed)
 			continue;
+		/* Where AWSCURRENT is now (another step of this run may have
+		 * moved it): RemoveFromVersionId must name it. */
+		TRY(sm_describe(&st->sm, s->id, &s->info));
+		if (strcmp(s->info.current, s->token) == 0) {
+			s->committed = true;
+			continue;
+		}
 		rc = sm_move_stage(&st->sm, s->id, SM_STAGE_CURRENT, s->token,
 				   s->info.current[0] ? s->info.current :
 							NULL);
@@ -497,6 +598,10 @@ void lc_stores_undo(struct lc *lc)
 
 		if (s->created)
 			rc = sm_delete(&st->sm, s->id);
+		else if (s->written && s->committed && s->prev[0])
+			/* AWSCURRENT back to what the app read before. */
+			rc = sm_move_stage(&st->sm, s->id, SM_STAGE_CURRENT,
+					   s->prev, s->token);
 		else if (s->written && !s->committed)
 			rc = sm_move_stage(&st->sm, s->id, SM_STAGE_PENDING,
 					   NULL, s->token);
@@ -549,7 +654,8 @@ out:
 	return rc;
 }
 
-sesctl_err lc_stores_release_key(struct lc *lc, const char *key_id)
+sesctl_err lc_stores_release_key(struct lc *lc, const char *key_id,
+				 bool dry)
 {
 	struct lc_stores *st = &lc->st;
 	char cur[RECORD_KEY_MAX + 1], pend[RECORD_KEY_MAX + 1];
@@ -558,6 +664,8 @@ sesctl_err lc_stores_release_key(struct lc *lc, const char *key_id)
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 
+	if (dry && st->planned)
+		return SESCTL_OK; /* the plan switches them first */
 	if (st->ssm_open && st->n_written == 0) {
 		/* SSM has no staging: the user parameter says which key
 		 * apps read. */
@@ -595,6 +703,17 @@ sesctl_err lc_stores_release_key(struct lc *lc, const char *key_id)
 			       "AWSCURRENT, so it stays; run '%s' to write the "
 			       "new settings there",
 			       s->id, key_id, lc_cmd(lc, "rotate")));
+		if (dry) {
+			TRY(lc_plan(lc, "UpdateSecretVersionStage SecretId=%s "
+					"VersionStage=%s MoveToVersionId=%s "
+					"RemoveFromVersionId=%s",
+				    s->id, SM_STAGE_CURRENT, s->info.pending,
+				    s->info.current));
+			TRY(lc_plan(lc, "UpdateSecretVersionStage SecretId=%s "
+					"VersionStage=%s RemoveFromVersionId=%s",
+				    s->id, SM_STAGE_PENDING, s->info.pending));
+			continue;
+		}
 		memcpy(s->token, s->info.pending, sizeof(s->token));
 		s->written = true;
 		TRY(lc_stores_commit(lc));
@@ -635,7 +754,7 @@ sesctl_err lc_stores_delete(struct lc *lc, bool dry)
 	for (i = 0; st->open && i < st->n; i++) {
 		struct lc_store *s = &st->s[i];
 
-		if (!s->exists)
+		if (!s->exists || s->info.deleted)
 			continue;
 		if (!ours(lc, s)) {
 			ctx_warn(lc->ctx, "secret '%s' is left: sesctl did not "

@@ -12,7 +12,7 @@ stages, values), not messages:
     old key (rotate), and leaves the secrets as they were;
   - a secret sesctl did not make for this user is refused unless --adopt,
     before anything in IAM changes.
-Tests marked "# BUG:" fail on purpose: they show a bug (see the comment).
+Tests marked "# Fixed (was BUG):" fail on purpose: they show a bug (see the comment).
 """
 
 import json
@@ -146,7 +146,7 @@ class Stores(StandinTestCase):
     # ---- a different secret / region than recorded --------------------------
 
     def test_rotate_other_secret_keeps_recorded_secret_working(self):
-        # BUG: rotate --secrets-manager B on a user recorded with secret A
+        # Fixed (was BUG): rotate --secrets-manager B on a user recorded with secret A
         # writes B, records only B and deletes the old key, while A (which
         # the app reads) still hands it out as AWSCURRENT: the app's only
         # working credential is gone.  lc_stores_release_key only looks at
@@ -158,16 +158,23 @@ class Stores(StandinTestCase):
         self.assert_serves(A)
 
     def test_rotate_other_store_region_keeps_recorded_secret_working(self):
-        # BUG: the same with --store-region: the recorded secret (in the
+        # Fixed (was BUG): the same with --store-region: the recorded secret (in the
         # recorded region) is looked up in the other region, not found, a
         # new one is created there, and the old key is deleted while the
         # recorded secret still hands it out.
+        # Fixed: the recorded region wins; another --store-region is a
+        # usage error before anything changes.
         self.sesctl("smtp", "enable", "--secrets-manager", A)
-        self.sesctl("smtp", "rotate", "--store-region", OTHER_REGION)
-        self.assert_serves(A, REGION)
+        [old] = self.key_ids()
+        p = self.call("smtp", "rotate", "--store-region", OTHER_REGION)
+        self.assertExit(p, 2)
+        self.assertIn(b"recorded in region", p.stderr)
+        self.assertEqual(self.key_ids(), [old])
+        self.assertEqual(self.assert_serves(A, REGION), old)
+        self.assertIsNone(self.secret(A, OTHER_REGION))
 
     def test_finish_with_other_secret_keeps_pending_switch(self):
-        # BUG: a switch that failed leaves A's AWSCURRENT on the old key
+        # Fixed (was BUG): a switch that failed leaves A's AWSCURRENT on the old key
         # (AWSPENDING on the new one); 'rotate --finish --secrets-manager
         # B' (a typo, or the secret the app is moving to) checks only B
         # and deletes the old key while A still hands it out.
@@ -202,7 +209,7 @@ class Stores(StandinTestCase):
                             "the app's working password"})
 
     def test_enable_adopt_record_fails_restores_secret(self):
-        # BUG: enable --adopt of an existing secret writes the new key's
+        # Fixed (was BUG): enable --adopt of an existing secret writes the new key's
         # settings as AWSCURRENT at once (lc_stores_write now=true); when
         # the record (TagUser) then fails, enable deletes the new key but
         # lc_stores_undo only undoes secrets it created or left
@@ -220,7 +227,7 @@ class Stores(StandinTestCase):
                          "adopted secret's AWSCURRENT")
 
     def test_enable_second_secret_fails_restores_first(self):
-        # BUG: the same with two secrets, the first existing (adopted) and
+        # Fixed (was BUG): the same with two secrets, the first existing (adopted) and
         # the second failing to be created: the first keeps handing out
         # the key enable deleted.
         self.foreign_secret(A, self.APP_VALUE)
@@ -286,7 +293,7 @@ class Stores(StandinTestCase):
         self.assert_all_held([A, B])
 
     def test_rotate_force_after_failed_switch(self):
-        # BUG: after a switch that failed (A: AWSCURRENT old, AWSPENDING
+        # Fixed (was BUG): after a switch that failed (A: AWSCURRENT old, AWSPENDING
         # the recorded new key), 'rotate --force' retires the kept old key
         # in make_room; lc_stores_release_key switches A then, but leaves
         # s->info (its AWSCURRENT version) stale, so this run's own switch
@@ -394,7 +401,7 @@ class Stores(StandinTestCase):
     # ---- disable ---------------------------------------------------------------
 
     def test_disable_key_deletion_refused_keeps_secret(self):
-        # BUG: disable deletes the secrets first (ForceDeleteWithoutRecovery)
+        # Fixed (was BUG): disable deletes the secrets first (ForceDeleteWithoutRecovery)
         # and the keys after; when DeleteAccessKey is refused the key stays
         # active with the only copy of its secret gone for good.  Deleting
         # keys and policy first, then the secrets, then the user keeps the
@@ -416,7 +423,7 @@ class Stores(StandinTestCase):
         self.assertIsNone(self.iam.user(USER))
 
     def test_disable_after_secret_scheduled_for_deletion(self):
-        # BUG: 'aws secretsmanager delete-secret' (a 30-day recovery
+        # Fixed (was BUG): 'aws secretsmanager delete-secret' (a 30-day recovery
         # window by default) leaves the secret scheduled for deletion;
         # lc_stores_open then refuses every disable ("restore it or name
         # another"), although disable would delete it anyway: the user
@@ -427,7 +434,7 @@ class Stores(StandinTestCase):
         self.assertIsNone(self.iam.user(USER))
 
     def test_disable_leaves_a_secret_now_someone_elses(self):
-        # BUG: a recorded secret that was since given to another user
+        # Fixed (was BUG): a recorded secret that was since given to another user
         # (enable --adopt for another --name) makes lc_stores_open refuse
         # disable outright; lc_stores_delete's "is left: sesctl did not
         # make it" path is unreachable.  disable should delete the user
@@ -482,7 +489,7 @@ class Stores(StandinTestCase):
         self.assertEqual(self.assert_serves(A), key)
 
     def test_arn_in_another_region(self):
-        # BUG: an ARN names its region, yet the secret is looked for in
+        # Fixed (was BUG): an ARN names its region, yet the secret is looked for in
         # --store-region or the first --region: DescribeSecret finds
         # nothing, CreateSecret is sent with the ARN as a name (refused),
         # and the run fails after it made the IAM user.  stores_ids should
@@ -495,7 +502,7 @@ class Stores(StandinTestCase):
         self.assertEqual(self.assert_serves(A, OTHER_REGION), keys[0])
 
     def test_same_secret_twice(self):
-        # BUG: the same secret named twice is written twice.  enable fails
+        # Fixed (was BUG): the same secret named twice is written twice.  enable fails
         # (CreateSecret of a secret it just made) after making the user;
         # rotate writes two AWSPENDING versions and the second switch sends
         # a stale RemoveFromVersionId and is refused, and as the record
@@ -538,7 +545,7 @@ class Stores(StandinTestCase):
         self.assertEqual(plan, self.done())
 
     def test_dry_run_plans_what_finish_does(self):
-        # BUG: after a failed switch, 'rotate --finish --dry-run' plans
+        # Fixed (was BUG): after a failed switch, 'rotate --finish --dry-run' plans
         # only DeleteAccessKey, while the real run first switches the
         # secret (UpdateSecretVersionStage); and where the real run would
         # refuse (a secret hands the key out) the plan still shows the
@@ -621,7 +628,7 @@ class Stores(StandinTestCase):
 
 
     def test_refused_enable_adopt_leaves_the_secret_alone(self):
-        # BUG: enable --adopt re-tags the secret (TagResource, in
+        # Fixed (was BUG): enable --adopt re-tags the secret (TagResource, in
         # lc_stores_open) before enable knows it can go on; refused later
         # ("already enabled"), it has still taken another sesctl user's
         # secret over, and that user's own rotate is refused from then on.

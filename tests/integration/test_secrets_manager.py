@@ -244,9 +244,10 @@ class SecretsManager(StoresTestCase):
         for action in ("CreateSecret", "PutSecretValue"):
             cases.append((action, "service_failure", applied,
                           ("GetSecretValue", "service_failure", 1)))
-        # (the run's first DescribeSecret is the one before any change)
+        # (the run's first DescribeSecret is the one before any change,
+        # the second the one before the switch)
         cases.append(("UpdateSecretVersionStage", "service_failure",
-                      applied, ("DescribeSecret", "service_failure", 2)))
+                      applied, ("DescribeSecret", "service_failure", 3)))
         failures = []
         for action, kind, kw, read_fault in cases:
             self.iam.reset()

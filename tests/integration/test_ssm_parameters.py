@@ -115,6 +115,65 @@ class SSMParameters(StoresTestCase):
                if v["id"] == s["stages"]["AWSCURRENT"]][0]
         self.assertEqual(json.loads(cur["secret_string"])["SMTP_USER"], key)
 
+    def test_keep_old_then_finish(self):
+        self.sesctl("smtp", "enable", "--ssm-path", PATH)
+        old = self.param("SMTP_USER")["value"]
+        self.sesctl("smtp", "rotate", "--keep-old")
+        new = self.param("SMTP_USER")["value"]
+        self.assertNotEqual(new, old)
+        self.assertEqual(self.key_ids(), sorted([old, new]))
+        # the parameters' history keeps the previous settings
+        self.assertEqual(self.param("SMTP_USER")["history"][0]["value"], old)
+        self.sesctl("smtp", "rotate", "--finish")
+        self.assertEqual(self.assert_consistent(), new)
+
+    def test_key_the_parameters_hand_out_is_not_retired(self):
+        # The parameters were set back by hand to the old key's settings
+        # after a --keep-old rotation: --finish must not delete that key.
+        self.sesctl("smtp", "enable", "--ssm-path", PATH)
+        old = self.param("SMTP_USER")["value"]
+        self.sesctl("smtp", "rotate", "--keep-old")
+        subprocess.run(["/usr/bin/aws", "--endpoint-url", self.iam.url,
+                        "ssm", "put-parameter", "--name", PATH + "/SMTP_USER",
+                        "--type", "String", "--value", old, "--overwrite"],
+                       check=True, capture_output=True, env=self.env,
+                       timeout=120)
+        p = self.sesctl("smtp", "rotate", "--finish", code=5)
+        self.assertIn(b"still hands out", p.stderr)
+        self.assertIn(old, self.key_ids())
+
+    def test_disable_faults(self):
+        """Each DeleteParameter / DeleteSecret of a disable, each way it can
+        fail: a rerun finishes, and nothing of the user is left."""
+        failures = []
+        for action in ("DeleteParameter", "DeleteSecret"):
+            for kind, kw in (("close_after", {}),
+                             ("service_failure", {"apply": True}),
+                             ("service_failure", {"apply": False}),
+                             ("close_before", {})):
+                self.iam.reset()
+                self.sesctl("smtp", "enable", "--ssm-path", PATH,
+                            "--secrets-manager", "app/smtp")
+                self.iam.add_fault(kind, action, **kw)
+                first = self.call("smtp", "disable", "--yes")
+                self.assertTrue(self.iam.faults[0]["fired"], action)
+                if first.returncode != 0:
+                    again = self.call("smtp", "disable", "--yes")
+                    if again.returncode != 0:
+                        failures.append("%s %s %s: rerun exit %d: %s" % (
+                            action, kind, kw, again.returncode,
+                            again.stderr.decode()[-300:]))
+                        continue
+                s = self.iam.secret("app/smtp", region=REGION)
+                left = [p["name"] for p in self.iam.parameters(REGION)]
+                if self.iam.user(USER) or left or \
+                        (s and s["deleted_date"] is None):
+                    failures.append("%s %s %s: left user=%s params=%s "
+                                    "secret=%s" % (action, kind, kw,
+                                                   bool(self.iam.user(USER)),
+                                                   left, bool(s)))
+        self.assertEqual(failures, [], "\n".join(failures))
+
     def test_fault_matrix(self):
         """Each PutParameter of a rotation, each way it can fail."""
         failures, exits = [], []

@@ -38,6 +38,8 @@ struct lc_store {
 	bool created;   /* by this run, with the new key's settings */
 	bool written;   /* this run wrote version `token` */
 	bool committed; /* ... and it is AWSCURRENT */
+	bool adopt;     /* not sesctl's: tagged just before the write */
+	char prev[SM_VERSION_MAX + 1]; /* AWSCURRENT before this run's write */
 	char token[SM_VERSION_MAX + 1]; /* the version it wrote */
 };
 
@@ -55,6 +57,9 @@ struct lc_stores {
 	struct ssm_client ssm;
 	bool ssm_open;
 	bool ssm_adopt;          /* tag what exists (--adopt) */
+	bool planned;  /* a --dry-run plan writes them before any retire */
+	bool lenient;  /* disable: a secret scheduled for deletion or not
+			  the user's is left alone, not refused */
 	char ssm_path[SSM_NAME_MAX + 1]; /* "" when none */
 	struct ssm_param_list before; /* what was under it, read at open */
 	char written[LC_PARAMS_MAX][SSM_NAME_MAX + 64]; /* by this run */
@@ -196,7 +201,8 @@ void lc_stores_undo(struct lc *lc);
  * AWSCURRENT.  A secret whose AWSPENDING holds the recorded current key
  * (a rotation that stopped before the switch) is switched now; one that
  * holds neither refuses the retirement. */
-MUST_USE sesctl_err lc_stores_release_key(struct lc *lc, const char *key_id);
+MUST_USE sesctl_err lc_stores_release_key(struct lc *lc, const char *key_id,
+					   bool dry);
 /* disable: delete the recorded secrets sesctl made for the user. */
 MUST_USE sesctl_err lc_stores_delete(struct lc *lc, bool dry);
 /* The SesctlSecretsManager record tag's value into buf ("" if none). */
