@@ -203,3 +203,48 @@ out:
 	secret_free(&got);
 	return rc;
 }
+
+sesctl_err aws_json_change(struct aws_client *c, const char *action,
+			   struct cJSON *req, struct cJSON **answer,
+			   struct iam_error *ie, const char *what,
+			   const char *shows, aws_applied_fn applied,
+			   void *arg, bool *unknown)
+{
+	struct iam_error saved;
+	char why[ERR_MSG_MAX];
+	bool sent_unknown = false, done = false;
+	int sends;
+	sesctl_err rc = SESCTL_OK, back;
+
+	*unknown = false;
+	for (sends = 0; sends < 2; sends++) {
+		rc = aws_json_call(c, action, 0, req, answer, ie,
+				   &sent_unknown);
+		if (rc == SESCTL_OK || !sent_unknown)
+			return rc;
+		snprintf(why, sizeof(why), "%s", c->ctx->err.msg);
+		ctx_debug(c->ctx, "%s may or may not have been applied (%s); "
+				  "reading %s back",
+			  action, why, what);
+		saved = *ie;
+		back = applied(arg, &done);
+		*ie = saved;
+		if (back != SESCTL_OK) {
+			*unknown = true;
+			return err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+				       "%s of %s may or may not have been "
+				       "applied (%s), and reading it back "
+				       "failed: %s\n'%s' shows what %s has",
+				       action, what, why, c->ctx->err.msg,
+				       shows, c->svc->name);
+		}
+		if (done) {
+			ctx_debug(c->ctx, "%s was applied; its answer was lost",
+				  action);
+			return SESCTL_OK;
+		}
+		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+			     "%s of %s was not applied: %s", action, what, why);
+	}
+	return rc;
+}

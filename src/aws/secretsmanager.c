@@ -13,6 +13,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "sesctl/base/crypto.h"
+
 
 static const struct aws_service sm_service = {
 	"Secrets Manager", "secretsmanager",
@@ -55,8 +57,7 @@ sesctl_err sm_token(struct ctx *ctx, char out[37])
 	}
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	for (got = 0; got < sizeof(b); got++)
-		snprintf(hex + 2 * got, 3, "%02x", b[got]);
+	crypto_hex(b, sizeof(b), hex);
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
 		 hex + 16, hex + 20);
 	return SESCTL_OK;
@@ -85,19 +86,6 @@ static const char *str_member(const cJSON *o, const char *name)
 static void copy_str(char *dst, size_t size, const char *s)
 {
 	snprintf(dst, size, "%s", s ? s : "");
-}
-
-/* The message of a change whose outcome stays unknown. */
-static sesctl_err still_unknown(struct sm_client *c, const char *action,
-				const char *id, const char *why)
-{
-	c->outcome_unknown = true;
-	return err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-		       "%s of secret '%s' may or may not have been applied "
-		       "(%s), and reading it back failed: %s\n'aws "
-		       "secretsmanager describe-secret --secret-id %s' shows "
-		       "what Secrets Manager has",
-		       action, id, why, c->ctx->err.msg, id);
 }
 
 /* ---- reads --------------------------------------------------------- */
@@ -197,64 +185,61 @@ out:
 
 /* ---- changes ------------------------------------------------------- */
 
-/* Whether version `token` of `id` holds `value`: *applied, or an error
- * when that cannot be read. */
-static sesctl_err version_holds(struct sm_client *c, const char *id,
-				const char *token, const struct secret *value,
-				bool *applied)
+/* A change of secret `id`, read back with `fn` when its outcome is
+ * unknown (aws_json_change); c->outcome_unknown says whether it stays
+ * so. */
+static sesctl_err sm_change(struct sm_client *c, const char *action,
+			    const char *id, cJSON *req, cJSON **ans,
+			    aws_applied_fn fn, void *arg)
 {
+	char what[SM_NAME_MAX + 16], shows[SM_NAME_MAX + 64];
+
+	snprintf(what, sizeof(what), "secret '%s'", id);
+	snprintf(shows, sizeof(shows),
+		 "aws secretsmanager describe-secret --secret-id %s", id);
+	ctx_debug(c->ctx, "Secrets Manager %s", action);
+	return aws_json_change(&c->aws, action, req, ans, &c->last_error,
+			       what, shows, fn, arg, &c->outcome_unknown);
+}
+
+/* What a read-back of a secret's change looks at. */
+struct readback {
+	struct sm_client *c;
+	const char *id;
+	const char *version;        /* write_version: the token */
+	const struct secret *value; /* ... and the value written */
+	const char *stage, *to;     /* sm_move_stage */
+};
+
+/* Whether version `token` holds the value written. */
+static sesctl_err version_holds(void *arg, bool *applied)
+{
+	struct readback *r = arg;
 	struct secret got = SECRET_INIT;
-	struct iam_error saved = c->last_error;
 	sesctl_err rc;
 
 	*applied = false;
-	rc = sm_get_value(c, id, token, NULL, &got, NULL);
-	c->last_error = saved;
+	rc = sm_get_value(r->c, r->id, r->version, NULL, &got, NULL);
 	if (rc == SESCTL_ERR_NOT_FOUND)
 		rc = SESCTL_OK;
 	else if (rc == SESCTL_OK)
-		*applied = got.len == value->len &&
-			   memcmp(got.p, value->p, got.len) == 0;
+		*applied = got.len == r->value->len &&
+			   memcmp(got.p, r->value->p, got.len) == 0;
 	secret_free(&got);
 	return rc;
 }
 
 /* A secret's value written as a new version (`req` is CreateSecret's or
- * PutSecretValue's): sent, and an unknown outcome read back by the
- * version's token. */
+ * PutSecretValue's), an unknown outcome read back by the version's
+ * token. */
 static sesctl_err write_version(struct sm_client *c, const char *action,
 				const char *id, cJSON *req,
 				const struct secret *value, const char *token,
 				cJSON **ans)
 {
-	char why[ERR_MSG_MAX];
-	bool unknown = false, applied = false;
-	int sends;
-	sesctl_err rc = SESCTL_OK;
+	struct readback r = { c, id, token, value, NULL, NULL };
 
-	c->outcome_unknown = false;
-	for (sends = 0; sends < 2; sends++) {
-		rc = sm_send(c, action, 0, req, ans, &unknown);
-		if (rc == SESCTL_OK || !unknown)
-			return rc;
-		snprintf(why, sizeof(why), "%s", c->ctx->err.msg);
-		ctx_debug(c->ctx, "%s may or may not have been applied (%s); "
-				  "reading version %s back",
-			  action, why, token);
-		if (version_holds(c, id, token, value, &applied) != SESCTL_OK)
-			return still_unknown(c, action, id, why);
-		if (applied) {
-			ctx_debug(c->ctx, "%s was applied; its answer was "
-					  "lost",
-				  action);
-			return SESCTL_OK;
-		}
-		if (sends == 1)
-			return err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-				       "%s of secret '%s' was not applied: %s",
-				       action, id, why);
-	}
-	return rc;
+	return sm_change(c, action, id, req, ans, version_holds, &r);
 }
 
 static bool add_value(cJSON *req, const struct secret *value)
@@ -321,28 +306,25 @@ out:
 	return rc;
 }
 
-/* Whether `stage` is where sm_move_stage(stage, to, ...) puts it. */
-static sesctl_err stage_moved(struct sm_client *c, const char *id,
-			      const char *stage, const char *to,
-			      bool *applied)
+/* Whether the stage is where sm_move_stage(stage, to, ...) puts it. */
+static sesctl_err stage_moved(void *arg, bool *applied)
 {
+	struct readback *r = arg;
 	struct sm_secret_info info;
-	struct iam_error saved = c->last_error;
 	char at[SM_VERSION_MAX + 1] = "";
 	sesctl_err rc;
 
 	*applied = false;
-	rc = sm_describe(c, id, &info);
-	c->last_error = saved;
+	rc = sm_describe(r->c, r->id, &info);
 	if (rc != SESCTL_OK)
 		return rc;
-	if (strcmp(stage, SM_STAGE_CURRENT) == 0)
+	if (strcmp(r->stage, SM_STAGE_CURRENT) == 0)
 		copy_str(at, sizeof(at), info.current);
-	else if (strcmp(stage, SM_STAGE_PENDING) == 0)
+	else if (strcmp(r->stage, SM_STAGE_PENDING) == 0)
 		copy_str(at, sizeof(at), info.pending);
-	else if (strcmp(stage, SM_STAGE_PREVIOUS) == 0)
+	else if (strcmp(r->stage, SM_STAGE_PREVIOUS) == 0)
 		copy_str(at, sizeof(at), info.previous);
-	*applied = to ? strcmp(at, to) == 0 : at[0] == '\0';
+	*applied = r->to ? strcmp(at, r->to) == 0 : at[0] == '\0';
 	return SESCTL_OK;
 }
 
@@ -350,9 +332,7 @@ sesctl_err sm_move_stage(struct sm_client *c, const char *id,
 			 const char *stage, const char *to, const char *from)
 {
 	cJSON *req = cJSON_CreateObject();
-	char why[ERR_MSG_MAX];
-	bool unknown = false, applied = false;
-	int sends;
+	struct readback r = { c, id, NULL, NULL, stage, to };
 	sesctl_err rc = SESCTL_OK;
 
 	c->outcome_unknown = false;
@@ -363,26 +343,8 @@ sesctl_err sm_move_stage(struct sm_client *c, const char *id,
 		       (!from || cJSON_AddStringToObject(
 					 req, "RemoveFromVersionId", from)),
 	       err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	for (sends = 0; sends < 2; sends++) {
-		rc = sm_send(c, "UpdateSecretVersionStage", 0, req, NULL,
-			  &unknown);
-		if (rc == SESCTL_OK || !unknown)
-			goto out;
-		snprintf(why, sizeof(why), "%s", c->ctx->err.msg);
-		if (stage_moved(c, id, stage, to, &applied) != SESCTL_OK) {
-			rc = still_unknown(c, "UpdateSecretVersionStage", id,
-					   why);
-			goto out;
-		}
-		if (applied) {
-			rc = SESCTL_OK;
-			goto out;
-		}
-		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-			     "UpdateSecretVersionStage of secret '%s' was not "
-			     "applied: %s",
-			     id, why);
-	}
+	rc = sm_change(c, "UpdateSecretVersionStage", id, req, NULL,
+		       stage_moved, &r);
 out:
 	cJSON_Delete(req);
 	return rc;
@@ -409,42 +371,31 @@ out:
 	return rc;
 }
 
+/* Whether the secret is gone, or scheduled for deletion. */
+static sesctl_err deleted(void *arg, bool *applied)
+{
+	struct readback *r = arg;
+	struct sm_secret_info info;
+	sesctl_err rc = sm_describe(r->c, r->id, &info);
+
+	*applied = rc == SESCTL_ERR_NOT_FOUND ||
+		   (rc == SESCTL_OK && info.deleted);
+	return *applied ? SESCTL_OK : rc;
+}
+
 sesctl_err sm_delete(struct sm_client *c, const char *id)
 {
 	cJSON *req = cJSON_CreateObject();
-	struct sm_secret_info info;
-	char why[ERR_MSG_MAX];
-	bool unknown = false;
-	int sends;
-	sesctl_err rc = SESCTL_OK, back;
+	struct readback r = { c, id, NULL, NULL, NULL, NULL };
+	sesctl_err rc = SESCTL_OK;
 
 	c->outcome_unknown = false;
 	ENSURE(req && cJSON_AddStringToObject(req, "SecretId", id) &&
 		       cJSON_AddTrueToObject(req, "ForceDeleteWithoutRecovery"),
 	       err_set(&c->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
-	for (sends = 0; sends < 2; sends++) {
-		rc = sm_send(c, "DeleteSecret", 0, req, NULL, &unknown);
-		if (rc == SESCTL_ERR_NOT_FOUND && !unknown) {
-			rc = SESCTL_OK; /* gone already */
-			goto out;
-		}
-		if (rc == SESCTL_OK || !unknown)
-			goto out;
-		snprintf(why, sizeof(why), "%s", c->ctx->err.msg);
-		back = sm_describe(c, id, &info);
-		if (back == SESCTL_ERR_NOT_FOUND ||
-		    (back == SESCTL_OK && info.deleted)) {
-			rc = SESCTL_OK;
-			goto out;
-		}
-		if (back != SESCTL_OK) {
-			rc = still_unknown(c, "DeleteSecret", id, why);
-			goto out;
-		}
-		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-			     "DeleteSecret of secret '%s' was not applied: %s",
-			     id, why);
-	}
+	rc = sm_change(c, "DeleteSecret", id, req, NULL, deleted, &r);
+	if (rc == SESCTL_ERR_NOT_FOUND && !c->outcome_unknown)
+		rc = SESCTL_OK; /* gone already */
 out:
 	cJSON_Delete(req);
 	return rc;

@@ -149,23 +149,27 @@ out:
 	return rc;
 }
 
-/* Whether parameter `name` holds `value` now: *same, or an error when it
- * cannot be read (not there: *same false). */
-static sesctl_err holds(struct ssm_client *c, const char *name,
-			const struct secret *value, bool *same)
+/* What reading a PutParameter back looks at. */
+struct readback {
+	struct ssm_client *c;
+	const char *name;
+	const struct secret *value;
+};
+
+/* Whether the parameter holds the value written (not there: no). */
+static sesctl_err holds(void *arg, bool *same)
 {
+	struct readback *r = arg;
 	struct secret got = SECRET_INIT;
-	struct iam_error saved = c->last_error;
 	sesctl_err rc;
 
 	*same = false;
-	rc = ssm_get(c, name, &got);
-	c->last_error = saved;
+	rc = ssm_get(r->c, r->name, &got);
 	if (rc == SESCTL_ERR_NOT_FOUND)
 		rc = SESCTL_OK;
 	else if (rc == SESCTL_OK)
-		*same = got.len == value->len &&
-			memcmp(got.p, value->p, got.len) == 0;
+		*same = got.len == r->value->len &&
+			memcmp(got.p, r->value->p, got.len) == 0;
 	secret_free(&got);
 	return rc;
 }
@@ -176,9 +180,9 @@ sesctl_err ssm_put(struct ssm_client *c, const char *name,
 		   const struct aws_tag *tags, size_t n_tags)
 {
 	cJSON *req = cJSON_CreateObject();
-	char why[ERR_MSG_MAX];
-	bool unknown = false, same = false, ok;
-	int sends;
+	struct readback r = { c, name, value };
+	char what[SSM_NAME_MAX + 80], shows[SSM_NAME_MAX + 96];
+	bool ok;
 	sesctl_err rc = SESCTL_OK;
 
 	c->outcome_unknown = false;
@@ -191,34 +195,13 @@ sesctl_err ssm_put(struct ssm_client *c, const char *name,
 	     (overwrite ? cJSON_AddTrueToObject(req, "Overwrite") != NULL :
 			  aws_json_add_tags(req, tags, n_tags));
 	ENSURE(ok, nomem(c));
-	for (sends = 0; sends < 2; sends++) {
-		rc = ssm_send(c, "PutParameter", 0, req, NULL, &unknown);
-		if (rc == SESCTL_OK || !unknown)
-			goto out;
-		snprintf(why, sizeof(why), "%s", c->ctx->err.msg);
-		ctx_debug(c->ctx, "PutParameter may or may not have been "
-				  "applied (%s); reading '%s' back",
-			  why, name);
-		if (holds(c, name, value, &same) != SESCTL_OK) {
-			c->outcome_unknown = true;
-			rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-				     "PutParameter of '%s' may or may not have "
-				     "been applied (%s), and reading it back "
-				     "failed: %s\n'aws ssm get-parameter "
-				     "--name %s' shows what SSM has",
-				     name, why, c->ctx->err.msg, name);
-			goto out;
-		}
-		if (same) {
-			rc = SESCTL_OK;
-			goto out;
-		}
-		/* Not applied: once more; a new parameter may now exist
-		 * after all (a race), which the answer says. */
-		rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-			     "PutParameter of '%s' was not applied: %s", name,
-			     why);
-	}
+	snprintf(what, sizeof(what), "'%s'", name);
+	snprintf(shows, sizeof(shows), "aws ssm get-parameter --name %s",
+		 name);
+	ctx_debug(c->ctx, "SSM PutParameter");
+	rc = aws_json_change(&c->aws, "PutParameter", req, NULL,
+			     &c->last_error, what, shows, holds, &r,
+			     &c->outcome_unknown);
 out:
 	cJSON_Delete(req);
 	return rc;

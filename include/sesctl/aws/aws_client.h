@@ -237,6 +237,24 @@ MUST_USE sesctl_err aws_json_call(struct aws_client *c, const char *action,
 				  struct cJSON **answer, struct iam_error *ie,
 				  bool *unknown);
 
+/* Reads back whether a change of unknown outcome took effect: *applied,
+ * or an error when the state cannot be read. */
+typedef sesctl_err (*aws_applied_fn)(void *arg, bool *applied);
+
+/* One JSON 1.1 change that is never repeated blindly: sent with
+ * aws_json_call; when its outcome is unknown, `applied` reads the state
+ * back (the service error of the change, not of the read, stays in `ie`).
+ * Applied: SESCTL_OK (*answer stays NULL: the answer was lost).  Not
+ * applied: sent once more, now known to be safe, and judged the same way.
+ * The read-back fails: SESCTL_ERR_NETWORK with *unknown set, and the
+ * message names `what` ("secret 'x'") and the command that shows the state
+ * (`shows`). */
+MUST_USE sesctl_err aws_json_change(struct aws_client *c, const char *action,
+				    struct cJSON *req, struct cJSON **answer,
+				    struct iam_error *ie, const char *what,
+				    const char *shows, aws_applied_fn applied,
+				    void *arg, bool *unknown);
+
 /* A JSON 1.1 error answer: "__type" (with any "namespace#" prefix cut)
  * into e->code, "message" or "Message" into e->message, the
  * x-amzn-RequestId header into e->request_id.  SESCTL_OK: it was one;
