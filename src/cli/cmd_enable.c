@@ -667,8 +667,9 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 		leave_journal = !undone;
 		goto clear;
 	}
-	/* The secrets hand the new settings out at once: no app reads
-	 * them for a key of this user yet. */
+	/* The stores hand the new settings out at once: no app of this
+	 * user has a key yet.  An adopted secret's AWSCURRENT goes back to
+	 * what its app read if the record then fails (lc_stores_undo). */
 	rc = lc_stores_write(&lc, key.access_key_id, &key.secret_access_key,
 			     true);
 	if (rc == SESCTL_OK)

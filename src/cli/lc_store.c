@@ -1,11 +1,11 @@
-/* lc_store.c - delivering SMTP settings to AWS Secrets Manager (see the
- * secret stores part of lifecycle.h).
+/* lc_store.c - delivering SMTP settings to AWS Secrets Manager and SSM
+ * Parameter Store (see the secret stores part of lifecycle.h).
  *
  * The rules are the file's: a store write that fails takes the new key
  * back (enable) or keeps the old one (rotate); the old key is retired only
- * once every secret hands out the new settings as AWSCURRENT, and the
- * version it replaced stays as AWSPREVIOUS.  A write whose outcome is
- * unknown is read back by its ClientRequestToken (secretsmanager.c).
+ * once no store hands it out any more (a secret's AWSCURRENT, the SMTP_USER
+ * parameter), and a secret's version it replaced stays as AWSPREVIOUS.  A
+ * write whose outcome is unknown is read back (secretsmanager.c, ssm.c).
  */
 #include "sesctl/cli/lifecycle.h"
 
@@ -14,11 +14,25 @@
 
 #include <cjson/cJSON.h>
 
-
 #define TAG_USER "SesctlUser"
 
-/* Whether the options name stores (then they are the run's, not the
- * recorded ones). */
+/* The tags that make a store sesctl's for lc's user. */
+static void owner_tags(const struct lc *lc, struct aws_tag tags[2])
+{
+	tags[0] = (struct aws_tag){ LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE };
+	tags[1] = (struct aws_tag){ TAG_USER, lc->user };
+}
+
+/* The same as a --dry-run plan writes them (lc_tags_text). */
+static const char *owner_text(const struct lc *lc, char *buf, size_t size)
+{
+	struct iam_tag_in t[2] = { { LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE },
+				   { TAG_USER, lc->user } };
+
+	return lc_tags_text(t, 2, buf, size);
+}
+
+/* Whether the options name stores (added to the recorded ones). */
 static bool stores_given(const struct lc *lc)
 {
 	return opts_has(lc->o, OPT_SECRETS_MANAGER) ||
@@ -241,8 +255,9 @@ static sesctl_err ssm_open(struct lc *lc, const struct aws_regional_config *cfg,
 {
 	struct lc_stores *st = &lc->st;
 	char recorded[RECORD_STORES_MAX + 1];
+	char text[LC_TAGS_TEXT_MAX];
 	const char *first = NULL;
-	bool ours = false;
+	bool mine = false;
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 
@@ -255,10 +270,10 @@ static sesctl_err ssm_open(struct lc *lc, const struct aws_regional_config *cfg,
 	if (!first)
 		goto out;
 	lc_stores_ssm_tag(lc, recorded, sizeof(recorded));
-	ours = lc->rec.ssm[0] && strcmp(lc->rec.ssm, recorded) == 0;
-	if (!ours)
-		TRY(ssm_has_tag(&st->ssm, first, TAG_USER, lc->user, &ours));
-	if (ours)
+	mine = lc->rec.ssm[0] && strcmp(lc->rec.ssm, recorded) == 0;
+	if (!mine)
+		TRY(ssm_has_tag(&st->ssm, first, TAG_USER, lc->user, &mine));
+	if (mine)
 		goto out;
 	ENSURE(adopt,
 	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
@@ -268,10 +283,8 @@ static sesctl_err ssm_open(struct lc *lc, const struct aws_regional_config *cfg,
 		       first, lc->user, TAG_USER, lc->user, st->ssm_path));
 	st->ssm_adopt = true;
 	if (dry)
-		TRY(lc_plan(lc, "AddTagsToResource ResourceId=%s/SMTP_* "
-				"Tags=%s=%s,%s=%s",
-			    st->ssm_path, LC_TAG_MANAGED_BY,
-			    LC_TAG_MANAGED_VALUE, TAG_USER, lc->user));
+		TRY(lc_plan(lc, "AddTagsToResource ResourceId=%s/SMTP_* Tags=%s",
+			    st->ssm_path, owner_text(lc, text, sizeof(text))));
 out:
 	return rc;
 }
@@ -292,6 +305,7 @@ sesctl_err lc_stores_open(struct lc *lc, bool adopt, bool dry)
 {
 	struct lc_stores *st = &lc->st;
 	struct aws_regional_config cfg;
+	char text[LC_TAGS_TEXT_MAX];
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 	char tag[RECORD_STORES_MAX + 1];
@@ -363,10 +377,8 @@ sesctl_err lc_stores_open(struct lc *lc, bool adopt, bool dry)
 		 * leaves it as it was. */
 		s->adopt = true;
 		if (dry)
-			TRY(lc_plan(lc, "TagResource SecretId=%s "
-					"Tags=%s=%s,%s=%s",
-				    s->id, LC_TAG_MANAGED_BY,
-				    LC_TAG_MANAGED_VALUE, TAG_USER, lc->user));
+			TRY(lc_plan(lc, "TagResource SecretId=%s Tags=%s",
+				    s->id, owner_text(lc, text, sizeof(text))));
 	}
 out:
 	return rc;
@@ -400,13 +412,13 @@ static const struct ssm_param *before_of(const struct lc *lc,
 static sesctl_err ssm_write(struct lc *lc, const struct secret *value)
 {
 	struct lc_stores *st = &lc->st;
-	struct aws_tag tags[2] = { { LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE },
-				   { TAG_USER, lc->user } };
+	struct aws_tag tags[2];
 	struct secret v = SECRET_INIT;
 	cJSON *doc = cJSON_ParseWithLength((const char *)value->p, value->len);
 	const cJSON *m;
 	sesctl_err rc = SESCTL_OK;
 
+	owner_tags(lc, tags);
 	ENSURE(cJSON_IsObject(doc),
 	       err_set(&lc->ctx->err, SESCTL_ERR_FAIL, "out of memory"));
 	cJSON_ArrayForEach(m, doc)
@@ -452,12 +464,12 @@ sesctl_err lc_stores_write(struct lc *lc, const char *key_id,
 			   const struct secret *secret_key, bool now)
 {
 	struct lc_stores *st = &lc->st;
-	struct aws_tag tags[2] = { { LC_TAG_MANAGED_BY, LC_TAG_MANAGED_VALUE },
-				  { TAG_USER, lc->user } };
+	struct aws_tag tags[2];
 	struct secret value = SECRET_INIT;
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 
+	owner_tags(lc, tags);
 	if (!lc_stores_any(lc))
 		return SESCTL_OK;
 	TRY(lc_render_store(lc, key_id, secret_key, &value));
@@ -504,6 +516,7 @@ sesctl_err lc_stores_plan(struct lc *lc, bool now)
 {
 	struct lc_stores *st = &lc->st;
 	const char *kms = opts_get(lc->o, OPT_KMS_KEY_ID);
+	char text[LC_TAGS_TEXT_MAX];
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 
@@ -518,9 +531,8 @@ sesctl_err lc_stores_plan(struct lc *lc, bool now)
 		struct lc_store *s = &st->s[i];
 
 		if (!s->exists)
-			TRY(lc_plan(lc, "CreateSecret Name=%s Tags=%s=%s,%s=%s%s%s",
-				    s->id, LC_TAG_MANAGED_BY,
-				    LC_TAG_MANAGED_VALUE, TAG_USER, lc->user,
+			TRY(lc_plan(lc, "CreateSecret Name=%s Tags=%s%s%s", s->id,
+				    owner_text(lc, text, sizeof(text)),
 				    kms ? " KmsKeyId=" : "", kms ? kms : ""));
 		else if (now)
 			TRY(lc_plan(lc, "PutSecretValue SecretId=%s", s->id));
