@@ -18,7 +18,7 @@ import shlex
 import subprocess
 import unittest
 
-from sesctl_test import StoresTestCase, smtp_password
+from sesctl_test import StoresTestCase, command, smtp_password
 
 USER = "sesctl-smtp"
 SECRET = "app/smtp"
@@ -208,6 +208,47 @@ class SecretsManager(StoresTestCase):
         cur = [v for v in s["versions"]
                if v["id"] == s["stages"]["AWSCURRENT"]][0]
         self.assertEqual(json.loads(cur["secret_string"])["SMTP_USER"], key)
+
+    # ---- bad input --------------------------------------------------------
+
+    def test_bad_store_options_change_nothing(self):
+        for args, want in (
+                (["--secrets-manager", ""], b"--secrets-manager"),
+                (["--secrets-manager", "a b"], b"--secrets-manager"),
+                (["--secrets-manager", "x" * 600], b"--secrets-manager"),
+                (["--secrets-manager", SECRET, "--store-region", "nowhere"],
+                 b"--store-region"),
+                (["--secrets-manager", "arn:aws:secretsmanager:" + REGION +
+                  ":111122223333:secret:missing-AbCdEf"], b"no secret")):
+            p = self.call("smtp", "enable", *args)
+            self.assertNotEqual(p.returncode, 0, args)
+            self.assertIn(want, p.stderr, args)
+            self.assertIsNone(self.iam.user(USER), args)
+        self.assertEqual(self.iam.secrets(REGION), [])
+
+    def test_garbled_record_is_refused_before_a_new_key(self):
+        self.sesctl("smtp", "enable", "--secrets-manager", SECRET)
+        [old] = self.key_ids()
+        st = self.iam.dump_state()
+        for u in st["users"]:
+            for t in u["tags"] if u["name"] == USER else []:
+                if t["Key"] == "SesctlSecretsManager":
+                    t["Value"] = " "
+        self.iam.load_state(st)
+        p = self.sesctl("smtp", "rotate", code=1)
+        self.assertIn(b"SesctlSecretsManager", p.stderr)
+        self.assertEqual(self.key_ids(), [old])
+
+    def test_closed_stdout_is_no_obstacle(self):
+        # nothing goes to stdout with a store and no --output-file
+        p = subprocess.run(command(["smtp", "enable", "--secrets-manager",
+                                    SECRET]),
+                           stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           env=self.env, timeout=180,
+                           preexec_fn=lambda: os.close(1))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        [key] = self.key_ids()
+        self.assert_settings(self.staged("AWSCURRENT"), key)
 
     # ---- faults -----------------------------------------------------------
 
