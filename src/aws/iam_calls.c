@@ -515,6 +515,73 @@ sesctl_err iam_create_access_key(struct iam_client *c, const char *user,
 	return rc;
 }
 
+sesctl_err iam_put_user_policy_create_key(struct iam_client *c,
+					  const char *user,
+					  const char *policy_name,
+					  const char *document,
+					  struct iam_access_key *key,
+					  struct iam_outcome *policy)
+{
+	struct aws_param pp[] = { { "UserName", user },
+				  { "PolicyName", policy_name },
+				  { "PolicyDocument", document } };
+	struct aws_param kp[] = { { "UserName", user } };
+	struct iam_call_item calls[2];
+	sesctl_err rc;
+	size_t i;
+
+	memset(calls, 0, sizeof(calls));
+	memset(policy, 0, sizeof(*policy));
+	calls[0] = (struct iam_call_item){ .action = "PutUserPolicy",
+					   .params = pp, .n_params = 3 };
+	calls[1] = (struct iam_call_item){ .action = "CreateAccessKey",
+					   .params = kp, .n_params = 1 };
+	for (i = 0; i < 2; i++)
+		calls[i].body = (struct secret)SECRET_INIT;
+	/* Each call's outcome is its own, read below. */
+	if (call_many(c, calls, 2, 2, IAM_IDEMPOTENT | IAM_CREATES) !=
+	    SESCTL_OK)
+		ctx_debug(c->ctx, "PutUserPolicy with CreateAccessKey: %s",
+			  c->ctx->err.msg);
+
+	/* The policy: a lost answer is resolved as iam_put_user_policy
+	 * does (read back, sent again if not applied). */
+	if (calls[0].outcome_unknown) {
+		ctx_debug(c->ctx, "PutUserPolicy: %s; once more on its own",
+			  calls[0].err.msg);
+		policy->rc = iam_put_user_policy(c, user, policy_name,
+						 document);
+		policy->err = c->ctx->err;
+		policy->error = c->last_error;
+	} else {
+		policy->rc = calls[0].rc;
+		policy->err = calls[0].err;
+		policy->error = calls[0].error;
+	}
+
+	/* The key: as iam_create_access_key would have ended. */
+	memset(&c->last_error, 0, sizeof(c->last_error));
+	c->outcome_unknown = calls[1].outcome_unknown;
+	rc = calls[1].rc;
+	if (rc == SESCTL_OK) {
+		rc = parse_new_key(&calls[1].body, key, &c->ctx->err);
+		if (rc != SESCTL_OK) {
+			c->outcome_unknown = true;
+			rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+				     "CreateAccessKey was applied but its "
+				     "answer cannot be read (%s)",
+				     c->ctx->err.msg);
+		}
+	} else {
+		err_set(&c->ctx->err, rc, "%s", calls[1].err.msg);
+		c->last_error = calls[1].error;
+	}
+	for (i = 0; i < 2; i++)
+		secret_free(&calls[i].body);
+	secret_scrub_stack();
+	return rc;
+}
+
 sesctl_err iam_list_access_keys(struct iam_client *c, const char *user,
 				struct iam_access_key_list *out)
 {

@@ -75,6 +75,14 @@ MUST_USE sesctl_err call_start(struct iam_client *c, const char *action,
 			       size_t n_params, const struct iam_action **a,
 			       char **form);
 
+/* ---- iam_many.c ------------------------------------------------------ */
+
+/* iam_call_many, with the actions whose flags meet `allowed` let through
+ * (iam_call_many: IAM_READ | IAM_REMOVES). */
+MUST_USE sesctl_err call_many(struct iam_client *c,
+			      struct iam_call_item *calls, size_t n,
+			      size_t max_in_flight, unsigned allowed);
+
 /* ---- iam_calls.c: typed calls --------------------------------------- */
 
 /* Actions with one result struct. */

@@ -92,6 +92,9 @@ static void fail_rest(struct iam_client *c, struct iam_call_item *calls,
 	for (i = 0; i < n; i++) {
 		if (f && f[i].state == F_DONE)
 			continue;
+		/* A change on its way may have been applied. */
+		if (f && f[i].state == F_FLYING && !(f[i].a->flags & IAM_READ))
+			calls[i].outcome_unknown = true;
 		calls[i].rc = rc;
 		err_set(&calls[i].err, rc, "%s", c->ctx->err.msg);
 		if (f)
@@ -101,6 +104,12 @@ static void fail_rest(struct iam_client *c, struct iam_call_item *calls,
 
 sesctl_err iam_call_many(struct iam_client *c, struct iam_call_item *calls,
 			 size_t n, size_t max_in_flight)
+{
+	return call_many(c, calls, n, max_in_flight, IAM_READ | IAM_REMOVES);
+}
+
+sesctl_err call_many(struct iam_client *c, struct iam_call_item *calls,
+		     size_t n, size_t max_in_flight, unsigned allowed)
 {
 	struct flight *f = NULL;
 	size_t i, flying = 0, left = n;
@@ -133,10 +142,11 @@ sesctl_err iam_call_many(struct iam_client *c, struct iam_call_item *calls,
 		f[i].o = (struct aws_outcome){ &calls[i].err, &calls[i].error,
 					       false, false, false };
 		/* Only calls that change nothing, or remove something, may
-		 * overlap: the order of other changes matters.  A removal
-		 * whose answer is lost ends with outcome_unknown set, for the
-		 * caller to resolve (its typed call, one at a time). */
-		if (!f[i].a || !(f[i].a->flags & (IAM_READ | IAM_REMOVES))) {
+		 * overlap (unless the caller allows more: `allowed`): the
+		 * order of other changes matters.  A change whose answer is
+		 * lost ends with outcome_unknown set, for the caller to
+		 * resolve (its typed call, one at a time). */
+		if (!f[i].a || !(f[i].a->flags & allowed)) {
 			rc = err_set(&c->ctx->err, SESCTL_ERR_FAIL,
 				     "IAM action '%s' %s", calls[i].action,
 				     f[i].a ? "changes something and may not "

@@ -632,9 +632,11 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 	}
 
 	TRY(policy_for(&lc, arn, &doc));
-	TRY(iam_put_user_policy(&lc.iam, lc.user, POLICY_NAME, doc));
 
-	/* The critical section: from here a new key exists. */
+	/* The critical section: from here a new key exists.  It is made
+	 * while its policy is written, on a second connection: one round
+	 * trip less.  Nothing is delivered before both are done, and a key
+	 * whose policy failed is deleted again. */
 	interrupt_arm();
 	armed = true;
 	if (interrupt_caught()) {
@@ -643,7 +645,8 @@ sesctl_err smtp_enable(struct ctx *ctx, const struct opts *o, int argc,
 			     interrupt_name(interrupt_caught()));
 		goto clear;
 	}
-	rc = lc_create_key(&lc, NULL, lc_rerun(&lc, "enable"), &key);
+	rc = lc_create_key_with_policy(&lc, POLICY_NAME, doc,
+				       lc_rerun(&lc, "enable"), &key);
 	if (rc != SESCTL_OK) {
 		leave_journal = lc.iam.outcome_unknown;
 		goto clear;

@@ -930,9 +930,12 @@ sesctl_err lc_record(struct lc *lc, const char *current, const char *kept)
 	return SESCTL_OK;
 }
 
-sesctl_err lc_create_key(struct lc *lc,
-			 const struct iam_access_key_list *before,
-			 const char *rerun, struct iam_access_key *key)
+/* lc_create_key, its first CreateAccessKey already made (ending in
+ * `made_rc`, with lc->iam as it left it) when `made`. */
+static sesctl_err create_key(struct lc *lc,
+			     const struct iam_access_key_list *before,
+			     const char *rerun, struct iam_access_key *key,
+			     bool made, sesctl_err made_rc)
 {
 	sesctl_err rc = SESCTL_OK;
 	int attempt;
@@ -940,7 +943,9 @@ sesctl_err lc_create_key(struct lc *lc,
 	for (attempt = 1;; attempt++) {
 		size_t dropped = 0;
 
-		rc = iam_create_access_key(&lc->iam, lc->user, key);
+		rc = attempt == 1 && made ?
+			     made_rc :
+			     iam_create_access_key(&lc->iam, lc->user, key);
 		if (rc == SESCTL_OK && !lc->iam.outcome_unknown)
 			return SESCTL_OK;
 		if (rc == SESCTL_OK) {
@@ -981,4 +986,52 @@ sesctl_err lc_create_key(struct lc *lc,
 		iam_access_key_release(key);
 		memset(key, 0, sizeof(*key));
 	}
+}
+
+sesctl_err lc_create_key(struct lc *lc,
+			 const struct iam_access_key_list *before,
+			 const char *rerun, struct iam_access_key *key)
+{
+	return create_key(lc, before, rerun, key, false, SESCTL_OK);
+}
+
+sesctl_err lc_create_key_with_policy(struct lc *lc, const char *policy_name,
+				     const char *document, const char *rerun,
+				     struct iam_access_key *key)
+{
+	struct iam_outcome pol;
+	sesctl_err rc;
+	size_t dropped = 0;
+	bool deleted = false;
+
+	rc = iam_put_user_policy_create_key(&lc->iam, lc->user, policy_name,
+					    document, key, &pol);
+	if (pol.rc == SESCTL_OK)
+		return create_key(lc, NULL, rerun, key, true, rc);
+	/* The policy is not written: no key of this run may go out.  A key
+	 * made beside it is deleted again (its secret is here, nobody else
+	 * has it); one whose answer was lost is looked for. */
+	if (rc == SESCTL_OK) {
+		bool twice = lc->iam.outcome_unknown;
+
+		err_set(&lc->ctx->err, pol.rc, "%s", pol.err.msg);
+		rc = lc_undo_key(lc, key->access_key_id, pol.rc, &deleted);
+		if (deleted && twice &&
+		    lc_drop_new_keys(lc, NULL, NULL, &dropped) != SESCTL_OK)
+			deleted = false;
+		lc->iam.outcome_unknown = !deleted;
+		lc->iam.last_error = pol.error;
+		iam_access_key_release(key);
+		memset(key, 0, sizeof(*key));
+		return rc;
+	}
+	if (lc->iam.outcome_unknown) {
+		if (lc_drop_new_keys(lc, NULL, NULL, &dropped) != SESCTL_OK)
+			return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
+				       "%s\n%s", pol.err.msg,
+				       lc->ctx->err.msg);
+		lc->iam.outcome_unknown = false;
+	}
+	lc->iam.last_error = pol.error;
+	return err_set(&lc->ctx->err, pol.rc, "%s", pol.err.msg);
 }

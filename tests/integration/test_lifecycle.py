@@ -72,14 +72,17 @@ class Lifecycle(SesctlTestCase):
 
     # ---- enable ---------------------------------------------------------
 
-    def test_enable_makes_four_calls_on_one_connection(self):
+    def test_enable_makes_four_calls_on_two_connections(self):
         out = self.sesctl("smtp", "enable")
         s = self.check_settings(out)
-        # the fourth records the delivery, once the settings are out
-        self.assertEqual([r["action"] for r in self.iam.requests],
-                         ["CreateUser", "PutUserPolicy", "CreateAccessKey",
-                          "TagUser"])
-        self.assertEqual(len(self.iam.iam_connection_ids()), 1)
+        # the policy and the key at once, on a second connection; the
+        # fourth records the delivery, once the settings are out
+        acts = [r["action"] for r in self.iam.requests]
+        self.assertEqual(acts[0], "CreateUser")
+        self.assertEqual(sorted(acts[1:3]),
+                         ["CreateAccessKey", "PutUserPolicy"])
+        self.assertEqual(acts[3:], ["TagUser"])
+        self.assertEqual(len(self.iam.iam_connection_ids()), 2)
         self.assertTrue(all(r["sigv4"]["ok"] for r in self.iam.requests))
         u = self.user()
         self.assertEqual(u["path"], "/sesctl/")

@@ -69,8 +69,9 @@
  * at most IAM_MAX_IN_FLIGHT requests at a time on as many connections,
  * which later calls reuse.  Of the changes only removals may (disable's
  * deletions do not depend on one another); an unknown outcome of one is
- * left to its typed call, which reads state back.  Other changes never
- * do: their order matters.
+ * left to its typed call, which reads state back.  Other changes run
+ * beside another only where a typed call says so
+ * (iam_put_user_policy_create_key): their order matters.
  */
 #ifndef SESCTL_IAM_H
 #define SESCTL_IAM_H
@@ -233,6 +234,24 @@ MUST_USE sesctl_err iam_list_attached_user_policies(
 MUST_USE sesctl_err iam_create_access_key(struct iam_client *c,
 					  const char *user,
 					  struct iam_access_key *out);
+/* The outcome of one call made beside another. */
+struct iam_outcome {
+	sesctl_err rc;
+	struct err_info err;    /* rc's message */
+	struct iam_error error; /* IAM's error (code "" if none) */
+};
+
+/* enable's two changes at once, on two connections: sesctl's policy
+ * written (PutUserPolicy) while the key is made (CreateAccessKey).  The
+ * key ends exactly as iam_create_access_key would have (return value,
+ * ctx->err, c->last_error, c->outcome_unknown: resolving an unknown
+ * outcome is the caller's).  The policy's outcome is in `policy`, a lost
+ * answer resolved first as iam_put_user_policy does.  Nothing ties the
+ * two: a key made while its policy failed is the caller's to delete. */
+MUST_USE sesctl_err iam_put_user_policy_create_key(
+	struct iam_client *c, const char *user, const char *policy_name,
+	const char *document, struct iam_access_key *key,
+	struct iam_outcome *policy);
 MUST_USE sesctl_err iam_list_access_keys(struct iam_client *c,
 					 const char *user,
 					 struct iam_access_key_list *out);

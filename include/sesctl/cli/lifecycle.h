@@ -283,6 +283,16 @@ MUST_USE sesctl_err lc_create_key(struct lc *lc,
 				  const char *rerun,
 				  struct iam_access_key *key);
 
+/* lc_create_key (no keys before) while sesctl's policy `document` is
+ * written as `policy_name` (PutUserPolicy), both at once.  Fails with the
+ * policy's error if it is not written; a key made meanwhile is then
+ * deleted again (lc->iam.outcome_unknown set if that failed). */
+MUST_USE sesctl_err lc_create_key_with_policy(struct lc *lc,
+					      const char *policy_name,
+					      const char *document,
+					      const char *rerun,
+					      struct iam_access_key *key);
+
 /* Read settings sesctl wrote back from `path`: SESCTL_ERR_NOT_FOUND when
  * there is no such file.  Release `out` with output_settings_release. */
 MUST_USE sesctl_err lc_read_settings(struct lc *lc, const char *path,
