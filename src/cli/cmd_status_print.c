@@ -85,6 +85,31 @@ static void add(struct text *t, const char *label, const char *fmt, ...)
 	text_add(t, "\n");
 }
 
+/* A recorded store ("REGION name ..."): "secrets    Secrets Manager in
+ * eu-west-1: app/smtp, other/smtp". */
+static void stores_line(struct text *t, const char *label, const char *what,
+			const char *rec)
+{
+	const char *p = rec, *sp;
+	int n = 0;
+
+	if (!*rec)
+		return;
+	sp = strchr(rec, ' ');
+	text_add(t, "%-10s %s in %.*s:", label, what,
+		 (int)(sp ? (size_t)(sp - rec) : strlen(rec)), rec);
+	for (p = sp; p && *p;) {
+		size_t len;
+
+		p += strspn(p, " ");
+		len = strcspn(p, " ");
+		if (len)
+			text_add(t, "%s %.*s", n++ ? "," : "", (int)len, p);
+		p += len;
+	}
+	text_add(t, "\n");
+}
+
 static sesctl_err text_write(struct ctx *ctx, struct text *t)
 {
 	if (t->failed)
@@ -339,6 +364,8 @@ sesctl_err status_print_text(struct ctx *ctx, const struct user_status *us)
 			text_add(&t, "%s%s", i ? " " : "", us->rec.regions[i]);
 		text_add(&t, "%s, format %s\n", us->rec.n_regions ? "" : "-",
 			 us->rec.format[0] ? us->rec.format : "-");
+		stores_line(&t, "secrets", "Secrets Manager", us->rec.secrets);
+		stores_line(&t, "ssm", "SSM Parameter Store", us->rec.ssm);
 	}
 	if (r->policy_present)
 		add(&t, "policy", "%s: %s%s", POLICY_NAME, us->desc,

@@ -99,6 +99,28 @@ class SecretsManager(StoresTestCase):
         value = json.loads(json.loads(out.stdout)["SecretString"])
         self.assert_settings(value, key)
 
+    def test_status_names_the_recorded_stores(self):
+        self.sesctl("smtp", "enable", "--secrets-manager", SECRET,
+                    "--secrets-manager", "other/smtp", "--ssm-path",
+                    "/app/smtp")
+        out = self.sesctl("smtp", "status").stdout.decode()
+        self.assertIn("secrets    Secrets Manager in %s: %s, other/smtp\n"
+                      % (REGION, SECRET), out)
+        self.assertIn("ssm        SSM Parameter Store in %s: /app/smtp\n"
+                      % REGION, out)
+        tags = json.loads(self.sesctl("smtp", "status", "--format",
+                                      "json").stdout)["user"]["tags"]
+        self.assertEqual(tags["SesctlSecretsManager"],
+                         "%s %s other/smtp" % (REGION, SECRET))
+        self.assertEqual(tags["SesctlSsmPath"], "%s /app/smtp" % REGION)
+        # without stores, no such lines
+        self.sesctl("smtp", "disable", "--yes")
+        self.sesctl("smtp", "enable", "--output-file",
+                    os.path.join(self.tmp, "app.env"))
+        out = self.sesctl("smtp", "status").stdout.decode()
+        self.assertNotIn("secrets ", out)
+        self.assertNotIn("ssm ", out)
+
     def test_debug_shows_no_secret(self):
         self.sesctl("smtp", "enable", "--secrets-manager", SECRET)
         p = self.sesctl("smtp", "rotate", "--debug")
