@@ -5,11 +5,9 @@
  */
 #include "sesctl/aws/secretsmanager.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <cjson/cJSON.h>
 
@@ -41,20 +39,12 @@ sesctl_err sm_token(struct ctx *ctx, char out[37])
 {
 	unsigned char b[16];
 	char hex[33];
-	size_t got = 0;
-	ssize_t n;
+	int e = crypto_random(b, sizeof(b));
 
-	while (got < sizeof(b)) {
-		n = getrandom(b + got, sizeof(b) - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return err_set(&ctx->err, SESCTL_ERR_FAIL,
-				       "no random bytes for a request token: "
-				       "%s",
-				       strerror(errno));
-		got += (size_t)n;
-	}
+	if (e)
+		return err_set(&ctx->err, SESCTL_ERR_FAIL,
+			       "no random bytes for a request token: %s",
+			       strerror(e));
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 	crypto_hex(b, sizeof(b), hex);

@@ -3,7 +3,10 @@
 
 #include "sesctl/base/secret.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <sys/random.h>
+#include <sys/types.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -71,6 +74,23 @@ sesctl_err crypto_sha256(const void *data, size_t len,
 	if (!SHA256(data, len, out))
 		return SESCTL_ERR_CRYPTO;
 	return SESCTL_OK;
+}
+
+int crypto_random(void *buf, size_t n)
+{
+	unsigned char *b = buf;
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = getrandom(b + got, n - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? errno : EIO;
+		got += (size_t)r;
+	}
+	return 0;
 }
 
 void crypto_hex(const unsigned char *in, size_t n, char *out)

@@ -22,13 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "sesctl/base/backoff.h"
+#include "sesctl/base/crypto.h"
 
 #include "credfile_int.h"
 
@@ -415,17 +415,14 @@ static sesctl_err temp_open(struct ctx *ctx, const struct target *t,
 				    "abcdefghijklmnopqrstuvwxyz0123456789";
 	unsigned char rnd[TEMP_SUFFIX_LEN];
 	char suffix[TEMP_SUFFIX_LEN + 1];
-	ssize_t got;
 	size_t i;
 	int tries, n, e;
 
 	for (tries = 0; tries < TEMP_TRIES; tries++) {
-		do
-			got = getrandom(rnd, sizeof(rnd), 0);
-		while (got < 0 && errno == EINTR);
-		if (got != (ssize_t)sizeof(rnd))
+		e = crypto_random(rnd, sizeof(rnd));
+		if (e)
 			return io_error(ctx, "name a temporary file for",
-					t->path, got < 0 ? errno : EIO);
+					t->path, e);
 		for (i = 0; i < TEMP_SUFFIX_LEN; i++)
 			suffix[i] = chars[rnd[i] % (sizeof(chars) - 1)];
 		suffix[TEMP_SUFFIX_LEN] = '\0';

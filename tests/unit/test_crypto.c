@@ -72,12 +72,33 @@ static void test_crypto_base64_rfc4648(void **state)
 			 SESCTL_ERR_INPUT);
 }
 
+/* Random bytes: filled (a large request too: getrandom may return
+ * short), two draws differ, nothing asked is nothing done. */
+static void test_crypto_random(void **state)
+{
+	static unsigned char a[4096], b[4096];
+	unsigned char untouched = 0x5a;
+
+	(void)state;
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	assert_int_equal(crypto_random(a, sizeof(a)), 0);
+	assert_int_equal(crypto_random(b, sizeof(b)), 0);
+	assert_memory_not_equal(a, b, sizeof(a));
+	/* 4096 zero bytes from the kernel would mean nothing was written */
+	memset(b, 0, sizeof(b));
+	assert_memory_not_equal(a, b, sizeof(a));
+	assert_int_equal(crypto_random(&untouched, 0), 0);
+	assert_int_equal(untouched, 0x5a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crypto_hmac_rfc4231),
 		cmocka_unit_test(test_crypto_sha256),
 		cmocka_unit_test(test_crypto_base64_rfc4648),
+		cmocka_unit_test(test_crypto_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

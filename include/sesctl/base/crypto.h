@@ -1,7 +1,7 @@
 /* crypto.h - the hashes and encodings sesctl needs, over OpenSSL libcrypto.
  *
  * The only module (besides secret.c's use of OPENSSL_cleanse) that includes
- * OpenSSL.  Pure: no I/O, no global state.
+ * OpenSSL.  Pure: no I/O (but the kernel's random bytes), no global state.
  */
 #ifndef SESCTL_CRYPTO_H
 #define SESCTL_CRYPTO_H
@@ -34,6 +34,10 @@ MUST_USE sesctl_err crypto_sha256(const void *data, size_t len,
 
 /* Lowercase hex of `n` bytes into `out`, which has room for 2n+1. */
 void crypto_hex(const unsigned char *in, size_t n, char *out);
+
+/* Fill `buf` with `n` random bytes from the kernel (getrandom, retried
+ * on EINTR and short reads).  0, or the errno of the failure. */
+MUST_USE int crypto_random(void *buf, size_t n);
 
 /* Bytes (with the terminating NUL) that base64 of `n` bytes needs. */
 size_t crypto_base64_size(size_t n);
