@@ -2,7 +2,12 @@
  * http.h, http_int.h).
  *
  * One X509_STORE per process, built at the first TLS connection and handed
- * to every connection after it through CURLOPT_SSL_CTX_FUNCTION.  Without
+ * to every connection after it through CURLOPT_SSL_CTX_FUNCTION: the HTTP
+ * clients' (IAM, STS, Secrets Manager, SSM, credential endpoints; http.c
+ * through http_ca_setopt) and the SMTP logins' (smtp/smtp_login.c, whose
+ * easy handles are its own, through http_ca_use), so a run that calls IAM
+ * and then logs in to SES SMTP, or logs in to several regions, reads the
+ * CAs once.  Without
  * --ca-bundle/AWS_CA_BUNDLE it is the system's hashed CA directory
  * (libcurl's built-in CApath, /etc/ssl/certs on Debian), which OpenSSL
  * consults only for the issuer a chain needs; where there is no hashed
@@ -204,6 +209,51 @@ CURLcode http_ca_setopt(CURL *curl, struct http_ca *ca)
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, ca);
 	return cc;
+}
+
+sesctl_err http_ca_new(struct ctx *ctx, const char *ca_bundle,
+		       struct http_ca **out)
+{
+	struct http_ca *ca = calloc(1, sizeof(*ca));
+	sesctl_err rc = SESCTL_OK;
+
+	*out = NULL;
+	ENSURE(ca, err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	ca->ctx = ctx;
+	if (ca_bundle) {
+		ca->bundle = strdup(ca_bundle);
+		ENSURE(ca->bundle,
+		       err_set(&ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
+	}
+	*out = ca;
+	ca = NULL;
+out:
+	http_ca_free(ca);
+	return rc;
+}
+
+sesctl_err http_ca_use(struct http_ca *ca, void *curl)
+{
+	CURLcode cc = http_ca_setopt(curl, ca);
+
+	if (cc != CURLE_OK)
+		return err_set(&ca->ctx->err, SESCTL_ERR_FAIL,
+			       "libcurl setup failed: %s",
+			       curl_easy_strerror(cc));
+	return SESCTL_OK;
+}
+
+const char *http_ca_unreadable(const struct http_ca *ca)
+{
+	return ca->unreadable;
+}
+
+void http_ca_free(struct http_ca *ca)
+{
+	if (!ca)
+		return;
+	free(ca->bundle);
+	free(ca);
 }
 
 void http_ca_global_cleanup(void)

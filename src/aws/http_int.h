@@ -31,7 +31,8 @@ void debug_lines(struct ctx *ctx, const char *pfx, char dir, const char *data,
 void debug_body(struct ctx *ctx, const char *pfx, char dir, const void *body,
 		size_t len);
 
-/* What a client's connections trust (http_ca.c). */
+/* What a client's connections trust, or another module's easy handle's
+ * (http_ca.c; http.h declares it for http_ca_new and http_ca_use). */
 struct http_ca {
 	struct ctx *ctx;  /* for the debug log */
 	char *bundle;     /* PEM file (owned); NULL: the system's CAs */

@@ -1,4 +1,9 @@
-/* smtp_login.c - one SMTP login attempt with libcurl (see smtp_login.h). */
+/* smtp_login.c - one SMTP login attempt with libcurl (see smtp_login.h).
+ *
+ * Each attempt is an easy handle of its own (no connection is reused
+ * between logins), which trusts the CAs the AWS connections trust through
+ * the process's one CA store (http_ca_use): the certificates are read at
+ * the run's first TLS connection, not at every login. */
 #include "sesctl/smtp/smtp_login.h"
 
 #include <ctype.h>
@@ -252,6 +257,7 @@ sesctl_err smtp_login(struct ctx *ctx, const struct smtp_login_target *t,
 {
 	struct attempt a;
 	char errbuf[CURL_ERROR_SIZE] = "";
+	struct http_ca *ca = NULL;
 	CURL *curl = NULL;
 	CURLcode cc = CURLE_OK;
 	sesctl_err rc = SESCTL_OK;
@@ -262,6 +268,7 @@ sesctl_err smtp_login(struct ctx *ctx, const struct smtp_login_target *t,
 	a.ans = ans;
 	/* libcurl keeps copies of the password: wiped when freed. */
 	TRY(http_global_init(ctx));
+	TRY(http_ca_new(ctx, t->ca_bundle, &ca));
 	curl = curl_easy_init();
 	ENSURE(curl, err_set(&ctx->err, SESCTL_ERR_NOMEM,
 			     "libcurl could not create a handle"));
@@ -296,17 +303,24 @@ sesctl_err smtp_login(struct ctx *ctx, const struct smtp_login_target *t,
 	SETOPT(CURLOPT_DEBUGFUNCTION, on_debug);
 	SETOPT(CURLOPT_DEBUGDATA, &a);
 	SETOPT(CURLOPT_VERBOSE, 1L);
-	if (t->ca_bundle)
-		SETOPT(CURLOPT_CAINFO, t->ca_bundle);
 #undef SETOPT
 	ENSURE(cc == CURLE_OK,
 	       err_set(&ctx->err, SESCTL_ERR_FAIL, "libcurl setup failed: %s",
 		       curl_easy_strerror(cc)));
+	TRY(http_ca_use(ca, curl));
 
 	cc = curl_easy_perform(curl);
 	ans->result = classify(cc, &a);
 	snprintf(ans->detail, sizeof(ans->detail), "%s",
 		 errbuf[0] ? errbuf : curl_easy_strerror(cc));
+	/* libcurl's own words would be "error signaled by ssl ctx
+	 * callback". */
+	if (cc == CURLE_SSL_CACERT_BADFILE && http_ca_unreadable(ca))
+		snprintf(ans->detail, sizeof(ans->detail),
+			 "no CA certificates could be read from '%s' (%s)",
+			 http_ca_unreadable(ca),
+			 t->ca_bundle ? "--ca-bundle or AWS_CA_BUNDLE" :
+					"the system's CA bundle");
 	if (cc == CURLE_OK && !a.accepted)
 		snprintf(ans->detail, sizeof(ans->detail), "%s",
 			 a.auth_sent ? "the server did not accept the login" :
@@ -320,5 +334,6 @@ out:
 	/* Sends QUIT on a live connection. */
 	if (curl)
 		curl_easy_cleanup(curl);
+	http_ca_free(ca); /* after the handle, which points to it */
 	return rc;
 }

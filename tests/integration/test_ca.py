@@ -1,4 +1,6 @@
-"""Which CA certificates sesctl trusts, over real HTTPS to the IAM stand-in.
+"""Which CA certificates sesctl trusts, over real HTTPS to the IAM stand-in
+and over real STARTTLS to the SES SMTP stand-in (`smtp verify`, and
+`--verify` on enable).
 
 Three ways to trust: --ca-bundle FILE, AWS_CA_BUNDLE=FILE, and neither
 (the system's CAs: its hashed CA directory, looked up per certificate, or
@@ -10,8 +12,9 @@ only), so nothing is installed system-wide; the directory is made with
 `openssl rehash`, as update-ca-certificates makes /etc/ssl/certs.
 
 Also: a bundle is read once per process however many connections and
-clients (STS, then IAM) there are, and a later connection resumes the
-TLS session of an earlier one."""
+clients (STS, then IAM; IAM, then an SMTP login; one SMTP login per
+region) there are, and a later connection resumes the TLS session of an
+earlier one."""
 import os
 import shutil
 import subprocess
@@ -20,8 +23,9 @@ import textwrap
 import unittest
 
 from standins.iam import FakeIAM
+from standins.ses_smtp import start_smtp_servers
 from standins.tls import make_ca_and_server_cert
-from sesctl_test import SesctlTestCase, clean_env, command
+from sesctl_test import SesctlTestCase, clean_env, command, smtp_password
 
 USER = "sesctl-smtp"
 REGION = "eu-west-1"
@@ -43,7 +47,7 @@ def hashed_dir(path, *pems):
     return path
 
 
-class CATrust(SesctlTestCase):
+class TrustBase(SesctlTestCase):
     def setUp(self):
         self.iam = FakeIAM(tls=True, seed=31)
         self.iam.start()
@@ -72,6 +76,25 @@ class CATrust(SesctlTestCase):
                              SESCTL_TEST_SYSTEM_CA_DIR=self.other_dir,
                              SESCTL_TEST_SYSTEM_CA_FILE=self.other, **env)
 
+    def store_lines(self):
+        return [line for line in self.err.splitlines()
+                if "debug: CA store: " in line]
+
+    def bundle_of(self, n_extra):
+        """A bundle of `n_extra` CAs that signed nothing here, then the
+        stand-ins' CA."""
+        extra = [make_ca_and_server_cert(os.path.join(self.tmp, "x%d" % i),
+                                         common_name="extra %d" % i).ca_file
+                 for i in range(n_extra)]
+        bundle = os.path.join(self.tmp, "bundle.pem")
+        with open(bundle, "w") as out:
+            for pem in extra + [self.good]:
+                with open(pem) as f:
+                    out.write(f.read())
+        return bundle
+
+
+class CATrust(TrustBase):
     def status(self, *args, code=0, **extra):
         env = dict(self.env, **extra)
         p = subprocess.run(command(["--debug", "smtp", "status"] + list(args)),
@@ -91,10 +114,6 @@ class CATrust(SesctlTestCase):
         self.assertIn("TLS verification of '%s' failed" % self.iam.url,
                       self.err)
         self.assertEqual(self.iam.requests, [])
-
-    def store_lines(self):
-        return [line for line in self.err.splitlines()
-                if "debug: CA store: " in line]
 
     # ---- --ca-bundle ------------------------------------------------------
 
@@ -186,14 +205,7 @@ class CATrust(SesctlTestCase):
         # status opens several connections (three at once, here on one
         # client); assume-role adds an STS client before the IAM one.
         # Every CA in the bundle is parsed once for all of them.
-        extra = [make_ca_and_server_cert(os.path.join(self.tmp, "x%d" % i),
-                                         common_name="extra %d" % i).ca_file
-                 for i in range(3)]
-        bundle = os.path.join(self.tmp, "bundle.pem")
-        with open(bundle, "w") as out:
-            for pem in extra + [self.good]:
-                with open(pem) as f:
-                    out.write(f.read())
+        bundle = self.bundle_of(3)
         self.status(AWS_CA_BUNDLE=bundle)
         self.assert_verified()
         self.assertGreaterEqual(len(self.iam.iam_connection_ids()), 2)
@@ -247,6 +259,145 @@ class CATrust(SesctlTestCase):
         self.assertEqual(self.iam.tls_resumed, 1)
         self.assertIn("SSL re-using session ID", self.err)
         self.assertEqual(len(self.store_lines()), 1)
+
+
+SMTP_REGIONS = ("eu-west-1", "us-east-1")
+
+
+class SMTPTrust(TrustBase):
+    """The SMTP logins trust what the IAM connections trust, from the same
+    store: `smtp verify` of a settings file with one block per region, each
+    naming its own SES SMTP stand-in (STARTTLS, the IAM stand-in's
+    certificate), logs in to every region in one run."""
+
+    def setUp(self):
+        super().setUp()
+        self.smtp = start_smtp_servers(self.iam, SMTP_REGIONS)
+        for server in self.smtp:
+            self.addCleanup(server.stop)
+        self.akid = self.iam.user(USER)["access_keys"][0]["access_key_id"]
+        secret = self.iam.access_key(self.akid)["secret_access_key"]
+        lines = ["SMTP_USER=%s" % self.akid]
+        for server, region in zip(self.smtp, SMTP_REGIONS):
+            sfx = region.upper().replace("-", "_")
+            lines += ["SMTP_HOST_%s=127.0.0.1" % sfx,
+                      "SMTP_PORT_%s=%d" % (sfx, server.port),
+                      "SMTP_PASS_%s=%s" % (sfx, smtp_password(secret, region))]
+        self.settings = os.path.join(self.tmp, "smtp.env")
+        fd = os.open(self.settings, os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def run_sesctl(self, args, code=0, **extra):
+        for server in self.smtp:
+            server.clear_log()  # the logins of this run alone
+        p = subprocess.run(command(["--debug"] + list(args)),
+                           capture_output=True, env=dict(self.env, **extra),
+                           stdin=subprocess.DEVNULL, timeout=120)
+        self.err = p.stderr.decode()
+        self.assertEqual(p.returncode, code,
+                         "exit %d, want %d\nstderr: %s" % (
+                             p.returncode, code, self.err[-3000:]))
+        return p.stdout.decode()
+
+    def verify(self, *args, code=0, **extra):
+        return self.run_sesctl(["smtp", "verify", "--credentials-file",
+                                self.settings] + list(args), code, **extra)
+
+    def attempts(self):
+        return [a for server in self.smtp for a in server.auth_attempts()]
+
+    def assert_logged_in(self):
+        """Every region's stand-in accepted the key, once, over TLS."""
+        for server, region in zip(self.smtp, SMTP_REGIONS):
+            self.assertEqual(
+                [(a["user"], a["result"], a["tls"], a["region"])
+                 for a in server.auth_attempts()],
+                [(self.akid, "accepted", True, region)])
+            self.assertIn("SES accepted the SMTP login of %s at "
+                          "127.0.0.1:%d" % (self.akid, server.port), self.err)
+        # one store for both logins
+        self.assertEqual(len(self.store_lines()), 1, self.store_lines())
+
+    def assert_refused(self):
+        self.assertIn("TLS with 127.0.0.1:%d failed" % self.smtp[0].port,
+                      self.err)
+        self.assertIn("pass its certificates with --ca-bundle", self.err)
+        self.assertEqual(self.attempts(), [])
+
+    # ---- --ca-bundle ------------------------------------------------------
+
+    def test_ca_bundle_option(self):
+        self.verify("--ca-bundle", self.good, AWS_CA_BUNDLE=self.other)
+        self.assert_logged_in()
+        self.assertIn("1 certificates from '%s'" % self.good,
+                      self.store_lines()[0])
+        self.verify("--ca-bundle", self.other, code=NETWORK,
+                    AWS_CA_BUNDLE=self.good)
+        self.assert_refused()
+
+    # ---- AWS_CA_BUNDLE ------------------------------------------------------
+
+    def test_aws_ca_bundle(self):
+        self.verify(AWS_CA_BUNDLE=self.good)
+        self.assert_logged_in()
+        self.verify(code=NETWORK, AWS_CA_BUNDLE=self.other)
+        self.assert_refused()
+
+    def test_bundle_adds_to_the_system_directory(self):
+        # As libcurl's default CApath did beside the CURLOPT_CAINFO the
+        # logins set before they shared the store.
+        self.verify(AWS_CA_BUNDLE=self.other,
+                    SESCTL_TEST_SYSTEM_CA_DIR=self.good_dir)
+        self.assert_logged_in()
+
+    def test_unreadable_bundle(self):
+        missing = os.path.join(self.tmp, "missing.pem")
+        self.verify(code=NETWORK, AWS_CA_BUNDLE=missing)
+        self.assertIn("no CA certificates could be read from '%s' "
+                      "(--ca-bundle or AWS_CA_BUNDLE)" % missing, self.err)
+        self.assertEqual(self.attempts(), [])
+
+    # ---- the system's CAs -------------------------------------------------
+
+    def test_system_hashed_directory(self):
+        self.verify(SESCTL_TEST_SYSTEM_CA_DIR=self.good_dir)
+        self.assert_logged_in()
+        self.assertIn("the system's hashed directory '%s'" % self.good_dir,
+                      self.store_lines()[0])
+        self.verify(code=NETWORK, SESCTL_TEST_SYSTEM_CA_DIR=self.other_dir,
+                    SESCTL_TEST_SYSTEM_CA_FILE=self.good)
+        self.assert_refused()
+
+    def test_system_file_where_no_hashed_directory(self):
+        self.verify(SESCTL_TEST_SYSTEM_CA_DIR=self.plain_dir,
+                    SESCTL_TEST_SYSTEM_CA_FILE=self.good)
+        self.assert_logged_in()
+        self.verify(code=NETWORK, SESCTL_TEST_SYSTEM_CA_DIR=self.plain_dir,
+                    SESCTL_TEST_SYSTEM_CA_FILE=self.other)
+        self.assert_refused()
+
+    # ---- read once --------------------------------------------------------
+
+    def test_bundle_read_once_for_every_region(self):
+        bundle = self.bundle_of(3)
+        self.verify("--ca-bundle", bundle)
+        self.assert_logged_in()
+        self.assertIn("4 certificates from '%s'" % bundle,
+                      self.store_lines()[0])
+
+    def test_enable_verify_reads_the_cas_once_for_iam_and_smtp(self):
+        # enable's IAM calls build the store; its login to SES uses it.
+        for trust in ({"AWS_CA_BUNDLE": self.bundle_of(3)},
+                      {"SESCTL_TEST_SYSTEM_CA_DIR": self.good_dir}):
+            name = "fresh%d" % len(self.iam.requests)
+            out = self.run_sesctl(["smtp", "enable", "--name", name,
+                                   "--verify", "--smtp-endpoint-url",
+                                   self.smtp[0].url], **trust)
+            self.assertIn("SES accepted the SMTP login of", self.err)
+            self.assertIn("SMTP_USER=", out)
+            self.assertTrue(self.iam.requests)
+            self.assertEqual(len(self.store_lines()), 1, self.store_lines())
 
 
 if __name__ == "__main__":

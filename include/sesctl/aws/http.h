@@ -9,8 +9,9 @@
  * verification is always on; plain http is refused unless the host is a
  * loopback address.  The CAs trusted (--ca-bundle's file, else the
  * system's hashed CA directory, else its bundle file) are read once per
- * process, not per connection, and a new connection resumes the TLS
- * session of an earlier one.  Response bodies land in a struct secret (they can hold
+ * process, not per connection, for these clients and smtp_login's SMTP
+ * logins alike (http_ca_use), and a new connection resumes the TLS
+ * session of an earlier one of its client.  Response bodies land in a struct secret (they can hold
  * a SecretAccessKey) capped at HTTP_MAX_BODY.
  *
  * --debug: request and response lines and headers go to stderr through a
@@ -172,6 +173,38 @@ MUST_USE sesctl_err http_global_init(struct ctx *ctx);
 /* Undo libcurl's global set-up (main calls it last, so that what libcurl
  * frees is wiped while sesctl can still scrub the stack after it). */
 void http_global_cleanup(void);
+
+/* ---- the same trust for another module's libcurl handle -----------
+ * smtp_login makes easy handles of its own; these set them up to trust
+ * what the clients' connections trust (see the top), through the same
+ * process-wide CA store, built at the first TLS connection of the run,
+ * whoever makes it, and read again only for another bundle:
+ *
+ *	TRY(http_ca_new(ctx, ca_bundle, &ca));
+ *	TRY(http_ca_use(ca, curl));
+ *	... curl_easy_perform(curl) ...; curl_easy_cleanup(curl);
+ *	http_ca_free(ca);
+ */
+struct http_ca;
+
+/* What to trust: `ca_bundle`, a PEM file (copied), besides the system's
+ * CA directory; NULL: the system's CAs.  The debug log's "CA store:" line
+ * goes to `ctx`. */
+MUST_USE sesctl_err http_ca_new(struct ctx *ctx, const char *ca_bundle,
+				struct http_ca **out);
+
+/* Set up `curl` (a libcurl easy handle, CURL *) to trust what `ca` says;
+ * `ca` must outlive the handle.  A libcurl on another TLS library or
+ * OpenSSL major version than sesctl's gets CURLOPT_CAINFO (the bundle)
+ * instead.  SESCTL_ERR_FAIL, with a message in ctx->err, when libcurl
+ * refuses an option. */
+MUST_USE sesctl_err http_ca_use(struct http_ca *ca, void *curl);
+
+/* The file no CA certificate could be read from, once a connection
+ * failed with that (CURLE_SSL_CACERT_BADFILE); NULL otherwise. */
+const char *http_ca_unreadable(const struct http_ca *ca);
+
+void http_ca_free(struct http_ca *ca);
 
 /* Connections opened by this client so far (by all its requests). */
 long http_client_connections(const struct http_client *c);

@@ -4,7 +4,9 @@
  * includes <curl/curl.h>): connect, EHLO, STARTTLS (smtp://, port 587) or
  * TLS from the first byte (smtps://, port 465), AUTH, QUIT.  No mail is
  * ever sent: the transfer stops after the connect phase, which for SMTP
- * ends with the authentication.  TLS is always required and verified.
+ * ends with the authentication.  TLS is always required and verified,
+ * against the CAs the AWS connections trust, from the same store, read
+ * once per process (http_ca_new in aws/http.h).
  *
  * libcurl would call a server that offers no AUTH at all a success, so
  * "accepted" here means the server itself answered 235.
@@ -28,7 +30,9 @@
 struct smtp_login_target {
 	/* "smtp://host:587" (STARTTLS) or "smtps://host:465" (TLS). */
 	char url[SMTP_LOGIN_URL_MAX];
-	const char *ca_bundle;   /* PEM file of trusted CAs; NULL: the system's */
+	const char *ca_bundle;   /* PEM file of trusted CAs, besides the
+				    system's CA directory; NULL: the
+				    system's CAs */
 	long timeout_ms;         /* the whole attempt; 0: 30 s */
 };
 
