@@ -315,12 +315,14 @@ sesctl_err smtp_login(struct ctx *ctx, const struct smtp_login_target *t,
 		 errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	/* libcurl's own words would be "error signaled by ssl ctx
 	 * callback". */
-	if (cc == CURLE_SSL_CACERT_BADFILE && http_ca_unreadable(ca))
+	if (cc == CURLE_SSL_CACERT_BADFILE && http_ca_unreadable(ca)) {
+		ans->ca_unreadable = true;
 		snprintf(ans->detail, sizeof(ans->detail),
 			 "no CA certificates could be read from '%s' (%s)",
 			 http_ca_unreadable(ca),
 			 t->ca_bundle ? "--ca-bundle or AWS_CA_BUNDLE" :
 					"the system's CA bundle");
+	}
 	if (cc == CURLE_OK && !a.accepted)
 		snprintf(ans->detail, sizeof(ans->detail), "%s",
 			 a.auth_sent ? "the server did not accept the login" :

@@ -210,10 +210,13 @@ sesctl_err smtp_verify_login(struct ctx *ctx, const struct smtp_verify_opts *o,
 		break;
 	case SMTP_LOGIN_TLS:
 		rc = err_set(&ctx->err, SESCTL_ERR_NETWORK,
-			     "TLS with %s failed: %s\nif a proxy or private "
-			     "CA sits in between, pass its certificates with "
-			     "--ca-bundle",
-			     where, ans.detail);
+			     "TLS with %s failed: %s\n%s",
+			     where, ans.detail,
+			     ans.ca_unreadable ?
+				     "name a readable PEM file of CA "
+				     "certificates" :
+				     "if a proxy or private CA sits in between, "
+				     "pass its certificates with --ca-bundle");
 		break;
 	case SMTP_LOGIN_DNS:
 		/* Not SES's doing, and no port helps. */

@@ -356,6 +356,10 @@ class SMTPTrust(TrustBase):
         self.verify(code=NETWORK, AWS_CA_BUNDLE=missing)
         self.assertIn("no CA certificates could be read from '%s' "
                       "(--ca-bundle or AWS_CA_BUNDLE)" % missing, self.err)
+        # the fix is the file, not another --ca-bundle
+        self.assertIn("name a readable PEM file of CA certificates",
+                      self.err)
+        self.assertNotIn("a proxy or private CA sits in between", self.err)
         self.assertEqual(self.attempts(), [])
 
     # ---- the system's CAs -------------------------------------------------

@@ -52,6 +52,8 @@ struct smtp_login_answer {
 	int code;                          /* the last reply code, 0 if none */
 	char reply[SMTP_LOGIN_REPLY_MAX];  /* the last reply line, printable */
 	char detail[SMTP_LOGIN_REPLY_MAX]; /* libcurl's account of a failure */
+	bool ca_unreadable; /* SMTP_LOGIN_TLS: no CA certificate could be
+			       read from the trusted file (detail names it) */
 };
 
 /* The target URL for `host` and `port`: 465 and 2465 are TLS, anything
