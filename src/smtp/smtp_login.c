@@ -251,6 +251,33 @@ static enum smtp_login_result classify(CURLcode cc, const struct attempt *a)
 	}
 }
 
+sesctl_err smtp_login_share_new(struct ctx *ctx, void **share)
+{
+	CURLSH *sh;
+	sesctl_err rc = SESCTL_OK;
+
+	*share = NULL;
+	TRY(http_global_init(ctx));
+	sh = curl_share_init();
+	ENSURE(sh, err_set(&ctx->err, SESCTL_ERR_NOMEM,
+			   "libcurl could not create a share handle"));
+	if (curl_share_setopt(sh, CURLSHOPT_SHARE,
+			      CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+		curl_share_cleanup(sh);
+		return err_set(&ctx->err, SESCTL_ERR_FAIL,
+			       "libcurl cannot share TLS sessions");
+	}
+	*share = sh;
+out:
+	return rc;
+}
+
+void smtp_login_share_free(void *share)
+{
+	if (share)
+		curl_share_cleanup(share);
+}
+
 sesctl_err smtp_login(struct ctx *ctx, const struct smtp_login_target *t,
 		      const char *user, const struct secret *password,
 		      struct smtp_login_answer *ans)
@@ -303,6 +330,8 @@ sesctl_err smtp_login(struct ctx *ctx, const struct smtp_login_target *t,
 	SETOPT(CURLOPT_DEBUGFUNCTION, on_debug);
 	SETOPT(CURLOPT_DEBUGDATA, &a);
 	SETOPT(CURLOPT_VERBOSE, 1L);
+	if (t->share)
+		SETOPT(CURLOPT_SHARE, (CURLSH *)t->share);
 #undef SETOPT
 	ENSURE(cc == CURLE_OK,
 	       err_set(&ctx->err, SESCTL_ERR_FAIL, "libcurl setup failed: %s",

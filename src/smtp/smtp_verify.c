@@ -144,6 +144,7 @@ sesctl_err smtp_verify_login(struct ctx *ctx, const struct smtp_verify_opts *o,
 	bool told = false, shown = false;
 	sesctl_err rc = SESCTL_OK;
 
+	memset(&t, 0, sizeof(t));
 	if (o->endpoint_url)
 		TRY(smtp_login_target_from_url(ctx, o->endpoint_url, &t));
 	else
@@ -155,6 +156,7 @@ sesctl_err smtp_verify_login(struct ctx *ctx, const struct smtp_verify_opts *o,
 			strtol(getenv("SESCTL_TEST_TIMEOUT_MS"), NULL, 10);
 #endif
 	where = strstr(t.url, "://") + 3;
+	TRY(smtp_login_share_new(ctx, &t.share));
 
 	for (;;) {
 		attempt++;
@@ -246,5 +248,6 @@ sesctl_err smtp_verify_login(struct ctx *ctx, const struct smtp_verify_opts *o,
 		break;
 	}
 out:
+	smtp_login_share_free(t.share);
 	return rc;
 }

@@ -430,6 +430,19 @@ class ImplicitTLS(VerifyBase):
                          [env_lines(out)["SMTP_USER"]])
         self.assertTrue(ok[0]["tls"])
 
+    def test_retries_resume_the_first_tls_session(self):
+        # While IAM propagates the key, each retry resumes the first
+        # attempt's TLS session (an abbreviated handshake).  (Over
+        # STARTTLS, Debian 12's libcurl never offers a cached session: it
+        # stores it under smtps, and looks it up under smtp.)
+        self.smtp.set_delay(1.5)
+        self.sesctl("smtp", "enable", "--verify", *self.smtp_args())
+        tries = self.smtp.auth_attempts()
+        self.assertGreater(len(tries), 1)
+        self.assertEqual(tries[-1]["reason"], "ok")
+        self.assertFalse(tries[0]["tls_resumed"])
+        self.assertTrue(all(a["tls_resumed"] for a in tries[1:]), tries)
+
     def test_starttls_client_against_a_tls_port_fails_cleanly(self):
         path = self.enable_to_file()
         url = "smtp://127.0.0.1:%d" % self.smtp.port

@@ -48,7 +48,8 @@ an unknown or deleted key, an Inactive key, the legacy v2 password, the secret
 access key itself, another region's password, a key that is too new - is
 "535 Authentication Credentials Invalid".  The log's "reason" says which it was:
 ok, unknown_key, inactive_key, v2_password, secret_as_password, wrong_region,
-wrong_password, not_propagated.  The "result" is accepted (235), refused (535),
+wrong_password, not_propagated; "tls_resumed" whether the client resumed an
+earlier TLS session (an abbreviated handshake).  The "result" is accepted (235), refused (535),
 no_tls (530), unsupported (504), malformed (501), bad_sequence (503), cancelled
 (client sent "*") or disconnected.
 
@@ -311,9 +312,13 @@ class _Session(_AioSMTP):
         mech = arg.split()[0].upper() if arg and arg.split() else None
         tls = self._is_tls()
 
+        ssl_object = self.transport.get_extra_info("ssl_object") if tls else None
+        resumed = bool(ssl_object and ssl_object.session_reused)
+
         def log(result, user=None, reason=None):
             self._fake._record_auth({"time": time.monotonic(), "user": user,
                                      "mechanism": mech, "result": result, "tls": tls,
+                                     "tls_resumed": resumed,
                                      "reason": reason, "region": self._fake.region})
 
         if not tls:

@@ -34,6 +34,8 @@ struct smtp_login_target {
 				    system's CA directory; NULL: the
 				    system's CAs */
 	long timeout_ms;         /* the whole attempt; 0: 30 s */
+	void *share;             /* TLS sessions the attempts share
+				    (smtp_login_share_new); NULL: none */
 };
 
 enum smtp_login_result {
@@ -72,6 +74,13 @@ MUST_USE sesctl_err smtp_login_target_from_url(struct ctx *ctx,
  * attempt ran to an answer, whatever it was (see ans->result); an error
  * only when sesctl itself failed (out of memory, libcurl setup), with a
  * message in ctx->err. */
+/* TLS sessions for the attempts of one login to share (t->share): the
+ * retries while IAM propagates a new key resume the first handshake
+ * instead of repeating it.  Free with smtp_login_share_free after the
+ * last attempt. */
+MUST_USE sesctl_err smtp_login_share_new(struct ctx *ctx, void **share);
+void smtp_login_share_free(void *share);
+
 MUST_USE sesctl_err smtp_login(struct ctx *ctx,
 			       const struct smtp_login_target *t,
 			       const char *user, const struct secret *password,
