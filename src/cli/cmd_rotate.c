@@ -483,6 +483,12 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 					  NULL;
 		char was_id[RECORD_KEY_MAX + 1] = "";
 
+		/* No record to say which key it replaced (a user taken over
+		 * with --adopt, or from before the record): as the dead run
+		 * chose, the only key it found. */
+		if (!was && !lc.rec.current[0] && lc.lock.prev.n_before == 1 &&
+		    strcmp(lc.lock.prev.before[0], delivered) != 0)
+			was = lc.lock.prev.before[0];
 		if (was && find_key(&keys, was))
 			snprintf(was_id, sizeof(was_id), "%s", was);
 		TRY(lc_record(&lc, delivered, was_id[0] ? was_id : NULL));
