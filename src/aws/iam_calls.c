@@ -59,9 +59,11 @@ static void state_hint(const struct iam_client *c, const struct iam_action *a,
  * state back: applied is success; not applied sends it once more, now
  * known to be safe, and resolves that attempt the same way, within
  * max_attempts sends in all.  Fails with c->outcome_unknown set when the
- * outcome stays unknown. */
-static sesctl_err call_change(struct iam_client *c, const char *action,
-			      const struct aws_param *p, size_t n)
+ * outcome stays unknown.  `sent`: its first send(s) already made beside
+ * other calls (iam_call_many), judged from there on; NULL: not yet. */
+static sesctl_err change_from(struct iam_client *c, const char *action,
+			      const struct aws_param *p, size_t n,
+			      struct iam_call_item *sent)
 {
 	const struct iam_action *a = NULL;
 	struct secret body = SECRET_INIT;
@@ -78,8 +80,25 @@ static sesctl_err call_change(struct iam_client *c, const char *action,
 	memset(&meta, 0, sizeof(meta));
 	TRY(call_start(c, action, p, n, &a, &form));
 	for (;;) {
-		rc = aws_send_until(&c->aws, action, a->flags, form, &body, &o,
-				    &left, &attempt);
+		if (sent) {
+			/* The first send's outcome, as aws_send_until would
+			 * have left it. */
+			attempt = (int)sent->attempts;
+			left = c->aws.max_attempts - attempt;
+			rc = sent->rc;
+			o.answered = rc == SESCTL_OK;
+			o.unknown = sent->outcome_unknown;
+			o.retry = false;
+			c->ctx->err = sent->err;
+			c->last_error = sent->error;
+			secret_free(&body);
+			body = sent->body;
+			sent->body = (struct secret)SECRET_INIT;
+			sent = NULL;
+		} else {
+			rc = aws_send_until(&c->aws, action, a->flags, form,
+					    &body, &o, &left, &attempt);
+		}
 		if (o.answered) {
 			rc = iam_xml_parse_ack(&body, action, &meta,
 					       &c->ctx->err);
@@ -148,6 +167,12 @@ out:
 	secret_free(&body);
 	free(form);
 	return rc;
+}
+
+static sesctl_err call_change(struct iam_client *c, const char *action,
+			      const struct aws_param *p, size_t n)
+{
+	return change_from(c, action, p, n, NULL);
 }
 
 static sesctl_err call_one(struct iam_client *c, const char *action,
@@ -544,20 +569,12 @@ sesctl_err iam_put_user_policy_create_key(struct iam_client *c,
 		ctx_debug(c->ctx, "PutUserPolicy with CreateAccessKey: %s",
 			  c->ctx->err.msg);
 
-	/* The policy: a lost answer is resolved as iam_put_user_policy
-	 * does (read back, sent again if not applied). */
-	if (calls[0].outcome_unknown) {
-		ctx_debug(c->ctx, "PutUserPolicy: %s; once more on its own",
-			  calls[0].err.msg);
-		policy->rc = iam_put_user_policy(c, user, policy_name,
-						 document);
-		policy->err = c->ctx->err;
-		policy->error = c->last_error;
-	} else {
-		policy->rc = calls[0].rc;
-		policy->err = calls[0].err;
-		policy->error = calls[0].error;
-	}
+	/* The policy: judged from its answer on as iam_put_user_policy
+	 * does (an answer that is not IAM's, or a lost one, read back; sent
+	 * again if not applied, within max_attempts sends in all). */
+	policy->rc = change_from(c, "PutUserPolicy", pp, 3, &calls[0]);
+	policy->err = c->ctx->err;
+	policy->error = c->last_error;
 
 	/* The key: as iam_create_access_key would have ended. */
 	memset(&c->last_error, 0, sizeof(c->last_error));

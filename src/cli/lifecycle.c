@@ -517,9 +517,8 @@ sesctl_err lc_drop_new_keys(struct lc *lc,
 	if (rc != SESCTL_OK) {
 		rc = err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
 			     "could not check whether IAM made an access key "
-			     "whose secret never arrived (%s); run 'sesctl "
-			     "smtp status'",
-			     lc->ctx->err.msg);
+			     "whose secret never arrived (%s); run '%s'",
+			     lc->ctx->err.msg, lc_cmd(lc, "status"));
 		goto out;
 	}
 	for (i = 0; i < now.count; i++) {
@@ -1013,12 +1012,21 @@ sesctl_err lc_create_key_with_policy(struct lc *lc, const char *policy_name,
 	 * has it); one whose answer was lost is looked for. */
 	if (rc == SESCTL_OK) {
 		bool twice = lc->iam.outcome_unknown;
+		char first[ERR_MSG_MAX];
 
 		err_set(&lc->ctx->err, pol.rc, "%s", pol.err.msg);
 		rc = lc_undo_key(lc, key->access_key_id, pol.rc, &deleted);
+		/* libcurl sent it twice: the first send may have made a key
+		 * too, whose secret never came. */
+		snprintf(first, sizeof(first), "%s", lc->ctx->err.msg);
 		if (deleted && twice &&
-		    lc_drop_new_keys(lc, NULL, NULL, &dropped) != SESCTL_OK)
+		    lc_drop_new_keys(lc, NULL, NULL, &dropped) != SESCTL_OK) {
 			deleted = false;
+			err_set(&lc->ctx->err, pol.rc, "%s\n%s", first,
+				lc->ctx->err.msg);
+		} else {
+			err_set(&lc->ctx->err, pol.rc, "%s", first);
+		}
 		lc->iam.outcome_unknown = !deleted;
 		lc->iam.last_error = pol.error;
 		iam_access_key_release(key);
