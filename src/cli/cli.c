@@ -211,8 +211,10 @@ static const enum opt_id disable_opts[] = { OPT_DRY_RUN,   OPT_FORCE,
 static const enum opt_id verify_opts[] = { OPT_CREDENTIALS_FILE, OPT_FROM_ENV,
 					   OPT_PORT, OPT_SMTP_ENDPOINT_URL,
 					   OPT_VERIFY_TIMEOUT, OPT__COUNT };
-static const enum opt_id caller_policy_opts[] = { OPT_ACCOUNT_ID, OPT_FOR,
-						   OPT__COUNT };
+static const enum opt_id caller_policy_opts[] = {
+	OPT_ACCOUNT_ID,	     OPT_FOR,	   OPT_KMS_KEY_ID, OPT_SECRETS_MANAGER,
+	OPT_SSM_PATH,	     OPT_STORE_REGION, OPT__COUNT
+};
 static const enum opt_id status_opts[] = { OPT_ALL,	      OPT_CHECK,
 					   OPT_CRIT_AGE,  OPT_FORMAT,
 					   OPT_NAME,	      OPT_USER_NAME,
@@ -343,12 +345,18 @@ static const struct cmd_def smtp_cmds[] = {
 	  "the partition of the region.  Each statement has a Sid that says\n"
 	  "what it is for; a note on standard error names the optional ones:\n"
 	  "status --all's iam:ListUsers, status's reads of everything else\n"
-	  "attached to a user, disable's DeleteConflict sweep, ...  Attach it\n"
-	  "as a customer managed policy.  Offline: nothing is sent anywhere.\n"
+	  "attached to a user, disable's DeleteConflict sweep, ...  Given the\n"
+	  "--secrets-manager, --ssm-path, --store-region and --kms-key-id that\n"
+	  "enable and rotate take, it adds what those secret stores need, on\n"
+	  "those secrets, that parameter path and that KMS key only.  Attach\n"
+	  "it as a customer managed policy.  Offline: nothing is sent anywhere.\n"
 	  "\n"
 	  "Examples:\n"
 	  "  sesctl smtp caller-policy --account-id 123456789012 > policy.json\n"
-	  "  sesctl smtp caller-policy --for status --region cn-north-1\n" },
+	  "  sesctl smtp caller-policy --for status --region cn-north-1\n"
+	  "  sesctl smtp caller-policy --account-id 123456789012 \\\n"
+	  "      --region eu-west-1 --secrets-manager prod/app/smtp \\\n"
+	  "      --ssm-path /prod/app/smtp\n" },
 };
 
 const struct opt_def *cli_options(size_t *count)
@@ -477,6 +485,18 @@ static const struct {
 	  "one attempt)" },
 	{ "enable", OPT_DEPLOY_HOOK,
 	  "run CMD with /bin/sh once the settings are delivered" },
+	{ "caller-policy", OPT_SECRETS_MANAGER,
+	  "also allow what delivering to this Secrets Manager secret (name or "
+	  "ARN) needs, on it only" },
+	{ "caller-policy", OPT_SSM_PATH,
+	  "also allow what delivering to the SSM parameters under PATH needs, "
+	  "on them only" },
+	{ "caller-policy", OPT_STORE_REGION,
+	  "the region of the secrets and parameters (default: a secret ARN's, "
+	  "else the region; none: any region, *)" },
+	{ "caller-policy", OPT_KMS_KEY_ID,
+	  "also allow the use of this customer managed KMS key (id or ARN), "
+	  "which encrypts the secrets or parameters" },
 };
 
 static const char *option_help(const struct cmd_def *cmd,

@@ -70,9 +70,7 @@ static sesctl_err split_tag(struct lc *lc, const char *tag, const char *name,
 	return SESCTL_OK;
 }
 
-/* An SSM parameter path sesctl may write under: "/a/b", no "//", no "/"
- * at the end, the characters SSM allows. */
-static bool ssm_path_ok(const char *p)
+bool lc_ssm_path_ok(const char *p)
 {
 	size_t i, n = strlen(p);
 
@@ -87,9 +85,7 @@ static bool ssm_path_ok(const char *p)
 	return true;
 }
 
-/* The region an ARN names ("arn:aws:secretsmanager:REGION:..."), into
- * out[size]; false for a name. */
-static bool arn_region(const char *id, char *out, size_t size)
+bool lc_arn_region(const char *id, char *out, size_t size)
 {
 	const char *p = id;
 	size_t i, len;
@@ -167,7 +163,7 @@ static sesctl_err stores_ids(struct lc *lc)
 		TRY(split_tag(lc, lc->rec.ssm, RECORD_TAG_SSM, rec_region,
 			      sizeof(rec_region), &p));
 		p += strspn(p, " ");
-		if (ssm_path_ok(p))
+		if (lc_ssm_path_ok(p))
 			snprintf(rec_path, sizeof(rec_path), "%s", p);
 		snprintf(st->ssm_path, sizeof(st->ssm_path), "%s", rec_path);
 	}
@@ -185,7 +181,7 @@ static sesctl_err stores_ids(struct lc *lc)
 		TRY(add_secret(lc, id, strlen(id)));
 	}
 	if (path) {
-		ENSURE(ssm_path_ok(path),
+		ENSURE(lc_ssm_path_ok(path),
 		       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
 			       "--ssm-path '%s' is not a parameter path like "
 			       "/app/smtp (a leading '/', then a-z A-Z 0-9 _ . "
@@ -204,7 +200,7 @@ static sesctl_err stores_ids(struct lc *lc)
 		 opt_region   ? opt_region :
 				"");
 	for (i = 0; i < st->n; i++) {
-		if (!arn_region(st->s[i].id, arn_reg, sizeof(arn_reg)))
+		if (!lc_arn_region(st->s[i].id, arn_reg, sizeof(arn_reg)))
 			continue;
 		if (!st->region[0])
 			snprintf(st->region, sizeof(st->region), "%s",

@@ -4,7 +4,15 @@ enough and not too much: the whole lifecycle runs as a caller of the IAM
 stand-in that holds exactly the printed policy (the stand-in evaluates
 identity policies as IAM does, standins/policy.py), a caller missing one
 needed action is refused with AccessDenied (exit status 3) that names it,
-and one without the optional statements still manages a plain user."""
+and one without the optional statements still manages a plain user.
+
+With the store options of enable and rotate (--secrets-manager,
+--ssm-path, --store-region, --kms-key-id) the policy also holds what the
+secret stores need, on those secrets, that path and that key only; the
+stand-in authorizes Secrets Manager and SSM calls (and the KMS key's use
+on the caller's behalf) the same way, so enable, rotate and disable with
+stores run as a caller holding exactly that policy, and one without the
+store statements is refused before any key or store is left behind."""
 import json
 import os
 import re
@@ -12,6 +20,8 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+
+import botocore.session
 
 from standins.iam import FakeIAM
 from sesctl_test import SOURCE_ROOT, SesctlTestCase, clean_env, command, run
@@ -27,6 +37,10 @@ OPTIONAL = {"enable": {"EnableDryRunIdentityAccountLookup"},
                         "DisableOptionalSweepGroupMemberships",
                         "DisableOptionalSweepVirtualMFADevices"}}
 MISSING = "TellMissingUsersFromForbiddenOnes"
+STORE_SIDS = {"StoreSecretsManagerSecrets", "StoreSsmParameterPath",
+              "StoreSsmParameters", "StoreKmsKey"}
+KEY = "1234abcd-12ab-34cd-56ef-1234567890ab"    # a customer managed key's id
+ACCT = "123456789012"
 SWEEP_READS = {"iam:ListUserPolicies", "iam:ListAttachedUserPolicies",
                "iam:ListGroupsForUser", "iam:GetLoginProfile",
                "iam:ListSigningCertificates", "iam:ListSSHPublicKeys",
@@ -53,6 +67,13 @@ def listify(v):
 def actions_of(doc, only=None):
     return {a for s in doc["Statement"] if only is None or s["Sid"] in only
             for a in listify(s["Action"])}
+
+
+def sent_actions(iam):
+    """Every action the stand-in received, as a policy names it."""
+    return {(r.get("service") or
+             ("sts" if r["action"] == "GetCallerIdentity" else "iam")) +
+            ":" + r["action"] for r in iam.requests if r["action"]}
 
 
 def without(doc, drop_sids=(), drop_action=None):
@@ -195,9 +216,186 @@ class PrintedPolicy(SesctlTestCase):
             self.assertLessEqual(actions_of(doc, {REQUIRED[cmd]}), named, cmd)
             self.assertLessEqual(named, actions_of(doc), cmd)
 
+    # ---- the secret stores ---------------------------------------------
 
-class AsALeastPrivilegeCaller(SesctlTestCase):
-    """sesctl run as an IAM user of the stand-in that holds the policy."""
+    STORES = ("--account-id", ACCT, "--region", "eu-west-1",
+              "--secrets-manager", "app/smtp",
+              "--secrets-manager",
+              "arn:aws:secretsmanager:eu-west-1:%s:secret:other-AbCdEf" % ACCT,
+              "--secrets-manager", "app/smtp",
+              "--ssm-path", "/prod/app/smtp", "--kms-key-id", KEY)
+
+    def test_store_statements(self):
+        doc, optional, err = caller_policy(*self.STORES)
+        plain, _, _ = caller_policy("--account-id", ACCT, "--region",
+                                    "eu-west-1")
+        # the IAM statements are today's; the stores add four, required
+        self.assertEqual(without(doc, drop_sids=STORE_SIDS),
+                         without(plain))
+        self.assertEqual(set(sids(doc)) - set(sids(plain)), STORE_SIDS)
+        self.assertFalse(optional & STORE_SIDS)
+        self.assertIn("region eu-west-1", err)
+        res = {s["Sid"]: listify(s["Resource"]) for s in doc["Statement"]}
+        self.assertEqual(res["StoreSecretsManagerSecrets"], [
+            "arn:aws:secretsmanager:eu-west-1:%s:secret:app/smtp-??????"
+            % ACCT,
+            "arn:aws:secretsmanager:eu-west-1:%s:secret:other-AbCdEf" % ACCT])
+        self.assertEqual(res["StoreSsmParameterPath"], [
+            "arn:aws:ssm:eu-west-1:%s:parameter/prod/app/smtp" % ACCT])
+        self.assertEqual(res["StoreSsmParameters"], [
+            "arn:aws:ssm:eu-west-1:%s:parameter/prod/app/smtp/SMTP_*" % ACCT])
+        self.assertEqual(res["StoreKmsKey"], [
+            "arn:aws:kms:eu-west-1:%s:key/%s" % (ACCT, KEY)])
+        for s in doc["Statement"]:
+            self.assertEqual(set(s), {"Sid", "Effect", "Action", "Resource"})
+            for a in listify(s["Action"]):
+                self.assertRegex(
+                    a, r"^(iam|sts|secretsmanager|ssm|kms):[A-Z][A-Za-z]+$")
+        self.assertEqual(actions_of(doc, {"StoreKmsKey"}),
+                         {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"})
+        self.assertLessEqual(len(json.dumps(doc, separators=(",", ":"))),
+                             6144)
+        # per command: status reads no store; disable only reads and
+        # deletes (and decrypts the SecureString SSM lists)
+        for cmd in ("enable", "rotate"):
+            d, _, _ = caller_policy("--for", cmd, *self.STORES)
+            self.assertEqual(actions_of(d, STORE_SIDS),
+                             actions_of(doc, STORE_SIDS), cmd)
+        d, _, _ = caller_policy("--for", "status", *self.STORES)
+        self.assertFalse(set(sids(d)) & STORE_SIDS)
+        d, _, _ = caller_policy("--for", "disable", *self.STORES)
+        self.assertEqual(actions_of(d, STORE_SIDS), {
+            "secretsmanager:DescribeSecret", "secretsmanager:DeleteSecret",
+            "ssm:GetParametersByPath", "ssm:DeleteParameter", "kms:Decrypt"})
+        # Secrets Manager alone: its key is used only to write and read
+        d, _, _ = caller_policy("--for", "disable", "--secrets-manager", "a",
+                                "--kms-key-id", KEY)
+        self.assertEqual(set(sids(d)) & STORE_SIDS,
+                         {"StoreSecretsManagerSecrets"})
+        d, _, _ = caller_policy("--for", "enable", "--secrets-manager", "a",
+                                "--kms-key-id", KEY)
+        self.assertEqual(actions_of(d, {"StoreKmsKey"}),
+                         {"kms:Decrypt", "kms:GenerateDataKey"})
+        d, _, _ = caller_policy("--for", "rotate", "--ssm-path", "/a",
+                                "--kms-key-id", KEY)
+        self.assertEqual(actions_of(d, {"StoreKmsKey"}),
+                         {"kms:Decrypt", "kms:Encrypt"})
+        self.assertEqual(set(sids(d)) & STORE_SIDS, STORE_SIDS -
+                         {"StoreSecretsManagerSecrets"})
+
+    def test_store_region_account_and_key(self):
+        def res(*args, env=None):
+            doc, _, err = caller_policy(*args, env=env)
+            return {s["Sid"]: listify(s["Resource"])
+                    for s in doc["Statement"]}, err
+        # no region anywhere: any region, any account
+        r, err = res("--secrets-manager", "app/smtp", "--ssm-path", "/a/b")
+        self.assertEqual(r["StoreSecretsManagerSecrets"],
+                         ["arn:aws:secretsmanager:*:*:secret:app/smtp-??????"])
+        self.assertEqual(r["StoreSsmParameterPath"],
+                         ["arn:aws:ssm:*:*:parameter/a/b"])
+        self.assertIn("any region (--store-region or --region", err)
+        # the region as every command finds it ($AWS_REGION) ...
+        r, _ = res("--ssm-path", "/a", env=clean_env(AWS_REGION="us-east-2"))
+        self.assertEqual(r["StoreSsmParameters"],
+                         ["arn:aws:ssm:us-east-2:*:parameter/a/SMTP_*"])
+        # ... a secret ARN's, over it ...
+        arn = "arn:aws:secretsmanager:eu-central-1:%s:secret:s-AbCdEf" % ACCT
+        r, _ = res("--region", "us-east-1", "--secrets-manager", arn,
+                   "--secrets-manager", "n", "--kms-key-id", KEY)
+        self.assertEqual(r["StoreSecretsManagerSecrets"], [
+            arn, "arn:aws:secretsmanager:eu-central-1:*:secret:n-??????"])
+        self.assertEqual(r["StoreKmsKey"],
+                         ["arn:aws:kms:eu-central-1:*:key/" + KEY])
+        # ... and --store-region over both, with its partition
+        r, _ = res("--region", "cn-north-1", "--store-region", "cn-northwest-1",
+                   "--ssm-path", "/a", "--account-id", ACCT)
+        self.assertEqual(r["StoreSsmParameterPath"],
+                         ["arn:aws-cn:ssm:cn-northwest-1:%s:parameter/a" % ACCT])
+        # a key ARN is the key's; an AWS managed key needs no statement
+        karn = "arn:aws:kms:eu-west-1:%s:key/mrk-1234" % ACCT
+        r, _ = res("--ssm-path", "/a", "--kms-key-id", karn)
+        self.assertEqual(r["StoreKmsKey"], [karn])
+        doc, _, err = caller_policy("--ssm-path", "/a", "--kms-key-id",
+                                    "alias/aws/ssm")
+        self.assertNotIn("StoreKmsKey", sids(doc))
+        self.assertIn("AWS managed key", err)
+        # a policy longer than a managed policy may be: said
+        many = sum((["--secrets-manager", "app/%s/%s" % (c, "x" * 400)]
+                    for c in "abcdefgh"), [])
+        doc, _, err = caller_policy("--account-id", ACCT, *many)
+        self.assertGreater(len(json.dumps(doc, separators=(",", ":"))), 6144)
+        self.assertIn("more than the 6144 of a customer managed policy", err)
+        for args, msg in (
+                (["--kms-key-id", "alias/smtp", "--ssm-path", "/a"],
+                 b"is an alias: IAM authorizes"),
+                (["--kms-key-id", "arn:aws:kms:eu-west-1:%s:alias/smtp" % ACCT,
+                  "--secrets-manager", "a"], b"is an alias"),
+                (["--kms-key-id", "arn:aws:kms:eu-west-1:1:keys", "--ssm-path",
+                  "/a"], b"is not a KMS key id"),
+                (["--kms-key-id", "key*", "--ssm-path", "/a"],
+                 b"is not a KMS key id"),
+                (["--kms-key-id", KEY], b"--kms-key-id goes with the stores"),
+                (["--store-region", "eu-west-1"],
+                 b"--store-region goes with the stores"),
+                (["--store-region", "Europe", "--ssm-path", "/a"],
+                 b"is not a region name"),
+                (["--secrets-manager", "app/*"], b"is not a secret name"),
+                (["--secrets-manager", "a b"], b"is not a secret name"),
+                (["--ssm-path", "/a/"], b"is not a parameter path"),
+                (["--ssm-path", "a"], b"is not a parameter path"),
+                (["--secrets-manager", arn, "--store-region", "eu-west-1"],
+                 b"is in region 'eu-central-1', the stores in 'eu-west-1'"),
+                (sum((["--secrets-manager", c] for c in "aabcdefghi"), []),
+                 b"at most 8 --secrets-manager secrets")):
+            p = run(["smtp", "caller-policy"] + args)
+            self.assertExit(p, 2)
+            self.assertEqual(p.stdout, b"", args)
+            self.assertIn(msg, p.stderr, args)
+
+    def test_store_actions_are_the_ones_sesctl_sends(self):
+        """The Secrets Manager and SSM actions granted are exactly those
+        secretsmanager.c and ssm.c send (a new call without its grant, or
+        a grant no code needs, fails here)."""
+        sent = set()
+        for name, svc in (("secretsmanager.c", "secretsmanager"),
+                          ("ssm.c", "ssm")):
+            with open(os.path.join(SOURCE_ROOT, "src", "aws", name),
+                      encoding="utf-8") as f:
+                code = f.read()
+            found = re.findall(
+                r'\b(?:sm_send|sm_change|write_version|ssm_send|'
+                r'aws_json_change)\(\s*[^,()]+,\s*"([A-Za-z]+)"', code)
+            self.assertTrue(found, name)
+            sent |= {svc + ":" + a for a in found}
+        doc, _, _ = caller_policy(*self.STORES)
+        self.assertEqual({a for a in actions_of(doc, STORE_SIDS)
+                          if not a.startswith("kms:")}, sent)
+
+    def test_the_man_page_lists_the_store_permissions(self):
+        """sesctl-smtp(1)'s --secrets-manager and --ssm-path entries name
+        the actions the policy grants for them (KMS included)."""
+        with open(os.path.join(SOURCE_ROOT, "docs", "sesctl-smtp.1.scd"),
+                  encoding="utf-8") as f:
+            page = f.read()
+        sec = page.split("\n## enable\n", 1)[1].split("\n## ", 1)[0]
+        for opt, args, stmts in (
+                ("secrets-manager", ("--secrets-manager", "a"),
+                 {"StoreSecretsManagerSecrets", "StoreKmsKey"}),
+                ("ssm-path", ("--ssm-path", "/a"),
+                 {"StoreSsmParameterPath", "StoreSsmParameters",
+                  "StoreKmsKey"})):
+            entry = sec.split("\n*--%s* " % opt, 1)[1].split("\n*--", 1)[0]
+            named = set(re.findall(r"_((?:secretsmanager|ssm|kms):[A-Za-z]+)_",
+                                   entry.replace("\\", "")))
+            doc, _, _ = caller_policy(*args, "--kms-key-id", KEY)
+            self.assertEqual(named, actions_of(doc, stmts), opt)
+
+
+
+class LeastPrivilegeCase(SesctlTestCase):
+    """A stand-in (IAM, STS, Secrets Manager, SSM), and sesctl run as one
+    of its IAM users that holds a policy."""
 
     def setUp(self):
         self.iam = FakeIAM(tls=True, seed=15)
@@ -205,14 +403,13 @@ class AsALeastPrivilegeCaller(SesctlTestCase):
         self.addCleanup(self.iam.stop)
         self.tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.tmp, True)
-        self.doc, self.optional, _ = caller_policy(
-            "--account-id", self.iam.account_id)
 
     def env(self, caller):
         return clean_env(HOME=self.tmp, SESCTL_STATE_DIR=self.tmp,
                          SESCTL_TEST_RETRY_BASE_MS="1",
                          AWS_ENDPOINT_URL_STS=self.iam.url,
-                         **self.iam.env(caller, region="eu-west-1"))
+                         **self.iam.env(caller, region="eu-west-1",
+                                        stores=True))
 
     def sesctl(self, caller, *args, code=0):
         p = subprocess.run(command(list(args)), capture_output=True,
@@ -233,6 +430,18 @@ class AsALeastPrivilegeCaller(SesctlTestCase):
         """The requests IAM refused: (action, user)."""
         return [(r["action"], r["params"].get("UserName"))
                 for r in self.iam.requests if r["status"] == 403]
+
+    def assertSentOnlyWhatIsAllowed(self, doc=None):
+        self.assertLessEqual(sent_actions(self.iam), actions_of(doc or self.doc))
+
+
+class AsALeastPrivilegeCaller(LeastPrivilegeCase):
+    """sesctl run as an IAM user of the stand-in that holds the policy."""
+
+    def setUp(self):
+        super().setUp()
+        self.doc, self.optional, _ = caller_policy(
+            "--account-id", self.iam.account_id)
 
     def test_the_lifecycle_with_exactly_the_printed_policy(self):
         c = self.iam.caller_with_policy(self.doc)
@@ -317,11 +526,6 @@ class AsALeastPrivilegeCaller(SesctlTestCase):
         self.assertNotIn("GetUser", {a for a, _ in self.refused()})
         self.assertSentOnlyWhatIsAllowed()
 
-    def assertSentOnlyWhatIsAllowed(self):
-        sent = {("sts:" if r["action"] == "GetCallerIdentity" else "iam:") +
-                r["action"] for r in self.iam.requests}
-        self.assertLessEqual(sent, actions_of(self.doc))
-
     def test_one_needed_action_less_is_access_denied(self):
         admin = self.iam.admin
         cases = [
@@ -379,6 +583,155 @@ class AsALeastPrivilegeCaller(SesctlTestCase):
         self.assertIsNone(self.iam.user("sesctl-smtp"))
         # ... and a user that is gone cannot be told from a forbidden one
         self.sesctl(c, "smtp", "status", code=3)
+
+
+class StoresAsALeastPrivilegeCaller(LeastPrivilegeCase):
+    """enable, rotate and disable with a Secrets Manager secret and SSM
+    parameters encrypted with a customer managed key, as a caller that
+    holds exactly what caller-policy prints for them."""
+
+    SECRET = "app/smtp"
+    PATH = "/app/smtp"
+    STORES = ("--secrets-manager", SECRET, "--ssm-path", PATH,
+              "--kms-key-id", KEY)
+
+    def setUp(self):
+        super().setUp()
+        self.doc, _, _ = caller_policy(
+            "--account-id", self.iam.account_id, "--region", "eu-west-1",
+            *self.STORES)
+        self.assertLessEqual(STORE_SIDS, set(sids(self.doc)))
+
+    def current(self, name=SECRET):
+        """SMTP_USER of the secret's AWSCURRENT, and the SSM one."""
+        s = self.iam.secret(name, region="eu-west-1")
+        v = next(v for v in s["versions"]
+                 if v["id"] == s["stages"]["AWSCURRENT"])
+        p = self.iam.parameter(self.PATH + "/SMTP_USER", region="eu-west-1")
+        return json.loads(v["secret_string"])["SMTP_USER"], p["value"]
+
+    def denials(self):
+        """The requests refused for want of a permission."""
+        return [r["action"] for r in self.iam.requests
+                if r["error_code"] in ("AccessDenied", "AccessDeniedException")]
+
+    def stores_left(self):
+        return (self.iam.secrets(), self.iam.parameters())
+
+    def test_the_lifecycle_with_stores_and_exactly_the_printed_policy(self):
+        c = self.iam.caller_with_policy(self.doc)
+        self.sesctl(c, "smtp", "enable", *self.STORES)
+        [first] = self.keys()
+        self.assertEqual(self.current(), (first, first))
+        self.assertEqual(self.iam.secret(self.SECRET)["kms_key_id"], KEY)
+        self.assertEqual(self.iam.parameter(self.PATH + "/SMTP_PASS")
+                         ["key_id"], KEY)
+        # rotate delivers to the recorded stores; --keep-old, --finish
+        self.sesctl(c, "smtp", "rotate", "--kms-key-id", KEY)
+        [second] = self.keys()
+        self.assertNotEqual(second, first)
+        self.assertEqual(self.current(), (second, second))
+        self.sesctl(c, "smtp", "rotate", "--keep-old")
+        self.assertEqual(len(self.keys()), 2)
+        self.sesctl(c, "smtp", "rotate", "--finish")
+        [third] = self.keys()
+        self.assertEqual(self.current(), (third, third))
+        # a secret someone else made with the key, taken over
+        admin = self.client_secretsmanager()
+        admin.create_secret(Name="app/other", SecretString="{}",
+                            KmsKeyId=KEY)
+        self.addCleanup(admin.close)
+        doc, _, _ = caller_policy(
+            "--account-id", self.iam.account_id, "--region", "eu-west-1",
+            "--secrets-manager", "app/other", *self.STORES)
+        c2 = self.iam.caller_with_policy(doc)
+        self.sesctl(c2, "smtp", "rotate", "--secrets-manager", "app/other",
+                    "--adopt")
+        [fourth] = self.keys()
+        self.assertEqual(self.current("app/other")[0], fourth)
+        # disable deletes the stores, then the user
+        self.sesctl(c2, "smtp", "disable", "--yes")
+        self.assertIsNone(self.iam.user("sesctl-smtp"))
+        self.assertEqual(self.stores_left(), ([], []))
+        self.assertEqual(self.denials(), [])
+        # nothing beyond the policy was sent (the admin's CreateSecret
+        # aside), and the store calls all were: the stand-in authorized
+        # them, and the key's use, against the printed statements
+        sent = {a for a in sent_actions(self.iam)
+                if a != "secretsmanager:CreateSecret"}
+        self.assertLessEqual(sent, actions_of(doc))
+        self.assertLessEqual({"secretsmanager:DescribeSecret",
+                              "secretsmanager:GetSecretValue",
+                              "secretsmanager:PutSecretValue",
+                              "secretsmanager:TagResource",
+                              "secretsmanager:UpdateSecretVersionStage",
+                              "secretsmanager:DeleteSecret",
+                              "ssm:GetParametersByPath", "ssm:GetParameter",
+                              "ssm:PutParameter", "ssm:DeleteParameter"},
+                             sent)
+
+    def client_secretsmanager(self):
+        a = self.iam.admin
+        return botocore.session.get_session().create_client(
+            "secretsmanager", region_name="eu-west-1",
+            endpoint_url=self.iam.url, verify=self.iam.ca_file,
+            aws_access_key_id=a["access_key_id"],
+            aws_secret_access_key=a["secret_access_key"])
+
+    def test_without_the_store_statements_nothing_is_left_behind(self):
+        bare = without(self.doc, drop_sids=STORE_SIDS)
+        c = self.iam.caller_with_policy(bare)
+        # enable: refused at the first read of a store, before IAM changes
+        self.sesctl(c, "smtp", "enable", *self.STORES, code=3)
+        self.assertIn("AccessDenied", self.err)
+        self.assertIsNone(self.iam.user("sesctl-smtp"))
+        self.assertEqual(self.stores_left(), ([], []))
+        # rotate and disable of a user enabled with stores: refused before
+        # a key is made or deleted
+        full = self.iam.caller_with_policy(self.doc)
+        self.sesctl(full, "smtp", "enable", *self.STORES)
+        keys, stores = self.keys(), self.stores_left()
+        for args in (["rotate"], ["rotate", "--finish"],
+                     ["disable", "--yes"]):
+            self.sesctl(c, "smtp", *args, code=3)
+            self.assertEqual((self.keys(), self.stores_left()),
+                             (keys, stores), args)
+        # --keep-stores: disable needs no store statement
+        self.sesctl(c, "smtp", "disable", "--yes", "--keep-stores")
+        self.assertIsNone(self.iam.user("sesctl-smtp"))
+
+    def test_one_store_action_less_leaves_no_key(self):
+        """Each permission a write needs, taken away: enable fails (exit
+        status 3) with the new key deleted again and nothing delivered;
+        rotate keeps the old key delivered."""
+        cases = ["secretsmanager:CreateSecret",
+                 "secretsmanager:TagResource",      # CreateSecret's tags
+                 "kms:GenerateDataKey",
+                 "ssm:PutParameter",
+                 "ssm:AddTagsToResource",           # PutParameter's tags
+                 "kms:Encrypt"]
+        for action in cases:
+            with self.subTest(action=action):
+                self.iam.reset()
+                self.assertIn(action, actions_of(self.doc))
+                c = self.iam.caller_with_policy(
+                    without(self.doc, drop_action=action))
+                self.sesctl(c, "smtp", "enable", *self.STORES, code=3)
+                self.assertIn("AccessDenied", self.err)
+                self.assertEqual(self.keys(), [], action)
+                self.assertEqual(self.iam.secrets(), [], action)
+                self.assertEqual(
+                    [p["name"] for p in self.iam.parameters()], [], action)
+        # rotate without kms:Decrypt (Secrets Manager's read-back and SSM's
+        # listing): the old key stays, still delivered
+        self.iam.reset()
+        self.sesctl(self.iam.admin, "smtp", "enable", *self.STORES)
+        [old] = self.keys()
+        c = self.iam.caller_with_policy(
+            without(self.doc, drop_action="kms:Decrypt"))
+        self.sesctl(c, "smtp", "rotate", code=3)
+        self.assertEqual(self.keys(), [old])
+        self.assertEqual(self.current(), (old, old))
 
 
 if __name__ == "__main__":

@@ -372,6 +372,99 @@ class Shared(Base):
         self.assertClientError(self.client("secretsmanager", caller=bad).list_secrets,
                                "UnrecognizedClientException")
 
+    def test_policy_callers_tagging_missing_secrets_and_kms(self):
+        """For a caller that holds a policy: a secret or parameter made
+        with tags needs the tagging action too; a secret name that does
+        not exist is authorized on NAME-<six characters>, so that a
+        policy on NAME-?????? answers ResourceNotFound; a customer managed
+        key is used on the caller's behalf, which needs the kms: actions
+        on it (an AWS managed key needs none)."""
+        key = "1234abcd-12ab-34cd-56ef-1234567890ab"
+        karn = f"arn:aws:kms:{REGION}:{ACCT}:key/{key}"
+        sec = f"arn:aws:secretsmanager:{REGION}:{ACCT}:secret:"
+        par = f"arn:aws:ssm:{REGION}:{ACCT}:parameter/"
+
+        def caller(*stmts):
+            return self.iam.caller_with_policy({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": a, "Resource": r} for a, r in stmts]})
+
+        sm_all = ("secretsmanager:*", sec + "s-??????")
+        # tags: CreateSecret alone is not enough
+        c = caller(("secretsmanager:CreateSecret", sec + "s-??????"),
+                   ("secretsmanager:DescribeSecret", sec + "s-??????"))
+        sm = self.client("secretsmanager", caller=c)
+        self.assertClientError(sm.describe_secret, "ResourceNotFoundException",
+                               SecretId="s")
+        self.assertIn("secretsmanager:DescribeSecret on resource: " + sec + "other-",
+                      self.assertClientError(sm.describe_secret,
+                                             "AccessDeniedException",
+                                             SecretId="other")["Error"]["Message"])
+        r = self.assertClientError(sm.create_secret, "AccessDeniedException", Name="s",
+                                   SecretString="x", Tags=[{"Key": "k", "Value": "v"}])
+        self.assertIn("secretsmanager:TagResource", r["Error"]["Message"])
+        sm.create_secret(Name="s", SecretString="x")
+        # a customer managed key: GenerateDataKey and Decrypt to create,
+        # GenerateDataKey to put, Decrypt to get
+        self.iam.reset()
+        c = caller(sm_all)
+        sm = self.client("secretsmanager", caller=c)
+        r = self.assertClientError(sm.create_secret, "AccessDeniedException", Name="s",
+                                   SecretString="x", KmsKeyId=key)
+        self.assertEqual(r["Error"]["Message"], "Access to KMS is not allowed")
+        self.assertEqual(self.iam.secrets(), [])
+        sm.create_secret(Name="s", SecretString="x", KmsKeyId="alias/aws/secretsmanager")
+        c = caller(sm_all, ("kms:GenerateDataKey", karn))
+        sm = self.client("secretsmanager", caller=c)
+        self.assertClientError(sm.create_secret, "AccessDeniedException", Name="s2",
+                               SecretString="x", KmsKeyId=key)
+        self.client("secretsmanager").create_secret(Name="s3", SecretString="x",
+                                                    KmsKeyId=karn)
+        c = caller(("secretsmanager:*", sec + "s3-??????"), ("kms:GenerateDataKey", karn))
+        sm = self.client("secretsmanager", caller=c)
+        sm.put_secret_value(SecretId="s3", SecretString="y")
+        self.assertClientError(sm.get_secret_value, "AccessDeniedException", SecretId="s3")
+        c = caller(("secretsmanager:*", sec + "s3-??????"), ("kms:Decrypt", karn))
+        sm = self.client("secretsmanager", caller=c)
+        self.assertEqual(sm.get_secret_value(SecretId="s3")["SecretString"], "y")
+        self.assertClientError(sm.put_secret_value, "AccessDeniedException",
+                               SecretId="s3", SecretString="z")
+        # SSM: tags need AddTagsToResource; a SecureString under a customer
+        # managed key Encrypt to write, Decrypt to read decrypted
+        self.iam.reset()
+        c = caller(("ssm:PutParameter", par + "p/*"))
+        ssm = self.client("ssm", caller=c)
+        r = self.assertClientError(ssm.put_parameter, "AccessDeniedException",
+                                   Name="/p/a", Value="x", Type="String",
+                                   Tags=[{"Key": "k", "Value": "v"}])
+        self.assertIn("ssm:AddTagsToResource", r["Error"]["Message"])
+        ssm.put_parameter(Name="/p/a", Value="x", Type="SecureString")   # aws/ssm
+        r = self.assertClientError(ssm.put_parameter, "AccessDeniedException",
+                                   Name="/p/b", Value="x", Type="SecureString", KeyId=key)
+        self.assertIn("kms:Encrypt on resource: " + karn, r["Error"]["Message"])
+        c = caller(("ssm:*", par + "p/*"), ("ssm:GetParametersByPath", par + "p"),
+                   ("kms:Encrypt", karn))
+        ssm = self.client("ssm", caller=c)
+        ssm.put_parameter(Name="/p/b", Value="x", Type="SecureString", KeyId=key)
+        self.assertNotEqual(ssm.get_parameter(Name="/p/b")["Parameter"]["Value"], "x")
+        for call, kw in ((ssm.get_parameter, {"Name": "/p/b"}),
+                         (ssm.get_parameters, {"Names": ["/p/b"]}),
+                         (ssm.get_parameters_by_path, {"Path": "/p"})):
+            r = self.assertClientError(call, "AccessDeniedException",
+                                       WithDecryption=True, **kw)
+            self.assertIn("kms:Decrypt", r["Error"]["Message"])
+        c = caller(("ssm:*", par + "p/*"), ("ssm:GetParametersByPath", par + "p"),
+                   ("kms:Decrypt", karn))
+        ssm = self.client("ssm", caller=c)
+        self.assertEqual([p["Value"] for p in ssm.get_parameters_by_path(
+            Path="/p", WithDecryption=True)["Parameters"]], ["x", "x"])
+        # an overwrite without KeyId keeps the parameter's key
+        self.assertClientError(ssm.put_parameter, "AccessDeniedException",
+                               Name="/p/b", Value="y", Overwrite=True)
+        # the stand-in cannot tell which key an alias names
+        self.assertClientError(ssm.put_parameter, "FakeIAMNotImplemented",
+                               Name="/p/c", Value="x", Type="SecureString",
+                               KeyId="alias/smtp")
+
     def test_state_dump_load_reset(self):
         self.client("secretsmanager").create_secret(Name="s", SecretString="1")
         self.client("ssm").put_parameter(Name="/p", Value="1", Type="String")

@@ -8,7 +8,9 @@ through the same fault plan by its action name, is authenticated by
 sigcheck.py for the service's signing name in whatever region the client
 signed for (both are regional services: any well-formed region is
 accepted, and rec["region"] says which one was used; the stores are kept
-per region), authorized by the deny list and the caller's policies, then
+per region), authorized by the deny list and the caller's policies (with
+the actions the request implies, and the use of a customer managed KMS
+key on the caller's behalf: see _authorize_json and _kms_use), then
 validated against botocore's service model and run.
 
 Wire format (botocore's json protocol, the services' own answers):
@@ -292,17 +294,66 @@ class JSONServicesMixin:
     def _authorize_json(self, ctx):
         """The deny list (patterns such as 'secretsmanager:*' or
         'ssm:PutParameter'), then the caller's identity policies on each
-        resource the request names (as for IAM)."""
-        target = f"{ctx.service}:{ctx.action}"
-        resources = getattr(self, self._HANDLER_PREFIX[ctx.service] + "resources")(ctx)
+        resource the request names (as for IAM); then the actions the
+        request implies (<prefix>implied: a resource made with tags is
+        authorized for tagging too), the same way."""
+        prefix = self._HANDLER_PREFIX[ctx.service]
+        resources = getattr(self, prefix + "resources")(ctx)
+        checks = [(f"{ctx.service}:{ctx.action}", arn) for arn in resources]
+        checks += getattr(self, prefix + "implied")(ctx, resources)
+        for target, arn in checks:
+            self._authorize_one(ctx, target, arn)
+
+    def _authorize_one(self, ctx, target, arn):
         for p in self._state["denies"].get(ctx.caller.access_key_id) or []:
             p = p if ":" in p else "iam:" + p
             if fnmatch.fnmatchcase(target, p):
                 raise JSONError("AccessDeniedException",
                                 f"User: {ctx.caller.arn} is not authorized to perform: "
-                                f"{target} on resource: {resources[0]}", 400)
-        for arn in resources:
-            self._check_policies(ctx.caller, target, arn, arn)
+                                f"{target} on resource: {arn}", 400)
+        self._check_policies(ctx.caller, target, arn, arn)
+
+    # ------------------------------------------------------------------ KMS
+    # No KMS stand-in: a customer managed key is a name, and its use is
+    # authorized as AWS does on the caller's behalf when Secrets Manager
+    # or Parameter Store encrypts or decrypts with it (the KMS Developer
+    # Guide's "How AWS Secrets Manager uses AWS KMS" and "How AWS Systems
+    # Manager Parameter Store uses AWS KMS"): the caller's policies (and
+    # the deny list) must allow the kms: action on the key's ARN.  An AWS
+    # managed key (none given, alias/aws/...) needs nothing: its key policy
+    # lets every principal of the account use it through the service.
+    # Key policies are not modelled (they are assumed to defer to IAM, as
+    # the default key policy does).
+    def _kms_arn(self, ctx, key_ref):
+        """The ARN of the key `key_ref` (id, ARN, alias) names; None for an
+        AWS managed key."""
+        if not key_ref or key_ref.startswith("alias/aws/") or ":alias/aws/" in key_ref:
+            return None
+        if key_ref.startswith("alias/") or ":alias/" in key_ref:
+            raise not_implemented(ctx.service, f"KMS aliases for a caller whose "
+                                  f"permissions are checked ({key_ref}): give the key's "
+                                  "id or ARN")
+        if key_ref.startswith("arn:"):
+            return key_ref
+        return f"arn:{self.partition}:kms:{ctx.region}:{self.account_id}:key/{key_ref}"
+
+    def _kms_use(self, ctx, key_ref, *actions, message=None):
+        """The service uses key `key_ref` for the caller: each kms action
+        must be allowed.  `message`: the service's own words for a refusal
+        (AccessDeniedException either way)."""
+        if (self._caller_policies(ctx.caller) is None and
+                not self._state["denies"].get(ctx.caller.access_key_id)):
+            return
+        arn = self._kms_arn(ctx, key_ref)
+        if arn is None:
+            return
+        for action in actions:
+            try:
+                self._authorize_one(ctx, action, arn)
+            except IAMError as e:
+                if e.status >= 500:
+                    raise
+                raise JSONError("AccessDeniedException", message or e.message, 400)
 
     # --------------------------------------------------- store state helpers
     def _store(self, kind):

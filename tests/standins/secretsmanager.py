@@ -72,6 +72,9 @@ def _invalid_parameter(msg):
     return JSONError("InvalidParameterException", msg, 400)
 
 
+# What Secrets Manager answers when the caller may not use the secret's KMS
+# key (aws/aws-cdk#7677, aws-samples/aws-secrets-manager-rotation-lambdas#53).
+KMS_DENIED = "Access to KMS is not allowed"
 MARKED_DELETED = ("You can't perform this operation on the secret because it was "
                   "marked for deletion.")    # external-secrets/kubernetes-external-secrets#114
 
@@ -152,7 +155,21 @@ class SecretsManagerMixin:
         if s is not None:
             return [s["arn"]]
         sid = a["SecretId"]
-        return [sid if sid.startswith("arn:") else self._sm_arn_prefix(ctx.region) + sid]
+        if sid.startswith("arn:"):
+            return [sid]
+        # A name no secret has: AWS authorizes it on the ARN such a secret
+        # would get, the name and six random characters (a denial names
+        # one: jenkinsci/aws-secrets-manager-credentials-provider-plugin#74,
+        # "arn:...:secret:ID_TEST-TAhdQc" for a secret that does not exist),
+        # so that a policy on "secret:NAME-??????" covers it.
+        return [self._sm_arn_prefix(ctx.region) + sid + "-" + self._rng.chars(ARN_SUFFIX, 6)]
+
+    def _sm_implied(self, ctx, resources):
+        """CreateSecret with Tags needs secretsmanager:TagResource too
+        (CreateSecret's "Required permissions" in the API Reference)."""
+        if ctx.action == "CreateSecret" and ctx.params.get("Tags"):
+            return [("secretsmanager:TagResource", arn) for arn in resources]
+        return []
 
     @staticmethod
     def _sm_value(a):
@@ -224,6 +241,12 @@ class SecretsManagerMixin:
         self._sm_check_tags(a.get("Tags"))
         token = a.get("ClientRequestToken")
         s = self._sm_find(ctx, name)
+        if s is None and kind is not None:
+            # "To encrypt the secret with a KMS key other than
+            # aws/secretsmanager, you need kms:GenerateDataKey and
+            # kms:Decrypt permission to the key" (CreateSecret).
+            self._kms_use(ctx, a.get("KmsKeyId"), "kms:GenerateDataKey", "kms:Decrypt",
+                          message=KMS_DENIED)
         if s is not None:
             if s["deleted_date"] is not None:
                 # redpanda-data/console#1835, aws/copilot-cli#655
@@ -261,6 +284,9 @@ class SecretsManagerMixin:
             raise _invalid_request("You must provide either SecretString or SecretBinary.")
         token = a.get("ClientRequestToken")
         v = self._sm_version_of(s, token) if token else None
+        if v is None:
+            # A new version is encrypted with a new data key.
+            self._kms_use(ctx, s["kms_key_id"], "kms:GenerateDataKey", message=KMS_DENIED)
         if v is not None:
             if not self._sm_same_value(v, kind, value):
                 # UNSURE: wording (moto's); the rule is the API Reference's.
@@ -289,6 +315,7 @@ class SecretsManagerMixin:
                 # boto/boto3#2794: a secret without a value answers this.
                 raise _not_found("Secrets Manager can't find the specified secret value "
                                  f"for staging label: {stage}")
+        self._kms_use(ctx, s["kms_key_id"], "kms:Decrypt", message=KMS_DENIED)
         # LastAccessedDate is a date ("the date that the secret was last accessed").
         now = self._sm_now()
         s["last_accessed_date"] = float(int(now) - int(now) % 86400)

@@ -129,6 +129,23 @@ class SSMMixin:
         name = a["Name"].strip()
         return [name if name.startswith("arn:") else self._ssm_arn(r, name.partition(":")[0])]
 
+    def _ssm_implied(self, ctx, resources):
+        """PutParameter with Tags needs ssm:AddTagsToResource too (UNSURE:
+        not in the API Reference; a stack that makes a tagged parameter is
+        refused without it: aws-amplify/amplify-studio#1094)."""
+        if ctx.action == "PutParameter" and ctx.params.get("Tags"):
+            return [("ssm:AddTagsToResource", arn) for arn in resources]
+        return []
+
+    def _ssm_decrypt(self, ctx, p, h, decrypt):
+        """A SecureString read WithDecryption: kms:Decrypt on its key
+        ("Restricting decryption of SecureString parameter values": any
+        principal that retrieves the decrypted value needs it, whichever
+        operation it calls)."""
+        if decrypt and h["type"] == "SecureString":
+            # UNSURE: the wording of SSM's answer.
+            self._kms_use(ctx, h["key_id"], "kms:Decrypt")
+
     @staticmethod
     def _ssm_check_name(name):
         if not NAME_RX.fullmatch(name) or name.lstrip("/").lower().startswith(("aws", "ssm")):
@@ -219,6 +236,9 @@ class SSMMixin:
         key_id = None
         if ptype == "SecureString":
             key_id = a.get("KeyId") or (p["key_id"] if p and p["key_id"] else DEFAULT_KEY)
+            # A standard parameter is encrypted by KMS Encrypt under the key
+            # itself (no data key).  UNSURE: the wording of SSM's answer.
+            self._kms_use(ctx, key_id, "kms:Encrypt")
         now = epoch(self.now())
         if p is None:
             p = {"name": name, "region": ctx.region, "version": 0, "tags": [],
@@ -241,6 +261,7 @@ class SSMMixin:
         p, h, sel = self._ssm_lookup(ctx, ctx.params["Name"])
         if p is None:
             raise _not_found()
+        self._ssm_decrypt(ctx, p, h, ctx.params.get("WithDecryption"))
         return {"Parameter": self._ssm_view(ctx, p, h, ctx.params.get("WithDecryption"), sel)}
 
     def _ssm_GetParameters(self, ctx):
@@ -253,6 +274,7 @@ class SSMMixin:
             if p is None:
                 invalid.append(ref)
             else:
+                self._ssm_decrypt(ctx, p, h, ctx.params.get("WithDecryption"))
                 found.append(self._ssm_view(ctx, p, h, ctx.params.get("WithDecryption"), sel))
         found.sort(key=lambda x: x["Name"])
         return {"Parameters": found, "InvalidParameters": invalid}
@@ -290,6 +312,8 @@ class SSMMixin:
                 raise JSONError("InvalidNextToken", "The specified token isn't valid.", 400)
         n = a.get("MaxResults", 10)
         page = out[start:start + n]
+        for p in page:
+            self._ssm_decrypt(ctx, p, p["history"][-1], a.get("WithDecryption"))
         res = {"Parameters": [self._ssm_view(ctx, p, p["history"][-1], a.get("WithDecryption"))
                               for p in page]}
         if start + n < len(out):

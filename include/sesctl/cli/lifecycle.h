@@ -212,6 +212,12 @@ MUST_USE sesctl_err lc_stores_tag(const struct lc *lc, char *buf,
 void lc_stores_ssm_tag(const struct lc *lc, char *buf, size_t size);
 /* Whether the run delivers somewhere a secret store (no stdout then). */
 bool lc_stores_any(const struct lc *lc);
+/* Whether `p` is an SSM parameter path sesctl writes under: "/a/b", no
+ * "//", no "/" at the end, the characters SSM allows. */
+bool lc_ssm_path_ok(const char *p);
+/* The region an ARN names ("arn:aws:secretsmanager:REGION:..."), into
+ * out[size]; false for a name. */
+bool lc_arn_region(const char *id, char *out, size_t size);
 void lc_stores_close(struct lc *lc);
 
 /* Write rendered settings where the user asked: --output-file (created,
