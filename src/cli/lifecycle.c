@@ -493,6 +493,23 @@ sesctl_err lc_undo_key(struct lc *lc, const char *key_id, sesctl_err why,
 	return why;
 }
 
+/* Whether `id` is a key this run may not delete: recorded, kept, the one
+ * it holds, or there before. */
+static bool known_key(const char *id, const struct record *r,
+		      const struct iam_access_key_list *before,
+		      const char *keep)
+{
+	size_t j;
+
+	if ((keep && strcmp(id, keep) == 0) || strcmp(id, r->current) == 0 ||
+	    strcmp(id, r->kept) == 0)
+		return true;
+	for (j = 0; before && j < before->count; j++)
+		if (strcmp(id, before->items[j].access_key_id) == 0)
+			return true;
+	return false;
+}
+
 sesctl_err lc_drop_new_keys(struct lc *lc,
 			    const struct iam_access_key_list *before,
 			    const char *keep, size_t *dropped)
@@ -501,18 +518,21 @@ sesctl_err lc_drop_new_keys(struct lc *lc,
 	struct iam_user_result u;
 	struct record fresh;
 	sesctl_err rc = SESCTL_OK;
-	size_t i, j;
+	char ids[2 * (RECORD_KEY_MAX + 2)] = "";
+	const char *id;
+	size_t i, unknown = 0;
 
 	*dropped = 0;
 	memset(&now, 0, sizeof(now));
 	memset(&u, 0, sizeof(u));
 	memset(&fresh, 0, sizeof(fresh));
-	/* A key another run recorded meanwhile is delivered: never ours to
-	 * delete.  Read the record again. */
-	rc = iam_get_user(&lc->iam, lc->user, &u);
+	/* The keys, then the record: a key another run recorded by then is
+	 * delivered, never ours to delete. */
+	rc = iam_list_access_keys(&lc->iam, lc->user, &now);
 	if (rc == SESCTL_OK) {
-		record_read(&u.user, &fresh);
-		rc = iam_list_access_keys(&lc->iam, lc->user, &now);
+		rc = iam_get_user(&lc->iam, lc->user, &u);
+		if (rc == SESCTL_OK)
+			record_read(&u.user, &fresh);
 	}
 	if (rc != SESCTL_OK) {
 		rc = err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
@@ -522,14 +542,34 @@ sesctl_err lc_drop_new_keys(struct lc *lc,
 		goto out;
 	}
 	for (i = 0; i < now.count; i++) {
-		const char *id = now.items[i].access_key_id;
-		bool known = (keep && strcmp(id, keep) == 0) ||
-			     strcmp(id, fresh.current) == 0 ||
-			     strcmp(id, fresh.kept) == 0;
-
-		for (j = 0; before && j < before->count && !known; j++)
-			known = strcmp(id, before->items[j].access_key_id) == 0;
-		if (known)
+		id = now.items[i].access_key_id;
+		if (known_key(id, &fresh, before, keep))
+			continue;
+		if (unknown++ < 2)
+			snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids),
+				 "%s%s", unknown > 1 ? ", " : "", id);
+	}
+	/* This run's lost send made one key at most: more are another
+	 * run's, on another machine, still to be recorded; which one is
+	 * whose cannot be told, so none goes.  One left unrecorded is
+	 * deleted by a later run once it is past the grace period. */
+	if (unknown > 1) {
+		rc = err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+			     "another sesctl run is making access keys for '%s' "
+			     "at the same time: IAM has %zu keys no run has "
+			     "recorded (%s), and this run's CreateAccessKey lost "
+			     "its answer, so one of them may be a key whose "
+			     "secret nobody holds; none was deleted.  Once the "
+			     "other run is done, '%s' shows them; an unrecorded "
+			     "key is deleted by the next enable or rotate once "
+			     "it is %d minutes old",
+			     lc->user, unknown, ids, lc_cmd(lc, "status"),
+			     RECORD_GRACE_SECONDS / 60);
+		goto out;
+	}
+	for (i = 0; i < now.count; i++) {
+		id = now.items[i].access_key_id;
+		if (known_key(id, &fresh, before, keep))
 			continue;
 		rc = iam_delete_access_key(&lc->iam, lc->user, id);
 		if (rc == SESCTL_ERR_NOT_FOUND)

@@ -72,7 +72,7 @@ class Lifecycle(SesctlTestCase):
 
     # ---- enable ---------------------------------------------------------
 
-    def test_enable_makes_four_calls_on_two_connections(self):
+    def test_enable_makes_four_calls_on_at_most_two_connections(self):
         out = self.sesctl("smtp", "enable")
         s = self.check_settings(out)
         # the policy and the key at once, on a second connection; the
@@ -82,7 +82,9 @@ class Lifecycle(SesctlTestCase):
         self.assertEqual(sorted(acts[1:3]),
                          ["CreateAccessKey", "PutUserPolicy"])
         self.assertEqual(acts[3:], ["TagUser"])
-        self.assertEqual(len(self.iam.iam_connection_ids()), 2)
+        # (one, when the stand-in answered the first before the second
+        # left; test_enable_pair asserts the overlap with latency added)
+        self.assertIn(len(self.iam.iam_connection_ids()), (1, 2))
         self.assertTrue(all(r["sigv4"]["ok"] for r in self.iam.requests))
         u = self.user()
         self.assertEqual(u["path"], "/sesctl/")

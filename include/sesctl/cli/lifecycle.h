@@ -233,11 +233,14 @@ sesctl_err lc_undo_key(struct lc *lc, const char *key_id, sesctl_err why,
 		       bool *deleted);
 
 /* After a CreateAccessKey whose answer was lost, or that libcurl sent
- * twice: delete every access key of the user that is neither in `before`
- * (NULL: the user had none) nor `keep` (the new key whose secret arrived;
- * NULL: none did).  IAM made those, and their secret is lost.  *dropped
- * counts the deleted keys.  When listing or deleting fails, ctx->err says
- * so and how to delete the key by hand. */
+ * twice: delete the access key of the user that is neither in `before`
+ * (NULL: the user had none), nor `keep` (the new key whose secret arrived;
+ * NULL: none did), nor recorded (read after the keys).  IAM made it, and
+ * its secret is lost.  More than one such key: another run (on another
+ * machine) is making keys too, and which is whose cannot be told, so
+ * none is deleted: SESCTL_ERR_CONFLICT.  *dropped counts the deleted
+ * keys.  When listing or deleting fails, ctx->err says so and how to
+ * delete the key by hand. */
 MUST_USE sesctl_err lc_drop_new_keys(struct lc *lc,
 				     const struct iam_access_key_list *before,
 				     const char *keep, size_t *dropped);
