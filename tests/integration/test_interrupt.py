@@ -93,6 +93,8 @@ def sig_name(sig):
 
 
 class SignalMatrix(SesctlTestCase):
+    user = USER  # whose keys and tags are judged
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -127,11 +129,11 @@ class SignalMatrix(SesctlTestCase):
     # ---- state ------------------------------------------------------------
 
     def keys(self, iam):
-        u = iam.user(USER)
+        u = iam.user(self.user)
         return {k["access_key_id"]: k for k in u["access_keys"]} if u else {}
 
     def tags(self, iam):
-        u = iam.user(USER)
+        u = iam.user(self.user)
         return {t["Key"]: t["Value"] for t in u["tags"]} if u else {}
 
     @staticmethod

@@ -80,20 +80,12 @@ class AdoptCommand(ti.Command):
 
 
 class AdoptSignalMatrix(ti.SignalMatrix):
+    user = CONSOLE  # not test_interrupt's USER
+
     def setUp(self):
         super().setUp()
         # (each test's directories apart: both make <command>-clean)
         self.tmp = tempfile.mkdtemp(dir=type(self).tmp)
-
-    # ---- state: the console user, not test_interrupt's USER -----------
-
-    def keys(self, iam):
-        u = iam.user(CONSOLE)
-        return {k["access_key_id"]: k for k in u["access_keys"]} if u else {}
-
-    def tags(self, iam):
-        u = iam.user(CONSOLE)
-        return {t["Key"]: t["Value"] for t in u["tags"]} if u else {}
 
     def smtp_login(self, cmd, path, what):
         """A2 by SES: the app file's settings log in (STARTTLS, AUTH)."""
