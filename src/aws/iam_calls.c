@@ -414,6 +414,62 @@ out:
 	return rc;
 }
 
+sesctl_err iam_create_user_beside_get(struct iam_client *c, const char *user,
+				      const char *path,
+				      const struct iam_tag_in *tags,
+				      size_t n_tags,
+				      struct iam_user_result *out)
+{
+	struct aws_param p[104];
+	struct aws_param gp[1] = { { "UserName", user } };
+	char names[100][40];
+	struct iam_call_item calls[2];
+	size_t n = 0, i;
+	sesctl_err rc = SESCTL_OK;
+
+	p[n++] = (struct aws_param){ "UserName", user };
+	if (path)
+		p[n++] = (struct aws_param){ "Path", path };
+	TRY(tag_params(c, tags, n_tags, p, &n, names));
+	memset(calls, 0, sizeof(calls));
+	calls[0] = (struct iam_call_item){ .action = "CreateUser", .params = p,
+					   .n_params = n };
+	calls[1] = (struct iam_call_item){ .action = "GetUser", .params = gp,
+					   .n_params = 1 };
+	for (i = 0; i < 2; i++)
+		calls[i].body = (struct secret)SECRET_INIT;
+	if (call_many(c, calls, 2, 2, IAM_CREATES | IAM_READ) != SESCTL_OK)
+		ctx_debug(c->ctx, "CreateUser with GetUser: %s",
+			  c->ctx->err.msg);
+	/* The read opened the second connection; what it says is not used
+	 * (it may have been answered before the user was made, or after). */
+	if (calls[1].rc != SESCTL_OK)
+		ctx_debug(c->ctx, "GetUser beside CreateUser: %s",
+			  calls[1].err.msg);
+
+	/* CreateUser: as iam_create_user would have ended. */
+	memset(&c->last_error, 0, sizeof(c->last_error));
+	c->outcome_unknown = calls[0].outcome_unknown;
+	rc = calls[0].rc;
+	if (rc == SESCTL_OK) {
+		rc = parse_created_user(&calls[0].body, out, &c->ctx->err);
+		if (rc != SESCTL_OK) {
+			c->outcome_unknown = true;
+			rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
+				     "CreateUser was applied but its answer "
+				     "cannot be read (%s)",
+				     c->ctx->err.msg);
+		}
+	} else {
+		err_set(&c->ctx->err, rc, "%s", calls[0].err.msg);
+		c->last_error = calls[0].error;
+	}
+	for (i = 0; i < 2; i++)
+		secret_free(&calls[i].body);
+out:
+	return rc;
+}
+
 sesctl_err iam_get_user(struct iam_client *c, const char *user,
 			struct iam_user_result *out)
 {

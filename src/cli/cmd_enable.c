@@ -117,8 +117,14 @@ static sesctl_err create_user(struct lc *lc, const struct iam_tag_in *tags,
 	*exists = false;
 	*ours = false;
 	for (tries = 0;; tries++) {
-		rc = iam_create_user(&lc->iam, lc->user, LC_PATH, tags, n_tags,
-				     created);
+		/* The first time with a GetUser beside it: the second
+		 * connection the policy and the key then use at once. */
+		rc = tries == 0 ?
+			     iam_create_user_beside_get(&lc->iam, lc->user,
+							LC_PATH, tags, n_tags,
+							created) :
+			     iam_create_user(&lc->iam, lc->user, LC_PATH, tags,
+					     n_tags, created);
 		if (rc == SESCTL_ERR_CONFLICT &&
 		    strcmp(lc->iam.last_error.code, "EntityAlreadyExists") == 0) {
 			*exists = true;

@@ -175,7 +175,7 @@ class RoundTrips(StandinTestCase):
         self.assertEqual(
             self.rounds_of("smtp", "enable", "--name", "app", "--region",
                            "eu-west-1", "--output-file", app),
-            [["CreateUser"], ["CreateAccessKey", "PutUserPolicy"],
+            [["CreateUser", "GetUser"], ["CreateAccessKey", "PutUserPolicy"],
              ["TagUser"]])
         self.assertEqual(
             self.rounds_of("smtp", "rotate", "--name", "app",

@@ -234,6 +234,18 @@ MUST_USE sesctl_err iam_list_attached_user_policies(
 MUST_USE sesctl_err iam_create_access_key(struct iam_client *c,
 					  const char *user,
 					  struct iam_access_key *out);
+/* enable's CreateUser, with a GetUser of the same user at once on a
+ * second connection, whose answer is not used: the connection is open by
+ * the time PutUserPolicy and CreateAccessKey go at once
+ * (iam_put_user_policy_create_key), so neither waits for a handshake.
+ * CreateUser ends exactly as iam_create_user would have. */
+MUST_USE sesctl_err iam_create_user_beside_get(struct iam_client *c,
+					       const char *user,
+					       const char *path,
+					       const struct iam_tag_in *tags,
+					       size_t n_tags,
+					       struct iam_user_result *out);
+
 /* The outcome of one call made beside another. */
 struct iam_outcome {
 	sesctl_err rc;
