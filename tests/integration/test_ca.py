@@ -242,12 +242,12 @@ class CATrust(TrustBase):
         self.assertEqual(len(self.store_lines()), 1, self.store_lines())
 
     def test_new_connection_resumes_the_tls_session(self):
-        # enable makes its calls one at a time on one connection; the
-        # stand-in closes it instead of answering TagUser (the record),
-        # and the read that settles it goes out on a new connection: that
-        # one resumes the first one's TLS session (shared by every handle
-        # of the client).
-        self.iam.add_fault("close_before", "TagUser")
+        # enable opens two connections at once (a full handshake each);
+        # the stand-in closes them both instead of answering TagUser (the
+        # record; libcurl sends it again on the other one), and what
+        # follows goes out on a new connection: that one resumes the
+        # first ones' TLS session (shared by every handle of the client).
+        self.iam.add_fault("close_before", "TagUser", times=2)
         p = subprocess.run(command(["--debug", "smtp", "enable", "--name",
                                     "fresh"]),
                            capture_output=True, timeout=120,
@@ -255,8 +255,10 @@ class CATrust(TrustBase):
         self.err = p.stderr.decode()
         self.assertEqual(p.returncode, 0, self.err[-3000:])
         self.assert_verified()
-        self.assertEqual(self.iam.tls_handshakes, 2)
-        self.assertEqual(self.iam.tls_resumed, 1)
+        # (one or two new connections, as libcurl spreads what follows;
+        # a second one made at the same moment may not resume)
+        self.assertGreaterEqual(self.iam.tls_handshakes, 3)
+        self.assertGreaterEqual(self.iam.tls_resumed, 1)
         self.assertIn("SSL re-using session ID", self.err)
         self.assertEqual(len(self.store_lines()), 1)
 
