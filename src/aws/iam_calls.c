@@ -175,15 +175,13 @@ static sesctl_err call_change(struct iam_client *c, const char *action,
 	return change_from(c, action, p, n, NULL);
 }
 
-static sesctl_err call_one(struct iam_client *c, const char *action,
-			   const struct aws_param *p, size_t n, parse_fn parse,
-			   void *out)
+/* Parse the 2xx answer `body` of `action` into `out`. */
+static sesctl_err parse_answer(struct iam_client *c, const char *action,
+			       const struct secret *body, parse_fn parse,
+			       void *out)
 {
-	struct secret body = SECRET_INIT;
-	sesctl_err rc = SESCTL_OK;
+	sesctl_err rc = parse(body, out, &c->ctx->err);
 
-	TRY(iam_call(c, action, p, n, &body));
-	rc = parse(&body, out, &c->ctx->err);
 	if (rc != SESCTL_OK && (find_action(action)->flags & IAM_CREATES)) {
 		/* IAM said 2xx, so it made the thing, but what it made (a
 		 * new key's secret) cannot be read: as good as lost. */
@@ -192,9 +190,36 @@ static sesctl_err call_one(struct iam_client *c, const char *action,
 			     "%s was applied but its answer cannot be read (%s)",
 			     action, c->ctx->err.msg);
 	}
+	return rc;
+}
+
+static sesctl_err call_one(struct iam_client *c, const char *action,
+			   const struct aws_param *p, size_t n, parse_fn parse,
+			   void *out)
+{
+	struct secret body = SECRET_INIT;
+	sesctl_err rc = SESCTL_OK;
+
+	TRY(iam_call(c, action, p, n, &body));
+	rc = parse_answer(c, action, &body, parse, out);
 out:
 	secret_free(&body);
 	return rc;
+}
+
+/* A call made beside another (call_many) ends as call_one would have:
+ * return value, ctx->err, c->last_error, c->outcome_unknown. */
+static sesctl_err one_of_many(struct iam_client *c,
+			      const struct iam_call_item *it, parse_fn parse,
+			      void *out)
+{
+	memset(&c->last_error, 0, sizeof(c->last_error));
+	c->outcome_unknown = it->outcome_unknown;
+	if (it->rc != SESCTL_OK) {
+		c->last_error = it->error;
+		return err_set(&c->ctx->err, it->rc, "%s", it->err.msg);
+	}
+	return parse_answer(c, it->action, &it->body, parse, out);
 }
 
 #define LIST_DESC(act, type, item_type, parse_name, release_name)            \
@@ -448,22 +473,7 @@ sesctl_err iam_create_user_beside_get(struct iam_client *c, const char *user,
 			  calls[1].err.msg);
 
 	/* CreateUser: as iam_create_user would have ended. */
-	memset(&c->last_error, 0, sizeof(c->last_error));
-	c->outcome_unknown = calls[0].outcome_unknown;
-	rc = calls[0].rc;
-	if (rc == SESCTL_OK) {
-		rc = parse_created_user(&calls[0].body, out, &c->ctx->err);
-		if (rc != SESCTL_OK) {
-			c->outcome_unknown = true;
-			rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-				     "CreateUser was applied but its answer "
-				     "cannot be read (%s)",
-				     c->ctx->err.msg);
-		}
-	} else {
-		err_set(&c->ctx->err, rc, "%s", calls[0].err.msg);
-		c->last_error = calls[0].error;
-	}
+	rc = one_of_many(c, &calls[0], parse_created_user, out);
 	for (i = 0; i < 2; i++)
 		secret_free(&calls[i].body);
 out:
@@ -633,22 +643,7 @@ sesctl_err iam_put_user_policy_create_key(struct iam_client *c,
 	policy->error = c->last_error;
 
 	/* The key: as iam_create_access_key would have ended. */
-	memset(&c->last_error, 0, sizeof(c->last_error));
-	c->outcome_unknown = calls[1].outcome_unknown;
-	rc = calls[1].rc;
-	if (rc == SESCTL_OK) {
-		rc = parse_new_key(&calls[1].body, key, &c->ctx->err);
-		if (rc != SESCTL_OK) {
-			c->outcome_unknown = true;
-			rc = err_set(&c->ctx->err, SESCTL_ERR_NETWORK,
-				     "CreateAccessKey was applied but its "
-				     "answer cannot be read (%s)",
-				     c->ctx->err.msg);
-		}
-	} else {
-		err_set(&c->ctx->err, rc, "%s", calls[1].err.msg);
-		c->last_error = calls[1].error;
-	}
+	rc = one_of_many(c, &calls[1], parse_new_key, key);
 	for (i = 0; i < 2; i++)
 		secret_free(&calls[i].body);
 	secret_scrub_stack();

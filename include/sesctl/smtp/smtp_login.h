@@ -70,10 +70,6 @@ MUST_USE sesctl_err smtp_login_target_from_url(struct ctx *ctx,
 					       const char *url,
 					       struct smtp_login_target *t);
 
-/* Try to log in as `user` with `password`.  Returns SESCTL_OK whenever the
- * attempt ran to an answer, whatever it was (see ans->result); an error
- * only when sesctl itself failed (out of memory, libcurl setup), with a
- * message in ctx->err. */
 /* TLS sessions for the attempts of one login to share (t->share): the
  * retries while IAM propagates a new key resume the first handshake
  * instead of repeating it.  Free with smtp_login_share_free after the
@@ -81,6 +77,10 @@ MUST_USE sesctl_err smtp_login_target_from_url(struct ctx *ctx,
 MUST_USE sesctl_err smtp_login_share_new(struct ctx *ctx, void **share);
 void smtp_login_share_free(void *share);
 
+/* Try to log in as `user` with `password`.  Returns SESCTL_OK whenever the
+ * attempt ran to an answer, whatever it was (see ans->result); an error
+ * only when sesctl itself failed (out of memory, libcurl setup), with a
+ * message in ctx->err. */
 MUST_USE sesctl_err smtp_login(struct ctx *ctx,
 			       const struct smtp_login_target *t,
 			       const char *user, const struct secret *password,
