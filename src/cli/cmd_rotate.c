@@ -766,10 +766,18 @@ out:
 		rc = lc_plan_done(&lc, "rotate");
 	if (armed)
 		interrupt_disarm();
+	/* The signal came too late to stop anything: say that nothing is
+	 * left, so that nobody reruns a plain rotate (which rotates again)
+	 * to "finish" it. */
 	if (rc == SESCTL_OK && interrupt_caught())
 		rc = err_set(&ctx->err, SESCTL_ERR_FAIL,
-			     "interrupted by %s after the rotation was done",
-			     interrupt_name(interrupt_caught()));
+			     "interrupted by %s after the rotation was "
+			     "done%s%s%s; nothing is left to finish",
+			     interrupt_name(interrupt_caught()),
+			     key.access_key_id[0] ? ": access key " : "",
+			     key.access_key_id,
+			     key.access_key_id[0] ? " is delivered and "
+						    "recorded" : "");
 	secret_free(&settings);
 	secret_free(&prev);
 	output_settings_release(&file);

@@ -472,6 +472,26 @@ class SignalMatrix(SesctlTestCase):
             self.fail("%d of %d cases did not hold:\n%s" % (
                 len(failed), total, "\n".join(failed)))
 
+    def test_sigint_at_the_last_delete_leaves_nothing_to_rerun(self):
+        # A rotate told to stop while its last request (the old key's
+        # DeleteAccessKey) is with IAM has nothing left to stop: it ends
+        # 130, and says so, with the new key's id and no advice to run
+        # anything (a plain rotate would rotate once more).
+        cmd = Command("rotate", ["smtp", "rotate", "--name", NAME])
+        self.setup_command(cmd, 399)
+        k = len(cmd.calls)
+        self.assertEqual(cmd.calls[k - 1], "DeleteAccessKey")
+        path, state_dir = self.prepare(cmd, os.path.join(self.tmp, "last"))
+        rc, err = self.interrupted_run(cmd, path, state_dir, k,
+                                       signal.SIGINT)
+        self.assertEqual(rc, 130, err)
+        held = self.held_key(cmd.iam, path)
+        self.assertEqual(list(self.keys(cmd.iam)), [held])
+        self.assertNotEqual(held, cmd.old_key)
+        self.assertIn("access key %s is delivered and recorded" % held, err)
+        self.assertIn("nothing is left to finish", err)
+        self.assertIsNone(ADVICE.search(err), err)
+
 
 if __name__ == "__main__":
     unittest.main()
