@@ -12,9 +12,10 @@
 
 #define JOURNAL_MAGIC "sesctl-journal 1"
 #define JOURNAL_MAX 8192
-/* IAM dates have whole seconds, and this machine's clock may be a little
- * ahead of IAM's. */
-#define JOURNAL_SKEW 5
+/* IAM dates have whole seconds, and this machine's clock may run ahead
+ * of IAM's (no NTP): by up to 5 minutes, beyond which AWS refuses the
+ * requests' signatures ("Signature expired"), so no run gets this far. */
+#define JOURNAL_SKEW 300
 
 /* mkdir -p, each new directory 0700. */
 static int make_dirs(char *path)
