@@ -202,6 +202,44 @@ static sesctl_err hook_failed(struct lc *lc, const char *old_id)
 		       lc_cmd(lc, "rotate --finish"));
 }
 
+/* The file an unfinished rotate delivered `cur` to holds the key it kept,
+ * `old`, again: put back by hand (or by a hook that undoes what failed),
+ * so the app sends with `old`, which must stay.  With the file as the
+ * only delivery, the record says so again (old the app's, cur kept), so
+ * that what the message advises deletes `cur` and never `old`. */
+static sesctl_err rolled_back(struct lc *lc, const char *path,
+			      const char *cur, const char *old)
+{
+	sesctl_err rc;
+
+	if (lc_stores_any(lc))
+		/* The stores may hand out `cur`: which key is whose is for
+		 * a person to say. */
+		return err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+				"unfinished",
+				"'%s' holds access key %s again, not %s, which "
+				"an earlier rotate delivered there and to the "
+				"stores: nothing is retired\nsee '%s', and "
+				"delete the key no app uses with 'aws iam "
+				"delete-access-key --user-name %s "
+				"--access-key-id KEY'",
+				path, old, cur, lc_cmd(lc, "status"),
+				lc->user);
+	rc = lc_record(lc, old, cur);
+	if (rc == SESCTL_OK)
+		rc = runlock_journal_clear(lc->ctx, &lc->lock);
+	if (rc != SESCTL_OK)
+		return rc;
+	return err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT, "unfinished",
+			"'%s' holds access key %s again, not %s, which an "
+			"earlier rotate delivered there: the app sends with %s, "
+			"so it stays and is recorded as the app's key again, "
+			"and nothing is retired\nonce no app uses %s, run '%s' "
+			"to delete it; the next rotate then replaces %s",
+			path, old, cur, old, cur,
+			lc_cmd(lc, "rotate --finish"), old);
+}
+
 /* A rotate of this machine recorded its new key and died (or failed)
  * before it retired the old one: retire it as that run meant to, unless
  * that run waited for SES (--verify), whose word only --finish may
@@ -234,6 +272,12 @@ static bool finish_retirement(struct lc *lc, struct iam_access_key_list *keys,
 		*rc = runlock_journal_clear(lc->ctx, &lc->lock);
 		return true;
 	}
+	if (j->output[0] &&
+	    lc_file_names_key(lc, j->output, kept->access_key_id)) {
+		*rc = rolled_back(lc, j->output, cur->access_key_id,
+				  kept->access_key_id);
+		return true;
+	}
 	ctx_info(lc->ctx, "an interrupted rotate delivered access key %s and "
 			  "recorded it; finishing it",
 		 cur->access_key_id);
@@ -249,6 +293,35 @@ static bool finish_retirement(struct lc *lc, struct iam_access_key_list *keys,
 	if (*rc == SESCTL_OK)
 		*rc = runlock_journal_clear(lc->ctx, &lc->lock);
 	return true;
+}
+
+/* A rotate of this machine delivered and recorded its new key, and its
+ * old key is still there because that run waited for its deploy hook or
+ * for SES (--verify), which finish_retirement leaves to a rerun with the
+ * hook or to --finish.  A --max-age run must not call that "nothing to
+ * rotate" day after day: it stops, naming the old key. */
+static sesctl_err unfinished(struct lc *lc,
+			     const struct iam_access_key_list *keys)
+{
+	const struct journal *j = &lc->lock.prev;
+	const struct iam_access_key_meta *cur = find_key(keys, lc->rec.current);
+	const struct iam_access_key_meta *kept = find_key(keys, lc->rec.kept);
+
+	if (!j->present || strcmp(j->command, "rotate") != 0 ||
+	    strcmp(j->mode, "keep") == 0 || !cur || !kept ||
+	    !journal_made(j, cur->access_key_id, cur->create_date.t))
+		return SESCTL_OK;
+	return err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT, "unfinished",
+			"an earlier rotate delivered access key %s and recorded "
+			"it, but the old key %s is still %s: that run waited "
+			"for %s\nrun this command again with %s, or run '%s' "
+			"once every app uses the new settings",
+			cur->access_key_id, kept->access_key_id,
+			kept->status == IAM_STATUS_ACTIVE ? "active" :
+							    "there",
+			j->hook ? "its deploy hook" : "SES to accept the new key",
+			j->hook ? "its --deploy-hook" : "--verify",
+			lc_cmd(lc, "rotate --finish"));
 }
 
 /* --max-age: is the app's key still young enough?  Then say so and do
@@ -505,8 +578,13 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 
 	if (!dry && finish_retirement(&lc, &keys, &rc))
 		goto out;
-	if (max_age && young_enough(&lc, &keys, max_age))
-		goto clear; /* what a dead run left is settled above */
+	if (max_age && young_enough(&lc, &keys, max_age)) {
+		/* What a dead run left is settled above, or named here. */
+		rc = unfinished(&lc, &keys);
+		if (rc != SESCTL_OK)
+			leave_journal = true;
+		goto clear;
+	}
 	TRY(make_room(&lc, &keys, in_flight, dry));
 	/* Taken over now that nothing refuses it any more: its keys follow
 	 * the usual rules (no record: its only key counts as the app's). */

@@ -15,6 +15,8 @@ Comments say "# holds: ..." for behaviour that held, "# BUG: ..." for a
 case left failing on purpose."""
 import datetime
 import os
+import re
+import shlex
 import shutil
 import signal
 import stat
@@ -102,7 +104,7 @@ class Timer(Base):
 
 class HookMisbehaves(Timer):
     def test_hook_fails_then_the_file_is_restored_and_the_next_run_retires_its_key(self):
-        # BUG: the app's working key is deleted.  The hook failed on the
+        # Fixed (was BUG): the app's working key was deleted.  The hook failed on the
         # due day (the app would not take the new settings), so the old key
         # stayed, as documented; the admin (or a hook that rolls back, as
         # deploy hooks often do) put the previous settings file back so the
@@ -131,9 +133,24 @@ class HookMisbehaves(Timer):
             self.file_settings()["SMTP_USER"], new, p.stderr.decode())
         self.assertIn(old, set(self.keys()), state)
         self.assert_app_works()
+        # it stops (5) and says so; the advice, pasted, deletes the new
+        # key nobody holds and never the file's; the next due run rotates
+        self.assertEqual(p.returncode, 5, state)
+        m = re.search(r"run '(sesctl smtp [^']*)'", p.stderr.decode())
+        self.assertIsNotNone(m, state)
+        p = self.run_sesctl(*shlex.split(m.group(1))[1:])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(set(self.keys()), {old})
+        self.assert_app_works()
+        p = self.run_sesctl(*self.rotate_line())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(set(self.keys()),
+                         {self.file_settings()["SMTP_USER"]})
+        self.assertNotEqual(self.file_settings()["SMTP_USER"], old)
+        self.assert_app_works()
 
     def test_hook_dropped_from_the_timer_after_it_failed(self):
-        # BUG: the timer reports success for 90 days while a rotation is
+        # Fixed (was BUG): the timer reports success for 90 days while a rotation is
         # left half done.  The hook failed on the due day (old key kept,
         # active); the admin then removed SESCTL_DEPLOY_HOOK from the
         # unit's conf.  Every daily --max-age run now says "nothing to
@@ -314,7 +331,7 @@ class HookMisbehaves(Timer):
 
 class TheClock(Timer):
     def test_clock_a_minute_ahead_the_failed_hook_is_never_retried(self):
-        # BUG: after a failed hook the next timer runs neither re-run the
+        # Fixed (was BUG): after a failed hook the next timer runs neither re-run the
         # hook nor retire the old key: they say "nothing to rotate" and exit
         # 0, day after day, because this machine's clock runs a minute
         # ahead of IAM's (no NTP): the journal's start time is later than
