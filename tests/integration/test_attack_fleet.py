@@ -28,8 +28,8 @@ import time
 import unittest
 
 from standins.iam import FakeIAM
-from sesctl_test import (SesctlTestCase, clean_env, command, env_lines,
-                         smtp_password)
+from sesctl_test import (SesctlTestCase, StoresTestCase, clean_env,
+                         command, env_lines, smtp_password)
 
 NAME = "app"
 USER = "sesctl-smtp-app"
@@ -719,6 +719,60 @@ class StatusAll(Fleet):
         self.assertLess(took, RUN_TIMEOUT)
         self.assertGreater(sum(1 for r in self.iam.requests if r["fault"]),
                            100)
+
+
+# ---------------------------------------------------------------------------
+# disable and the stores another app now uses
+# ---------------------------------------------------------------------------
+
+
+class DisableStores(StoresTestCase):
+    region = REGION
+    PATH = "/prod/mail/smtp"
+
+    def param(self, key):
+        return self.iam.parameter("%s/%s" % (self.PATH, key), region=REGION)
+
+    def test_disable_leaves_the_parameters_another_app_took_over(self):
+        # App x delivered to PATH; the team then moved the path to app y
+        # (`enable --name y --ssm-path PATH --adopt`): the parameters now
+        # hand out y's key and are tagged SesctlUser=sesctl-smtp-y.  x's
+        # record still names PATH.  Decommissioning x must not touch y.
+        # BUG: `disable --name x` deletes y's SMTP_* parameters (it trusts
+        # x's record and never looks at whose they are, unlike secrets,
+        # which it checks): y's app loses its settings though disable
+        # never targeted y.
+        self.sesctl("smtp", "enable", "--name", "x", "--ssm-path",
+                    self.PATH)
+        self.sesctl("smtp", "enable", "--name", "y", "--ssm-path",
+                    self.PATH, "--adopt")
+        ykey = self.param("SMTP_USER")["value"]
+        self.assertEqual(
+            [k["access_key_id"] for k in
+             self.iam.user("sesctl-smtp-y")["access_keys"]], [ykey])
+        tags = {t["Key"]: t["Value"] for t in self.param("SMTP_PASS")["tags"]}
+        self.assertEqual(tags.get("SesctlUser"), "sesctl-smtp-y")
+        p = self.call("smtp", "disable", "--name", "x", "--yes")
+        self.assertIsNone(self.iam.user("sesctl-smtp-x"))
+        self.assertIsNotNone(self.param("SMTP_USER"), p.stderr)
+        self.assertEqual(self.param("SMTP_USER")["value"], ykey)
+        secret = self.iam.access_key(ykey)["secret_access_key"]
+        self.assertEqual(self.param("SMTP_PASS")["value"],
+                         smtp_password(secret, REGION))
+
+    def test_rotate_of_x_leaves_the_parameters_y_took_over(self):
+        # The same take-over; then x's timer rotates x.
+        # BUG: `rotate --name x` writes x's new key over y's parameters
+        # (same cause: ssm_open trusts x's record, never the parameters'
+        # SesctlUser tag): y's app silently sends as x, and the next
+        # `disable --name x` cuts y's mail off.
+        self.sesctl("smtp", "enable", "--name", "x", "--ssm-path",
+                    self.PATH)
+        self.sesctl("smtp", "enable", "--name", "y", "--ssm-path",
+                    self.PATH, "--adopt")
+        ykey = self.param("SMTP_USER")["value"]
+        self.call("smtp", "rotate", "--name", "x")
+        self.assertEqual(self.param("SMTP_USER")["value"], ykey)
 
 
 if __name__ == "__main__":
