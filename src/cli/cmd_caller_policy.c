@@ -203,11 +203,13 @@ static const struct grant {
 	/* enable: CreateUser (its Tags need TagUser too), PutUserPolicy,
 	 * CreateAccessKey, TagUser (the record); an existing user read
 	 * (GetUser, ListAccessKeys) and resumed; an undelivered key
-	 * deleted; GetUserPolicy and ListUserTags settle a lost
-	 * PutUserPolicy or TagUser. */
+	 * deleted (once GetAccessKeyLastUsed shows nobody used it);
+	 * GetUserPolicy and ListUserTags settle a lost PutUserPolicy or
+	 * TagUser. */
 	{ S_ENABLE, "iam:CreateAccessKey" },
 	{ S_ENABLE, "iam:CreateUser" },
 	{ S_ENABLE, "iam:DeleteAccessKey" },
+	{ S_ENABLE, "iam:GetAccessKeyLastUsed" },
 	{ S_ENABLE, "iam:GetUser" },
 	{ S_ENABLE, "iam:GetUserPolicy" },
 	{ S_ENABLE, "iam:ListAccessKeys" },

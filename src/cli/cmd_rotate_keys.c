@@ -116,7 +116,9 @@ void current_from_file(struct lc *lc,
 /* ---- --finish ---------------------------------------------------------- */
 
 /* Refuse to delete kept key `old` while IAM shows it used after `cur` was
- * made and `cur` not used at all: an app still sends with `old`. */
+ * made and `cur` not used at all, or used less recently than `old`: an
+ * app still sends with `old` (or the record was edited and `old` is the
+ * app's key). */
 static sesctl_err check_unused(struct lc *lc,
 			       const struct iam_access_key_meta *cur,
 			       const struct iam_access_key_meta *old)
@@ -134,18 +136,24 @@ static sesctl_err check_unused(struct lc *lc,
 	r[0].out = &lu[0];
 	r[1].out = &lu[1];
 	TRY(iam_read_many(&lc->iam, r, 2, 2));
-	if (!lu[1].last_used_date.present || lu[0].last_used_date.present ||
-	    lu[1].last_used_date.t < cur->create_date.t)
+	if (!lu[1].last_used_date.present ||
+	    lu[1].last_used_date.t < cur->create_date.t ||
+	    (lu[0].last_used_date.present &&
+	     lu[0].last_used_date.t >= lu[1].last_used_date.t))
 		goto out;
 	ENSURE(opts_has(lc->o, OPT_FORCE),
 	       err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT, "key-in-use",
 		       "access key %s was used at %s, after the new key %s was "
-		       "created, and %s has no recorded use yet: an app may "
-		       "still send with the old key\nIAM's last-used data lags "
-		       "by up to several hours; once every app uses the new "
-		       "settings, run '%s', or '%s' to delete the old key now",
+		       "created, and %s %s%s: an app may still send with the "
+		       "old key\nIAM's last-used data lags by up to several "
+		       "hours; once every app uses the new settings, run '%s', "
+		       "or '%s' to delete the old key now",
 		       old->access_key_id, lu[1].last_used_date.iso,
 		       cur->access_key_id, cur->access_key_id,
+		       lu[0].last_used_date.present ? "was last used earlier, at " :
+						      "has no recorded use yet",
+		       lu[0].last_used_date.present ? lu[0].last_used_date.iso :
+						      "",
 		       lc_cmd(lc, "rotate --finish"),
 		       lc_cmd(lc, "rotate --finish --force")));
 	ctx_warn(lc->ctx, "--force: deleting access key %s although it was "

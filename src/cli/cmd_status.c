@@ -465,9 +465,13 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 		enum key_role role =
 			record_role_in(&us->rec, &us->keys, k, so->now);
 		bool on = k->status == IAM_STATUS_ACTIVE;
+		/* Used: someone holds its secret, whatever the record says
+		 * (enable and rotate never delete it as undelivered). */
+		bool held = role == KEY_LOST && sk->last_used;
 
 		if (us->rec.present || role == KEY_CURRENT || role == KEY_KEPT)
-			sk->role = record_role_name(role);
+			sk->role = held ? "unrecorded, used" :
+					  record_role_name(role);
 		if (on && so->crit_age && sk->age_days > so->crit_age)
 			warn(ws, "key-old", 2,
 			     "access key %s is %ld days old (over %ld); rotate "
@@ -500,6 +504,13 @@ static sesctl_err assess(struct lc *lc, const struct status_opts *so,
 			     "recorded key exists; sesctl takes it for the "
 			     "app's and deletes nothing; '%s' records a new one",
 			     sk->id, advice(lc, so, us, "rotate"));
+		else if (held)
+			warn(ws, "unrecorded-key", 1,
+			     "access key %s has no delivery record, but IAM "
+			     "shows it used at %s: someone holds its secret, so "
+			     "sesctl deletes nothing; is the record wrong (see "
+			     "the app's settings)?",
+			     sk->id, sk->last_used);
 		else if (role == KEY_LOST)
 			warn(ws, "lost-key", 1,
 			     "access key %s has no delivery record and nobody "

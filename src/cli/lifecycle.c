@@ -824,6 +824,42 @@ static void drop_key(struct iam_access_key_list *keys, size_t i)
 	keys->count--;
 }
 
+/* A key lc_reconcile would delete as undelivered that someone holds all
+ * the same: IAM shows it used (the record was edited, or an app was given
+ * the settings by hand), or a store hands it out.  Then it stays, with a
+ * warning, and SESCTL_ERR_CONFLICT says so; SESCTL_OK: delete it. */
+static sesctl_err held_anyway(struct lc *lc,
+			      const struct iam_access_key_meta *k)
+{
+	struct iam_access_key_last_used lu;
+	struct err_info saved;
+	sesctl_err rc;
+
+	memset(&lu, 0, sizeof(lu));
+	rc = iam_get_access_key_last_used(&lc->iam, k->access_key_id, &lu);
+	if (rc == SESCTL_OK && lu.last_used_date.present)
+		ctx_warn(lc->ctx, "access key %s has no delivery record, but "
+				  "IAM shows it used at %s: someone holds its "
+				  "secret, so it stays; see '%s'",
+			 k->access_key_id, lu.last_used_date.iso,
+			 lc_cmd(lc, "status"));
+	if (rc == SESCTL_OK && lu.last_used_date.present)
+		rc = SESCTL_ERR_CONFLICT;
+	iam_access_key_last_used_release(&lu);
+	if (rc != SESCTL_OK)
+		return rc;
+	/* Never the key a store hands out (a switch a failed run left to
+	 * the recorded key is made first). */
+	saved = lc->ctx->err;
+	rc = lc_stores_release_key(lc, k->access_key_id, false);
+	if (rc == SESCTL_ERR_CONFLICT) {
+		ctx_warn(lc->ctx, "access key %s has no delivery record, but %s",
+			 k->access_key_id, lc->ctx->err.msg);
+		lc->ctx->err = saved;
+	}
+	return rc;
+}
+
 sesctl_err lc_reconcile(struct lc *lc, struct iam_access_key_list *keys,
 			char *delivered, size_t *in_flight)
 {
@@ -868,6 +904,13 @@ sesctl_err lc_reconcile(struct lc *lc, struct iam_access_key_list *keys,
 			i++;
 			continue;
 		}
+		rc = held_anyway(lc, k);
+		if (rc == SESCTL_ERR_CONFLICT) {
+			rc = SESCTL_OK;
+			i++;
+			continue;
+		}
+		TRY(rc);
 		why = ours ? "an interrupted sesctl run made it and never "
 			     "delivered its settings" :
 			     "it has no delivery record and is older than the "

@@ -167,7 +167,7 @@ class AttackRecord(StandinTestCase):
         return path, k1, k2
 
     def test_finish_after_current_tag_moved_to_the_old_key(self):
-        # BUG: after 'rotate --keep-old', one TagUser SesctlCurrentKey=K1
+        # Fixed (was BUG): after 'rotate --keep-old', one TagUser SesctlCurrentKey=K1
         # (and SesctlKeptKey removed) makes the next 'rotate --finish'
         # delete K2, the key in the app's file that IAM shows used
         # yesterday, while K1 (unused for 40 days) stays: the app's only
@@ -183,7 +183,7 @@ class AttackRecord(StandinTestCase):
         self.assert_file_works(path)
 
     def test_finish_after_swapped_current_and_kept(self):
-        # BUG: the two record tags swapped (Current=K1, Kept=K2) make
+        # Fixed (was BUG): the two record tags swapped (Current=K1, Kept=K2) make
         # 'rotate --finish' delete K2, the app's key, although IAM shows
         # it used yesterday and K1 not used for 40 days: the in-use check
         # (check_unused) only refuses when the "current" key has no use at
@@ -231,7 +231,7 @@ class AttackRecord(StandinTestCase):
         return k1, k2
 
     def test_max_age_timer_deletes_the_key_a_secret_hands_out(self):
-        # BUG: the app reads its settings from Secrets Manager (no file).
+        # Fixed (was BUG): the app reads its settings from Secrets Manager (no file).
         # One TagUser SesctlCurrentKey=K1 (the kept key) and the daily
         # 'rotate --max-age 90' deletes K2, the key the secret hands out
         # as AWSCURRENT, and then (K1 being 60 days old) rotates nothing:
@@ -247,7 +247,7 @@ class AttackRecord(StandinTestCase):
         self.assert_secret_serves()
 
     def test_finish_deletes_the_key_a_secret_hands_out(self):
-        # BUG: the same tag edit, then 'rotate --finish' (the documented
+        # Fixed (was BUG): the same tag edit, then 'rotate --finish' (the documented
         # end of a --keep-old rotation): K2, the secret's AWSCURRENT, is
         # deleted as "lost" by lc_reconcile before finish() reaches the
         # store check that retire() would have made.
@@ -258,7 +258,7 @@ class AttackRecord(StandinTestCase):
         self.assert_secret_serves()
 
     def test_status_does_not_call_a_key_used_yesterday_lost(self):
-        # BUG: after the same tag edit, 'status' calls K2 -- the key in the
+        # Fixed (was BUG): after the same tag edit, 'status' calls K2 -- the key in the
         # app's file, which IAM shows SES used yesterday -- "lost-key ...
         # nobody holds its secret; the next 'sesctl smtp rotate' deletes
         # it", and the advice, pasted ('sesctl smtp rotate' with no

@@ -477,7 +477,7 @@ class SignalMatrix(SesctlTestCase):
         # DeleteAccessKey) is with IAM has nothing left to stop: it ends
         # 130, and says so, with the new key's id and no advice to run
         # anything (a plain rotate would rotate once more).
-        cmd = Command("rotate", ["smtp", "rotate", "--name", NAME])
+        cmd = Command("rotate-last", ["smtp", "rotate", "--name", NAME])
         self.setup_command(cmd, 399)
         k = len(cmd.calls)
         self.assertEqual(cmd.calls[k - 1], "DeleteAccessKey")
