@@ -130,6 +130,13 @@ static sesctl_err add_secret(struct lc *lc, const char *id, size_t len)
 	return SESCTL_OK;
 }
 
+/* Whether this run writes the settings to its stores: enable and rotate,
+ * not disable or rotate --finish (which only read them). */
+static bool stores_written(const struct lc *lc)
+{
+	return !lc->st.lenient && !opts_has(lc->o, OPT_FINISH);
+}
+
 /* Where the run delivers: every recorded store (a store the app reads
  * must never be left handing out a key rotate retires) and the ones the
  * options add; all in one region: the recorded one, else --store-region,
@@ -243,40 +250,48 @@ static bool smtp_param(const char *name)
 	return base && strncmp(base + 1, "SMTP_", 5) == 0;
 }
 
-/* SSM: the client, and what is under the path now.  Parameters there
- * that the record does not name and that sesctl did not tag for this
- * user are refused unless --adopt. */
+/* SSM: the client, what is under the path now, and which of its SMTP_*
+ * parameters are the user's: those sesctl tagged for it (ManagedBy,
+ * SesctlUser), whatever the record says, since anyone with iam:TagUser
+ * may point the record at another app's path.  A run that writes refuses
+ * others unless --adopt. */
 static sesctl_err ssm_open(struct lc *lc, const struct aws_regional_config *cfg,
 			   bool adopt, bool dry)
 {
 	struct lc_stores *st = &lc->st;
-	char recorded[RECORD_STORES_MAX + 1];
+	struct aws_tag tags[2];
 	char text[LC_TAGS_TEXT_MAX];
-	const char *first = NULL;
-	bool mine = false;
+	const char *foreign = NULL;
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 
+	owner_tags(lc, tags);
 	TRY(ssm_client_init(&st->ssm, lc->ctx, cfg));
 	st->ssm_open = true;
 	TRY(ssm_list(&st->ssm, st->ssm_path, &st->before));
-	for (i = 0; i < st->before.count && !first; i++)
-		if (smtp_param(st->before.items[i].name))
-			first = st->before.items[i].name;
-	if (!first)
-		goto out;
-	lc_stores_ssm_tag(lc, recorded, sizeof(recorded));
-	mine = lc->rec.ssm[0] && strcmp(lc->rec.ssm, recorded) == 0;
-	if (!mine)
-		TRY(ssm_has_tag(&st->ssm, first, TAG_USER, lc->user, &mine));
-	if (mine)
+	for (i = 0; i < st->before.count; i++) {
+		const char *name = st->before.items[i].name;
+
+		st->before_ours[i] = false;
+		if (!smtp_param(name))
+			continue;
+		TRY(ssm_has_tags(&st->ssm, name, tags, 2,
+				 &st->before_ours[i]));
+		if (!st->before_ours[i] && !foreign)
+			foreign = name;
+	}
+	if (!stores_written(lc))
+		goto out; /* disable and --finish decide per parameter */
+	if (!foreign)
 		goto out;
 	ENSURE(adopt,
 	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
 		       "SSM parameter '%s' exists and was not written by "
-		       "sesctl for IAM user '%s' (tag %s=%s); pass --adopt to "
-		       "let sesctl write the settings under '%s'",
-		       first, lc->user, TAG_USER, lc->user, st->ssm_path));
+		       "sesctl for IAM user '%s' (tags %s=%s, %s=%s); pass "
+		       "--adopt to let sesctl write the settings under '%s'",
+		       foreign, lc->user, LC_TAG_MANAGED_BY,
+		       LC_TAG_MANAGED_VALUE, TAG_USER, lc->user,
+		       st->ssm_path));
 	st->ssm_adopt = true;
 	if (dry)
 		TRY(lc_plan(lc, "AddTagsToResource ResourceId=%s/SMTP_* Tags=%s",
@@ -737,14 +752,22 @@ sesctl_err lc_stores_delete(struct lc *lc, bool dry)
 {
 	struct lc_stores *st = &lc->st;
 	sesctl_err rc = SESCTL_OK;
-	size_t i;
+	size_t i, deleted = 0;
 
-	/* The parameters the record names: sesctl's SMTP_* under the path. */
+	/* The SMTP_* parameters under the recorded path that sesctl wrote
+	 * for this user; another app's (taken over with --adopt, or a path
+	 * the record was pointed at) stay. */
 	for (i = 0; st->ssm_open && i < st->before.count; i++) {
 		const char *name = st->before.items[i].name;
 
 		if (!smtp_param(name))
 			continue;
+		if (!st->before_ours[i]) {
+			ctx_warn(lc->ctx, "SSM parameter '%s' is left: sesctl "
+					  "did not write it for '%s'",
+				 name, lc->user);
+			continue;
+		}
 		if (dry) {
 			TRY(lc_plan(lc, "DeleteParameter Name=%s", name));
 			continue;
@@ -754,8 +777,9 @@ sesctl_err lc_stores_delete(struct lc *lc, bool dry)
 		       err_set(&lc->ctx->err, rc,
 			       "could not delete SSM parameter '%s': %s", name,
 			       lc->ctx->err.msg));
+		deleted++;
 	}
-	if (st->ssm_open && st->before.count && !dry)
+	if (deleted)
 		ctx_info(lc->ctx, "deleted the SSM parameters under '%s'",
 			 st->ssm_path);
 

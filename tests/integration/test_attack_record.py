@@ -467,7 +467,7 @@ class AttackRecord(StandinTestCase):
         return (p["value"], p["version"]) if p else None
 
     def test_rotate_overwrites_another_apps_ssm_parameters(self):
-        # BUG: SesctlSsmPath of user a re-tagged to app b's path: the next
+        # Fixed (was BUG): SesctlSsmPath of user a re-tagged to app b's path: the next
         # 'rotate --name a' overwrites /b/smtp/SMTP_USER and SMTP_PASS
         # (tagged SesctlUser=sesctl-smtp-b) with a's settings: app b now
         # sends as a, and a's password went where a's owner never named.
@@ -483,7 +483,7 @@ class AttackRecord(StandinTestCase):
         self.assertEqual(self.key_ids("sesctl-smtp-b"), b_key)
 
     def test_disable_deletes_another_apps_ssm_parameters(self):
-        # BUG: SesctlSsmPath of user a re-tagged to app b's path, then
+        # Fixed (was BUG): SesctlSsmPath of user a re-tagged to app b's path, then
         # 'disable --name a --yes' deletes every /b/smtp/SMTP_* parameter
         # (tagged SesctlUser=sesctl-smtp-b): app b loses its settings.
         # lc_store.c:lc_stores_delete deletes every SMTP_* under the
@@ -495,7 +495,7 @@ class AttackRecord(StandinTestCase):
                          "disable of user a deleted app b's parameters")
 
     def test_disable_deletes_untagged_ssm_parameters(self):
-        # BUG: the same with parameters made by hand (no sesctl tags) that
+        # Fixed (was BUG): the same with parameters made by hand (no sesctl tags) that
         # another app reads under /billing/mail: disable deletes them.
         self.sesctl("smtp", "enable", "--ssm-path", "/a/smtp")
         env = dict(self.env, AWS_DEFAULT_REGION=REGION, AWS_REGION=REGION)
