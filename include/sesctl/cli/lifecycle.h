@@ -187,7 +187,12 @@ MUST_USE sesctl_err lc_render_store(struct lc *lc, const char *key_id,
  * right away when `now`), lc_stores_commit (AWSCURRENT moved to it,
  * AWSPREVIOUS keeps the old settings) or lc_stores_undo.  A secret sesctl
  * did not make for this user (tags ManagedBy=sesctl, SesctlUser), or
- * SSM parameters not tagged so, are refused unless --adopt. */
+ * SSM parameters not tagged so, are refused unless --adopt.  The record
+ * is only tags anyone with iam:TagUser may edit: a store it names that
+ * this run's options do not is written only if it is there and the
+ * user's (a missing secret, or a path with no SMTP_* parameter, is
+ * refused, never created), and a record tag sesctl did not write is
+ * refused, never read as "no stores". */
 
 /* Whether this run delivers to secret stores (Secrets Manager, SSM). */
 bool lc_stores_wanted(const struct lc *lc);
