@@ -207,12 +207,31 @@ out:
 	return rc;
 }
 
-sesctl_err ssm_has_tag(struct ssm_client *c, const char *name,
-		       const char *key, const char *value, bool *has)
+/* Whether TagList `list` holds key=value. */
+static bool tag_listed(const cJSON *list, const char *key, const char *value)
+{
+	const cJSON *t;
+
+	cJSON_ArrayForEach(t, list)
+	{
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "Key");
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(t, "Value");
+
+		if (cJSON_IsString(k) && cJSON_IsString(v) &&
+		    strcmp(k->valuestring, key) == 0 &&
+		    strcmp(v->valuestring, value) == 0)
+			return true;
+	}
+	return false;
+}
+
+sesctl_err ssm_has_tags(struct ssm_client *c, const char *name,
+			const struct aws_tag *tags, size_t n_tags, bool *has)
 {
 	cJSON *req = cJSON_CreateObject(), *ans = NULL;
-	const cJSON *t;
+	const cJSON *list;
 	sesctl_err rc = SESCTL_OK;
+	size_t i;
 
 	*has = false;
 	ENSURE(req &&
@@ -221,16 +240,11 @@ sesctl_err ssm_has_tag(struct ssm_client *c, const char *name,
 		       cJSON_AddStringToObject(req, "ResourceId", name),
 	       nomem(c));
 	TRY(ssm_send(c, "ListTagsForResource", AWS_READ, req, &ans, NULL));
-	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(ans, "TagList"))
-	{
-		const cJSON *k = cJSON_GetObjectItemCaseSensitive(t, "Key");
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(t, "Value");
-
-		if (cJSON_IsString(k) && cJSON_IsString(v) &&
-		    strcmp(k->valuestring, key) == 0 &&
-		    strcmp(v->valuestring, value) == 0)
-			*has = true;
-	}
+	list = cJSON_GetObjectItemCaseSensitive(ans, "TagList");
+	for (i = 0; i < n_tags; i++)
+		if (!tag_listed(list, tags[i].key, tags[i].value))
+			goto out;
+	*has = true;
 out:
 	cJSON_Delete(req);
 	cJSON_Delete(ans);

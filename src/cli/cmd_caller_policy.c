@@ -344,13 +344,13 @@ static const struct store_grant {
 	 * over with --adopt), GetParameter (a write of unknown outcome read
 	 * back, and the SMTP_USER before a key is retired), DeleteParameter
 	 * (a new one taken back when the run fails); disable:
-	 * DeleteParameter. */
+	 * ListTagsForResource (only the user's are deleted, whatever its
+	 * record names) and DeleteParameter. */
 	{ S_STORE_SSM_PARAMS, "ssm:AddTagsToResource", FOR_ENABLE | FOR_ROTATE,
 	  0 },
 	{ S_STORE_SSM_PARAMS, "ssm:DeleteParameter", FOR_STORES, 0 },
 	{ S_STORE_SSM_PARAMS, "ssm:GetParameter", FOR_ENABLE | FOR_ROTATE, 0 },
-	{ S_STORE_SSM_PARAMS, "ssm:ListTagsForResource", FOR_ENABLE | FOR_ROTATE,
-	  0 },
+	{ S_STORE_SSM_PARAMS, "ssm:ListTagsForResource", FOR_STORES, 0 },
 	{ S_STORE_SSM_PARAMS, "ssm:PutParameter", FOR_ENABLE | FOR_ROTATE, 0 },
 	/* A customer managed key: Secrets Manager uses it on the caller's
 	 * behalf (GenerateDataKey and Decrypt to write a version, Decrypt to

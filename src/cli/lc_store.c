@@ -49,27 +49,6 @@ bool lc_stores_any(const struct lc *lc)
 	return lc->st.n > 0 || lc->st.ssm_path[0];
 }
 
-/* "REGION rest" of a record tag: the region into region[size] (when
- * region[0] is still ""), *rest after it. */
-static sesctl_err split_tag(struct lc *lc, const char *tag, const char *name,
-			    char *region, size_t size, const char **rest)
-{
-	const char *p = tag + strspn(tag, " ");
-	size_t len = strcspn(p, " ");
-
-	if (len == 0 || len >= size)
-		return err_set(&lc->ctx->err, SESCTL_ERR_INPUT,
-			       "the user's %s tag ('%s') is not one sesctl "
-			       "wrote",
-			       name, tag);
-	if (!region[0]) {
-		memcpy(region, p, len);
-		region[len] = '\0';
-	}
-	*rest = p + len;
-	return SESCTL_OK;
-}
-
 bool lc_ssm_path_ok(const char *p)
 {
 	size_t i, n = strlen(p);
@@ -130,6 +109,120 @@ static sesctl_err add_secret(struct lc *lc, const char *id, size_t len)
 	return SESCTL_OK;
 }
 
+/* Whether this run writes the settings to its stores: enable and rotate,
+ * not disable or rotate --finish (which only read them). */
+static bool stores_written(const struct lc *lc)
+{
+	return !lc->st.lenient && !opts_has(lc->o, OPT_FINISH);
+}
+
+/* Whether this run's --secrets-manager names `id`. */
+static bool secret_given(const struct lc *lc, const char *id)
+{
+	unsigned i, n = opts_count(lc->o, OPT_SECRETS_MANAGER);
+
+	for (i = 0; i < n; i++)
+		if (strcmp(lc->o->val[OPT_SECRETS_MANAGER][i], id) == 0)
+			return true;
+	return false;
+}
+
+/* "REGION rest" of a record tag: the region into region[size], *rest
+ * after it; false when it does not start with a region name. */
+static bool split_tag(const char *tag, char *region, size_t size,
+		      const char **rest)
+{
+	const char *p = tag + strspn(tag, " ");
+	size_t len = strcspn(p, " ");
+
+	if (len == 0 || len >= size)
+		return false;
+	memcpy(region, p, len);
+	region[len] = '\0';
+	*rest = p + len;
+	return region_is_well_formed(region);
+}
+
+/* The record's secrets (SesctlSecretsManager: "REGION id id...") into
+ * st->s, their region into region[size]; false when the tag is not one
+ * sesctl writes (cut short, no region, no secret, a name too long). */
+static bool rec_secrets(struct lc *lc, char *region, size_t size)
+{
+	struct lc_stores *st = &lc->st;
+	const char *p;
+	size_t i, len;
+
+	if (lc->rec.secrets_cut ||
+	    !split_tag(lc->rec.secrets, region, size, &p))
+		return false;
+	for (;; p += len) {
+		p += strspn(p, " ");
+		len = strcspn(p, " ");
+		if (len == 0)
+			break;
+		if (len > SM_NAME_MAX)
+			return false;
+		for (i = 0; i < st->n; i++)
+			if (strlen(st->s[i].id) == len &&
+			    strncmp(st->s[i].id, p, len) == 0)
+				break;
+		if (i < st->n)
+			continue; /* named twice */
+		if (st->n >= LC_STORES_MAX)
+			return false;
+		memcpy(st->s[st->n].id, p, len);
+		st->s[st->n++].id[len] = '\0';
+	}
+	return st->n > 0;
+}
+
+/* The record's SSM path (SesctlSsmPath: "REGION /path") into
+ * path[path_size], its region into region[size]; false when the tag is
+ * not one sesctl writes. */
+static bool rec_ssm(const struct lc *lc, char *region, size_t size,
+		    char *path, size_t path_size)
+{
+	const char *p;
+
+	if (lc->rec.ssm_cut || !split_tag(lc->rec.ssm, region, size, &p))
+		return false;
+	p += strspn(p, " ");
+	if (!lc_ssm_path_ok(p) || strlen(p) >= path_size)
+		return false;
+	memcpy(path, p, strlen(p) + 1);
+	return true;
+}
+
+/* A record tag sesctl did not write: it may name the stores the app reads,
+ * so it never counts as "no stores" (the settings would go to standard
+ * output, and the old key be retired while a store still hands it out).
+ * Refused, unless the option of that store names the stores anew. */
+static sesctl_err bad_tag(struct lc *lc, const char *tag, const char *value,
+			  enum opt_id opt, const char *form)
+{
+	if (!lc->st.lenient && opts_has(lc->o, opt)) {
+		ctx_warn(lc->ctx, "the user's %s tag ('%.300s') is not one "
+				  "sesctl wrote; --%s replaces it",
+			 tag, value, cli_option(opt)->name);
+		return SESCTL_OK;
+	}
+	if (lc->st.lenient)
+		return err_set(&lc->ctx->err, SESCTL_ERR_INPUT,
+			       "the user's %s tag ('%.300s') is not one sesctl "
+			       "wrote ('%s'), so disable cannot tell which "
+			       "stores to delete; nothing was changed: put back "
+			       "what sesctl recorded, or pass --keep-stores to "
+			       "leave the stores as they are",
+			       tag, value, form);
+	return err_set(&lc->ctx->err, SESCTL_ERR_INPUT,
+		       "the user's %s tag ('%.300s') is not one sesctl wrote "
+		       "('%s'), so it is not known which stores the app reads; "
+		       "nothing was changed: put back what sesctl recorded, or "
+		       "name the stores with --secrets-manager NAME or "
+		       "--ssm-path PATH to record them anew",
+		       tag, value, form);
+}
+
 /* Where the run delivers: every recorded store (a store the app reads
  * must never be left handing out a key rotate retires) and the ones the
  * options add; all in one region: the recorded one, else --store-region,
@@ -138,35 +231,41 @@ static sesctl_err stores_ids(struct lc *lc)
 {
 	struct lc_stores *st = &lc->st;
 	const char *opt_region = opts_get(lc->o, OPT_STORE_REGION);
-	const char *p, *path = opts_get(lc->o, OPT_SSM_PATH);
+	const char *path = opts_get(lc->o, OPT_SSM_PATH);
 	char rec_region[REGION_NAME_MAX + 1] = "", arn_reg[REGION_NAME_MAX + 1];
+	char ssm_region[REGION_NAME_MAX + 1] = "";
 	char rec_path[SSM_NAME_MAX + 1] = "";
 	unsigned i, n = opts_count(lc->o, OPT_SECRETS_MANAGER);
 	sesctl_err rc = SESCTL_OK;
-	size_t len;
 
 	st->n = 0;
 	st->region[0] = st->ssm_path[0] = '\0';
 	/* The record's stores. */
-	if (lc->rec.secrets[0]) {
-		TRY(split_tag(lc, lc->rec.secrets, RECORD_TAG_SECRETS,
-			      rec_region, sizeof(rec_region), &p));
-		for (; *p; p += len) {
-			p += strspn(p, " ");
-			len = strcspn(p, " ");
-			if (len == 0)
-				break;
-			TRY(add_secret(lc, p, len));
-		}
+	if (lc->rec.secrets[0] &&
+	    !rec_secrets(lc, rec_region, sizeof(rec_region))) {
+		st->n = 0;
+		rec_region[0] = '\0';
+		TRY(bad_tag(lc, RECORD_TAG_SECRETS, lc->rec.secrets,
+			    OPT_SECRETS_MANAGER, "REGION SECRET..."));
 	}
-	if (lc->rec.ssm[0]) {
-		TRY(split_tag(lc, lc->rec.ssm, RECORD_TAG_SSM, rec_region,
-			      sizeof(rec_region), &p));
-		p += strspn(p, " ");
-		if (lc_ssm_path_ok(p))
-			snprintf(rec_path, sizeof(rec_path), "%s", p);
-		snprintf(st->ssm_path, sizeof(st->ssm_path), "%s", rec_path);
+	if (lc->rec.ssm[0] && !rec_ssm(lc, ssm_region, sizeof(ssm_region),
+				       rec_path, sizeof(rec_path))) {
+		ssm_region[0] = rec_path[0] = '\0';
+		TRY(bad_tag(lc, RECORD_TAG_SSM, lc->rec.ssm, OPT_SSM_PATH,
+			    "REGION /PATH"));
 	}
+	/* sesctl records both in the stores' one region. */
+	ENSURE(!rec_region[0] || !ssm_region[0] ||
+		       strcmp(rec_region, ssm_region) == 0,
+	       err_set(&lc->ctx->err, SESCTL_ERR_INPUT,
+		       "the user's %s tag ('%s') and %s tag ('%s') name two "
+		       "regions; sesctl records its stores in one, so these "
+		       "are not what it wrote: nothing was changed",
+		       RECORD_TAG_SECRETS, lc->rec.secrets, RECORD_TAG_SSM,
+		       lc->rec.ssm));
+	if (!rec_region[0])
+		memcpy(rec_region, ssm_region, sizeof(rec_region));
+	snprintf(st->ssm_path, sizeof(st->ssm_path), "%s", rec_path);
 	ENSURE(!rec_region[0] || !opt_region ||
 		       strcmp(opt_region, rec_region) == 0,
 	       err_set(&lc->ctx->err, SESCTL_ERR_USAGE,
@@ -243,40 +342,60 @@ static bool smtp_param(const char *name)
 	return base && strncmp(base + 1, "SMTP_", 5) == 0;
 }
 
-/* SSM: the client, and what is under the path now.  Parameters there
- * that the record does not name and that sesctl did not tag for this
- * user are refused unless --adopt. */
+/* SSM: the client, what is under the path now, and which of its SMTP_*
+ * parameters are the user's: those sesctl tagged for it (ManagedBy,
+ * SesctlUser), whatever the record says, since anyone with iam:TagUser
+ * may point the record at another app's path.  A run that writes refuses
+ * others unless --adopt, and a path only the record names that holds no
+ * SMTP_* parameter (the settings were never delivered there). */
 static sesctl_err ssm_open(struct lc *lc, const struct aws_regional_config *cfg,
 			   bool adopt, bool dry)
 {
 	struct lc_stores *st = &lc->st;
-	char recorded[RECORD_STORES_MAX + 1];
+	struct aws_tag tags[2];
 	char text[LC_TAGS_TEXT_MAX];
-	const char *first = NULL;
-	bool mine = false;
+	const char *first = NULL, *foreign = NULL;
 	sesctl_err rc = SESCTL_OK;
 	size_t i;
 
+	owner_tags(lc, tags);
 	TRY(ssm_client_init(&st->ssm, lc->ctx, cfg));
 	st->ssm_open = true;
 	TRY(ssm_list(&st->ssm, st->ssm_path, &st->before));
-	for (i = 0; i < st->before.count && !first; i++)
-		if (smtp_param(st->before.items[i].name))
-			first = st->before.items[i].name;
-	if (!first)
-		goto out;
-	lc_stores_ssm_tag(lc, recorded, sizeof(recorded));
-	mine = lc->rec.ssm[0] && strcmp(lc->rec.ssm, recorded) == 0;
-	if (!mine)
-		TRY(ssm_has_tag(&st->ssm, first, TAG_USER, lc->user, &mine));
-	if (mine)
+	for (i = 0; i < st->before.count; i++) {
+		const char *name = st->before.items[i].name;
+
+		st->before_ours[i] = false;
+		if (!smtp_param(name))
+			continue;
+		if (!first)
+			first = name;
+		TRY(ssm_has_tags(&st->ssm, name, tags, 2,
+				 &st->before_ours[i]));
+		if (!st->before_ours[i] && !foreign)
+			foreign = name;
+	}
+	if (!stores_written(lc))
+		goto out; /* disable and --finish decide per parameter */
+	ENSURE(first || opts_has(lc->o, OPT_SSM_PATH),
+	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+		       "the user's %s tag names SSM path '%s' (region '%s'), "
+		       "which holds no SMTP_* parameter: sesctl never "
+		       "delivered there, and does not write the password "
+		       "where only a tag says; nothing was changed (pass "
+		       "--ssm-path %s to write the settings there)",
+		       RECORD_TAG_SSM, st->ssm_path, st->region,
+		       st->ssm_path));
+	if (!foreign)
 		goto out;
 	ENSURE(adopt,
 	       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
 		       "SSM parameter '%s' exists and was not written by "
-		       "sesctl for IAM user '%s' (tag %s=%s); pass --adopt to "
-		       "let sesctl write the settings under '%s'",
-		       first, lc->user, TAG_USER, lc->user, st->ssm_path));
+		       "sesctl for IAM user '%s' (tags %s=%s, %s=%s); pass "
+		       "--adopt to let sesctl write the settings under '%s'",
+		       foreign, lc->user, LC_TAG_MANAGED_BY,
+		       LC_TAG_MANAGED_VALUE, TAG_USER, lc->user,
+		       st->ssm_path));
 	st->ssm_adopt = true;
 	if (dry)
 		TRY(lc_plan(lc, "AddTagsToResource ResourceId=%s/SMTP_* Tags=%s",
@@ -340,6 +459,18 @@ sesctl_err lc_stores_open(struct lc *lc, bool adopt, bool dry)
 			       err_set(&lc->ctx->err, SESCTL_ERR_NOT_FOUND,
 				       "there is no secret '%s'; sesctl "
 				       "creates a secret only from a name",
+				       s->id));
+			/* Nor one only the record names: a tag anyone may
+			 * edit would choose where the password goes. */
+			ENSURE(!stores_written(lc) || secret_given(lc, s->id),
+			       err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+				       "the user's %s tag names secret '%s', "
+				       "and there is none in region '%s': "
+				       "sesctl does not create a secret only "
+				       "a tag names; nothing was changed "
+				       "(pass --secrets-manager %s to create "
+				       "it and write the settings there)",
+				       RECORD_TAG_SECRETS, s->id, st->region,
 				       s->id));
 			continue;
 		}
@@ -737,14 +868,22 @@ sesctl_err lc_stores_delete(struct lc *lc, bool dry)
 {
 	struct lc_stores *st = &lc->st;
 	sesctl_err rc = SESCTL_OK;
-	size_t i;
+	size_t i, deleted = 0;
 
-	/* The parameters the record names: sesctl's SMTP_* under the path. */
+	/* The SMTP_* parameters under the recorded path that sesctl wrote
+	 * for this user; another app's (taken over with --adopt, or a path
+	 * the record was pointed at) stay. */
 	for (i = 0; st->ssm_open && i < st->before.count; i++) {
 		const char *name = st->before.items[i].name;
 
 		if (!smtp_param(name))
 			continue;
+		if (!st->before_ours[i]) {
+			ctx_warn(lc->ctx, "SSM parameter '%s' is left: sesctl "
+					  "did not write it for '%s'",
+				 name, lc->user);
+			continue;
+		}
 		if (dry) {
 			TRY(lc_plan(lc, "DeleteParameter Name=%s", name));
 			continue;
@@ -754,8 +893,9 @@ sesctl_err lc_stores_delete(struct lc *lc, bool dry)
 		       err_set(&lc->ctx->err, rc,
 			       "could not delete SSM parameter '%s': %s", name,
 			       lc->ctx->err.msg));
+		deleted++;
 	}
-	if (st->ssm_open && st->before.count && !dry)
+	if (deleted)
 		ctx_info(lc->ctx, "deleted the SSM parameters under '%s'",
 			 st->ssm_path);
 

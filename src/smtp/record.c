@@ -14,6 +14,17 @@ static const char *tag_of(const struct iam_user *u, const char *key)
 	return NULL;
 }
 
+/* Copy a store tag's value into dst[size]; one too long is cut short
+ * (returns true), never dropped. */
+static bool copy_cut(char *dst, size_t size, const char *src)
+{
+	if (str_copy(dst, size, src))
+		return false;
+	memcpy(dst, src, size - 1);
+	dst[size - 1] = '\0';
+	return true;
+}
+
 void record_read(const struct iam_user *u, struct record *r)
 {
 	const char *regions = tag_of(u, RECORD_TAG_REGIONS);
@@ -26,9 +37,9 @@ void record_read(const struct iam_user *u, struct record *r)
 	(void)str_copy(r->kept, sizeof(r->kept), tag_of(u, RECORD_TAG_KEPT));
 	(void)str_copy(r->format, sizeof(r->format),
 		       tag_of(u, RECORD_TAG_FORMAT));
-	(void)str_copy(r->secrets, sizeof(r->secrets),
-		       tag_of(u, RECORD_TAG_SECRETS));
-	(void)str_copy(r->ssm, sizeof(r->ssm), tag_of(u, RECORD_TAG_SSM));
+	r->secrets_cut = copy_cut(r->secrets, sizeof(r->secrets),
+				  tag_of(u, RECORD_TAG_SECRETS));
+	r->ssm_cut = copy_cut(r->ssm, sizeof(r->ssm), tag_of(u, RECORD_TAG_SSM));
 	if (!regions)
 		return;
 	r->present = true;

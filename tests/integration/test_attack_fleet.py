@@ -738,10 +738,10 @@ class DisableStores(StoresTestCase):
         # (`enable --name y --ssm-path PATH --adopt`): the parameters now
         # hand out y's key and are tagged SesctlUser=sesctl-smtp-y.  x's
         # record still names PATH.  Decommissioning x must not touch y.
-        # BUG: `disable --name x` deletes y's SMTP_* parameters (it trusts
-        # x's record and never looks at whose they are, unlike secrets,
-        # which it checks): y's app loses its settings though disable
-        # never targeted y.
+        # Fixed (was BUG): `disable --name x` deleted y's SMTP_* parameters (it
+        # trusts x's record and never looks at whose they are, unlike secrets,
+        # which it checks): y's app loses its settings though disable never
+        # targeted y.
         self.sesctl("smtp", "enable", "--name", "x", "--ssm-path",
                     self.PATH)
         self.sesctl("smtp", "enable", "--name", "y", "--ssm-path",
@@ -762,10 +762,10 @@ class DisableStores(StoresTestCase):
 
     def test_rotate_of_x_leaves_the_parameters_y_took_over(self):
         # The same take-over; then x's timer rotates x.
-        # BUG: `rotate --name x` writes x's new key over y's parameters
-        # (same cause: ssm_open trusts x's record, never the parameters'
-        # SesctlUser tag): y's app silently sends as x, and the next
-        # `disable --name x` cuts y's mail off.
+        # Fixed (was BUG): `rotate --name x` wrote x's new key over y's
+        # parameters (same cause: ssm_open trusts x's record, never the
+        # parameters' SesctlUser tag): y's app silently sends as x, and the
+        # next `disable --name x` cuts y's mail off.
         self.sesctl("smtp", "enable", "--name", "x", "--ssm-path",
                     self.PATH)
         self.sesctl("smtp", "enable", "--name", "y", "--ssm-path",

@@ -255,8 +255,9 @@ class PrintedPolicy(SesctlTestCase):
                          {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"})
         self.assertLessEqual(len(json.dumps(doc, separators=(",", ":"))),
                              6144)
-        # per command: status reads no store; disable only reads and
-        # deletes (and decrypts the SecureString SSM lists)
+        # per command: status reads no store; disable only reads (the
+        # parameters' tags too: it deletes only the user's) and deletes
+        # (and decrypts the SecureString SSM lists)
         for cmd in ("enable", "rotate"):
             d, _, _ = caller_policy("--for", cmd, *self.STORES)
             self.assertEqual(actions_of(d, STORE_SIDS),
@@ -266,7 +267,8 @@ class PrintedPolicy(SesctlTestCase):
         d, _, _ = caller_policy("--for", "disable", *self.STORES)
         self.assertEqual(actions_of(d, STORE_SIDS), {
             "secretsmanager:DescribeSecret", "secretsmanager:DeleteSecret",
-            "ssm:GetParametersByPath", "ssm:DeleteParameter", "kms:Decrypt"})
+            "ssm:GetParametersByPath", "ssm:ListTagsForResource",
+            "ssm:DeleteParameter", "kms:Decrypt"})
         # Secrets Manager alone: its key is used only to write and read
         d, _, _ = caller_policy("--for", "disable", "--secrets-manager", "a",
                                 "--kms-key-id", KEY)
@@ -677,6 +679,20 @@ class StoresAsALeastPrivilegeCaller(LeastPrivilegeCase):
             endpoint_url=self.iam.url, verify=self.iam.ca_file,
             aws_access_key_id=a["access_key_id"],
             aws_secret_access_key=a["secret_access_key"])
+
+    def test_disable_with_exactly_the_disable_policy(self):
+        # disable reads the parameters' tags (it deletes only the user's)
+        # as a caller holding what 'caller-policy --for disable' prints
+        full = self.iam.caller_with_policy(self.doc)
+        self.sesctl(full, "smtp", "enable", *self.STORES)
+        doc, _, _ = caller_policy(
+            "--account-id", self.iam.account_id, "--region", "eu-west-1",
+            "--for", "disable", *self.STORES)
+        c = self.iam.caller_with_policy(doc)
+        self.sesctl(c, "smtp", "disable", "--yes")
+        self.assertIsNone(self.iam.user("sesctl-smtp"))
+        self.assertEqual(self.stores_left(), ([], []))
+        self.assertEqual(self.denials(), [])
 
     def test_without_the_store_statements_nothing_is_left_behind(self):
         bare = without(self.doc, drop_sids=STORE_SIDS)

@@ -132,6 +132,39 @@ static void test_record_legacy_and_bad_values(void **state)
 	assert_int_equal(r.n_regions, 0);
 }
 
+/* A store tag longer than sesctl writes is kept cut short and flagged,
+ * never read as "no store". */
+static void test_record_store_tag_too_long(void **state)
+{
+	struct iam_tag tags[3];
+	struct iam_user u;
+	struct record r;
+	size_t n = sizeof(tags[0].value) - 1;
+
+	(void)state;
+	assert_true(n > RECORD_STORES_MAX);
+	snprintf(tags[0].key, sizeof(tags[0].key), "SesctlRegions");
+	snprintf(tags[0].value, sizeof(tags[0].value), "eu-west-1");
+	snprintf(tags[1].key, sizeof(tags[1].key), "SesctlSecretsManager");
+	memset(tags[1].value, 's', n);
+	memcpy(tags[1].value, "eu-west-1 ", 10);
+	tags[1].value[n] = '\0';
+	snprintf(tags[2].key, sizeof(tags[2].key), "SesctlSsmPath");
+	snprintf(tags[2].value, sizeof(tags[2].value), "eu-west-1 /app/smtp");
+	u = user_with(tags, 3);
+	record_read(&u, &r);
+	assert_true(r.secrets_cut);
+	assert_int_equal(strlen(r.secrets), RECORD_STORES_MAX);
+	assert_memory_equal(r.secrets, "eu-west-1 ss", 12);
+	assert_false(r.ssm_cut);
+	assert_string_equal(r.ssm, "eu-west-1 /app/smtp");
+	/* Exactly as long as an IAM tag value may be: read whole. */
+	tags[1].value[RECORD_STORES_MAX] = '\0';
+	record_read(&u, &r);
+	assert_false(r.secrets_cut);
+	assert_int_equal(strlen(r.secrets), RECORD_STORES_MAX);
+}
+
 static void test_record_tags(void **state)
 {
 	const char *regions[] = { "eu-west-1", "us-east-1" };
@@ -329,6 +362,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_read_and_roles),
 		cmocka_unit_test(test_record_legacy_and_bad_values),
+		cmocka_unit_test(test_record_store_tag_too_long),
 		cmocka_unit_test(test_record_tags),
 		cmocka_unit_test_setup_teardown(test_runlock_journal_round_trip,
 						setup_dir, teardown_dir),

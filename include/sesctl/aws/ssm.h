@@ -67,11 +67,11 @@ MUST_USE sesctl_err ssm_put(struct ssm_client *c, const char *name,
 			    const char *kms_key_id, bool overwrite,
 			    const struct aws_tag *tags, size_t n_tags);
 
-/* ListTagsForResource of parameter `name`: whether it carries
- * key=value. */
-MUST_USE sesctl_err ssm_has_tag(struct ssm_client *c, const char *name,
-				const char *key, const char *value,
-				bool *has);
+/* ListTagsForResource of parameter `name`: whether it carries every one
+ * of tags[n_tags] (key=value). */
+MUST_USE sesctl_err ssm_has_tags(struct ssm_client *c, const char *name,
+				 const struct aws_tag *tags, size_t n_tags,
+				 bool *has);
 
 /* AddTagsToResource (idempotent). */
 MUST_USE sesctl_err ssm_tag(struct ssm_client *c, const char *name,

@@ -62,6 +62,10 @@ struct lc_stores {
 			  the user's is left alone, not refused */
 	char ssm_path[SSM_NAME_MAX + 1]; /* "" when none */
 	struct ssm_param_list before; /* what was under it, read at open */
+	/* ... and which of its SMTP_* carry the owner tags (ManagedBy=sesctl,
+	 * SesctlUser=the user): only those are the user's to overwrite or
+	 * delete, whatever the record says. */
+	bool before_ours[SSM_PARAMS_MAX];
 	char written[LC_PARAMS_MAX][SSM_NAME_MAX + 64]; /* by this run */
 	bool written_new[LC_PARAMS_MAX]; /* ... and made by it */
 	size_t n_written;
@@ -182,8 +186,13 @@ MUST_USE sesctl_err lc_render_store(struct lc *lc, const char *key_id,
  * AWSCURRENT; an existing one gets it as AWSPENDING, or as AWSCURRENT
  * right away when `now`), lc_stores_commit (AWSCURRENT moved to it,
  * AWSPREVIOUS keeps the old settings) or lc_stores_undo.  A secret sesctl
- * did not make for this user (tags ManagedBy=sesctl, SesctlUser) is
- * refused unless --adopt. */
+ * did not make for this user (tags ManagedBy=sesctl, SesctlUser), or
+ * SSM parameters not tagged so, are refused unless --adopt.  The record
+ * is only tags anyone with iam:TagUser may edit: a store it names that
+ * this run's options do not is written only if it is there and the
+ * user's (a missing secret, or a path with no SMTP_* parameter, is
+ * refused, never created), and a record tag sesctl did not write is
+ * refused, never read as "no stores". */
 
 /* Whether this run delivers to secret stores (Secrets Manager, SSM). */
 bool lc_stores_wanted(const struct lc *lc);
@@ -203,7 +212,9 @@ void lc_stores_undo(struct lc *lc);
  * holds neither refuses the retirement. */
 MUST_USE sesctl_err lc_stores_release_key(struct lc *lc, const char *key_id,
 					   bool dry);
-/* disable: delete the recorded secrets sesctl made for the user. */
+/* disable: delete the recorded secrets sesctl made for the user and the
+ * SMTP_* parameters it wrote for the user; others are left, with a
+ * warning. */
 MUST_USE sesctl_err lc_stores_delete(struct lc *lc, bool dry);
 /* The SesctlSecretsManager record tag's value into buf ("" if none). */
 MUST_USE sesctl_err lc_stores_tag(const struct lc *lc, char *buf,

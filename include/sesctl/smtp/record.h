@@ -70,6 +70,9 @@ struct record {
 	char format[RECORD_FORMAT_MAX + 1]; /* "" when none */
 	char secrets[RECORD_STORES_MAX + 1]; /* SesctlSecretsManager, "" */
 	char ssm[RECORD_STORES_MAX + 1];     /* SesctlSsmPath, "" */
+	/* The store tag was longer than sesctl writes: its value above is
+	 * cut short, so never one to deliver to. */
+	bool secrets_cut, ssm_cut;
 };
 
 enum key_role {
@@ -80,7 +83,11 @@ enum key_role {
 	KEY_LOST,      /* unrecorded, older: nobody holds its secret */
 };
 
-/* Read the record from a user's tags (GetUser carries them). */
+/* Read the record from a user's tags (GetUser carries them).  A key,
+ * region or format tag too long for its field reads as ""; a store tag
+ * too long is kept cut short and flagged (secrets_cut, ssm_cut): read as
+ * "", it would say the user has no store, and the settings would go to
+ * standard output while a store still hands out the key rotate retires. */
 void record_read(const struct iam_user *u, struct record *r);
 
 /* What `k` is, by the record, at time `now`. */
