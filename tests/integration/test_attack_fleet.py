@@ -680,10 +680,11 @@ class StatusAll(Fleet):
         # An app taken over with --adopt lives outside /sesctl/; status
         # --all finds it by its ManagedBy tag.  Its ListUserTags keeps
         # answering 503 (not a permission problem).
-        # BUG: the user vanishes from the JSON (not in "users", not in
-        # "unreadable"), exit 0, --check says OK, and stderr blames a
-        # missing iam:ListUserTags permission: a monitoring job loses
-        # sight of an app's SMTP key silently.
+        # Fixed (was BUG): the user vanished from the JSON (not in "users",
+        # not in "unreadable"), exit 0, --check said OK, and stderr blamed
+        # a missing iam:ListUserTags permission.  Now its tags are read
+        # again by GetUser; it is shown, or (see the next test) listed as
+        # unreadable, and the warning names IAM's failure.
         self.sesctl_users(2)
         self.iam.seed_user("legacy-mailer", path="/apps/",
                            tags={"ManagedBy": "sesctl",
@@ -701,6 +702,56 @@ class StatusAll(Fleet):
             self.assertIn("legacy-mailer",
                           self.names(doc) + self.unreadable(doc), err)
         self.assertNotIn("the caller needs iam:ListUserTags", err)
+
+    def test_a_user_whose_tags_and_user_cannot_be_read(self):
+        # holds: outside /sesctl/, ListUserTags keeps failing (503) and
+        # GetUser (which would give the tags) fails too: whether the user
+        # is an SMTP user is unknown, so it is listed as unreadable in
+        # every output, --check warns, and stderr names IAM's failure
+        self.sesctl_users(2)
+        self.iam.seed_user("legacy-mailer", path="/apps/",
+                           tags={"ManagedBy": "sesctl"}, access_keys=1,
+                           inline_policies={"broad": {
+                               "Version": "2012-10-17", "Statement": [{
+                                   "Effect": "Allow", "Action": "*",
+                                   "Resource": "*"}]}})
+        outside = [u["name"] for u in self.iam.dump_state()["users"]
+                   if not u["path"].startswith("/sesctl/")]
+
+        def faults():
+            self.iam.clear_faults()
+            self.iam.add_fault("service_unavailable", "ListUserTags",
+                               times=None)
+            # every GetUser of the fallback (this user and the stand-in's
+            # callers, one attempt each) fails; the sesctl users' do not
+            self.iam.add_fault("service_unavailable", "GetUser",
+                               times=len(outside))
+
+        faults()
+        doc, err = self.status_json(AWS_MAX_ATTEMPTS="1")
+        self.assertEqual(self.names(doc),
+                         ["sesctl-smtp-u000", "sesctl-smtp-u001"])
+        self.assertIn("legacy-mailer", self.unreadable(doc), err)
+        self.assertIn("ServiceUnavailable", err)
+        self.assertNotIn("the caller needs iam:ListUserTags", err)
+        faults()
+        rc, out, err = self.run_on(self.sd, "smtp", "status", "--all",
+                                   "--check", AWS_MAX_ATTEMPTS="1")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("SESCTL WARNING", out)
+        self.assertIn("users_unreadable=%d" % len(outside), out)
+        faults()
+        rc, out, err = self.run_on(self.sd, "smtp", "status", "--all",
+                                   AWS_MAX_ATTEMPTS="1")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"legacy-mailer .*unreadable!")
+        faults()
+        rc, out, err = self.run_on(self.sd, "smtp", "status", "--all",
+                                   "--format", "prometheus",
+                                   AWS_MAX_ATTEMPTS="1")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("sesctl_smtp_users_unreadable %d" % len(outside),
+                      out)
 
     def test_hundreds_of_users_with_throttling(self):
         # holds: 150 users; every other request of the first 1200 is
