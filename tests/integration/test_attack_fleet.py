@@ -309,9 +309,11 @@ class DisableBesideAnotherMachine(Fleet):
         # sending policy left), B exits 5 with IAM's bare
         # "DeleteUser: DeleteConflict: ... must delete access keys first",
         # the user is left half-deleted (a key, no policy).
-        # BUG: the operator who ran disable is not told which user is left,
-        # with what, nor that a rerun finishes the job (a fleet script
-        # looping over apps cannot tell which one failed).
+        # Fixed (was BUG): the operator who ran disable was not told which
+        # user is left, with what, nor that a rerun finishes the job (a
+        # fleet script looping over apps could not tell which one failed).
+        # Now the message names the user, what IAM still holds (read
+        # back) and the command to rerun.
         self.iam.seed_user(USER, groups=("mailers",))
         self.iam.add_fault("slow", "DeleteUser", nth=2, delay=HOLD,
                            before=True)
@@ -436,7 +438,8 @@ class DisableFaults(Fleet):
 
     def test_throttling_single_attempt_then_rerun(self):
         # holds (state): the keys are gone first, so no password works;
-        # a rerun finishes.  (The message is IAM's bare error: see
+        # a rerun finishes.  (The message names the user, what is left
+        # and the rerun command: see
         # test_something_added_between_the_sweep_and_delete_user.)
         # AWS_MAX_ATTEMPTS=1: the throttled DeleteUserPolicy fails the run
         # after the keys went; the message names the user and a rerun
@@ -452,9 +455,11 @@ class DisableFaults(Fleet):
         # key and an MFA device after the sweep read it: the second
         # DeleteUser is refused.  No key is left (holds), a rerun finishes
         # (holds).
-        # BUG: disable exits 5 with IAM's bare "DeleteUser: DeleteConflict:
-        # Cannot delete entity, must delete login profile first.": no user
-        # name, nothing about what is left or that a rerun finishes.
+        # Fixed (was BUG): disable exited 5 with IAM's bare "DeleteUser:
+        # DeleteConflict: Cannot delete entity, must delete login profile
+        # first.": no user name, nothing about what is left or that a
+        # rerun finishes.  Now it names the user, what it still holds and
+        # the rerun command.
         self.iam.seed_user(USER, groups=("mailers",))
         self.iam.add_fault("slow", "DeleteUser", nth=2, delay=HOLD,
                            before=True)
