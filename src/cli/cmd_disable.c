@@ -5,6 +5,7 @@
  * does it look for anything else (every kind at once), remove it (at once)
  * and try again.  "Already gone" counts as done, so a rerun after a
  * failure finishes the job. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,10 +377,121 @@ out:
 	return rc;
 }
 
+/* Append to buf[size] (cut short when full: a message, not data). */
+static void say(char *buf, size_t size, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+
+static void say(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	va_list ap;
+
+	if (len + 1 >= size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+}
+
+/* How many things of kind k h holds, and the i-th's name. */
+static size_t holding_count(struct holdings *h, enum kind k)
+{
+	if (k == K_KEY)
+		return h->keys.count;
+	if (k == K_ATTACHED)
+		return h->attached.count;
+	if (k == K_LOGIN)
+		return h->login.user_name[0] != '\0';
+	return ((const struct iam_id_list *)holding(h, k))->count;
+}
+
+static const char *holding_id(struct holdings *h, enum kind k, size_t i)
+{
+	if (k == K_KEY)
+		return h->keys.items[i].access_key_id;
+	if (k == K_ATTACHED)
+		return h->attached.items[i].policy_arn;
+	if (k == K_LOGIN)
+		return "a console password";
+	return ((const struct iam_id_list *)holding(h, k))->items[i].id;
+}
+
+/* What h says the user still holds, in words ("access keys: AKIA1 AKIA2,
+ * group memberships: mailers, a console password") and what could not
+ * be listed; then whether an SMTP password made from its keys works. */
+static void describe(struct holdings *h, char *buf, size_t size)
+{
+	static const size_t shown_max = 3;
+	size_t k, i, count;
+	bool any = false;
+
+	buf[0] = '\0';
+	for (k = 0; k < K_COUNT; k++) {
+		count = h->rc[k] == SESCTL_OK ?
+				holding_count(h, (enum kind)k) : 0;
+		if (!count)
+			continue;
+		say(buf, size, "%s", any ? ", " : "");
+		any = true;
+		if (k != K_LOGIN)
+			say(buf, size, "%s: ", kinds[k].what);
+		for (i = 0; i < count && i < shown_max; i++)
+			say(buf, size, "%s%s", i ? " " : "",
+			    holding_id(h, (enum kind)k, i));
+		if (count > shown_max)
+			say(buf, size, " and %zu more", count - shown_max);
+	}
+	if (!any)
+		say(buf, size, "nothing disable could find");
+	for (k = 0; k < K_COUNT; k++)
+		if (h->rc[k] == SESCTL_ERR_AUTH)
+			say(buf, size, " (the caller may not list its %s: "
+				       "iam:%s)",
+			    kinds[k].what, kinds[k].list_action);
+		else if (h->rc[k] != SESCTL_OK)
+			say(buf, size, " (its %s could not be listed: %s)",
+			    kinds[k].what, err_desc(h->rc[k]));
+	if (h->rc[K_KEY] != SESCTL_OK)
+		say(buf, size, "; whether an access key is left is not known");
+	else if (h->keys.count)
+		say(buf, size, "; SMTP passwords made from %s still work",
+		    h->keys.count == 1 ? "that key" : "those keys");
+	else
+		say(buf, size, "; no access key is left, so no SMTP password "
+			       "made from its keys works");
+}
+
+/* disable failed part-way (ctx->err says why): name the user, say what
+ * IAM still holds (read back now: what disable's own sweep reads) and
+ * the command that finishes the job.  Returns rc. */
+static sesctl_err left_behind(struct lc *lc, sesctl_err rc)
+{
+	struct holdings h;
+	struct err_info cause = lc->ctx->err;
+	char holds[512];
+
+	if (rc == SESCTL_OK || rc == SESCTL_ERR_NOMEM)
+		return rc;
+	memset(&h, 0, sizeof(h));
+	if (read_holdings(lc, &h) != SESCTL_OK) {
+		holdings_release(&h);
+		lc->ctx->err = cause;
+		return rc;
+	}
+	describe(&h, holds, sizeof(holds));
+	holdings_release(&h);
+	lc->ctx->err = cause;
+	return err_set(&lc->ctx->err, rc,
+		       "IAM user '%s' is left, not deleted (%s); it still "
+		       "holds %s; rerun '%s' to finish the job",
+		       lc->user, cause.msg, holds, lc_rerun(lc, "disable"));
+}
+
 /* DeleteUser refused: something is still attached.  Read every kind,
  * remove what is there, and try once more; a kind the caller may not
- * read is said, with the permission and what is left. */
-static sesctl_err sweep(struct lc *lc)
+ * read is said, with the permission and what is left (*explained: the
+ * message says what is left; otherwise the caller says it). */
+static sesctl_err sweep(struct lc *lc, bool *explained)
 {
 	struct holdings h;
 	char missing[512] = "";
@@ -387,6 +499,7 @@ static sesctl_err sweep(struct lc *lc)
 	sesctl_err rc = SESCTL_OK;
 
 	memset(&h, 0, sizeof(h));
+	*explained = false;
 	ctx_debug(lc->ctx, "IAM user '%s' still has something attached; "
 			   "looking for it",
 		  lc->user);
@@ -408,12 +521,14 @@ static sesctl_err sweep(struct lc *lc)
 						kinds[k].what);
 	}
 	rc = gone_is_done(iam_delete_user(&lc->iam, lc->user));
+	*explained = rc != SESCTL_OK && (other < K_COUNT || missing[0]);
 	if (rc != SESCTL_OK && other < K_COUNT)
 		rc = err_set(&lc->ctx->err, h.rc[other],
 			     "IAM user '%s' is left: listing its %s failed "
 			     "(%s); its access keys and sesctl's policy are "
-			     "gone; a rerun finishes the job",
-			     lc->user, kinds[other].what, err_desc(h.rc[other]));
+			     "gone; rerun '%s' to finish the job",
+			     lc->user, kinds[other].what, err_desc(h.rc[other]),
+			     lc_rerun(lc, "disable"));
 	else if (rc != SESCTL_OK && missing[0])
 		rc = err_setk(&lc->ctx->err, SESCTL_ERR_AUTH, "access-denied",
 			      "IAM user '%s' is left: it still holds something "
@@ -435,7 +550,7 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 	struct iam_read rd[2];
 	struct holdings h;
 	struct removal *r = NULL;
-	bool dry = opts_has(o, OPT_DRY_RUN);
+	bool dry = opts_has(o, OPT_DRY_RUN), explained = false;
 	const char *fmt = opts_get(o, OPT_FORMAT);
 	sesctl_err rc = SESCTL_OK;
 	size_t i, n;
@@ -494,14 +609,18 @@ sesctl_err smtp_disable(struct ctx *ctx, const struct opts *o, int argc,
 		r[n++] = (struct removal){ K_KEY,
 					   keys.items[i].access_key_id };
 	r[n++] = (struct removal){ K_POLICY, POLICY_NAME };
-	TRY(remove_all(&lc, r, n));
+	/* A failure from here on leaves the user part-deleted: the message
+	 * says what is left and how to finish (left_behind). */
+	TRY(left_behind(&lc, remove_all(&lc, r, n)));
 	/* The stores once no key is left whose settings only they hold,
 	 * and before the user, whose record names them for a rerun. */
 	TRY(lc_stores_delete(&lc, false));
 	rc = gone_is_done(iam_delete_user(&lc.iam, lc.user));
 	if (rc == SESCTL_ERR_CONFLICT &&
 	    strncmp(lc.iam.last_error.code, "DeleteConflict", 14) == 0)
-		rc = sweep(&lc);
+		rc = sweep(&lc, &explained);
+	if (!explained)
+		rc = left_behind(&lc, rc);
 	TRY(rc);
 	ctx_info(ctx, "deleted IAM user '%s' and everything attached to it",
 		 lc.user);

@@ -607,9 +607,11 @@ static void unreadable(struct lc *lc, struct user_status *us)
 	memset(&lc->ctx->err, 0, sizeof(lc->ctx->err));
 }
 
-/* The users to look at: lc's one, or (--all) `names`. */
+/* The users to look at: lc's one, or (--all) `names`, then the `unsure`
+ * ones (unread: cmd_status_all.c). */
 static sesctl_err gather(struct lc *lc, const struct status_opts *so,
 			 const char *const *names, size_t n_names,
+			 const struct status_unsure *unsure, size_t n_unsure,
 			 struct user_status **out, size_t *count)
 {
 	struct user_status *us = NULL;
@@ -618,8 +620,9 @@ static sesctl_err gather(struct lc *lc, const struct status_opts *so,
 	size_t n, i, j, m = 0;
 
 	n = so->all ? n_names : 1;
-	*out = us = calloc(n ? n : 1, sizeof(*us));
-	*count = n;
+	n_unsure = so->all ? n_unsure : 0;
+	*out = us = calloc(n + n_unsure ? n + n_unsure : 1, sizeof(*us));
+	*count = n + n_unsure;
 	rd = calloc(n ? R_COUNT * n : 1, sizeof(*rd));
 	ENSURE(us && rd,
 	       err_set(&lc->ctx->err, SESCTL_ERR_NOMEM, "out of memory"));
@@ -676,6 +679,7 @@ static sesctl_err gather(struct lc *lc, const struct status_opts *so,
 		}
 		TRY(rc);
 	}
+	status_mark_unsure(&us[n], unsure, n_unsure);
 	rc = SESCTL_OK;
 out:
 	free(back);
@@ -692,7 +696,8 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	struct status_opts so;
 	const struct status_report **reports = NULL;
 	const char **names = NULL, **bad = NULL, **bad_msg = NULL;
-	size_t n_names = 0, n_bad = 0;
+	struct status_unsure *unsure = NULL;
+	size_t n_names = 0, n_bad = 0, n_unsure = 0;
 	const char *fmt = opts_get(o, OPT_FORMAT);
 	bool check = opts_has(o, OPT_CHECK), prom, json;
 	char *doc = NULL;
@@ -739,7 +744,8 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	TRY(lc_open(&lc, ctx, o, 0));
 	if (so.all) {
 		TRY(iam_list_users(&lc.iam, "/", &users));
-		TRY(status_select_users(&lc, &users, &names, &n_names));
+		TRY(status_select_users(&lc, &users, &names, &n_names,
+					&unsure, &n_unsure));
 	}
 
 	/* Every user, its policy and its keys at once, then when each key
@@ -747,7 +753,7 @@ sesctl_err smtp_status(struct ctx *ctx, const struct opts *o, int argc,
 	 * more as STATUS_ALL_IN_FLIGHT makes them).  (A user that does not
 	 * exist costs the first round's three requests instead of one, in
 	 * the same time.) */
-	rc = gather(&lc, &so, names, n_names, &us, &n);
+	rc = gather(&lc, &so, names, n_names, unsure, n_unsure, &us, &n);
 	if (!so.all && rc == SESCTL_ERR_NOT_FOUND) {
 		rc = err_setk(&ctx->err, SESCTL_ERR_NOT_FOUND, "not-enabled",
 			      "not enabled: there is no IAM user '%s'; '%s' "
@@ -812,6 +818,7 @@ out:
 	free(bad);
 	free(bad_msg);
 	free(names);
+	free(unsure);
 	for (i = 0; us && i < n; i++)
 		user_status_release(&us[i]);
 	free(us);

@@ -90,12 +90,28 @@ struct user_status {
 	char desc[256], host[REGION_HOST_MAX];
 };
 
+/* --all: a user outside /sesctl/ whose tags IAM failed to show (other
+ * than by refusing the caller): it may be an SMTP user taken over with
+ * --adopt, so it is reported as unreadable, not left out. */
+struct status_unsure {
+	const char *name; /* borrowed from the ListUsers list */
+	sesctl_err rc;
+	char msg[ERR_MSG_MAX - 128]; /* the ListUserTags failure (room
+					left for what fail_msg adds) */
+};
+
 /* Which users --all reports on (cmd_status_all.c): `all` (ListUsers of
  * the whole account) narrowed to its SMTP users; *names (malloc'd, the
- * strings borrowed from `all`) and their number. */
+ * strings borrowed from `all`) and their number; *unsure (malloc'd) the
+ * users that may be SMTP users, unread, and their number. */
 MUST_USE sesctl_err status_select_users(struct lc *lc,
 					const struct iam_user_list *all,
-					const char ***names, size_t *n);
+					const char ***names, size_t *n,
+					struct status_unsure **unsure,
+					size_t *n_unsure);
+/* Make us[0..n) the unreadable entries of `u` (us zeroed). */
+void status_mark_unsure(struct user_status *us, const struct status_unsure *u,
+			size_t n);
 /* Whether `name` is one the SES console gives ("ses-smtp-user.*"). */
 bool status_console_name(const char *name);
 /* Whether policy `doc` lets its user send mail and do nothing else. */

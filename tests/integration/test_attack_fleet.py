@@ -309,9 +309,11 @@ class DisableBesideAnotherMachine(Fleet):
         # sending policy left), B exits 5 with IAM's bare
         # "DeleteUser: DeleteConflict: ... must delete access keys first",
         # the user is left half-deleted (a key, no policy).
-        # BUG: the operator who ran disable is not told which user is left,
-        # with what, nor that a rerun finishes the job (a fleet script
-        # looping over apps cannot tell which one failed).
+        # Fixed (was BUG): the operator who ran disable was not told which
+        # user is left, with what, nor that a rerun finishes the job (a
+        # fleet script looping over apps could not tell which one failed).
+        # Now the message names the user, what IAM still holds (read
+        # back) and the command to rerun.
         self.iam.seed_user(USER, groups=("mailers",))
         self.iam.add_fault("slow", "DeleteUser", nth=2, delay=HOLD,
                            before=True)
@@ -436,7 +438,8 @@ class DisableFaults(Fleet):
 
     def test_throttling_single_attempt_then_rerun(self):
         # holds (state): the keys are gone first, so no password works;
-        # a rerun finishes.  (The message is IAM's bare error: see
+        # a rerun finishes.  (The message names the user, what is left
+        # and the rerun command: see
         # test_something_added_between_the_sweep_and_delete_user.)
         # AWS_MAX_ATTEMPTS=1: the throttled DeleteUserPolicy fails the run
         # after the keys went; the message names the user and a rerun
@@ -452,9 +455,11 @@ class DisableFaults(Fleet):
         # key and an MFA device after the sweep read it: the second
         # DeleteUser is refused.  No key is left (holds), a rerun finishes
         # (holds).
-        # BUG: disable exits 5 with IAM's bare "DeleteUser: DeleteConflict:
-        # Cannot delete entity, must delete login profile first.": no user
-        # name, nothing about what is left or that a rerun finishes.
+        # Fixed (was BUG): disable exited 5 with IAM's bare "DeleteUser:
+        # DeleteConflict: Cannot delete entity, must delete login profile
+        # first.": no user name, nothing about what is left or that a
+        # rerun finishes.  Now it names the user, what it still holds and
+        # the rerun command.
         self.iam.seed_user(USER, groups=("mailers",))
         self.iam.add_fault("slow", "DeleteUser", nth=2, delay=HOLD,
                            before=True)
@@ -680,10 +685,11 @@ class StatusAll(Fleet):
         # An app taken over with --adopt lives outside /sesctl/; status
         # --all finds it by its ManagedBy tag.  Its ListUserTags keeps
         # answering 503 (not a permission problem).
-        # BUG: the user vanishes from the JSON (not in "users", not in
-        # "unreadable"), exit 0, --check says OK, and stderr blames a
-        # missing iam:ListUserTags permission: a monitoring job loses
-        # sight of an app's SMTP key silently.
+        # Fixed (was BUG): the user vanished from the JSON (not in "users",
+        # not in "unreadable"), exit 0, --check said OK, and stderr blamed
+        # a missing iam:ListUserTags permission.  Now its tags are read
+        # again by GetUser; it is shown, or (see the next test) listed as
+        # unreadable, and the warning names IAM's failure.
         self.sesctl_users(2)
         self.iam.seed_user("legacy-mailer", path="/apps/",
                            tags={"ManagedBy": "sesctl",
@@ -701,6 +707,56 @@ class StatusAll(Fleet):
             self.assertIn("legacy-mailer",
                           self.names(doc) + self.unreadable(doc), err)
         self.assertNotIn("the caller needs iam:ListUserTags", err)
+
+    def test_a_user_whose_tags_and_user_cannot_be_read(self):
+        # holds: outside /sesctl/, ListUserTags keeps failing (503) and
+        # GetUser (which would give the tags) fails too: whether the user
+        # is an SMTP user is unknown, so it is listed as unreadable in
+        # every output, --check warns, and stderr names IAM's failure
+        self.sesctl_users(2)
+        self.iam.seed_user("legacy-mailer", path="/apps/",
+                           tags={"ManagedBy": "sesctl"}, access_keys=1,
+                           inline_policies={"broad": {
+                               "Version": "2012-10-17", "Statement": [{
+                                   "Effect": "Allow", "Action": "*",
+                                   "Resource": "*"}]}})
+        outside = [u["name"] for u in self.iam.dump_state()["users"]
+                   if not u["path"].startswith("/sesctl/")]
+
+        def faults():
+            self.iam.clear_faults()
+            self.iam.add_fault("service_unavailable", "ListUserTags",
+                               times=None)
+            # every GetUser of the fallback (this user and the stand-in's
+            # callers, one attempt each) fails; the sesctl users' do not
+            self.iam.add_fault("service_unavailable", "GetUser",
+                               times=len(outside))
+
+        faults()
+        doc, err = self.status_json(AWS_MAX_ATTEMPTS="1")
+        self.assertEqual(self.names(doc),
+                         ["sesctl-smtp-u000", "sesctl-smtp-u001"])
+        self.assertIn("legacy-mailer", self.unreadable(doc), err)
+        self.assertIn("ServiceUnavailable", err)
+        self.assertNotIn("the caller needs iam:ListUserTags", err)
+        faults()
+        rc, out, err = self.run_on(self.sd, "smtp", "status", "--all",
+                                   "--check", AWS_MAX_ATTEMPTS="1")
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("SESCTL WARNING", out)
+        self.assertIn("users_unreadable=%d" % len(outside), out)
+        faults()
+        rc, out, err = self.run_on(self.sd, "smtp", "status", "--all",
+                                   AWS_MAX_ATTEMPTS="1")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"legacy-mailer .*unreadable!")
+        faults()
+        rc, out, err = self.run_on(self.sd, "smtp", "status", "--all",
+                                   "--format", "prometheus",
+                                   AWS_MAX_ATTEMPTS="1")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("sesctl_smtp_users_unreadable %d" % len(outside),
+                      out)
 
     def test_hundreds_of_users_with_throttling(self):
         # holds: 150 users; every other request of the first 1200 is
