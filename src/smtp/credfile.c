@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -510,6 +511,42 @@ static void keep_attrs(struct ctx *ctx, const char *path, int fd,
 	*mode = want;
 }
 
+/* The old file's access ACL (setfacl -m u:app:r FILE, the usual way to
+ * let one more user read it) onto the new one, before fill()'s fchmod,
+ * which then sets the ACL's mask from the old group bits (the old mask):
+ * without it the app user loses the file and the mask reads as the
+ * owning group's permission.  No ACL: nothing to do. */
+static sesctl_err copy_acl(struct ctx *ctx, const struct target *t, int fd)
+{
+	static const char name[] = "system.posix_acl_access";
+	char old[PATH_MAX + 32], buf[4096];
+	ssize_t n;
+	int e;
+
+	/* l*: the last component is never followed (check_regular saw a
+	 * regular file there). */
+	snprintf(old, sizeof(old), "/proc/self/fd/%d/%s", t->dirfd, t->name);
+	n = lgetxattr(old, name, buf, sizeof(buf));
+	if (n < 0) {
+		e = errno;
+		if (e == ENODATA || e == ENOTSUP || e == ENOENT)
+			return SESCTL_OK;
+		return err_set(&ctx->err, SESCTL_ERR_IO,
+			       "cannot read the ACL of '%s' (%s), so the new "
+			       "file could not keep it; nothing was replaced",
+			       t->path, strerror(e));
+	}
+	if (fsetxattr(fd, name, buf, (size_t)n, 0) != 0) {
+		e = errno;
+		return err_set(&ctx->err, SESCTL_ERR_IO,
+			       "'%s' has an ACL that the new file cannot get "
+			       "(%s); nothing was replaced",
+			       t->path, strerror(e));
+	}
+	ctx_debug(ctx, "'%s' keeps its ACL", t->path);
+	return SESCTL_OK;
+}
+
 sesctl_err credfile_replace(struct ctx *ctx, const char *path,
 			    const struct secret *content)
 {
@@ -542,6 +579,9 @@ sesctl_err credfile_replace(struct ctx *ctx, const char *path,
 	ctx_debug(ctx, "writing '%s' in '%s'", tmp, t.dir);
 	if (exists) {
 		keep_attrs(ctx, path, fd, &old, &mode);
+		rc = copy_acl(ctx, &t, fd);
+		if (rc != SESCTL_OK)
+			goto out;
 		if (old.st_nlink > 1)
 			ctx_warn(ctx, "'%s' has other hard links; they keep "
 				      "the old credentials",

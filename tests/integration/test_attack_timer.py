@@ -492,7 +492,7 @@ class TheFile(Timer):
         self.assert_app_works()
 
     def test_file_with_an_acl_for_the_app_user(self):
-        # BUG: the app user who read the file through an ACL entry
+        # Fixed (was BUG): the app user who read the file through an ACL entry
         # (setfacl -m u:app:r F, the usual way to share one file) can no
         # longer read it after rotate, while the file's owning group, which
         # had no access at all, now reads the secret: the ACL mask shown
