@@ -101,6 +101,46 @@ static sesctl_err check_policy_scope(struct lc *lc)
 
 /* The regions and the format: --region and --format when given, else what
  * the output file holds, else the record, else the environment. */
+/* The file this run replaces is what the app reads: should its regions
+ * not be the recorded ones (the SesctlRegions tag edited, or the file),
+ * rotate would move the app to regions it may not send from.  Refused;
+ * a person says which is right. */
+static sesctl_err file_regions_recorded(struct lc *lc, const char *out_file,
+					const struct smtp_settings *file)
+{
+	bool same = true;
+	size_t i, j;
+
+	for (i = 0; i < file->n; i++)
+		if (!file->item[i].region[0])
+			return SESCTL_OK; /* a format without regions */
+	for (i = 0; i < file->n; i++)
+		same &= record_has_region(&lc->rec, file->item[i].region);
+	for (i = 0; i < lc->rec.n_regions; i++) {
+		bool in_file = false;
+
+		for (j = 0; j < file->n; j++)
+			in_file |= strcmp(file->item[j].region,
+					  lc->rec.regions[i]) == 0;
+		same &= in_file;
+	}
+	if (same || file->n == 0)
+		return SESCTL_OK;
+	return err_set(&lc->ctx->err, SESCTL_ERR_CONFLICT,
+			"'%s' holds settings for %s%s, but the record of '%s' "
+			"(tag %s) names %s%s: rotate will not move the app to "
+			"other regions on a guess; nothing was changed\nif the "
+			"file is right, put the record back with 'aws iam "
+			"tag-user --user-name %s --tags Key=%s,Value=REGIONS' "
+			"(space-separated); to change regions, run '%s' and "
+			"enable again",
+			out_file, file->item[0].region,
+			file->n > 1 ? " and more" : "", lc->user,
+			RECORD_TAG_REGIONS, lc->rec.regions[0],
+			lc->rec.n_regions > 1 ? " and more" : "", lc->user,
+			RECORD_TAG_REGIONS, lc_cmd(lc, "disable"));
+}
+
 static sesctl_err choose_delivery(struct lc *lc, const char *out_file,
 				  struct smtp_settings *file)
 {
@@ -155,6 +195,7 @@ static sesctl_err choose_delivery(struct lc *lc, const char *out_file,
 				       lc_cmd(lc, "disable")));
 		TRY(check_policy_scope(lc));
 	} else if (lc->rec.present && lc->rec.n_regions) {
+		TRY(file_regions_recorded(lc, out_file, file));
 		for (i = 0; i < lc->rec.n_regions && n < OPT_VALUES_MAX; i++)
 			regions[n++] = lc->rec.regions[i];
 		TRY(lc_set_regions(lc, regions, n));

@@ -399,7 +399,7 @@ class AttackRecord(StandinTestCase):
 
     def test_region_tag_changed_rewrites_the_apps_file_for_another_region(
             self):
-        # BUG: one TagUser SesctlRegions=ap-south-1 and the next plain
+        # Fixed (was BUG): one TagUser SesctlRegions=ap-south-1 and the next plain
         # 'rotate --output-file' rewrites the app's eu-west-1 file with
         # ap-south-1's host and password: the app now sends through a
         # region where its identities are not verified (or SES is in the
@@ -409,7 +409,12 @@ class AttackRecord(StandinTestCase):
         path = os.path.join(self.tmp, "app.env")
         self.sesctl("smtp", "enable", "--output-file", path)
         self.retag(SesctlRegions="ap-south-1")
-        self.run_sesctl("smtp", "rotate", "--output-file", path)
+        before = self.key_ids()
+        p = self.run_sesctl("smtp", "rotate", "--output-file", path)
+        # refused before any change, naming both
+        self.assertEqual(p.returncode, 5, p.stderr)
+        self.assertIn(b"ap-south-1", p.stderr)
+        self.assertEqual(self.key_ids(), before)
         with open(path) as f:
             s = env_lines(f.read())
         self.assertEqual(s.get("SMTP_HOST"),
