@@ -826,10 +826,11 @@ static void drop_key(struct iam_access_key_list *keys, size_t i)
 
 /* A key lc_reconcile would delete as undelivered that someone holds all
  * the same: IAM shows it used (the record was edited, or an app was given
- * the settings by hand), or a store hands it out.  Then it stays, with a
+ * the settings by hand), or a store hands it out (not asked for a key a
+ * dead run of this machine made: this run writes the stores anew).  Then it stays, with a
  * warning, and SESCTL_ERR_CONFLICT says so; SESCTL_OK: delete it. */
 static sesctl_err held_anyway(struct lc *lc,
-			      const struct iam_access_key_meta *k)
+			      const struct iam_access_key_meta *k, bool ours)
 {
 	struct iam_access_key_last_used lu;
 	struct err_info saved;
@@ -846,8 +847,8 @@ static sesctl_err held_anyway(struct lc *lc,
 	if (rc == SESCTL_OK && lu.last_used_date.present)
 		rc = SESCTL_ERR_CONFLICT;
 	iam_access_key_last_used_release(&lu);
-	if (rc != SESCTL_OK)
-		return rc;
+	if (rc != SESCTL_OK || ours)
+		return rc; /* ours: this run delivers to the stores anew */
 	/* Never the key a store hands out (a switch a failed run left to
 	 * the recorded key is made first). */
 	saved = lc->ctx->err;
@@ -904,7 +905,7 @@ sesctl_err lc_reconcile(struct lc *lc, struct iam_access_key_list *keys,
 			i++;
 			continue;
 		}
-		rc = held_anyway(lc, k);
+		rc = held_anyway(lc, k, ours);
 		if (rc == SESCTL_ERR_CONFLICT) {
 			rc = SESCTL_OK;
 			i++;

@@ -472,6 +472,11 @@ class SignalMatrix(SesctlTestCase):
             self.fail("%d of %d cases did not hold:\n%s" % (
                 len(failed), total, "\n".join(failed)))
 
+
+
+class LastDelete(SignalMatrix):
+    test_signal_matrix = None  # SignalMatrix's own, run once above
+
     def test_sigint_at_the_last_delete_leaves_nothing_to_rerun(self):
         # A rotate told to stop while its last request (the old key's
         # DeleteAccessKey) is with IAM has nothing left to stop: it ends
