@@ -607,6 +607,23 @@ static void unreadable(struct lc *lc, struct user_status *us)
 	memset(&lc->ctx->err, 0, sizeof(lc->ctx->err));
 }
 
+/* --all: a second-round read failed (NoSuchEntity, or AccessDenied on
+ * a deleted key's last use): was the user deleted since the first round?
+ * Then it is left out, as a user deleted since ListUsers is.  The error
+ * stays in lc's ctx either way, for unreadable(). */
+static bool deleted_since(struct lc *lc, const char *name)
+{
+	struct iam_user_result u;
+	struct err_info saved = lc->ctx->err;
+	sesctl_err rc;
+
+	memset(&u, 0, sizeof(u));
+	rc = iam_get_user(&lc->iam, name, &u);
+	iam_user_result_release(&u);
+	lc->ctx->err = saved;
+	return rc == SESCTL_ERR_NOT_FOUND;
+}
+
 /* The users to look at: lc's one, or (--all) `names`, then the `unsure`
  * ones (unread: cmd_status_all.c). */
 static sesctl_err gather(struct lc *lc, const struct status_opts *so,
@@ -674,7 +691,10 @@ static sesctl_err gather(struct lc *lc, const struct status_opts *so,
 			continue;
 		rc = assess(lc, so, &us[i]);
 		if (so->all && rc != SESCTL_OK && rc != SESCTL_ERR_NOMEM) {
-			unreadable(lc, &us[i]);
+			if (deleted_since(lc, us[i].name))
+				us[i].gone = true;
+			else
+				unreadable(lc, &us[i]);
 			rc = SESCTL_OK;
 		}
 		TRY(rc);
