@@ -29,6 +29,8 @@ import unittest
 from sesctl_test import command, env_lines, smtp_password
 from test_unattended import DAY0, USER, Base, running
 
+VALGRIND = bool(os.environ.get("SESCTL_VALGRIND"))
+
 NOBODY = 65534
 
 
@@ -182,10 +184,15 @@ class HookMisbehaves(Timer):
         self.enabled()
         dump = os.path.join(self.tmp, "dump")
         self.at(91)
+        parent = ("tr '\\0' '\\n' < /proc/$PPID/environ; "
+                  "tr '\\0' ' ' < /proc/$PPID/cmdline; ")
+        if VALGRIND:
+            # valgrind's /proc/PID/environ is valgrind's own copy of the
+            # environment, which sesctl (its client) cannot wipe: only
+            # the hook's own environment is judged there
+            parent = ""
         p = self.run_sesctl(*self.rotate_line()[:-1],
-                            "{ env; tr '\\0' '\\n' < /proc/$PPID/environ; "
-                            "tr '\\0' ' ' < /proc/$PPID/cmdline; } > %s"
-                            % dump)
+                            "{ env; %s} > %s" % (parent, dump))
         self.assertEqual(p.returncode, 0, p.stderr)
         with open(dump) as f:
             text = f.read()
@@ -640,6 +647,9 @@ class TheStateDir(Timer):
 
 
 class TheStreams(Timer):
+    @unittest.skipIf(VALGRIND, "valgrind itself exits 1 with fd 2 closed "
+                     "('failed to move logfile fd into safe range'); the "
+                     "plain and sanitizer runs judge sesctl here")
     def test_all_std_fds_closed(self):
         # holds: a timer with 0, 1 and 2 closed still rotates; the hook
         # runs; nothing lands in the file or the lock through fd 0-2
