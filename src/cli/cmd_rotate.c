@@ -485,6 +485,8 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	bool dry = opts_has(o, OPT_DRY_RUN);
 	bool adopt = opts_has(o, OPT_ADOPT);
 	bool armed = false, leave_journal = false, undone = false;
+	bool recorded_soon = false;
+	long asked_at = 0;
 	long max_age = 0;
 	sesctl_err rc = SESCTL_OK;
 	size_t i, in_flight = 0;
@@ -687,6 +689,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 			     interrupt_name(interrupt_caught()));
 		goto clear;
 	}
+	asked_at = lc_clock_ms();
 	rc = lc_create_key(&lc, &keys, lc_rerun(&lc, "rotate"), &key);
 	if (rc != SESCTL_OK) {
 		/* A key whose deletion failed stays in the journal. */
@@ -749,6 +752,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	/* The record: from now on the app holds the new key, and the old
 	 * one is kept until it is retired below. */
 	rc = lc_record(&lc, key.access_key_id, old_id[0] ? old_id : NULL);
+	recorded_soon = lc_clock_ms() - asked_at < LC_RECORD_SOON_MS;
 	if (rc != SESCTL_OK) {
 		/* Unrecorded, the new key would count as undelivered: put
 		 * everything back as it was. */
@@ -827,8 +831,10 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 	}
 
 	/* Is the new key still there?  Another run (on another machine)
-	 * that lost an answer may have taken it for its own. */
-	rc = iam_list_access_keys(&lc.iam, lc.user, &now);
+	 * that lost an answer may have taken it for its own, though only if
+	 * it was recorded late: see LC_SETTLE_MS. */
+	rc = recorded_soon ? SESCTL_OK :
+			     iam_list_access_keys(&lc.iam, lc.user, &now);
 	if (rc != SESCTL_OK) {
 		/* The journal stays: a rerun of this machine finishes. */
 		leave_journal = true;
@@ -839,7 +845,7 @@ sesctl_err smtp_rotate(struct ctx *ctx, const struct opts *o, int argc,
 			     lc_rerun(&lc, "rotate"));
 		goto clear;
 	}
-	if (!find_key(&now, key.access_key_id)) {
+	if (!recorded_soon && !find_key(&now, key.access_key_id)) {
 		restore_file(&lc, out_file, &prev);
 		if (lc_record(&lc, old_id, NULL) != SESCTL_OK)
 			ctx_warn(ctx, "%s", ctx->err.msg);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -510,6 +511,74 @@ static bool known_key(const char *id, const struct record *r,
 	return false;
 }
 
+long lc_clock_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* `id`, seen just now with no delivery record, is about to be deleted as
+ * a key whose secret was lost: wait LC_SETTLE_MS (a signal does not cut
+ * it short: the caller looks at interrupt_caught() afterwards), then read
+ * the keys and the record again.  *still: it is there, unrecorded, and may
+ * go.  Recorded meanwhile: SESCTL_ERR_CONFLICT. */
+static sesctl_err settle(struct lc *lc, const char *id, bool *still)
+{
+	struct iam_access_key_list now;
+	struct iam_user_result u;
+	struct record fresh;
+	long until = lc_clock_ms() + LC_SETTLE_MS, left;
+	sesctl_err rc;
+	size_t i;
+
+	*still = false;
+	memset(&now, 0, sizeof(now));
+	memset(&u, 0, sizeof(u));
+	memset(&fresh, 0, sizeof(fresh));
+	ctx_info(lc->ctx, "access key %s has no delivery record: waiting %ld s "
+			  "before deleting it, in case another sesctl run is "
+			  "delivering it",
+		 id, LC_SETTLE_MS / 1000);
+	while ((left = until - lc_clock_ms()) > 0) {
+		struct timespec ts = { left / 1000, (left % 1000) * 1000000L };
+
+		(void)nanosleep(&ts, NULL);
+	}
+	/* The keys, then the record, as lc_drop_new_keys reads them. */
+	rc = iam_list_access_keys(&lc->iam, lc->user, &now);
+	if (rc == SESCTL_OK)
+		rc = iam_get_user(&lc->iam, lc->user, &u);
+	if (rc != SESCTL_OK) {
+		rc = err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
+			     "could not read access key %s of '%s' again before "
+			     "deleting it (%s); nothing was deleted: run '%s'",
+			     id, lc->user, lc->ctx->err.msg,
+			     lc_cmd(lc, "status"));
+		goto out;
+	}
+	record_read(&u.user, &fresh);
+	for (i = 0; i < now.count; i++)
+		*still |= strcmp(now.items[i].access_key_id, id) == 0;
+	if (*still && (strcmp(id, fresh.current) == 0 ||
+		       strcmp(id, fresh.kept) == 0)) {
+		*still = false;
+		rc = err_setk(&lc->ctx->err, SESCTL_ERR_CONFLICT, "key-in-flight",
+			      "another sesctl run recorded access key %s of "
+			      "'%s' while this run waited to delete it as a key "
+			      "whose secret was lost: it is that run's, and "
+			      "this run stopped there; '%s' shows what IAM "
+			      "holds now",
+			      id, lc->user, lc_cmd(lc, "status"));
+	}
+out:
+	iam_access_key_list_release(&now);
+	iam_user_result_release(&u);
+	return rc;
+}
+
 sesctl_err lc_drop_new_keys(struct lc *lc,
 			    const struct iam_access_key_list *before,
 			    const char *keep, size_t *dropped)
@@ -568,9 +637,14 @@ sesctl_err lc_drop_new_keys(struct lc *lc,
 		goto out;
 	}
 	for (i = 0; i < now.count; i++) {
+		bool still = false;
+
 		id = now.items[i].access_key_id;
 		if (known_key(id, &fresh, before, keep))
 			continue;
+		rc = settle(lc, id, &still);
+		if (rc != SESCTL_OK || !still)
+			goto out;
 		rc = iam_delete_access_key(&lc->iam, lc->user, id);
 		if (rc == SESCTL_ERR_NOT_FOUND)
 			rc = SESCTL_OK; /* already gone */
@@ -912,6 +986,17 @@ sesctl_err lc_reconcile(struct lc *lc, struct iam_access_key_list *keys,
 			continue;
 		}
 		TRY(rc);
+		if (ours) {
+			/* Made since the dead run began, so perhaps by a
+			 * run on another machine, about to record it. */
+			bool still = false;
+
+			TRY(settle(lc, k->access_key_id, &still));
+			if (!still) {
+				drop_key(keys, i);
+				continue;
+			}
+		}
 		why = ours ? "an interrupted sesctl run made it and never "
 			     "delivered its settings" :
 			     "it has no delivery record and is older than the "
@@ -1050,9 +1135,12 @@ static sesctl_err create_key(struct lc *lc,
 			char first[ERR_MSG_MAX];
 
 			snprintf(first, sizeof(first), "%s", lc->ctx->err.msg);
-			if (lc_drop_new_keys(lc, before, NULL, &dropped) !=
-			    SESCTL_OK)
-				return err_set(&lc->ctx->err, SESCTL_ERR_NETWORK,
+			rc = lc_drop_new_keys(lc, before, NULL, &dropped);
+			if (rc != SESCTL_OK)
+				return err_set(&lc->ctx->err,
+					       rc == SESCTL_ERR_CONFLICT ?
+						       rc :
+						       SESCTL_ERR_NETWORK,
 					       "%s\n%s", first,
 					       lc->ctx->err.msg);
 			ctx_info(lc->ctx, "CreateAccessKey lost its answer; IAM "

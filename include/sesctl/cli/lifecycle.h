@@ -243,15 +243,30 @@ MUST_USE sesctl_err lc_write(struct lc *lc, const struct secret *content,
 sesctl_err lc_undo_key(struct lc *lc, const char *key_id, sesctl_err why,
 		       bool *deleted);
 
+/* A key a run takes for one whose secret was lost (its own lost
+ * CreateAccessKey's, or a dead run's of this machine) may be another
+ * machine's, delivered and about to be recorded.  So it is deleted only
+ * when it is still there and still unrecorded LC_SETTLE_MS after it was
+ * first seen so.  A run that recorded its new key less than
+ * LC_RECORD_SOON_MS after it asked IAM for it therefore knows that no such
+ * run deleted it (the rest of LC_SETTLE_MS covers IAM's propagation of
+ * the record); rotate then retires the old key without reading the keys
+ * once more. */
+#define LC_SETTLE_MS 5000L
+#define LC_RECORD_SOON_MS 2000L
+
+/* Milliseconds on a clock that counts a suspended machine too. */
+long lc_clock_ms(void);
+
 /* After a CreateAccessKey whose answer was lost, or that libcurl sent
  * twice: delete the access key of the user that is neither in `before`
  * (NULL: the user had none), nor `keep` (the new key whose secret arrived;
- * NULL: none did), nor recorded (read after the keys).  IAM made it, and
- * its secret is lost.  More than one such key: another run (on another
- * machine) is making keys too, and which is whose cannot be told, so
- * none is deleted: SESCTL_ERR_CONFLICT.  *dropped counts the deleted
- * keys.  When listing or deleting fails, ctx->err says so and how to
- * delete the key by hand. */
+ * NULL: none did), nor recorded (read after the keys), and is so still
+ * LC_SETTLE_MS later.  IAM made it, and its secret is lost.  More than one
+ * such key, or one recorded meanwhile: another run (on another machine) is
+ * making keys too, and which is whose cannot be told, so none is deleted:
+ * SESCTL_ERR_CONFLICT.  *dropped counts the deleted keys.  When listing or
+ * deleting fails, ctx->err says so and how to delete the key by hand. */
 MUST_USE sesctl_err lc_drop_new_keys(struct lc *lc,
 				     const struct iam_access_key_list *before,
 				     const char *keep, size_t *dropped);
